@@ -1,0 +1,26 @@
+# SEAL single-passage accuracy (released gpt-4.1 verdicts), 95% bootstrap CI over 200 passages
+# Regenerate: gnuplot seal-single-passage.gp   (reads seal-single-passage.dat, writes seal-single-passage.png and seal-single-passage.svg)
+set title "SEAL single-passage accuracy (released gpt-4.1 verdicts), 95% bootstrap CI over 200 passages" noenhanced
+set xlabel "method" noenhanced
+set ylabel "accuracy (macro over passages)" noenhanced
+set key below noenhanced box maxrows 3
+set grid ytics lc rgb "#dddddd"
+set border 3
+set tics nomirror
+set yrange [0:0.6]
+set style fill solid 0.6 border -1
+set boxwidth 0.6
+set xtics rotate by -25 left noenhanced
+set xrange [-0.6:5.6]
+set key off
+set bmargin 8
+
+set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
+set output "seal-single-passage.png"
+plot "seal-single-passage.dat" using 1:3:xtic(2) with boxes lc rgb "#1f77b4" title "value", \
+     "seal-single-passage.dat" using 1:3:4:5 with yerrorbars lc rgb "#222222" pt 0 lw 1.5 title "95% interval", \
+     "seal-single-passage.dat" using 1:(column(5)):(sprintf("%.3g", column(3))) with labels offset 0,0.8 notitle
+set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
+set output "seal-single-passage.svg"
+replot
+unset output

@@ -1,0 +1,32 @@
+// AnalysisError: the one error type of the Analysis module.
+// Every case names the file (or input), the key or position, what was expected and what was found,
+// so that a malformed released file or ad-hoc input fails at the point of reading, never later.
+import Foundation
+
+public enum AnalysisError: Error, LocalizedError, Equatable {
+  /// A file could not be read at all.
+  case unreadable(path: String, reason: String)
+  /// A file was read but its content does not have the expected shape.
+  case malformed(path: String, key: String, expected: String, found: String)
+  /// An argument to an analysis function is out of its domain (empty input, mismatched lengths...).
+  case invalidInput(what: String, expected: String, found: String)
+  /// A helper program (gzip) failed.
+  case toolFailed(tool: String, status: Int32, message: String)
+  /// The text embedder returned something unusable.
+  case embedder(name: String, expected: String, found: String)
+
+  public var errorDescription: String? {
+    switch self {
+    case let .unreadable(path, reason):
+      return "cannot read \(path): \(reason)"
+    case let .malformed(path, key, expected, found):
+      return "\(path): at \(key) expected \(expected), found \(found)"
+    case let .invalidInput(what, expected, found):
+      return "\(what): expected \(expected), found \(found)"
+    case let .toolFailed(tool, status, message):
+      return "\(tool) exited with status \(status): \(message)"
+    case let .embedder(name, expected, found):
+      return "embedder \(name): expected \(expected), found \(found)"
+    }
+  }
+}

@@ -1,0 +1,156 @@
+// Generator.swift: many prompts x n samples through a fixed number of cache slots. Each finished
+// sequence frees its slot for the next waiting one (continuous batching). Prompts are prefilled
+// one sequence at a time and decode steps take every active slot at once; with packed weights a
+// row's arithmetic does not depend on the batch, so results are the same for any batch size.
+import Foundation
+import Tensor
+
+public struct GenerationRequest: Sendable {
+  public var promptTokens: [Int]
+  public var options: SamplingOptions
+  public var maxNewTokens: Int
+  /// Token ids that end a sequence (kept in the output, as the reference files do).
+  public var stopTokens: Set<Int>
+  /// Texts that end a sequence; the text is cut before the stop string.
+  public var stopStrings: [String]
+  public var samples: Int
+  public var seed: UInt64
+
+  public init(promptTokens: [Int], options: SamplingOptions = .init(), maxNewTokens: Int = 64,
+              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0) {
+    self.promptTokens = promptTokens
+    self.options = options
+    self.maxNewTokens = maxNewTokens
+    self.stopTokens = stopTokens
+    self.stopStrings = stopStrings
+    self.samples = samples
+    self.seed = seed
+  }
+}
+
+public enum FinishReason: String, Sendable, Codable { case stopToken = "stop_token", stopString = "stop_string", length }
+
+public struct GenerationResult: Sendable {
+  public var request: Int
+  public var sample: Int
+  public var tokens: [Int]
+  public var text: String
+  public var finish: FinishReason
+  public var promptTokens: Int
+  public var prefillSeconds: Double
+  public var decodeSeconds: Double
+}
+
+/// The seed of sample `i` of a request: a SplitMix64 step away from the request's seed.
+public func sampleSeed(_ seed: UInt64, _ i: Int) -> UInt64 {
+  var r = SplitMix64(seed: seed ^ (UInt64(i) &* 0x9E37_79B9_7F4A_7C15))
+  return r.next()
+}
+
+public final class Generator {
+  public let transformer: Transformer
+  /// Decodes ids to text (for stop strings and results).
+  public let decode: ([Int]) -> String
+  public var delta: LinearDelta?
+
+  public init(transformer: Transformer, decode: @escaping ([Int]) -> String) {
+    self.transformer = transformer
+    self.decode = decode
+  }
+
+  private struct Active {
+    var request: Int
+    var sample: Int
+    var sampler: Sampler
+    var tokens: [Int] = []
+    var prefill: Double = 0
+    var decode: Double = 0
+    var pending: Int  // token to feed next
+  }
+
+  /// Runs every request; results come back ordered by (request, sample).
+  /// `progress(done, total)` is called as sequences finish.
+  public func generate(_ requests: [GenerationRequest], batchSize: Int = 8,
+                       progress: ((Int, Int) -> Void)? = nil) throws -> [GenerationResult] {
+    let V = transformer.config.vocabSize
+    for r in requests {
+      try r.options.validate()
+      if r.promptTokens.isEmpty { throw LLMError.emptyPrompt }
+      if r.maxNewTokens < 0 { throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= 0") }
+      for t in r.promptTokens where t < 0 || t >= V { throw LLMError.tokenOutOfRange(token: t, vocabSize: V) }
+    }
+    let slots = max(1, min(batchSize, transformer.packedMaxRows))
+    let capacity = (requests.map { $0.promptTokens.count + $0.maxNewTokens }.max() ?? 1) + 1
+    if capacity - 1 > transformer.config.contextLength {
+      throw LLMError.contextOverflow(needed: capacity - 1, capacity: transformer.config.contextLength)
+    }
+    let cache = KVCache(config: transformer.config, slots: slots, capacity: capacity)
+    var queue: [(Int, Int)] = []
+    for (i, r) in requests.enumerated() { for s in 0..<r.samples { queue.append((i, s)) } }
+    let total = queue.count
+    var next = 0
+    var active = [Active?](repeating: nil, count: slots)
+    var results: [GenerationResult] = []
+
+    func finish(_ slot: Int, _ reason: FinishReason, text: String) {
+      let a = active[slot]!
+      let r = requests[a.request]
+      results.append(GenerationResult(request: a.request, sample: a.sample, tokens: a.tokens, text: text, finish: reason,
+                                      promptTokens: r.promptTokens.count, prefillSeconds: a.prefill, decodeSeconds: a.decode))
+      active[slot] = nil
+      progress?(results.count, total)
+    }
+
+    // Returns true if the sequence ended with this token.
+    func accept(_ slot: Int, _ token: Int) -> Bool {
+      let r = requests[active[slot]!.request]
+      active[slot]!.tokens.append(token)
+      active[slot]!.sampler.observe(token)
+      active[slot]!.pending = token
+      if r.stopTokens.contains(token) {
+        finish(slot, .stopToken, text: decode(active[slot]!.tokens))
+        return true
+      }
+      if !r.stopStrings.isEmpty {
+        let text = decode(active[slot]!.tokens)
+        if let cut = r.stopStrings.compactMap({ text.range(of: $0)?.lowerBound }).min() {
+          finish(slot, .stopString, text: String(text[..<cut]))
+          return true
+        }
+      }
+      if active[slot]!.tokens.count >= r.maxNewTokens {
+        finish(slot, .length, text: decode(active[slot]!.tokens))
+        return true
+      }
+      return false
+    }
+
+    while true {
+      // Refill free slots.
+      for slot in 0..<slots where active[slot] == nil && next < queue.count {
+        let (ri, si) = queue[next]
+        next += 1
+        let r = requests[ri]
+        cache.reset(slot: slot)
+        active[slot] = Active(request: ri, sample: si, sampler: Sampler(options: r.options, seed: sampleSeed(r.seed, si)), pending: -1)
+        if r.maxNewTokens == 0 { finish(slot, .length, text: ""); continue }
+        let t0 = Date()
+        let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: delta)
+        let tok = active[slot]!.sampler.sample(logits.pointer, vocabSize: V)
+        active[slot]!.prefill = Date().timeIntervalSince(t0)
+        _ = accept(slot, tok)
+      }
+      let live = (0..<slots).filter { active[$0] != nil }
+      if live.isEmpty { break }
+      let t0 = Date()
+      let logits = try transformer.forward(live.map { ($0, [active[$0]!.pending]) }, cache: cache, logits: .last, delta: delta)
+      let dt = Date().timeIntervalSince(t0) / Double(live.count)
+      for (i, slot) in live.enumerated() {
+        active[slot]!.decode += dt
+        let tok = active[slot]!.sampler.sample(logits.pointer + i * V, vocabSize: V)
+        _ = accept(slot, tok)
+      }
+    }
+    return results.sorted { ($0.request, $0.sample) < ($1.request, $1.sample) }
+  }
+}

@@ -1,0 +1,101 @@
+// Scalar.swift: the element type the training ops are generic over.
+//
+// Training runs in Float (cblas_sgemm). The finite-difference gradient checks run the very same
+// op code in Double (cblas_dgemm), so a check measures the calculus, not float32 rounding.
+// Invariant: every op in Ops.swift touches numbers only through this protocol, so the Float and
+// Double instantiations are the same algorithm.
+import COpenBLAS
+import Foundation
+
+public protocol TrainScalar: BinaryFloatingPoint & Sendable {
+  static func exp(_ x: Self) -> Self
+  static func log(_ x: Self) -> Self
+  static func sqrt(_ x: Self) -> Self
+  static func sin(_ x: Self) -> Self
+  static func cos(_ x: Self) -> Self
+  static func pow(_ x: Self, _ y: Self) -> Self
+  /// Row-major C[M,N] = alpha * op(A) . op(B) + beta * C with explicit leading dimensions.
+  static func gemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Self,
+    _ a: UnsafePointer<Self>, lda: Int, _ b: UnsafePointer<Self>, ldb: Int, beta: Self,
+    _ c: UnsafeMutablePointer<Self>, ldc: Int)
+}
+
+extension Float: TrainScalar {
+  @inline(__always) public static func exp(_ x: Float) -> Float { Foundation.expf(x) }
+  @inline(__always) public static func log(_ x: Float) -> Float { Foundation.logf(x) }
+  @inline(__always) public static func sqrt(_ x: Float) -> Float { x.squareRoot() }
+  @inline(__always) public static func sin(_ x: Float) -> Float { Foundation.sinf(x) }
+  @inline(__always) public static func cos(_ x: Float) -> Float { Foundation.cosf(x) }
+  @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
+  @inline(__always)
+  public static func gemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    if M == 0 || N == 0 { return }
+    cblas_sgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}
+
+extension Double: TrainScalar {
+  @inline(__always) public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+  @inline(__always) public static func log(_ x: Double) -> Double { Foundation.log(x) }
+  @inline(__always) public static func sqrt(_ x: Double) -> Double { x.squareRoot() }
+  @inline(__always) public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+  @inline(__always) public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+  @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+  @inline(__always)
+  public static func gemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Double,
+    _ a: UnsafePointer<Double>, lda: Int, _ b: UnsafePointer<Double>, ldb: Int, beta: Double,
+    _ c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    if M == 0 || N == 0 { return }
+    cblas_dgemm(
+      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+      Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+  }
+}
+
+/// SplitMix64 (Steele et al.), the package's seeded generator: same seed -> same stream.
+public struct TrainRNG: RandomNumberGenerator, Sendable {
+  public private(set) var state: UInt64
+  public init(seed: UInt64) { state = seed }
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  /// Uniform in [0, 1) with 24 random bits (float32 resolution).
+  public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+}
+
+/// An owned, zero-initialised buffer of any scalar; reference type so kernels get stable pointers.
+public final class ScalarBuffer<S: TrainScalar>: @unchecked Sendable {
+  public let count: Int
+  public let pointer: UnsafeMutablePointer<S>
+  public init(count: Int) {
+    self.count = count
+    let raw = UnsafeMutableRawPointer.allocate(
+      byteCount: max(count, 1) * MemoryLayout<S>.stride, alignment: 64)
+    pointer = raw.bindMemory(to: S.self, capacity: max(count, 1))
+    pointer.initialize(repeating: 0, count: max(count, 1))
+  }
+  public convenience init(_ values: [S]) {
+    self.init(count: values.count)
+    for i in 0..<values.count { pointer[i] = values[i] }
+  }
+  deinit { pointer.deallocate() }
+  public subscript(i: Int) -> S {
+    get { pointer[i] }
+    set { pointer[i] = newValue }
+  }
+  public func zero() { pointer.update(repeating: 0, count: count) }
+  public var array: [S] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}

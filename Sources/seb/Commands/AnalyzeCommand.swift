@@ -1,0 +1,102 @@
+// `seb analyze similarity|lengths|collapse FILE`: ad-hoc analysis of a template file (a JSON list of
+// iterations, each a list of templates, as the released *_templates_by_iter.json) or of any JSON
+// holding `training_sequences` lists. Prints Markdown; --out DIR also writes charts there.
+// The lead plugs in the embedding model and the tokenizer through the static hooks.
+import Analysis
+import ArgumentParser
+import Foundation
+import Reporting
+
+struct AnalyzeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "analyze", abstract: "Similarity, training-data length and collapse of ad-hoc files.",
+    subcommands: [Similarity.self, LengthsCommand.self, CollapseCommand.self])
+
+  /// Embedding model for the embedding text similarity (nil -> "not computed (model not installed)").
+  static var makeEmbedder: (() throws -> TextEmbedder?)? = nil
+  /// Token counter for lengths in tokens (nil -> tokens not computed).
+  static var makeTokenCounter: (() throws -> ((String) -> Int)?)? = nil
+
+  struct Thresholds: ParsableArguments {
+    @Option(help: "Text-similarity collapse threshold (embedding scale).") var textThreshold: Double = 0.92
+    @Option(help: "Hyperparameter-similarity collapse threshold.") var hpThreshold: Double = 0.98
+    var value: CollapseThresholds { CollapseThresholds(text: textThreshold, hyperparameter: hpThreshold) }
+  }
+
+  static func charts(_ its: [IterationCollapse], thresholds: CollapseThresholds, out: String, stem: String) throws {
+    let writer = ChartWriter(directory: out)
+    var charts = [ExperimentCharts.similarityPerIteration(
+      name: "\(stem)-hp-similarity", title: "Intra-iteration hyperparameter similarity (\(stem))", yLabel: "mean pairwise hyperparameter similarity",
+      series: [("hyperparameters", its.map(\.hyperparameter))],
+      threshold: ReferenceLine(label: "threshold \(thresholds.hyperparameter)", y: thresholds.hyperparameter))]
+    let measures = its.first?.text.map(\.measure) ?? []
+    charts.append(ExperimentCharts.similarityPerIteration(
+      name: "\(stem)-text-similarity", title: "Intra-iteration instruction similarity (\(stem))", yLabel: "mean pairwise text similarity",
+      series: measures.map { m in (m.name, its.map { $0.score(m) }) }.filter { $0.1.contains { $0 != nil } },
+      threshold: ReferenceLine(label: "threshold \(thresholds.text)", y: thresholds.text)))
+    for c in charts {
+      let o = try writer.write(c)
+      print("chart: " + o.files.map { (out as NSString).appendingPathComponent($0) }.joined(separator: ", "))
+      if let m = o.message { FileHandle.standardError.write(Data((m + "\n").utf8)) }
+    }
+  }
+
+  struct Similarity: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Per-iteration hyperparameter and text similarity of template groups.")
+    @Argument(help: "JSON list of iterations, each a list of {data_creation_instruction, hyperparameters} (or strings).") var file: String
+    @Option(help: "Also write charts into this folder.") var out: String?
+    func run() throws {
+      let groups = try Collapse.loadTemplateGroups(file)
+      let its = try Collapse.analyze(groups, embedder: try AnalyzeCommand.makeEmbedder?() ?? nil)
+      print("# Similarity of \(file)\n")
+      print(Markdown.table(["iter", "templates", "hyperparameter sim."] + (its.first?.text.map { "text: \($0.measure.name)" } ?? []),
+                           its.map { it in ["\(it.iteration)", "\(it.templates)", Markdown.f(it.hyperparameter)]
+                             + it.text.map { $0.value.map { Markdown.f($0) } ?? ($0.note ?? "—") } }))
+      if let out { try AnalyzeCommand.charts(its, thresholds: CollapseThresholds(), out: out, stem: "similarity") }
+    }
+  }
+
+  struct LengthsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "lengths", abstract: "Training-data length per (template, passage, completion), as compute_dataset_len.py.")
+    @Argument(help: "Any JSON holding objects with a list-valued training_sequences.") var file: String
+    func run() throws {
+      let doc = try JSONValue.load(file)
+      let counter = try AnalyzeCommand.makeTokenCounter?() ?? nil
+      var rows: [[String]] = []
+      func row(_ name: String, _ s: LengthSummary) -> [String] {
+        [name, "\(s.lists)", "\(s.emptyLists)", "\(s.sequences)", Markdown.f(s.meanCharacters, 1),
+         s.meanTokens.map { Markdown.f($0, 1) } ?? "not computed (tokenizer not installed)"]
+      }
+      let all = Lengths.summarize(doc, tokenCounter: counter)
+      guard all.lists > 0 else {
+        throw AnalysisError.malformed(path: file, key: "(anywhere)", expected: "objects with a list-valued training_sequences", found: "none")
+      }
+      // A top-level list of groups (e.g. iterations) also gets one row per group.
+      if case .array(let top) = doc, top.allSatisfy({ if case .array = $0 { return true } else { return false } }) {
+        for (i, g) in top.enumerated() { rows.append(row("group \(i)", Lengths.summarize(g, tokenCounter: counter))) }
+      }
+      rows.append(row("all", all))
+      print("# Training-data length of \(file)\n")
+      print(Markdown.table(["scope", "lists", "empty lists", "sequences", "mean characters per list", "mean tokens per list"], rows,
+                           rightAligned: [1, 2, 3, 4, 5]))
+    }
+  }
+
+  struct CollapseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "collapse", abstract: "Per-iteration collapse: similarity, distinct instructions, threshold flags.")
+    @Argument(help: "JSON list of iterations, each a list of templates.") var file: String
+    @OptionGroup var thresholds: Thresholds
+    @Option(help: "Also write charts into this folder.") var out: String?
+    func run() throws {
+      let t = thresholds.value
+      let its = try Collapse.analyze(try Collapse.loadTemplateGroups(file), embedder: try AnalyzeCommand.makeEmbedder?() ?? nil, thresholds: t)
+      print("# Collapse of \(file)\n")
+      print(PaperReport.collapseTable(its, thresholds: t))
+      let flagged = its.filter { $0.hyperparameterFlag || !$0.textFlags.isEmpty }.map { "\($0.iteration)" }
+      print(flagged.isEmpty ? "No iteration crosses a threshold." : "Iterations crossing a threshold: " + flagged.joined(separator: ", "))
+      if let out { try AnalyzeCommand.charts(its, thresholds: t, out: out, stem: "collapse") }
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// `seb report paper` and `seb report graders`: regenerate the published numbers and the grader
+// fidelity study from the released files into Markdown + charts. Thin: all work is in Analysis and
+// Reporting. The lead plugs a sentence-embedding model in through `ReportCommand.makeEmbedder`.
+import Analysis
+import ArgumentParser
+import Foundation
+import Reporting
+
+struct ReportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "report", abstract: "Regenerate published numbers and reports from the released files.",
+    subcommands: [Paper.self, Graders.self])
+
+  /// Set by the executable's entry point to supply the embedding model; nil or returning nil ->
+  /// the embedding column says "not computed (model not installed)".
+  static var makeEmbedder: (() throws -> TextEmbedder?)? = nil
+
+  struct Options: ParsableArguments {
+    @Option(help: "Data root (default: env SEB_DATA_ROOT, else ../shared/data beside the package root).")
+    var data: String?
+    @Option(help: "Output folder (default: Reports/paper under the package root).")
+    var out: String?
+    @Option(help: "gnuplot executable (default: gnuplot on PATH).")
+    var gnuplot: String?
+  }
+
+  static func commandLine() -> String {
+    "seb " + CommandLine.arguments.dropFirst().joined(separator: " ")
+  }
+
+  struct Paper: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Regenerate every [recomputed] number of paper-numbers.md, side by side with the papers, with charts.")
+    @OptionGroup var options: Options
+    @Option(help: "Seed of the bootstrap intervals.") var seed: UInt64 = 0
+    @Option(help: "Bootstrap resamples.") var resamples: Int = 2000
+    @Option(help: "Text-similarity collapse threshold.") var textThreshold: Double = 0.92
+    @Option(help: "Hyperparameter-similarity collapse threshold.") var hpThreshold: Double = 0.98
+    @Flag(help: "Skip the sha256 of the files read.") var noHash = false
+
+    func validate() throws {
+      guard resamples > 0 else { throw ValidationError("--resamples must be positive, got \(resamples)") }
+    }
+
+    func run() throws {
+      let dataRoot = Paths.dataRoot(explicit: options.data)
+      let out = options.out ?? Paths.defaultReportDir("paper")
+      let embedder = try ReportCommand.makeEmbedder?() ?? nil
+      let thresholds = CollapseThresholds(text: textThreshold, hyperparameter: hpThreshold)
+      let r = try PaperNumbers.regenerate(dataRoot: dataRoot, embedder: embedder, seed: seed, resamples: resamples,
+                                          hashFiles: !noHash, thresholds: thresholds)
+      var shown = r
+      shown.dataRoot = Paths.display(dataRoot)
+      let o = try PaperReport.write(shown, outDir: out, command: ReportCommand.commandLine(), thresholds: thresholds, gnuplot: options.gnuplot)
+      for m in o.messages { FileHandle.standardError.write(Data((m + "\n").utf8)) }
+      let bad = r.checks.filter { !$0.matches }
+      print("wrote \(o.markdownPath) and \(o.charts.count) charts; \(r.checks.count - bad.count)/\(r.checks.count) published numbers match")
+      for c in bad { print("MISMATCH \(c.id): published \(c.published), regenerated \(c.computedText) (\(c.source))") }
+      for d in r.disagreements { print("note: \(d)") }
+      if !bad.isEmpty { throw ExitCode(1) }
+    }
+  }
+
+  struct Graders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Score the offline graders (EM, F1 at thresholds, contains) against gpt-4.1's verdicts in SEAL's files.")
+    @OptionGroup var options: Options
+    @Option(parsing: .upToNextOption, help: "F1 thresholds.") var f1: [Double] = [0.3, 0.5, 0.7]
+
+    func validate() throws {
+      guard f1.allSatisfy({ $0 > 0 && $0 <= 1 }) else { throw ValidationError("--f1 thresholds must be in (0, 1], got \(f1)") }
+    }
+
+    func run() throws {
+      let dataRoot = Paths.dataRoot(explicit: options.data)
+      let out = options.out ?? Paths.defaultReportDir("paper")
+      let (report, files) = try GraderFidelity.evaluateReleased(dataRoot: dataRoot, graders: OfflineGrader.standardSet(f1Thresholds: f1))
+      let md = GraderReport.markdown(report, files: files, dataRoot: Paths.display(dataRoot), command: ReportCommand.commandLine())
+      let path = (out as NSString).appendingPathComponent("graders.md")
+      try writeText(md, to: path)
+      print("wrote \(path): \(report.answers) answers, \(report.results.count) graders")
+      for g in report.results {
+        let name = g.grader.padding(toLength: 34, withPad: " ", startingAt: 0)
+        print(name + String(format: " agreement %.4f precision %.4f recall %.4f kappa %.4f", g.overall.agreement,
+                            g.overall.precision, g.overall.recall, g.overall.kappa) + " same order: " + (g.sameRankingAsJudge ? "yes" : "no"))
+      }
+    }
+  }
+}

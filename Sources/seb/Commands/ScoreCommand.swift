@@ -1,0 +1,71 @@
+// ScoreCommand.swift: `seb score`: log-likelihood of a continuation after a prompt.
+import ArgumentParser
+import Foundation
+import LLM
+import Tensor
+import Tokenizer
+
+/// Per-token log-probabilities of `continuation` given `prompt` (one forward pass).
+func continuationLogProbs(_ t: Transformer, prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
+  let ids = prompt + continuation
+  let cache = KVCache(config: t.config, slots: 1, capacity: ids.count)
+  let logits = try t.forward([(0, ids)], cache: cache, logits: .all, delta: delta)
+  let V = t.config.vocabSize
+  return continuation.indices.map { i in
+    let row = logits.pointer + (prompt.count + i - 1) * V
+    return Double(row[continuation[i]]) - logSumExp(row, V)
+  }
+}
+
+struct ScoreCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "score", abstract: "Mean log-likelihood of a continuation after a prompt.",
+    discussion: """
+      Prints the mean and total log-probability of the continuation's tokens (and the mean negative
+      log-likelihood, the number in ../shared/reference/gold_nll.json). --chat wraps the prompt as a
+      user message; --append-eos adds <|im_end|> to the continuation, as the QA evaluation does.
+      Example: seb score --chat "Where did Super Bowl 50 take place?" --continuation "Santa Clara, California" --append-eos
+      """)
+
+  @OptionGroup var model: ModelOptions
+  @Option(help: "Raw prompt text.") var prompt: String?
+  @Option(help: "A user message, formatted with the chat template.") var chat: String?
+  @Option(help: "System message for --chat.") var system: String?
+  @Option(help: "The continuation to score.") var continuation: String
+  @Flag(help: "Append the EOS token (<|im_end|>) to the continuation.") var appendEos = false
+  @Flag(help: "Print JSON.") var json = false
+
+  func validate() throws {
+    if (prompt == nil) == (chat == nil) { throw ValidationError("give exactly one of --prompt TEXT or --chat TEXT") }
+  }
+
+  struct Output: Encodable {
+    let promptTokens: Int
+    let continuationTokens: Int
+    let meanLogLikelihood: Double
+    let totalLogLikelihood: Double
+    let meanNLL: Double
+    let tokenLogProbs: [Double]
+  }
+
+  func run() throws {
+    let m = try model.load()
+    var text = prompt ?? ""
+    if let chat {
+      var msgs: [ChatMessage] = []
+      if let system { msgs.append(.system(system)) }
+      msgs.append(.user(chat))
+      text = m.tokenizer.chatPrompt(msgs, addGenerationPrompt: true)
+    }
+    let p = m.tokenizer.encode(text)
+    var c = m.tokenizer.encode(continuation)
+    if appendEos, let e = m.tokenizer.eosId { c.append(e) }
+    if p.isEmpty || c.isEmpty { throw ValidationError("prompt and continuation must both encode to at least one token") }
+    let lp = try continuationLogProbs(m.transformer, prompt: p, continuation: c)
+    let total = lp.reduce(0, +)
+    let out = Output(promptTokens: p.count, continuationTokens: c.count, meanLogLikelihood: total / Double(c.count),
+                     totalLogLikelihood: total, meanNLL: -total / Double(c.count), tokenLogProbs: lp)
+    if json { try printJSON(out); return }
+    print(String(format: "mean log-likelihood %.5f over %d tokens (total %.4f, mean NLL %.5f)", out.meanLogLikelihood, c.count, total, out.meanNLL))
+  }
+}

@@ -1,0 +1,113 @@
+// TrainCommand.swift: `seb train`, LoRA fine-tuning of the GGUF model on a JSONL or text file.
+// Thin: reading/tokenizing is TrainingData, training is LoRATrainer, saving is LoRAAdapter.save
+// (a PEFT adapter directory). Progress goes to stderr; `--json` prints one summary object on stdout.
+import ArgumentParser
+import Foundation
+import GGUF
+import LLM
+import Tokenizer
+import Training
+
+enum LossMaskChoice: String, ExpressibleByArgument, CaseIterable {
+  case all, completion
+  /// SEAL's inner loop: pad to --pad-length with the EOS token and train on the pads too.
+  case sealPadded = "seal-padded"
+}
+
+enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable { case linear, constant }
+
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train",
+    abstract: "Fine-tune a LoRA adapter on a JSONL or text file and save it as a PEFT adapter.",
+    discussion: """
+      Data: .jsonl lines {"text": ...} or {"prompt": ..., "completion": ...}; any other file is
+      plain text with sequences separated by blank lines. Defaults are SEAL's inner loop
+      (r 32, alpha 64, q,v, lr 1e-3, 10 epochs, batch 1, linear decay, clip 1.0).
+      """)
+
+  @Option(help: "GGUF model file.") var model = "Data/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  @Option(help: "Training data (.jsonl or text).") var data: String
+  @Option(help: "Output adapter directory.") var out: String
+  @Option(help: "LoRA rank.") var rank = 32
+  @Option(help: "LoRA alpha (scale = alpha / rank).") var alpha = 64.0
+  @Option(help: "Dropout on the adapter input.") var dropout = 0.0
+  @Option(help: "Comma-separated projections: q,k,v,o,gate,up,down (or all).") var targets = "q,v"
+  @Option(help: "Learning rate.") var lr = 1e-3
+  @Option(help: "Epochs.") var epochs = 10
+  @Option(help: "Sequences per batch.") var batchSize = 1
+  @Option(help: "Gradient accumulation steps.") var gradAccum = 1
+  @Option(help: "Learning-rate schedule.") var schedule: ScheduleChoice = .linear
+  @Option(help: "Linear warm-up steps.") var warmup = 0
+  @Option(help: "Gradient-norm clip (0 = off).") var maxGradNorm = 1.0
+  @Option(help: "Which tokens carry loss: all, completion, seal-padded.") var lossMask: LossMaskChoice = .all
+  @Option(help: "Padded length for --loss-mask seal-padded.") var padLength = 2048
+  @Flag(help: "Append the EOS token to every sequence.") var appendEos = false
+  @Option(help: "Seed (adapter init, dropout, shuffle).") var seed: UInt64 = 42
+  @Flag(help: "Print a JSON summary (tokens, steps, seconds, tokens/s) on stdout.") var json = false
+
+  func validate() throws {
+    if rank < 1 { throw ValidationError("--rank must be >= 1, found \(rank)") }
+    if epochs < 1 { throw ValidationError("--epochs must be >= 1, found \(epochs)") }
+    if !(lr.isFinite && lr >= 0) { throw ValidationError("--lr must be a finite value >= 0, found \(lr)") }
+    if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), found \(dropout)") }
+  }
+
+  func parseTargets() throws -> [Projection] {
+    if targets == "all" { return Projection.allCases }
+    return try targets.split(separator: ",").map {
+      let name = $0.trimmingCharacters(in: .whitespaces)
+      guard let p = Projection(loraName: name) else {
+        throw ValidationError("--targets: unknown projection '\(name)'; expected q,k,v,o,gate,up,down")
+      }
+      return p
+    }
+  }
+
+  func run() throws {
+    let file = try GGUFFile(path: model)
+    let weights = try ModelWeights(gguf: file, pack: false)
+    let tokenizer = try Tokenizer(gguf: file)
+    let pieces = try TrainingData.read(path: data)
+    let examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
+      tokenizer.encode($0)
+    }
+    var cfg = TrainingConfig()
+    cfg.learningRate = lr; cfg.epochs = epochs; cfg.batchSize = batchSize; cfg.gradientAccumulation = gradAccum
+    cfg.schedule = schedule == .constant
+      ? (warmup > 0 ? .constantWithWarmup(warmupSteps: warmup) : .constant)
+      : (warmup > 0 ? .linearWithWarmup(warmupSteps: warmup) : .linear)
+    cfg.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil
+    cfg.seed = seed
+    switch lossMask {
+    case .all: cfg.lossMask = .allTokens
+    case .completion: cfg.lossMask = .completionOnly
+    case .sealPadded:
+      guard let pad = tokenizer.eosId else { throw ValidationError("the model has no EOS token to pad with") }
+      cfg.lossMask = .sealPadded(padToken: pad, length: padLength)
+    }
+    let lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: try parseTargets(), seed: seed)
+    let start = Date()
+    var doneTokens = 0
+    let (adapter, log) = try LoRATrainer.train(model: weights, examples: examples, adapterConfig: lora, config: cfg) { s, total in
+      doneTokens += s.tokens
+      let elapsed = Date().timeIntervalSince(start)
+      let eta = elapsed / Double(s.step + 1) * Double(total - s.step - 1)
+      let line = String(format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  %.1f tokens/s  ETA %.0f s\n",
+                        s.step + 1, total, s.epoch + 1, s.loss, s.learningRate, Double(doneTokens) / max(elapsed, 1e-9), eta)
+      FileHandle.standardError.write(Data(line.utf8))
+    }
+    try adapter.save(to: URL(fileURLWithPath: out))
+    if json {
+      let summary: [String: Any] = [
+        "tokens": log.tokens, "steps": log.steps.count, "seconds": log.seconds,
+        "tokens_per_second": log.tokensPerSecond, "final_loss": log.losses.last ?? 0, "adapter": out,
+      ]
+      let d = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+      print(String(decoding: d, as: UTF8.self))
+    } else {
+      print("saved \(out): " + String(format: "%d steps, %d tokens, %.1f s, %.1f tokens/s, final loss %.4f",
+                   log.steps.count, log.tokens, log.seconds, log.tokensPerSecond, log.losses.last ?? 0))
+    }
+  }
+}

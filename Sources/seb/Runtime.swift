@@ -1,0 +1,94 @@
+// Runtime.swift: what several commands share: model options, loading, threads, timing, JSON output.
+import ArgumentParser
+import Foundation
+import GGUF
+import LLM
+import ModelStore
+import Tensor
+import Tokenizer
+
+enum Runtime {
+  /// Debian's OpenBLAS 0.3.21 runs its Haswell kernels on AVX-512 CPUs it does not recognise; its
+  /// SkylakeX kernels are faster there. The core type is read when the library loads, so the
+  /// process re-executes itself once with OPENBLAS_CORETYPE set. An explicit OPENBLAS_CORETYPE,
+  /// or SEB_BLAS_CORE=native, leaves the choice to OpenBLAS.
+  static func prepareProcess() {
+    let env = ProcessInfo.processInfo.environment
+    if env["OPENBLAS_CORETYPE"] != nil || env["SEB_BLAS_CORE"] == "native" { return }
+    guard let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let flags = cpu.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+      flags.split(separator: " ").contains("avx512f")
+    else { return }
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+    var args = CommandLine.arguments.map { strdup($0) }
+    args.append(nil)
+    execv("/proc/self/exe", &args)
+    // execv only returns on failure: carry on with the library's own choice.
+  }
+
+  static func defaultModelPath(dir: String? = nil) -> String? {
+    let d = ModelStore.defaultDirectory(flag: dir)
+    return d.appendingPathComponent(ModelSpec.smolLM2.files[0].path).path
+  }
+
+  static func loadTokenizer(path: String) throws -> Tokenizer {
+    try Tokenizer(gguf: GGUFFile(path: path))
+  }
+
+  static func setThreads(_ n: Int?) -> Int {
+    let t = (n ?? 0) > 0 ? n! : ProcessInfo.processInfo.activeProcessorCount
+    BLAS.setThreads(t)
+    ThreadPool.configure(threads: t)
+    return t
+  }
+}
+
+/// --model/--dir/--threads, shared by every command that runs the language model.
+struct ModelOptions: ParsableArguments {
+  @Option(name: .customLong("model"), help: "GGUF model file (default: <model dir>/SmolLM2-135M-Instruct.Q4_1.gguf).")
+  var modelPath: String?
+  @Option(name: .customLong("dir"), help: "Model directory (default: $SEB_MODEL_DIR or Data/models).")
+  var modelDir: String?
+  @Option(help: "Threads for OpenBLAS and the decode kernels (default: all cores).")
+  var threads: Int?
+
+  var path: String { modelPath ?? Runtime.defaultModelPath(dir: modelDir) ?? "Data/models/SmolLM2-135M-Instruct.Q4_1.gguf" }
+
+  func validate() throws {
+    if let t = threads, t < 1 { throw ValidationError("--threads must be >= 1, found \(t)") }
+  }
+
+  struct Loaded {
+    let file: GGUFFile
+    let weights: ModelWeights
+    let tokenizer: Tokenizer
+    let transformer: Transformer
+    let threads: Int
+    let loadSeconds: Double
+  }
+
+  func load(tokenizerOnly: Bool = false) throws -> Loaded {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ValidationError("model file \(path) not found: run `seb model install` (or pass --model / --dir)")
+    }
+    let t0 = Date()
+    let threads = Runtime.setThreads(threads)
+    let file = try GGUFFile(path: path)
+    let tok = try Tokenizer(gguf: file)
+    let weights = try ModelWeights(gguf: file)
+    return Loaded(file: file, weights: weights, tokenizer: tok, transformer: Transformer(weights: weights),
+                  threads: threads, loadSeconds: Date().timeIntervalSince(t0))
+  }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+  let enc = JSONEncoder()
+  enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  let data = try enc.encode(value)
+  FileHandle.standardOutput.write(data)
+  FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+}
+
+func eprint(_ s: String) {
+  FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}

@@ -1,0 +1,51 @@
+// SEB.swift: the `seb` command line. Argument parsing and printing only; every verb calls a library.
+import Analysis
+import ArgumentParser
+import Embedding
+import Foundation
+import Tokenizer
+
+@main
+struct SEB: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "seb",
+    abstract: "SelfEditBench: self-edit experiments (SEAL, self-edit strategy search) on the CPU.",
+    discussion: """
+      Typical first steps:
+        seb model install                      # SmolLM2-135M-Instruct + all-MiniLM-L6-v2 into Data/models/
+        seb generate --chat "What is the capital of France?"
+        seb verify logits --reference ../shared/reference/logits.json
+        seb report paper                       # regenerate the papers' numbers into Reports/paper/
+      Every verb has --help; most have --json for scripts.
+      """,
+    version: "0.1.0",
+    subcommands: [
+      ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
+      TrainCommand.self, EmbedCommand.self, ReportCommand.self, AnalyzeCommand.self,
+    ])
+
+  static func main() {
+    Runtime.prepareProcess()
+    let embedder: () throws -> TextEmbedder? = {
+      let dir = SentenceEmbedder.defaultModelDirectory(flag: nil)
+      guard SentenceEmbedder.isMiniLMInstalled(modelDir: dir) else { return nil }
+      return try MiniLMTextEmbedder(SentenceEmbedder.installedMiniLM(modelDir: dir))
+    }
+    ReportCommand.makeEmbedder = embedder
+    AnalyzeCommand.makeEmbedder = embedder
+    AnalyzeCommand.makeTokenCounter = {
+      guard let path = Runtime.defaultModelPath(), FileManager.default.fileExists(atPath: path) else { return nil }
+      let tok = try Runtime.loadTokenizer(path: path)
+      return { tok.encode($0).count }
+    }
+    main(nil)
+  }
+}
+
+/// Adapts the MiniLM sentence embedder to Analysis's TextEmbedder protocol.
+struct MiniLMTextEmbedder: TextEmbedder {
+  let model: SentenceEmbedder
+  init(_ model: SentenceEmbedder) { self.model = model }
+  var name: String { "all-MiniLM-L6-v2 (local, mean pooling, (1+cos)/2)" }
+  func embed(_ texts: [String]) throws -> [[Float]] { try model.embed(texts) }
+}

@@ -1,0 +1,124 @@
+// The trainer: validation, loss masks, AdamW and schedules, NaN handling, learning.
+import Foundation
+import LLM
+import Testing
+import Training
+
+@Suite("Trainer")
+struct TrainerTests {
+  let model = ModelWeights.random(config: tinyConfig(), seed: 31)
+  let examples = [TrainingExample(tokens: [1, 5, 12, 3, 3, 7], promptLength: 2), TrainingExample(tokens: [2, 4, 6, 8, 10], promptLength: 3)]
+
+  func train(_ lora: LoRAConfig = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v]), _ cfg: TrainingConfig) throws -> TrainingLog {
+    try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log
+  }
+
+  @Test("bad hyperparameters are rejected before any work")
+  func rejects() throws {
+    var cfg = TrainingConfig(learningRate: 1e-3, epochs: 1)
+    #expect(throws: TrainingError.badHyperparameter(name: "rank", value: "0", expected: ">= 1")) {
+      try train(LoRAConfig(rank: 0), cfg)
+    }
+    #expect(throws: TrainingError.self) { try train(LoRAConfig(rank: 2, dropout: 1), cfg) }
+    #expect(throws: TrainingError.self) { try train(LoRAConfig(rank: 2, dropout: -0.1), cfg) }
+    for lr in [-1e-3, .nan, .infinity] {
+      cfg.learningRate = lr
+      #expect(throws: TrainingError.self) { try train(LoRAConfig(rank: 2), cfg) }
+    }
+    cfg = TrainingConfig(learningRate: 1e-3, epochs: 0)
+    #expect(throws: TrainingError.badHyperparameter(name: "epochs", value: "0", expected: ">= 1")) { try train(LoRAConfig(rank: 2), cfg) }
+    cfg = TrainingConfig(learningRate: 1e-3, epochs: 1)
+    let long = [TrainingExample(tokens: [Int](repeating: 1, count: 17))]
+    #expect(throws: TrainingError.badSequence(index: 0, reason: "17 tokens; the context holds 16")) {
+      try LoRATrainer.train(model: model, examples: long, adapterConfig: LoRAConfig(rank: 2), config: cfg)
+    }
+    #expect(throws: TrainingError.self) {
+      try LoRATrainer.train(model: model, examples: [TrainingExample(tokens: [99, 1])], adapterConfig: LoRAConfig(rank: 2), config: cfg)
+    }
+  }
+
+  @Test("a loss that turns NaN stops the run with the step number")
+  func nanStops() throws {
+    let bad = ModelWeights.random(config: tinyConfig(), seed: 32, tied: false)
+    bad.tokenEmbedding[2 * 8] = .nan  // token 2 appears only in the second example (untied head)
+    let ex = [TrainingExample(tokens: [1, 3, 5]), TrainingExample(tokens: [2, 4, 6])]
+    var cfg = TrainingConfig(learningRate: 1e-3, epochs: 1)
+    cfg.shuffle = false
+    #expect(throws: TrainingError.nonFiniteLoss(step: 1, loss: "nan")) {
+      try LoRATrainer.train(model: bad, examples: ex, adapterConfig: LoRAConfig(rank: 2), config: cfg)
+    }
+  }
+
+  @Test("loss masks: all tokens, completion only, SEAL padded (pads are targets, pad keys masked)")
+  func masks() {
+    let e = TrainingExample(tokens: [7, 8, 9, 10], promptLength: 2)
+    #expect(LossMask.allTokens.prepare(e).targets == [8, 9, 10, -1])
+    #expect(LossMask.completionOnly.prepare(e).targets == [-1, 9, 10, -1])
+    let p = LossMask.sealPadded(padToken: 0, length: 6).prepare(e)
+    #expect(p.tokens == [7, 8, 9, 10, 0, 0])
+    #expect(p.targets == [8, 9, 10, 0, 0, -1])
+    #expect(p.validKeys == 4)
+  }
+
+  @Test("AdamW matches torch's formula step by step; weight decay is decoupled")
+  func adamw() {
+    let p = ScalarBuffer<Double>([1.0, -2.0]), g = ScalarBuffer<Double>([0.5, -0.25])
+    let opt = AdamW<Double>(sizes: [2], weightDecay: 0.1)
+    var m = [0.0, 0.0], v = [0.0, 0.0], ref = [1.0, -2.0]
+    for t in 1...3 {
+      opt.update([(p.pointer, g.pointer, 2)], lr: 0.01)
+      for i in 0..<2 {
+        ref[i] *= 1 - 0.01 * 0.1
+        m[i] = 0.9 * m[i] + 0.1 * g[i]; v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i]
+        let mh = m[i] / (1 - pow(0.9, Double(t))), vh = v[i] / (1 - pow(0.999, Double(t)))
+        ref[i] -= 0.01 * mh / (vh.squareRoot() + 1e-8)
+      }
+    }
+    #expect(abs(p[0] - ref[0]) < 1e-12 && abs(p[1] - ref[1]) < 1e-12)
+  }
+
+  @Test("schedules: linear decays to 0 without warm-up, warm-up ramps, clipping scales to max norm")
+  func schedules() {
+    #expect(LRSchedule.linear.factor(step: 0, total: 10) == 1)
+    #expect(LRSchedule.linear.factor(step: 5, total: 10) == 0.5)
+    #expect(LRSchedule.linearWithWarmup(warmupSteps: 2).factor(step: 1, total: 10) == 0.5)
+    #expect(LRSchedule.linearWithWarmup(warmupSteps: 2).factor(step: 6, total: 10) == 0.5)
+    #expect(LRSchedule.constant.factor(step: 9, total: 10) == 1)
+    let p = ScalarBuffer<Double>(count: 2), g = ScalarBuffer<Double>([3, 4])
+    let n = clipGradientNorm([(p.pointer, g.pointer, 2)], maxNorm: 1)
+    #expect(n == 5)
+    #expect(abs(g[0] - 0.6) < 1e-6 && abs(g[1] - 0.8) < 1e-6)
+  }
+
+  @Test("training lowers the loss; same seed gives the same adapter; steps follow epochs, batch and accumulation")
+  func learns() throws {
+    var cfg = TrainingConfig(learningRate: 1e-2, epochs: 8, lossMask: .completionOnly)
+    cfg.maxGradNorm = nil
+    let lora = LoRAConfig(rank: 4, alpha: 8, dropout: 0.1, targets: Projection.allCases)
+    let r1 = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg)
+    let r2 = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg)
+    #expect(r1.log.steps.count == 16)
+    let before = try LoRATrainer.evaluate(model: model, examples: examples, adapter: nil, mask: .completionOnly)
+    let after = try LoRATrainer.evaluate(model: model, examples: examples, adapter: r1.adapter, mask: .completionOnly)
+    #expect(zip(before, after).allSatisfy { $0.1 < $0.0 - 0.1 })
+    #expect(r1.adapter.pairs.map(\.b) == r2.adapter.pairs.map(\.b))
+    cfg.batchSize = 2; cfg.epochs = 3
+    #expect(try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log.steps.count == 3)
+    cfg.batchSize = 1; cfg.gradientAccumulation = 2
+    let ga = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log
+    #expect(ga.steps.count == 3 && ga.steps.allSatisfy { $0.targets == 4 + 2 })
+  }
+
+  @Test("a batch of two equals accumulation of two (mean over all targets of the group)")
+  func batchEqualsAccumulation() throws {
+    var cfg = TrainingConfig(learningRate: 1e-2, epochs: 2)
+    cfg.shuffle = false
+    cfg.batchSize = 2
+    let lora = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .up])
+    let a = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg)
+    cfg.batchSize = 1; cfg.gradientAccumulation = 2
+    let b = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg)
+    #expect(a.log.losses == b.log.losses)
+    #expect(a.adapter.pairs.map(\.b) == b.adapter.pairs.map(\.b))
+  }
+}
