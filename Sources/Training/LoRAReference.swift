@@ -20,6 +20,15 @@ public struct LoRAReferenceCase: Codable, Sendable {
   public var seq_ids: [[Int]]
   public var losses_before_each_step: [Double]
   public var final_loss_per_sequence: [Double]
+
+  public init(
+    name: String, targets: [String], r: Int, alpha: Double, lr: Double, steps: Int, decay: Bool,
+    seq_ids: [[Int]], losses_before_each_step: [Double], final_loss_per_sequence: [Double]
+  ) {
+    self.name = name; self.targets = targets; self.r = r; self.alpha = alpha; self.lr = lr; self.steps = steps
+    self.decay = decay; self.seq_ids = seq_ids; self.losses_before_each_step = losses_before_each_step
+    self.final_loss_per_sequence = final_loss_per_sequence
+  }
 }
 
 struct LoRAReferenceFile: Codable { var cases: [LoRAReferenceCase] }

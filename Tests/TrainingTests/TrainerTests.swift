@@ -122,3 +122,71 @@ struct TrainerTests {
     #expect(a.adapter.pairs.map(\.b) == b.adapter.pairs.map(\.b))
   }
 }
+
+@Suite("Training data and SEAL padding")
+struct TrainingDataTests {
+  @Test("JSONL text and prompt/completion rows and blank-line text blocks are read; bad rows name the line")
+  func readFiles() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-data-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let jl = dir.appendingPathComponent("d.jsonl")
+    try "{\"text\": \"ab\"}\n\n{\"prompt\": \"p\", \"completion\": \"cd\"}\n".write(to: jl, atomically: true, encoding: .utf8)
+    let rows = try TrainingData.read(path: jl.path)
+    #expect(rows.count == 2 && rows[0].completion == "ab" && rows[1].prompt == "p")
+    // One token per character: prompt "p" = 1 token, EOS 0 appended.
+    let ex = TrainingData.examples(rows, eos: 0) { $0.unicodeScalars.map { Int($0.value) % 13 } }
+    #expect(ex[1].tokens.count == 4 && ex[1].promptLength == 1 && ex[1].tokens.last == 0)
+    let txt = dir.appendingPathComponent("d.txt")
+    try "first block\nstill first\n\nsecond\n".write(to: txt, atomically: true, encoding: .utf8)
+    #expect(try TrainingData.read(path: txt.path).map(\.completion) == ["first block\nstill first", "second"])
+    try "{\"text\": 1}\n".write(to: jl, atomically: true, encoding: .utf8)
+    #expect(throws: TrainingError.badDataFile(path: jl.path, line: 1, detail: "expected a string key 'text' or string keys 'prompt' and 'completion'")) {
+      try TrainingData.read(path: jl.path)
+    }
+  }
+
+  @Test("SEAL padded training counts the pads as targets and runs to a finite, lower loss")
+  func sealPadded() throws {
+    let model = ModelWeights.random(config: tinyConfig(), seed: 41)
+    let ex = [TrainingExample(tokens: [1, 5, 12, 3]), TrainingExample(tokens: [2, 4, 6])]
+    var cfg = TrainingConfig(learningRate: 1e-2, epochs: 6, lossMask: .sealPadded(padToken: 0, length: 10))
+    cfg.shuffle = false
+    let r = try LoRATrainer.train(model: model, examples: ex, adapterConfig: LoRAConfig(rank: 2, alpha: 4), config: cfg)
+    #expect(r.log.steps.allSatisfy { $0.targets == 9 && $0.tokens == 10 })
+    #expect(r.log.losses.last! < r.log.losses.first!)
+    // The padded loss differs from the unpadded one (the pads are trained on).
+    let padded = try LoRATrainer.evaluate(model: model, examples: ex, adapter: nil, mask: cfg.lossMask)
+    let plain = try LoRATrainer.evaluate(model: model, examples: ex, adapter: nil, mask: .allTokens)
+    #expect(abs(padded[0] - plain[0]) > 1e-3)
+  }
+}
+
+@Suite("Reference replay")
+struct LoRAReferenceTests {
+  @Test("verify replays a lora.json-format file, flags a loss outside tolerance, and reports N passed, M failed")
+  func replay() throws {
+    let model = ModelWeights.random(config: tinyConfig(), seed: 51)
+    let base = LoRAReferenceCase(
+      name: "tiny", targets: ["q_proj", "v_proj", "down_proj"], r: 2, alpha: 4, lr: 1e-2, steps: 6, decay: true,
+      seq_ids: [[1, 5, 12, 3], [2, 4, 6, 8, 10]], losses_before_each_step: [Double](repeating: 1, count: 6),
+      final_loss_per_sequence: [1, 1])
+    // First pass measures; the second feeds the measured numbers back as the reference.
+    let measured = try LoRAReference.verify(model: model, case: base)
+    #expect(measured.count == 8)
+    var ref = base
+    ref.losses_before_each_step = measured.prefix(6).map(\.measured)
+    ref.final_loss_per_sequence = measured.suffix(2).map(\.measured)
+    ref.losses_before_each_step[1] *= 1 + 3e-4  // outside 1e-4 (early step)
+    ref.losses_before_each_step[5] *= 1 + 3e-4  // inside 1e-3 (late step)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ref-\(UInt32.random(in: 0...UInt32.max)).json")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    struct F: Encodable { let cases: [LoRAReferenceCase] }
+    try JSONEncoder().encode(F(cases: [ref])).write(to: dir)
+    let rows = try LoRAReference.verify(model: model, file: dir.path)
+    #expect(rows.filter { !$0.passed }.map(\.what) == ["step 1"])
+    #expect(measured[6].measured < measured[0].measured)  // it learns: seq 0 after training vs before
+    #expect(LoRAReference.report(rows).hasSuffix("7 passed, 1 failed"))
+    #expect(throws: TrainingError.self) { try LoRAReference.verify(model: model, file: dir.path + ".missing") }
+  }
+}

@@ -1,0 +1,222 @@
+// seb-bench: speed and memory suites (a documented stand-in for ordo-one/benchmark, which needs
+// swift-tools 6.1 and a malloc interposer; see Benchmarks/README.md). Every figure is the median
+// of repeated runs; the header records threads, OpenBLAS kernel family and build flags.
+//   swift run -c release seb-bench [machine|dequant|tokenizer|prefill|decode|train|all] [--json]
+import Foundation
+import GGUF
+import LLM
+import ModelStore
+import Tensor
+import Tokenizer
+import Training
+
+// Same rule as `seb`: on AVX-512 CPUs use OpenBLAS's SkylakeX kernels unless told otherwise.
+func prepareProcess() {
+  let env = ProcessInfo.processInfo.environment
+  if env["OPENBLAS_CORETYPE"] != nil || env["SEB_BLAS_CORE"] == "native" { return }
+  guard let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+    let flags = cpu.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+    flags.split(separator: " ").contains("avx512f")
+  else { return }
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+  var args = CommandLine.arguments.map { strdup($0) }
+  args.append(nil)
+  execv("/proc/self/exe", &args)
+}
+prepareProcess()
+
+var args = Array(CommandLine.arguments.dropFirst())
+let json = args.contains("--json")
+args.removeAll { $0 == "--json" }
+var threads = ProcessInfo.processInfo.activeProcessorCount
+if let i = args.firstIndex(of: "--threads"), i + 1 < args.count, let t = Int(args[i + 1]) {
+  threads = t
+  args.removeSubrange(i...(i + 1))
+}
+var repeats = 5
+if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]) {
+  repeats = max(1, r)
+  args.removeSubrange(i...(i + 1))
+}
+let suites = args.isEmpty ? ["all"] : args
+if suites.contains("--help") || suites.contains("-h") {
+  print("""
+    usage: seb-bench [machine|dequant|tokenizer|prefill|decode|train|all]... [--threads N] [--repeats N] [--json]
+      machine    memory bandwidth (GB/s) and cblas_sgemm GFLOP/s: this machine's limits
+      dequant    dequantization GB/s per GGUF type (output float32 bytes)
+      tokenizer  encoding MB/s on SQuAD contexts (or generated text)
+      prefill    prompt tokens/s at T = 512 on the installed SmolLM2
+      decode     tokens/s, batch 1 and 8 sequences (aggregate)
+      train      LoRA training tokens/s: q,v r32 and all seven r64 at T = 64, 256, 1024; peak memory
+    """)
+  exit(0)
+}
+BLAS.setThreads(threads)
+ThreadPool.configure(threads: threads)
+
+struct Row: Encodable {
+  let suite: String
+  let name: String
+  let value: Double
+  let unit: String
+  let note: String
+}
+var rows: [Row] = []
+func report(_ suite: String, _ name: String, _ value: Double, _ unit: String, _ note: String = "") {
+  rows.append(Row(suite: suite, name: name, value: value, unit: unit, note: note))
+  if !json { print(String(format: "%-10@ %-44@ %12.2f %@ %@", suite as NSString, name as NSString, value, unit as NSString, note as NSString)) }
+}
+func median(_ f: () throws -> Double) rethrows -> Double {
+  var v: [Double] = []
+  for _ in 0..<repeats { v.append(try f()) }
+  v.sort()
+  return v[v.count / 2]
+}
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+  let t0 = DispatchTime.now().uptimeNanoseconds
+  try body()
+  return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+func peakRSSMiB() -> Double {
+  var u = rusage()
+  getrusage(RUSAGE_SELF, &u)
+  return Double(u.ru_maxrss) / 1024
+}
+
+let root = ModelStore.packageRoot(from: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+  ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+let modelPath = ModelStore.defaultDirectory(flag: nil).appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf").path
+func want(_ s: String) -> Bool { suites.contains(s) || suites.contains("all") }
+
+if !json {
+  print("seb-bench: \(threads) threads, OpenBLAS \(BLAS.coreName) (OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")), release -Ounchecked -target-cpu haswell, median of \(repeats)")
+}
+
+// MARK: machine limits
+if want("machine") {
+  let n = 64 << 20  // 256 MiB of floats: far beyond the caches
+  let a = FloatBuffer(count: n), b = FloatBuffer(count: n)
+  for i in stride(from: 0, to: n, by: 1024) { a[i] = 1 }
+  let copy = median { seconds { b.pointer.update(from: a.pointer, count: n) } }
+  report("machine", "memcpy bandwidth (read + write)", Double(2 * n * 4) / copy / 1e9, "GB/s", "1 thread")
+  // Read bandwidth with every thread summing its own slice (what decode does).
+  let pool = ThreadPool.shared
+  let read = median {
+    seconds {
+      pool.run { part in
+        let per = n / pool.threads
+        let p = a.pointer + part * per
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i < per {
+          acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+          i += 8
+        }
+        if acc.sum() == .infinity { print("") }
+      }
+    }
+  }
+  report("machine", "read bandwidth (all threads)", Double(n * 4) / read / 1e9, "GB/s", "\(threads) threads")
+  for (M, N, K) in [(1024, 1024, 1024), (512, 1536, 576), (512, 576, 1536), (256, 576, 576)] {
+    let x = FloatBuffer(count: M * K), w = FloatBuffer(count: N * K), y = FloatBuffer(count: M * N)
+    matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K)
+    let t = median { seconds { for _ in 0..<10 { matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K) } } / 10 }
+    report("machine", "cblas_sgemm \(M)x\(N)x\(K) (x W^T)", 2 * Double(M * N * K) / t / 1e9, "GFLOP/s")
+  }
+}
+
+// MARK: dequantization
+if want("dequant") {
+  let count = 1 << 22  // 4M values per run
+  for type in [GGUFType.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q6_K] {
+    let bytes = type.byteCount(elements: count)!
+    var raw = [UInt8](repeating: 0, count: bytes)
+    var s: UInt64 = 1
+    for i in 0..<bytes { s = s &* 6364136223846793005 &+ 1; raw[i] = UInt8(truncatingIfNeeded: s >> 56) }
+    // Keep every f16 scale finite: clear the exponent's top bit of each 16-bit word.
+    for i in stride(from: 1, to: bytes, by: 2) { raw[i] &= 0x3B }
+    let out = FloatBuffer(count: count)
+    let t = median { raw.withUnsafeBytes { r in seconds { dequantizeRow(type, r.baseAddress!, out.pointer, count: count) } } }
+    report("dequant", type.name, Double(count * 4) / t / 1e9, "GB/s", String(format: "out f32; in %.2f GB/s", Double(bytes) / t / 1e9))
+  }
+}
+
+// MARK: tokenizer
+var tokenizer: Tokenizer?
+var model: ModelWeights?
+if want("tokenizer") || want("prefill") || want("decode") || want("train") {
+  guard FileManager.default.fileExists(atPath: modelPath) else {
+    FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
+    exit(1)
+  }
+  let f = try GGUFFile(path: modelPath)
+  tokenizer = try Tokenizer(gguf: f)
+  model = try ModelWeights(gguf: f)
+}
+if want("tokenizer"), let tok = tokenizer {
+  var text = ""
+  let squad = root.deletingLastPathComponent().appendingPathComponent("shared/data/squad/squad_val.json")
+  if let d = try? Data(contentsOf: squad), let arr = try? JSONSerialization.jsonObject(with: d) as? [[String: Any]] {
+    text = arr.compactMap { $0["context"] as? String }.joined(separator: "\n\n")
+  } else {
+    text = String(repeating: "The quick brown fox, born 1999, jumps over 12 lazy dogs. Ça va? 北京 ", count: 20000)
+  }
+  let mb = Double(text.utf8.count) / 1e6
+  var n = 0
+  let t = median { seconds { n = tok.encode(text).count } }
+  report("tokenizer", "encode (\(String(format: "%.1f", mb)) MB, \(n) tokens)", mb / t, "MB/s")
+}
+
+// MARK: prefill and decode
+if (want("prefill") || want("decode")), let model {
+  let tr = Transformer(weights: model)
+  let prompt = tokenizer!.encode(String(repeating: "Super Bowl 50 was an American football game to determine the champion of the National Football League. ", count: 40))
+  if want("prefill") {
+    for T in [128, 512] {
+      let ids = Array(prompt.prefix(T))
+      let t = try median { try seconds { _ = try tr.forward([(0, ids)], cache: KVCache(config: model.config, slots: 1, capacity: T + 1)) } }
+      report("prefill", "T = \(T)", Double(T) / t, "tokens/s")
+    }
+  }
+  if want("decode") {
+    for B in [1, 8] {
+      let steps = 64
+      let t = try median {
+        let cache = KVCache(config: model.config, slots: B, capacity: 64 + steps + 1)
+        for b in 0..<B { _ = try tr.forward([(b, Array(prompt[(b * 3)..<(b * 3 + 64)]))], cache: cache) }
+        return try seconds {
+          for s in 0..<steps { _ = try tr.forward((0..<B).map { ($0, [prompt[s]]) }, cache: cache) }
+        }
+      }
+      report("decode", B == 1 ? "batch 1 (64 tokens after a 64-token prompt)" : "\(B) sequences (aggregate)", Double(B * steps) / t, "tokens/s")
+    }
+    var bytes = 0
+    for l in model.layers { for p in [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown] { bytes += p.packed?.streamedBytes ?? p.w.count * 4 } }
+    bytes += model.output.packed?.streamedBytes ?? model.output.w.count * 4
+    report("decode", "weight bytes streamed per step", Double(bytes) / 1e6, "MB")
+  }
+}
+
+// MARK: training
+if want("train"), let model {
+  for (name, targets, rank) in [("q,v r32", [Projection.q, .v], 32), ("all7 r64", Projection.allCases, 64)] {
+    for T in [64, 256, 1024] {
+      let r = try TrainingBenchmark.run(model: model, sequenceLength: T, targets: targets, rank: rank, steps: repeats, warmup: 1)
+      report("train", "\(name) T = \(T)", r.tokensPerSecond, "tokens/s", String(format: "%.0f GFLOP/s in products", r.gflopsPerSecond))
+    }
+  }
+}
+report("memory", "peak resident set", peakRSSMiB(), "MiB")
+
+if json {
+  struct Out: Encodable {
+    let threads: Int
+    let blasCore: String
+    let buildFlags: String
+    let repeats: Int
+    let rows: [Row]
+  }
+  let enc = JSONEncoder()
+  enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+  print(String(data: try enc.encode(Out(threads: threads, blasCore: BLAS.coreName, buildFlags: "release -Ounchecked -target-cpu haswell", repeats: repeats, rows: rows)), encoding: .utf8)!)
+}
