@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "SafeTensors", dependencies: [], exclude: ["README.md"]),
     .target(name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"], swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
-    .target(name: "Analysis", dependencies: [], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "Analysis", dependencies: ["Tensor"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Reporting", dependencies: ["Analysis"], exclude: ["README.md"]),
     .executableTarget(
       name: "seb",
@@ -55,7 +55,7 @@ let package = Package(
     .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Tensor", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "LLM", "GGUF", "Tensor", "SafeTensors", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
-    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting"]),
+    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Tensor"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
     .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor"]),
   ],

@@ -11,19 +11,7 @@ import Tokenizer
 import Training
 
 // Same rule as `seb`: on AVX-512 CPUs use OpenBLAS's SkylakeX kernels unless told otherwise.
-func prepareProcess() {
-  let env = ProcessInfo.processInfo.environment
-  if env["OPENBLAS_CORETYPE"] != nil || env["SEB_BLAS_CORE"] == "native" { return }
-  guard let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-    let flags = cpu.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-    flags.split(separator: " ").contains("avx512f")
-  else { return }
-  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
-  var args = CommandLine.arguments.map { strdup($0) }
-  args.append(nil)
-  execv("/proc/self/exe", &args)
-}
-prepareProcess()
+BLAS.preferAVX512KernelsByReexec()
 
 var args = Array(CommandLine.arguments.dropFirst())
 let json = args.contains("--json")
@@ -79,7 +67,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 func peakRSSMiB() -> Double {
   var u = rusage()
-  getrusage(RUSAGE_SELF, &u)
+  getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
   return Double(u.ru_maxrss) / 1024
 }
 

@@ -36,6 +36,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--extra-bufts", action="store_true",
+                    help="keep llama.cpp's extra CPU buffer types (AMX, repack). Off by default: on "
+                         "this VM the -march=native build picks the AMX-INT8 path for Q4_1, whose "
+                         "first tileloadd dies with SIGILL although cpuid and XCR0 report AMX")
     args = ap.parse_args()
 
     import numpy as np
@@ -52,6 +56,18 @@ def main():
 
     def median(f):
         return statistics.median(f() for _ in range(args.repeats))
+
+    if not args.extra_bufts:
+        # Same as llama.cpp's --no-repack: model_params.use_extra_bufts = false. For Q4_1 this only
+        # drops the AMX buffer type (the CPU repack covers Q4_0/Q4_K/IQ4_NL/Q8_0, not Q4_1).
+        import llama_cpp.llama_cpp as lc
+        default_params = lc.llama_model_default_params
+
+        def no_extra_bufts():
+            p = default_params()
+            p.use_extra_bufts = False
+            return p
+        lc.llama_model_default_params = no_extra_bufts
 
     path = os.path.abspath(args.model)
     t0 = time.perf_counter()
@@ -120,9 +136,9 @@ def main():
             batch.add_sequence(prompt[b * 3: b * 3 + 64], b, False)
         if llama_cpp.llama_decode(ctx8.ctx, bt) != 0:
             raise RuntimeError("llama_decode failed on the 8-sequence prompt")
-        # Logits rows come in batch order of the tokens flagged for output: one per sequence.
-        toks = [int(np.argmax(np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx8.ctx, i),
-                                                    shape=(n_vocab,)))) for i in range(B)]
+        # llama_get_logits_ith takes the token's index in the batch: the last token of sequence b.
+        toks = [int(np.argmax(np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx8.ctx, b * 64 + 63),
+                                                    shape=(n_vocab,)))) for b in range(B)]
         t = time.perf_counter()
         for s in range(steps):
             bt.n_tokens = B
@@ -152,6 +168,7 @@ def main():
             "python": platform.python_version(),
             "llama_cpp_python": llama_cpp.__version__,
             "llama_cpp_system_info": system_info,
+            "use_extra_bufts": args.extra_bufts,
             "model": path,
             "model_bytes": os.path.getsize(path),
             "rows": rows,

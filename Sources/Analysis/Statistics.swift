@@ -5,30 +5,7 @@
 // percentile interval (2.5th and 97.5th percentiles of the resampled means, linear interpolation
 // between order statistics, as numpy's default `percentile`).
 import Foundation
-
-/// SplitMix64 (Steele, Lea, Flood 2014): the seeded generator used by every random step here.
-public struct SplitMix64: RandomNumberGenerator {
-  public private(set) var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform integer in 0..<n without modulo bias (Lemire's multiply-shift with rejection).
-  public mutating func below(_ n: Int) -> Int {
-    precondition(n > 0, "below(0) is a programming error")
-    let bound = UInt64(n)
-    var m = next().multipliedFullWidth(by: bound)
-    if m.low < bound {
-      let threshold = (0 &- bound) % bound
-      while m.low < threshold { m = next().multipliedFullWidth(by: bound) }
-    }
-    return Int(m.high)
-  }
-}
+import Tensor
 
 /// A point estimate with a confidence interval.
 public struct Estimate: Equatable, Codable, Sendable {

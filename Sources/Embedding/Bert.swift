@@ -97,21 +97,6 @@ public struct BertConfig: Sendable, Equatable, Codable {
   }
 }
 
-/// Deterministic generator for test weights (SplitMix64).
-public struct SplitMix64: Sendable {
-  private var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in [-1, 1).
-  public mutating func nextSigned() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
-}
-
 public final class BertModel: @unchecked Sendable {
   public let config: BertConfig
 

@@ -4,10 +4,14 @@
 // K a multiple of 64). Values are regrouped so the kernel never converts element types (Swift's
 // SIMD conversions between element types compile to generic calls): a group of 64 values is
 // 8 u32 lanes, and lane i holds value 8j+i in its j-th nibble (q4_1, j = 0..<8) or a group of 32
-// values is 8 lanes holding value 8j+i in byte j (q8_0, j = 0..<4, stored as q+128). A nibble or
-// byte becomes a float exactly with the 2^23 trick: bits(0x4B000000 | u) - 8388608 = u.
-//   q4_1: scale [N, nb] f32, min [N, nb] f32, lanes [N, nb/2, 8] u32; value = q*scale + min.
-//   q8_0: scale [N, nb] f32, lanes [N, nb, 8] u32; value = (u - 128)*scale.
+// values is 8 lanes holding value 8j+i in byte j (q8_0, j = 0..<4, stored as u = q+128). A field
+// becomes a float in [1, 2) with three bit operations, its bits moved to the top of the mantissa:
+// t = bits(0x3F800000 | u << 19) = 1 + u/16 (nibble) or bits(0x3F800000 | u << 15) = 1 + u/256
+// (byte), exactly. The kernel sums t*x and corrects with the block sums of x:
+//   q4_1: value = d*u + m = 16d*t + (m - 16d)        q8_0: value = d*(u - 128) = 256d*t - 384d
+// so per block it needs the scale `mul` (16d or 256d) and the offset `add` (m - 16d or -384d).
+//   q4_1: mul [N, nb] f32, add [N, nb] f32, lanes [N, nb/2, 8] u32.
+//   q8_0: mul [N, nb] f32, add [N, nb] f32, lanes [N, nb, 8] u32.
 // The scales are widened to f32 at load (the file stores f16), so the values are exactly the
 // dequantized float32 weights: the packed and sgemm paths compute the same products and differ
 // only in summation order.
@@ -27,6 +31,8 @@ public final class PackedMatrix: @unchecked Sendable {
   let blocks: Int  // nb = K/32
   let scale: UnsafeMutablePointer<Float>  // [N, nb]
   let minv: UnsafeMutablePointer<Float>  // [N, nb] (q4_1 only)
+  let mul: UnsafeMutablePointer<Float>  // [N, nb] kernel scale: 16d (q4_1) or 256d (q8_0)
+  let add: UnsafeMutablePointer<Float>  // [N, nb] kernel offset: m - 16d (q4_1) or -384d (q8_0)
   let quants: UnsafeMutableRawPointer  // q4_1: [N, nb, 16] u8; q8_0: [N, K] i8
 
   /// Bytes the kernel streams per full product (the memory-bound cost of one decode step).
@@ -43,6 +49,8 @@ public final class PackedMatrix: @unchecked Sendable {
     scale = .allocate(capacity: max(1, rows * blocks))
     minv = .allocate(capacity: max(1, rows * blocks))
     minv.initialize(repeating: 0, count: max(1, rows * blocks))
+    mul = .allocate(capacity: max(1, rows * blocks))
+    add = .allocate(capacity: max(1, rows * blocks))
     let qbytes = format == .q4_1 ? rows * blocks * 16 : rows * cols  // 4 or 8 bits per value
     quants = .allocate(byteCount: max(64, qbytes), alignment: 64)
   }
@@ -50,6 +58,8 @@ public final class PackedMatrix: @unchecked Sendable {
   deinit {
     scale.deallocate()
     minv.deallocate()
+    mul.deallocate()
+    add.deallocate()
     quants.deallocate()
   }
 
@@ -83,6 +93,21 @@ public final class PackedMatrix: @unchecked Sendable {
           for j in 0..<32 { vals[j] = UInt8(Int(blk.load(fromByteOffset: 2 + j, as: Int8.self)) + 128) }
           storeBytes(vals, row: r, block: b)
         }
+      }
+    }
+    deriveKernelCoefficients()
+  }
+
+  /// mul/add from scale/min (see the file header): exact powers of two times f16 values.
+  private func deriveKernelCoefficients() {
+    for i in 0..<(rows * blocks) {
+      switch format {
+      case .q4_1:
+        mul[i] = 16 * scale[i]
+        add[i] = minv[i] - 16 * scale[i]
+      case .q8_0:
+        mul[i] = 256 * scale[i]
+        add[i] = -384 * scale[i]
       }
     }
   }
@@ -148,6 +173,7 @@ public final class PackedMatrix: @unchecked Sendable {
         }
       }
     }
+    deriveKernelCoefficients()
   }
 
   /// Row r dequantized to float32 (reference for tests).
@@ -192,111 +218,176 @@ public func packedMatmul(
   pool.run { part in
     let range = partition(N, parts: threads, index: part, align: 4)
     if range.isEmpty { return }
-    switch w.format {
-    case .q4_1: q41Kernel(y, x, sumsPtr, w, M: M, rows: range)
-    case .q8_0: q80Kernel(y, x, sumsPtr, w, M: M, rows: range)
-    }
+    packedRows(y, x, sumsPtr, w, M: M, rows: range)
   }
 }
 
 @inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
   UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
-/// Exact u -> Float for 0 <= u < 2^23 using only same-width bit operations.
+/// Field bits already moved to bits 19... (nibble) or 15... (byte) -> 1 + u/16 or 1 + u/256.
 @inline(__always)
-private func toFloat(_ u: SIMD8<UInt32>) -> SIMD8<Float> {
-  unsafeBitCast(u | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_608
+private func unit(_ bits: SIMD8<UInt32>) -> SIMD8<Float> {
+  unsafeBitCast(bits | 0x3F80_0000, to: SIMD8<Float>.self)
 }
+
+private let nibMask = SIMD8<UInt32>(repeating: 0xF << 19)
+private let byteMask = SIMD8<UInt32>(repeating: 0xFF << 15)
 
 // Both kernels handle rows in pairs or alone with the same per-row arithmetic, so a row's result
 // is bit-identical whatever M is: a sequence's sampled text must not depend on the batch.
+// The inner loops are separate non-generic functions with plain SIMD8 code: nested closures
+// made LLVM split the vectors into 128-bit pieces and spill.
 
-private func q41Kernel(
-  _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>,
-  _ w: PackedMatrix, M: Int, rows: Range<Int>
-) {
-  let K = w.cols, nb = w.blocks, N = w.rows, ng = nb / 2
-  let lanes = UnsafeRawPointer(w.quants)
-  for n in rows {
-    let sc = w.scale + n * nb
-    let mn = w.minv + n * nb
-    let q = lanes + n * ng * 32
-    @inline(__always) func finish(_ a: SIMD8<Float>, _ m: Int) {
-      var s = a.sum()
-      let sm = sums + m * nb
-      for b in 0..<nb { s += mn[b] * sm[b] }
-      y[m * N + n] = s
-    }
-    @inline(__always) func block(_ t0: SIMD8<Float>, _ t1: SIMD8<Float>, _ t2: SIMD8<Float>, _ t3: SIMD8<Float>,
-                                 _ xb: UnsafePointer<Float>) -> SIMD8<Float> {
-      (t0 * load8(xb)).addingProduct(t1, load8(xb + 8)) + (t2 * load8(xb + 16)).addingProduct(t3, load8(xb + 24))
-    }
-    var m0 = 0
-    while m0 < M {
-      let pair = M - m0 >= 2
-      var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-      let x0 = x + m0 * K, x1 = x0 + K
-      for g in 0..<ng {
-        let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
-        let dA = SIMD8<Float>(repeating: sc[2 * g]), dB = SIMD8<Float>(repeating: sc[2 * g + 1])
-        let t0 = toFloat(v & 0xF), t1 = toFloat((v &>> 4) & 0xF)
-        let t2 = toFloat((v &>> 8) & 0xF), t3 = toFloat((v &>> 12) & 0xF)
-        let t4 = toFloat((v &>> 16) & 0xF), t5 = toFloat((v &>> 20) & 0xF)
-        let t6 = toFloat((v &>> 24) & 0xF), t7 = toFloat(v &>> 28)
-        let o = g * 64
-        a0.addProduct(block(t0, t1, t2, t3, x0 + o), dA)
-        a0.addProduct(block(t4, t5, t6, t7, x0 + o + 32), dB)
-        if pair {
-          a1.addProduct(block(t0, t1, t2, t3, x1 + o), dA)
-          a1.addProduct(block(t4, t5, t6, t7, x1 + o + 32), dB)
-        }
-      }
-      finish(a0, m0)
-      if pair { finish(a1, m0 + 1) }
-      m0 += pair ? 2 : 1
-    }
-  }
+/// The eight nibble fields of a q4_1 group as 1 + u/16 (values 8j..8j+7 of the group in t[j]).
+@inline(__always)
+private func nibbles(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  (unit((v &<< 19) & nibMask), unit((v &<< 15) & nibMask), unit((v &<< 11) & nibMask), unit((v &<< 7) & nibMask),
+   unit((v &<< 3) & nibMask), unit((v &>> 1) & nibMask), unit((v &>> 5) & nibMask), unit((v &>> 9) & nibMask))
 }
 
-private func q80Kernel(
+/// sum_g mul_A*(t[0..32].x[0..32]) + mul_B*(t[32..64].x[32..64]) for one row of x.
+@inline(never)
+private func q41Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, groups ng: Int) -> SIMD8<Float> {
+  var a = SIMD8<Float>(), b = SIMD8<Float>()
+  for g in 0..<ng {
+    let t = nibbles(q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self))
+    let xb = x + g * 64
+    var lo = t.0 * load8(xb)
+    lo.addProduct(t.1, load8(xb + 8))
+    lo.addProduct(t.2, load8(xb + 16))
+    lo.addProduct(t.3, load8(xb + 24))
+    var hi = t.4 * load8(xb + 32)
+    hi.addProduct(t.5, load8(xb + 40))
+    hi.addProduct(t.6, load8(xb + 48))
+    hi.addProduct(t.7, load8(xb + 56))
+    a.addProduct(lo, SIMD8(repeating: sc[2 * g]))
+    b.addProduct(hi, SIMD8(repeating: sc[2 * g + 1]))
+  }
+  return a + b
+}
+
+/// The same for two rows of x sharing each weight load (same per-row arithmetic as q41Dot1).
+@inline(never)
+private func q41Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                     groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+  var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
+  for g in 0..<ng {
+    let t = nibbles(q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self))
+    let dA = SIMD8<Float>(repeating: sc[2 * g]), dB = SIMD8<Float>(repeating: sc[2 * g + 1])
+    let xa = x0 + g * 64, xc = x1 + g * 64
+    var lo = t.0 * load8(xa)
+    lo.addProduct(t.1, load8(xa + 8))
+    lo.addProduct(t.2, load8(xa + 16))
+    lo.addProduct(t.3, load8(xa + 24))
+    var hi = t.4 * load8(xa + 32)
+    hi.addProduct(t.5, load8(xa + 40))
+    hi.addProduct(t.6, load8(xa + 48))
+    hi.addProduct(t.7, load8(xa + 56))
+    a0.addProduct(lo, dA)
+    b0.addProduct(hi, dB)
+    var lo1 = t.0 * load8(xc)
+    lo1.addProduct(t.1, load8(xc + 8))
+    lo1.addProduct(t.2, load8(xc + 16))
+    lo1.addProduct(t.3, load8(xc + 24))
+    var hi1 = t.4 * load8(xc + 32)
+    hi1.addProduct(t.5, load8(xc + 40))
+    hi1.addProduct(t.6, load8(xc + 48))
+    hi1.addProduct(t.7, load8(xc + 56))
+    a1.addProduct(lo1, dA)
+    b1.addProduct(hi1, dB)
+  }
+  return (a0 + b0, a1 + b1)
+}
+
+/// The four byte fields of a q8_0 block as 1 + u/256.
+@inline(__always)
+private func bytes(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  (unit((v &<< 15) & byteMask), unit((v &<< 7) & byteMask), unit((v &>> 1) & byteMask), unit((v &>> 9) & byteMask))
+}
+
+@inline(never)
+private func q80Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, blocks nb: Int) -> SIMD8<Float> {
+  var a = SIMD8<Float>()
+  for b in 0..<nb {
+    let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
+    let xb = x + b * 32
+    var u = t.0 * load8(xb)
+    u.addProduct(t.1, load8(xb + 8))
+    u.addProduct(t.2, load8(xb + 16))
+    u.addProduct(t.3, load8(xb + 24))
+    a.addProduct(u, SIMD8(repeating: sc[b]))
+  }
+  return a
+}
+
+@inline(never)
+private func q80Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+                     blocks nb: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+  for b in 0..<nb {
+    let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
+    let d = SIMD8<Float>(repeating: sc[b])
+    let xa = x0 + b * 32, xc = x1 + b * 32
+    var u = t.0 * load8(xa)
+    u.addProduct(t.1, load8(xa + 8))
+    u.addProduct(t.2, load8(xa + 16))
+    u.addProduct(t.3, load8(xa + 24))
+    a0.addProduct(u, d)
+    var u1 = t.0 * load8(xc)
+    u1.addProduct(t.1, load8(xc + 8))
+    u1.addProduct(t.2, load8(xc + 16))
+    u1.addProduct(t.3, load8(xc + 24))
+    a1.addProduct(u1, d)
+  }
+  return (a0, a1)
+}
+
+/// a[0..<n] . b[0..<n] in SIMD8 steps plus a scalar tail (the same order for every row).
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+  var acc = SIMD8<Float>()
+  var i = 0
+  while i + 8 <= n {
+    acc.addProduct(load8(a + i), load8(b + i))
+    i += 8
+  }
+  var s = acc.sum()
+  while i < n {
+    s += a[i] * b[i]
+    i += 1
+  }
+  return s
+}
+
+/// Rows `rows` of y[M, N] for a packed matrix of either format.
+private func packedRows(
   _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>,
   _ w: PackedMatrix, M: Int, rows: Range<Int>
 ) {
   let K = w.cols, nb = w.blocks, N = w.rows
   let lanes = UnsafeRawPointer(w.quants)
+  let rowBytes = w.format == .q4_1 ? nb * 16 : nb * 32
   for n in rows {
-    let sc = w.scale + n * nb
-    let q = lanes + n * nb * 32
-    @inline(__always) func finish(_ a: SIMD8<Float>, _ m: Int) {
-      // sum((u - 128) * d * x) = sum(u * d * x) - 128 * sum_b d_b * sum(x_b)
-      var s = a.sum()
-      let sm = sums + m * nb
-      for b in 0..<nb { s -= 128 * sc[b] * sm[b] }
-      y[m * N + n] = s
-    }
+    let mul = UnsafePointer(w.mul + n * nb)
+    let add = UnsafePointer(w.add + n * nb)
+    let q = lanes + n * rowBytes
     var m0 = 0
     while m0 < M {
-      let pair = M - m0 >= 2
-      var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-      let x0 = x + m0 * K, x1 = x0 + K
-      for b in 0..<nb {
-        let v = q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self)
-        let d = SIMD8<Float>(repeating: sc[b])
-        let t0 = toFloat(v & 0xFF), t1 = toFloat((v &>> 8) & 0xFF)
-        let t2 = toFloat((v &>> 16) & 0xFF), t3 = toFloat(v &>> 24)
-        let o = b * 32
-        let x0b = x0 + o
-        a0.addProduct((t0 * load8(x0b)).addingProduct(t1, load8(x0b + 8)) + (t2 * load8(x0b + 16)).addingProduct(t3, load8(x0b + 24)), d)
-        if pair {
-          let x1b = x1 + o
-          a1.addProduct((t0 * load8(x1b)).addingProduct(t1, load8(x1b + 8)) + (t2 * load8(x1b + 16)).addingProduct(t3, load8(x1b + 24)), d)
-        }
+      let accs: (SIMD8<Float>, SIMD8<Float>)
+      let count = M - m0 >= 2 ? 2 : 1
+      switch (w.format, count) {
+      case (.q4_1, 2): accs = q41Dot2(q, mul, x + m0 * K, x + (m0 + 1) * K, groups: nb / 2)
+      case (.q4_1, _): accs = (q41Dot1(q, mul, x + m0 * K, groups: nb / 2), SIMD8<Float>())
+      case (.q8_0, 2): accs = q80Dot2(q, mul, x + m0 * K, x + (m0 + 1) * K, blocks: nb)
+      case (.q8_0, _): accs = (q80Dot1(q, mul, x + m0 * K, blocks: nb), SIMD8<Float>())
       }
-      finish(a0, m0)
-      if pair { finish(a1, m0 + 1) }
-      m0 += pair ? 2 : 1
+      for i in 0..<count {
+        y[(m0 + i) * N + n] = (i == 0 ? accs.0 : accs.1).sum() + dot(add, sums + (m0 + i) * nb, nb)
+      }
+      m0 += count
     }
   }
 }

@@ -2,6 +2,7 @@
 // owns a Sampler with its own SplitMix64 stream, so its text depends only on its prompt, options
 // and seed. Order of the filters: presence penalty -> greedy (temperature 0) or: top-k ->
 // temperature -> softmax -> min-p -> top-p -> renormalise -> draw.
+import Tensor
 import Foundation
 
 public struct SamplingOptions: Sendable, Equatable, Codable {

@@ -20,15 +20,32 @@ public final class ThreadPool: @unchecked Sendable {
 
   public static func configure(threads: Int) {
     let n = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-    if shared.threads != n { shared = ThreadPool(threads: n) }
+    if shared.threads != n {
+      shared.shutdown()
+      shared = ThreadPool(threads: n)
+    }
   }
+
+  /// Ends the worker threads once they are idle; the pool must not be used afterwards.
+  /// (Workers hold the pool strongly, so a pool lives until it is shut down.)
+  public func shutdown() {
+    lock.lock()
+    defer { lock.unlock() }
+    stopping.value.store(true, ordering: .sequentiallyConsistent)
+    generation.add(1, ordering: .sequentiallyConsistent)
+    for i in 1..<threads where sleeping[i].value.exchange(false, ordering: .sequentiallyConsistent) {
+      semaphores[i].signal()
+    }
+  }
+
+  private let stopping = Flag()
 
   public init(threads: Int) {
     self.threads = max(1, threads)
     sleeping = (0..<self.threads).map { _ in Flag() }
     semaphores = (0..<self.threads).map { _ in DispatchSemaphore(value: 0) }
     for i in 1..<self.threads {
-      let t = Thread { [unowned self] in self.workerLoop(i) }
+      let t = Thread { self.workerLoop(i) }
       t.stackSize = 1 << 20
       t.start()
       workers.append(t)
@@ -73,6 +90,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
       }
       seen = generation.load(ordering: .acquiring)
+      if stopping.value.load(ordering: .acquiring) { return }
       if let job { job(i) }
       remaining.subtract(1, ordering: .releasing)
     }

@@ -159,7 +159,7 @@ public final class Transformer: @unchecked Sendable {
       rmsnormForward(xn.pointer, x.pointer, lw.ffnNorm.pointer, M: R, C: C, eps: c.rmsEps)
       linear(lw.wGate, xn.pointer, gate.pointer, M: R, layer: li, projection: .gate, delta: delta)
       linear(lw.wUp, xn.pointer, up.pointer, M: R, layer: li, projection: .up, delta: delta)
-      swigluForward(gate.pointer, gate.pointer, up.pointer, count: R * F)
+      swigluFast(gate.pointer, gate.pointer, up.pointer, count: R * F)
       linear(lw.wDown, gate.pointer, tmp.pointer, M: R, layer: li, projection: .down, delta: delta)
       for i in 0..<(R * C) { x[i] += tmp[i] }
     }
@@ -185,57 +185,120 @@ public final class Transformer: @unchecked Sendable {
     let H = c.heads, G = c.kvHeads, D = c.headDim, HD = c.qDim, GD = c.kvDim
     let group = H / G
     let scale = 1 / Float(D).squareRoot()
-    let maxP = batch.map { cache.lengths[$0.slot] + $0.tokens.count }.max() ?? 0
-    for (i, (slot, tokens)) in batch.enumerated() {
-      let n = tokens.count
-      let p0 = cache.lengths[slot]
-      let P = p0 + n
-      let kBase = cache.keys.pointer + cache.offset(layer: layer, slot: slot, pos: 0)
-      let vBase = cache.values.pointer + cache.offset(layer: layer, slot: slot, pos: 0)
-      let qRows = q + rowStart[i] * HD
-      let oRows = out + rowStart[i] * HD
-      if n == 1 {
-        // Decode: one query row; small loops beat sgemm's call overhead here.
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: P)
+    // Decode rows (one new token) of all sequences: (sequence, head) items split over the pool.
+    let decodeSeqs = batch.indices.filter { batch[$0].tokens.count == 1 }
+    if !decodeSeqs.isEmpty {
+      let maxP = decodeSeqs.map { cache.lengths[batch[$0].slot] + 1 }.max()!
+      let items = decodeSeqs.count * H
+      let threads = pool.threads
+      let work = { (part: Int) in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxP)
         defer { scores.deallocate() }
-        for h in 0..<H {
-          let g = h / group
-          let qh = qRows + h * D
-          for p in 0..<P {
-            let kp = kBase + p * GD + g * D
-            var s: Float = 0
-            for d in 0..<D { s += qh[d] * kp[d] }
-            scores[p] = s * scale
-          }
-          softmaxInPlace(scores, P)
-          let oh = oRows + h * D
-          for d in 0..<D { oh[d] = 0 }
-          for p in 0..<P {
-            let vp = vBase + p * GD + g * D
-            let w = scores[p]
-            for d in 0..<D { oh[d] += w * vp[d] }
-          }
+        for item in partition(items, parts: threads, index: part) {
+          let i = decodeSeqs[item / H], h = item % H, g = h / group
+          let slot = batch[i].slot
+          let P = cache.lengths[slot] + 1
+          let kBase = UnsafePointer(cache.keys.pointer + cache.offset(layer: layer, slot: slot, pos: 0) + g * D)
+          let vBase = UnsafePointer(cache.values.pointer + cache.offset(layer: layer, slot: slot, pos: 0) + g * D)
+          let qh = q + rowStart[i] * HD + h * D
+          decodeHead(qh, kBase, vBase, out + rowStart[i] * HD + h * D, scores, P: P, D: D, stride: GD, scale: scale)
         }
+      }
+      if items * maxP * D >= 1 << 16 {
+        pool.run(work)
       } else {
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: n * P)  // [n, P]
-        defer { scores.deallocate() }
-        for h in 0..<H {
-          let g = h / group
-          // scores[n, P] = q_h[n, D] . K_g[P, D]^T * scale
-          sgemm(transA: false, transB: true, M: n, N: P, K: D, alpha: scale, qRows + h * D, lda: HD,
-                kBase + g * D, ldb: GD, beta: 0, scores, ldc: P)
-          for j in 0..<n {
-            let row = scores + j * P
-            let visible = p0 + j + 1  // causal: positions <= its own
-            softmaxInPlace(row, visible)
-            for p in visible..<P { row[p] = 0 }
+        for part in 0..<threads { work(part) }  // too small to be worth a fork
+      }
+    }
+    // Prefill rows: heads split over the pool, each head in blocks of rows against the keys they
+    // can see (causal), via single-threaded sgemm (OpenBLAS's own threads cost more than they
+    // bring on these [128, P] x [P, 64] products).
+    let prefill = batch.indices.filter { batch[$0].tokens.count > 1 }
+    if prefill.isEmpty { return }
+    let blasThreads = BLAS.threads
+    if pool.threads > 1 { BLAS.setThreads(1) }
+    defer { if pool.threads > 1 { BLAS.setThreads(blasThreads) } }
+    let threads = pool.threads
+    let items = prefill.count * H
+    pool.run { part in
+      var scores: UnsafeMutablePointer<Float>?
+      var capacity = 0
+      defer { scores?.deallocate() }
+      for item in partition(items, parts: threads, index: part) {
+        let i = prefill[item / H], h = item % H, g = h / group
+        let (slot, tokens) = batch[i]
+        let n = tokens.count
+        let p0 = cache.lengths[slot]
+        let kBase = cache.keys.pointer + cache.offset(layer: layer, slot: slot, pos: 0)
+        let vBase = cache.values.pointer + cache.offset(layer: layer, slot: slot, pos: 0)
+        let qRows = q + rowStart[i] * HD
+        let oRows = out + rowStart[i] * HD
+        let blockRows = 128
+        if capacity < blockRows * (p0 + n) {
+          scores?.deallocate()
+          capacity = blockRows * (p0 + n)
+          scores = .allocate(capacity: capacity)  // [rows, P]
+        }
+        let sc = scores!
+        var j0 = 0
+        while j0 < n {
+          let rows = min(blockRows, n - j0)
+          let visibleEnd = p0 + j0 + rows  // keys [0, visibleEnd) are visible to some row of the block
+          // scores[rows, visibleEnd] = q_h[rows, D] . K_g[visibleEnd, D]^T * scale
+          sgemm(transA: false, transB: true, M: rows, N: visibleEnd, K: D, alpha: scale, qRows + j0 * HD + h * D, lda: HD,
+                kBase + g * D, ldb: GD, beta: 0, sc, ldc: visibleEnd)
+          for r in 0..<rows {
+            let row = sc + r * visibleEnd
+            let visible = p0 + j0 + r + 1  // causal: positions <= its own
+            softmaxFast(row, visible)
+            for p in visible..<visibleEnd { row[p] = 0 }
           }
-          // out_h[n, D] = scores[n, P] . V_g[P, D]
-          sgemm(transA: false, transB: false, M: n, N: D, K: P, alpha: 1, scores, lda: P,
-                vBase + g * D, ldb: GD, beta: 0, oRows + h * D, ldc: HD)
+          // out_h[rows, D] = scores[rows, visibleEnd] . V_g[visibleEnd, D]
+          sgemm(transA: false, transB: false, M: rows, N: D, K: visibleEnd, alpha: 1, sc, lda: visibleEnd,
+                vBase + g * D, ldb: GD, beta: 0, oRows + j0 * HD + h * D, ldc: HD)
+          j0 += rows
         }
       }
     }
-    _ = maxP
+  }
+}
+
+/// One query row of one head against P cached positions (keys/values at `stride` apart).
+@inline(__always)
+func decodeHead(
+  _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+  _ scores: UnsafeMutablePointer<Float>, P: Int, D: Int, stride: Int, scale: Float
+) {
+  if D % 8 == 0 {
+    for p in 0..<P {
+      let kp = k + p * stride
+      var acc = SIMD8<Float>()
+      var d = 0
+      while d < D {
+        acc.addProduct(load8(q + d), load8(kp + d))
+        d += 8
+      }
+      scores[p] = acc.sum() * scale
+    }
+    softmaxFast(scores, P)
+    var d = 0
+    while d < D {
+      var acc = SIMD8<Float>()
+      for p in 0..<P { acc.addProduct(SIMD8(repeating: scores[p]), load8(v + p * stride + d)) }
+      UnsafeMutableRawPointer(out + d).storeBytes(of: acc, as: SIMD8<Float>.self)
+      d += 8
+    }
+  } else {
+    for p in 0..<P {
+      var s: Float = 0
+      for d in 0..<D { s += q[d] * k[p * stride + d] }
+      scores[p] = s * scale
+    }
+    softmaxFast(scores, P)
+    for d in 0..<D {
+      var s: Float = 0
+      for p in 0..<P { s += scores[p] * v[p * stride + d] }
+      out[d] = s
+    }
   }
 }

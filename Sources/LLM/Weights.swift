@@ -136,21 +136,3 @@ public final class ModelWeights: @unchecked Sendable {
     return model
   }
 }
-
-/// SplitMix64: the package's one seeded generator (Steele et al. 2014). Every random choice
-/// takes one of these, derived from the run's seed; global randomness is never used.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-  public var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in [0, 1) with 53 random bits.
-  public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-  /// Uniform in [0, 1) as Float with 24 random bits.
-  public mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1.0p-24 }
-}

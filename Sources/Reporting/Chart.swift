@@ -103,7 +103,7 @@ public struct ChartWriter {
     set title \(quote(c.title)) noenhanced
     set xlabel \(quote(c.xLabel)) noenhanced
     set ylabel \(quote(c.yLabel)) noenhanced
-    set key below noenhanced box maxrows 3
+    set key outside right top vertical noenhanced box
     set grid ytics lc rgb "#dddddd"
     set border 3
     set tics nomirror

@@ -6,6 +6,7 @@
 //   llama.cpp's permuted row order (model-facts 2.9); `PEFTExport` un-permutes B's rows on save.
 //   A acts on the input side and is never permuted.
 // - An adapter never owns or copies base weights; merge/unmerge edit the base in place.
+import Tensor
 import Foundation
 import LLM
 

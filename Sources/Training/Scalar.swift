@@ -4,6 +4,7 @@
 // op code in Double (cblas_dgemm), so a check measures the calculus, not float32 rounding.
 // Invariant: every op in Ops.swift touches numbers only through this protocol, so the Float and
 // Double instantiations are the same algorithm.
+import Tensor
 import COpenBLAS
 import Foundation
 

@@ -8,23 +8,7 @@ import Tensor
 import Tokenizer
 
 enum Runtime {
-  /// Debian's OpenBLAS 0.3.21 runs its Haswell kernels on AVX-512 CPUs it does not recognise; its
-  /// SkylakeX kernels are faster there. The core type is read when the library loads, so the
-  /// process re-executes itself once with OPENBLAS_CORETYPE set. An explicit OPENBLAS_CORETYPE,
-  /// or SEB_BLAS_CORE=native, leaves the choice to OpenBLAS.
-  static func prepareProcess() {
-    let env = ProcessInfo.processInfo.environment
-    if env["OPENBLAS_CORETYPE"] != nil || env["SEB_BLAS_CORE"] == "native" { return }
-    guard let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-      let flags = cpu.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-      flags.split(separator: " ").contains("avx512f")
-    else { return }
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
-    var args = CommandLine.arguments.map { strdup($0) }
-    args.append(nil)
-    execv("/proc/self/exe", &args)
-    // execv only returns on failure: carry on with the library's own choice.
-  }
+  static func prepareProcess() { BLAS.preferAVX512KernelsByReexec() }
 
   static func defaultModelPath(dir: String? = nil) -> String? {
     let d = ModelStore.defaultDirectory(flag: dir)

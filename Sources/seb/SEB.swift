@@ -46,6 +46,6 @@ struct SEB: ParsableCommand {
 struct MiniLMTextEmbedder: TextEmbedder {
   let model: SentenceEmbedder
   init(_ model: SentenceEmbedder) { self.model = model }
-  var name: String { "all-MiniLM-L6-v2 (local, mean pooling, (1+cos)/2)" }
+  var name: String { "all-MiniLM-L6-v2 (local, mean pooling)" }
   func embed(_ texts: [String]) throws -> [[Float]] { try model.embed(texts) }
 }

@@ -1,5 +1,6 @@
 // Pins the similarity, length, grading and statistics code on hand-made inputs with known answers.
 import Analysis
+import Tensor
 import Foundation
 import Reporting
 import Testing

@@ -3,7 +3,7 @@
 set title "Per-passage gain over the un-adapted model (base.json baseline verdicts)" noenhanced
 set xlabel "per-passage gain: base-model implications" noenhanced
 set ylabel "per-passage gain: SEAL round 2" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

@@ -3,7 +3,7 @@
 set title "Intra-iteration hyperparameter similarity, released Qwen3-8B search templates" noenhanced
 set xlabel "iteration" noenhanced
 set ylabel "mean pairwise hyperparameter similarity" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

@@ -3,7 +3,7 @@
 set title "SEAL accuracy per ReST-EM round (released files), 95% bootstrap band" noenhanced
 set xlabel "iteration" noenhanced
 set ylabel "accuracy (macro over passages)" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

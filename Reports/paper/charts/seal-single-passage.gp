@@ -3,7 +3,7 @@
 set title "SEAL single-passage accuracy (released gpt-4.1 verdicts), 95% bootstrap CI over 200 passages" noenhanced
 set xlabel "method" noenhanced
 set ylabel "accuracy (macro over passages)" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

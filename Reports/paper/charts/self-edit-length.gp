@@ -3,7 +3,7 @@
 set title "Mean self-edit length (first completion, 200 eval passages), 95% bootstrap CI" noenhanced
 set xlabel "method" noenhanced
 set ylabel "characters" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

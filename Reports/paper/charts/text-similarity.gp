@@ -3,7 +3,7 @@
 set title "Intra-iteration instruction similarity, released Qwen3-8B search templates" noenhanced
 set xlabel "iteration" noenhanced
 set ylabel "mean pairwise text similarity" noenhanced
-set key below noenhanced box maxrows 3
+set key outside right top vertical noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
@@ -13,10 +13,12 @@ set xrange [-0.25:4.25]
 
 set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
 set output "text-similarity.png"
-plot "text-similarity.dat" index 0 using 1:2 with linespoints lw 2 pt 5 ps 1.1 lc rgb "#1f77b4" title "No archive: Jaccard", \
-     "text-similarity.dat" index 1 using 1:2 with linespoints lw 2 pt 6 ps 1.1 lc rgb "#d62728" title "No archive: TF-IDF", \
-     "text-similarity.dat" index 2 using 1:2 with linespoints lw 2 pt 7 ps 1.1 lc rgb "#2ca02c" title "Archive: Jaccard", \
-     "text-similarity.dat" index 3 using 1:2 with linespoints lw 2 pt 8 ps 1.1 lc rgb "#ff7f0e" title "Archive: TF-IDF", \
+plot "text-similarity.dat" index 0 using 1:2 with linespoints lw 2 pt 5 ps 1.1 lc rgb "#1f77b4" title "No archive: embedding", \
+     "text-similarity.dat" index 1 using 1:2 with linespoints lw 2 pt 6 ps 1.1 lc rgb "#d62728" title "No archive: Jaccard", \
+     "text-similarity.dat" index 2 using 1:2 with linespoints lw 2 pt 7 ps 1.1 lc rgb "#2ca02c" title "No archive: TF-IDF", \
+     "text-similarity.dat" index 3 using 1:2 with linespoints lw 2 pt 8 ps 1.1 lc rgb "#ff7f0e" title "Archive: embedding", \
+     "text-similarity.dat" index 4 using 1:2 with linespoints lw 2 pt 9 ps 1.1 lc rgb "#9467bd" title "Archive: Jaccard", \
+     "text-similarity.dat" index 5 using 1:2 with linespoints lw 2 pt 10 ps 1.1 lc rgb "#8c564b" title "Archive: TF-IDF", \
      0.92 with lines dt 2 lw 2 lc rgb "#444444" title "collapse threshold 0.92 (embedding scale)"
 set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
 set output "text-similarity.svg"
