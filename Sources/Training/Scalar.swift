@@ -62,19 +62,12 @@ extension Double: TrainScalar {
   }
 }
 
-/// SplitMix64 (Steele et al.), the package's seeded generator: same seed -> same stream.
-public struct TrainRNG: RandomNumberGenerator, Sendable {
-  public private(set) var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+/// The package's seeded generator (Tensor's SplitMix64): same seed -> same stream.
+public typealias TrainRNG = SplitMix64
+
+extension SplitMix64 {
   /// Uniform in [0, 1) with 24 random bits (float32 resolution).
-  public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
+  public mutating func nextUnitFloat() -> Float { nextFloat() }
 }
 
 /// An owned, zero-initialised buffer of any scalar; reference type so kernels get stable pointers.
