@@ -4,6 +4,7 @@ import Foundation
 import LLM
 import Tensor
 import Tokenizer
+import Training
 
 /// Per-token log-probabilities of `continuation` given `prompt` (one forward pass).
 func continuationLogProbs(_ t: Transformer, prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
@@ -33,6 +34,7 @@ struct ScoreCommand: ParsableCommand {
   @Option(help: "System message for --chat.") var system: String?
   @Option(help: "The continuation to score.") var continuation: String
   @Flag(help: "Append the EOS token (<|im_end|>) to the continuation.") var appendEos = false
+  @Option(help: "A LoRA adapter directory written by `seb train` (PEFT format).") var adapter: String?
   @Flag(help: "Print JSON.") var json = false
 
   func validate() throws {
@@ -40,6 +42,8 @@ struct ScoreCommand: ParsableCommand {
   }
 
   struct Output: Encodable {
+    let promptIds: [Int]
+    let continuationIds: [Int]
     let promptTokens: Int
     let continuationTokens: Int
     let meanLogLikelihood: Double
@@ -61,9 +65,13 @@ struct ScoreCommand: ParsableCommand {
     var c = m.tokenizer.encode(continuation)
     if appendEos, let e = m.tokenizer.eosId { c.append(e) }
     if p.isEmpty || c.isEmpty { throw ValidationError("prompt and continuation must both encode to at least one token") }
-    let lp = try continuationLogProbs(m.transformer, prompt: p, continuation: c)
+    var delta: LinearDelta?
+    if let adapter {
+      delta = try LoRAAdapter.load(from: URL(fileURLWithPath: adapter), shape: m.weights.config).apply(to: m.weights)
+    }
+    let lp = try continuationLogProbs(m.transformer, prompt: p, continuation: c, delta: delta)
     let total = lp.reduce(0, +)
-    let out = Output(promptTokens: p.count, continuationTokens: c.count, meanLogLikelihood: total / Double(c.count),
+    let out = Output(promptIds: p, continuationIds: c, promptTokens: p.count, continuationTokens: c.count, meanLogLikelihood: total / Double(c.count),
                      totalLogLikelihood: total, meanNLL: -total / Double(c.count), tokenLogProbs: lp)
     if json { try printJSON(out); return }
     print(String(format: "mean log-likelihood %.5f over %d tokens (total %.4f, mean NLL %.5f)", out.meanLogLikelihood, c.count, total, out.meanNLL))
