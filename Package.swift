@@ -56,6 +56,8 @@ let package = Package(
     .testTarget(name: "TrainingTests", dependencies: ["Training", "LLM", "GGUF", "Tensor", "SafeTensors", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Tensor"]),
+    // Runs the built `seb` on tiny models written by the test.
+    .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
     .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor"]),
   ],

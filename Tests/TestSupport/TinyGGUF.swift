@@ -68,8 +68,8 @@ public enum TinyGGUF {
     return try w.serialize()
   }
 
-  /// GPT-2 byte tokens (the first min(256, size - 2)), then control tokens, padded with merges
-  /// of "Ġ" + letters where room is left.
+  /// GPT-2 byte tokens (the first min(256, size - 2)), merges of "Ġ" + letters where room is
+  /// left, unused fillers, and the two control tokens last (eos = size - 1).
   static func byteVocab(size: Int) -> ([String], [Int32], [String]) {
     var bs: [Int] = Array(33...126) + Array(161...172) + Array(174...255)
     var cs = bs
@@ -90,6 +90,11 @@ public enum TinyGGUF {
       }
     }
     var types = [Int32](repeating: 1, count: tokens.count)
+    // Unused fillers (type 5) so that the vocabulary has exactly `size` entries.
+    while tokens.count < size - 2 {
+      tokens.append("<unused_\(tokens.count)>")
+      types.append(5)
+    }
     tokens += ["<|im_start|>", "<|im_end|>"]
     types += [3, 3]
     return (tokens, types, merges)

@@ -1,0 +1,117 @@
+// End-to-end tests of the `seb` executable on a tiny GGUF model written by the test: help text,
+// JSON output, exit codes. They run the binary built next to the test bundle.
+import Foundation
+import GGUF
+import LLM
+import TestSupport
+import Testing
+
+private enum Seb {
+  /// The products directory holds both the test bundle and `seb`.
+  static var binary: URL? {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<3 {
+      let candidate = dir.appendingPathComponent("seb")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    return nil
+  }
+
+  struct Result {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+  }
+
+  static func run(_ args: [String]) throws -> Result {
+    let p = Process()
+    p.executableURL = binary!
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["SEB_BLAS_CORE"] = "native"  // no re-exec needed for tiny models
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+  }
+
+  /// A tiny llama GGUF (300-token byte-level vocab) in a temporary file.
+  static func tinyModel() throws -> String {
+    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 128)
+    let bytes = try TinyGGUF.make(config: cfg, seed: 5)
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-tiny-\(UUID().uuidString).gguf").path
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    return path
+  }
+}
+
+@Suite("seb command line", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+struct CommandTests {
+  @Test("--help lists every verb and teaches with examples")
+  func help() throws {
+    let r = try Seb.run(["--help"])
+    #expect(r.status == 0)
+    for verb in ["model", "tokenize", "generate", "score", "verify", "train", "embed", "report", "analyze"] {
+      #expect(r.stdout.contains(verb), "missing \(verb)")
+    }
+    let g = try Seb.run(["generate", "--help"])
+    #expect(g.stdout.contains("--temperature") && g.stdout.contains("Examples"))
+  }
+
+  @Test("tokenize --json prints ids and pieces that decode back to the text")
+  func tokenize() throws {
+    let model = try Seb.tinyModel()
+    let r = try Seb.run(["tokenize", "--model", model, "--json", "ab c"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    let pieces = obj["pieces"] as! [String]
+    #expect((obj["ids"] as! [Int]).count == pieces.count)
+    #expect(pieces.joined().replacingOccurrences(of: "Ġ", with: " ") == "ab c")
+  }
+
+  @Test("generate --json reports token counts and timings, and the same seed gives the same text")
+  func generate() throws {
+    let model = try Seb.tinyModel()
+    let args = ["generate", "--model", model, "--prompt", "hello", "--max-tokens", "6", "--temperature", "1", "--n", "2",
+                "--seed", "3", "--json", "--threads", "1"]
+    let a = try Seb.run(args), b = try Seb.run(args)
+    #expect(a.status == 0, "\(a.stderr)")
+    let obj = try JSONSerialization.jsonObject(with: Data(a.stdout.utf8)) as! [String: Any]
+    for key in ["promptTokens", "generatedTokens", "prefillSeconds", "decodeSeconds", "samples", "threads", "blasCore"] {
+      #expect(obj[key] != nil, "missing \(key)")
+    }
+    #expect((obj["samples"] as! [[String: Any]]).count == 2)
+    let textA = (obj["samples"] as! [[String: Any]]).map { $0["tokens"] as! [Int] }
+    let objB = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as! [String: Any]
+    #expect(textA == (objB["samples"] as! [[String: Any]]).map { $0["tokens"] as! [Int] })
+  }
+
+  @Test("verify prints one row per case, N passed, M failed, and exits non-zero on a mismatch")
+  func verify() throws {
+    let model = try Seb.tinyModel()
+    let ids = try JSONSerialization.jsonObject(with: Data(try Seb.run(["tokenize", "--model", model, "--json", "ab"]).stdout.utf8)) as! [String: Any]
+    let good = ids["ids"] as! [Int]
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ref-\(UUID().uuidString).json")
+    let ref: [String: Any] = ["cases": [["text": "ab", "ids": good], ["text": "ab", "ids": good + [1]]]]
+    try JSONSerialization.data(withJSONObject: ref).write(to: file)
+    let r = try Seb.run(["verify", "tokenizer", "--model", model, "--reference", file.path])
+    #expect(r.status != 0)
+    #expect(r.stdout.contains("1 passed, 1 failed"))
+  }
+
+  @Test("model info on a malformed file fails with a message naming the file")
+  func malformed() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-bad-\(UUID().uuidString).gguf").path
+    FileManager.default.createFile(atPath: path, contents: Data("GGUX\u{3}\0\0\0".utf8))
+    let r = try Seb.run(["model", "info", path])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains(path) || r.stdout.contains(path))
+  }
+}
