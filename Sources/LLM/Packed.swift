@@ -115,20 +115,24 @@ public final class PackedMatrix: @unchecked Sendable {
   /// vals[0..<64] (0...15 each) -> 8 lanes, value 8j+i in nibble j of lane i.
   private func storeNibbles(_ vals: [UInt8], row: Int, group: Int) {
     let lanes = quants.assumingMemoryBound(to: UInt32.self) + (row * (blocks / 2) + group) * 8
-    for i in 0..<8 {
-      var u: UInt32 = 0
-      for j in 0..<8 { u |= UInt32(vals[8 * j + i]) << (4 * j) }
-      lanes[i] = u
+    vals.withUnsafeBufferPointer { v in
+      for i in 0..<8 {
+        var u: UInt32 = 0
+        for j in 0..<8 { u |= UInt32(v[8 * j + i]) << (4 * j) }
+        lanes[i] = u
+      }
     }
   }
 
   /// vals[0..<32] (biased bytes) -> 8 lanes, value 8j+i in byte j of lane i.
   private func storeBytes(_ vals: [UInt8], row: Int, block: Int) {
     let lanes = quants.assumingMemoryBound(to: UInt32.self) + (row * blocks + block) * 8
-    for i in 0..<8 {
-      var u: UInt32 = 0
-      for j in 0..<4 { u |= UInt32(vals[8 * j + i]) << (8 * j) }
-      lanes[i] = u
+    vals.withUnsafeBufferPointer { v in
+      for i in 0..<8 {
+        var u: UInt32 = 0
+        for j in 0..<4 { u |= UInt32(v[8 * j + i]) << (8 * j) }
+        lanes[i] = u
+      }
     }
   }
 
