@@ -6,12 +6,12 @@
 /// Lane-wise max/min through AVX intrinsics: the generic `pointwiseMax`/`clamped` are not inlined.
 @inline(__always)
 func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-  unsafeBitCast(_mm256_max_ps(unsafeBitCast(a, to: __m256.self), unsafeBitCast(b, to: __m256.self)), to: SIMD8<Float>.self)
+  _mm256_max_ps(a, b)  // __m256 is SIMD8<Float> in Swift
 }
 
 @inline(__always)
 func vmin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-  unsafeBitCast(_mm256_min_ps(unsafeBitCast(a, to: __m256.self), unsafeBitCast(b, to: __m256.self)), to: SIMD8<Float>.self)
+  _mm256_min_ps(a, b)
 }
 
 @inline(__always)

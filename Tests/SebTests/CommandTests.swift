@@ -47,7 +47,7 @@ private enum Seb {
                           ropeTheta: 10000, rmsEps: 1e-5, contextLength: 128)
     let bytes = try TinyGGUF.make(config: cfg, seed: 5)
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-tiny-\(UUID().uuidString).gguf").path
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
     return path
   }
 }
@@ -109,7 +109,7 @@ struct CommandTests {
   @Test("model info on a malformed file fails with a message naming the file")
   func malformed() throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-bad-\(UUID().uuidString).gguf").path
-    FileManager.default.createFile(atPath: path, contents: Data("GGUX\u{3}\0\0\0".utf8))
+    #expect(FileManager.default.createFile(atPath: path, contents: Data("GGUX\u{3}\0\0\0".utf8)))
     let r = try Seb.run(["model", "info", path])
     #expect(r.status != 0)
     #expect(r.stderr.contains(path) || r.stdout.contains(path))
