@@ -29,6 +29,8 @@ struct VerifyCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
   @Option(help: "Absolute tolerance for logits and NLL.") var tolerance = 2e-3
   @Option(help: "Greedy tokens that must agree.") var greedyPrefix = 16
+  @Flag(help: "logits: feed the prompt one token at a time (the packed quantized decode kernels) instead of one float32 sgemm pass.")
+  var decodePath = false
 
   struct Row {
     var name: String
@@ -65,7 +67,16 @@ struct VerifyCommand: ParsableCommand {
         let ids: [Int] = try field(c, "ids", i)
         let positions: [[String: Any]] = try field(c, "positions", i)
         let cache = KVCache(config: m.weights.config, slots: 1, capacity: ids.count)
-        let logits = try m.transformer.forward([(0, ids)], cache: cache, logits: .all)
+        let logits: FloatBuffer
+        if decodePath {
+          logits = FloatBuffer(count: ids.count * V)
+          for (t, id) in ids.enumerated() {
+            let row = try m.transformer.forward([(0, [id])], cache: cache, logits: .last)
+            (logits.pointer + t * V).update(from: row.pointer, count: V)
+          }
+        } else {
+          logits = try m.transformer.forward([(0, ids)], cache: cache, logits: .all)
+        }
         var worst = 0.0, mism = 0
         for (p, pos) in positions.enumerated() {
           let topIds: [Int] = try field(pos, "top_ids", i)
