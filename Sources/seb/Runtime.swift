@@ -8,8 +8,6 @@ import Tensor
 import Tokenizer
 
 enum Runtime {
-  static func prepareProcess() { BLAS.preferAVX512KernelsByReexec() }
-
   static func defaultModelPath(dir: String? = nil) -> String? {
     let d = ModelStore.defaultDirectory(flag: dir)
     return d.appendingPathComponent(ModelSpec.smolLM2.files[0].path).path

@@ -3,6 +3,7 @@ import Analysis
 import ArgumentParser
 import Embedding
 import Foundation
+import Tensor
 import Tokenizer
 
 @main
@@ -25,7 +26,7 @@ struct SEB: ParsableCommand {
     ])
 
   static func main() {
-    Runtime.prepareProcess()
+    BLAS.preferAVX512KernelsByReexec()
     let embedder: () throws -> TextEmbedder? = {
       let dir = SentenceEmbedder.defaultModelDirectory(flag: nil)
       guard SentenceEmbedder.isMiniLMInstalled(modelDir: dir) else { return nil }

@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
       (r 32, alpha 64, q,v, lr 1e-3, 10 epochs, batch 1, linear decay, clip 1.0).
       """)
 
-  @Option(help: "GGUF model file.") var model = "Data/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  @OptionGroup var model: ModelOptions
   @Option(help: "Training data (.jsonl or text).") var data: String
   @Option(help: "Output adapter directory.") var out: String
   @Option(help: "LoRA rank.") var rank = 32
@@ -65,7 +65,8 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    let file = try GGUFFile(path: model)
+    _ = Runtime.setThreads(model.threads)
+    let file = try GGUFFile(path: model.path)
     let weights = try ModelWeights(gguf: file, pack: false)
     let tokenizer = try Tokenizer(gguf: file)
     let pieces = try TrainingData.read(path: data)
