@@ -26,20 +26,26 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
   repeats = max(1, r)
   args.removeSubrange(i...(i + 1))
 }
+var lengths = [64, 256, 1024]
+if let i = args.firstIndex(of: "--lengths"), i + 1 < args.count {
+  let l = args[i + 1].split(separator: ",").compactMap { Int($0) }.filter { $0 >= 2 }
+  if l.isEmpty { fputs("seb-bench: --lengths takes comma-separated token counts >= 2, got '\(args[i + 1])'\n", stderr); exit(2) }
+  lengths = l
+  args.removeSubrange(i...(i + 1))
+}
 let suites = args.isEmpty ? ["all"] : args
 if suites.contains("--help") || suites.contains("-h") {
   print("""
-    usage: seb-bench [machine|dequant|tokenizer|prefill|decode|train|all]... [--threads N] [--repeats N] [--json]
+    usage: seb-bench [machine|dequant|tokenizer|prefill|decode|train|all]... [--threads N] [--repeats N] [--lengths 64,256,1024] [--json]
       machine    memory bandwidth (GB/s) and cblas_sgemm GFLOP/s: this machine's limits
       dequant    dequantization GB/s per GGUF type (output float32 bytes)
       tokenizer  encoding MB/s on SQuAD contexts (or generated text)
       prefill    prompt tokens/s at T = 512 on the installed SmolLM2
       decode     tokens/s, batch 1 and 8 sequences (aggregate)
-      train      LoRA training tokens/s: q,v r32 and all seven r64 at T = 64, 256, 1024; peak memory
+      train      LoRA training tokens/s: q,v r32 and all seven r64 at T = --lengths; peak memory
     """)
   exit(0)
 }
-BLAS.setThreads(threads)
 ThreadPool.configure(threads: threads)
 
 struct Row: Encodable {
@@ -107,9 +113,17 @@ if want("machine") {
   report("machine", "read bandwidth (all threads)", Double(n * 4) / read / 1e9, "GB/s", "\(threads) threads")
   for (M, N, K) in [(1024, 1024, 1024), (512, 1536, 576), (512, 576, 1536), (256, 576, 576)] {
     let x = FloatBuffer(count: M * K), w = FloatBuffer(count: N * K), y = FloatBuffer(count: M * N)
+    // OpenBLAS threading itself (the machine's sgemm limit) ...
+    BLAS.setThreads(threads)
+    let unsplit = { sgemmUnsplit(transA: false, transB: true, M: M, N: N, K: K, alpha: 1, x.pointer, lda: K, w.pointer, ldb: K, beta: 0, y.pointer, ldc: N) }
+    unsplit()
+    let t = median { seconds { for _ in 0..<10 { unsplit() } } / 10 }
+    report("machine", "cblas_sgemm \(M)x\(N)x\(K) (x W^T)", 2 * Double(M * N * K) / t / 1e9, "GFLOP/s", "OpenBLAS threads")
+    // ... and split over the pool, one OpenBLAS thread per part (what the runtime does).
+    BLAS.setThreads(1)
     matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K)
-    let t = median { seconds { for _ in 0..<10 { matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K) } } / 10 }
-    report("machine", "cblas_sgemm \(M)x\(N)x\(K) (x W^T)", 2 * Double(M * N * K) / t / 1e9, "GFLOP/s")
+    let tp = median { seconds { for _ in 0..<10 { matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K) } } / 10 }
+    report("machine", "matmulNT \(M)x\(N)x\(K) (pool split)", 2 * Double(M * N * K) / tp / 1e9, "GFLOP/s", "\(threads) parts")
   }
 }
 
@@ -188,7 +202,7 @@ if (want("prefill") || want("decode")), let model {
 // MARK: training
 if want("train"), let model {
   for (name, targets, rank) in [("q,v r32", [Projection.q, .v], 32), ("all7 r64", Projection.allCases, 64)] {
-    for T in [64, 256, 1024] {
+    for T in lengths {
       let r = try TrainingBenchmark.run(model: model, sequenceLength: T, targets: targets, rank: rank, steps: repeats, warmup: 1)
       report("train", "\(name) T = \(T)", r.tokensPerSecond, "tokens/s", String(format: "%.0f GFLOP/s in products", r.gflopsPerSecond))
     }

@@ -240,7 +240,7 @@ private func unit(_ bits: SIMD8<UInt32>) -> SIMD8<Float> {
 private let nibMask = SIMD8<UInt32>(repeating: 0xF << 19)
 private let byteMask = SIMD8<UInt32>(repeating: 0xFF << 15)
 
-// Both kernels handle rows in pairs or alone with the same per-row arithmetic, so a row's result
+// Both kernels handle rows in fours, pairs or alone with the same per-row arithmetic, so a row's result
 // is bit-identical whatever M is: a sequence's sampled text must not depend on the batch.
 // The inner loops are separate non-generic functions with plain SIMD8 code: nested closures
 // made LLVM split the vectors into 128-bit pieces and spill.
@@ -306,6 +306,49 @@ private func q41Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: Un
   return (a0 + b0, a1 + b1)
 }
 
+/// The same for four rows of x sharing each weight load: the low half of the group for all rows,
+/// then the high half, so 4 nibble vectors, 8 accumulators and a temporary fit in 16 registers.
+/// Per row, the operations and their order are those of q41Dot1.
+@inline(never)
+private func q41Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
+                     groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+  for g in 0..<ng {
+    let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
+    let x0 = x + g * 64, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K
+    let t0 = unit((v &<< 19) & nibMask), t1 = unit((v &<< 15) & nibMask)
+    let t2 = unit((v &<< 11) & nibMask), t3 = unit((v &<< 7) & nibMask)
+    @inline(__always) func low(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
+      var lo = t0 * load8(xb)
+      lo.addProduct(t1, load8(xb + 8))
+      lo.addProduct(t2, load8(xb + 16))
+      lo.addProduct(t3, load8(xb + 24))
+      return lo
+    }
+    let dA = SIMD8<Float>(repeating: sc[2 * g])
+    a0.addProduct(low(x0), dA)
+    a1.addProduct(low(x1), dA)
+    a2.addProduct(low(x2), dA)
+    a3.addProduct(low(x3), dA)
+    let t4 = unit((v &<< 3) & nibMask), t5 = unit((v &>> 1) & nibMask)
+    let t6 = unit((v &>> 5) & nibMask), t7 = unit((v &>> 9) & nibMask)
+    @inline(__always) func high(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
+      var hi = t4 * load8(xb + 32)
+      hi.addProduct(t5, load8(xb + 40))
+      hi.addProduct(t6, load8(xb + 48))
+      hi.addProduct(t7, load8(xb + 56))
+      return hi
+    }
+    let dB = SIMD8<Float>(repeating: sc[2 * g + 1])
+    b0.addProduct(high(x0), dB)
+    b1.addProduct(high(x1), dB)
+    b2.addProduct(high(x2), dB)
+    b3.addProduct(high(x3), dB)
+  }
+  return (a0 + b0, a1 + b1, a2 + b2, a3 + b3)
+}
+
 /// The four byte fields of a q8_0 block as 1 + u/256.
 @inline(__always)
 private func bytes(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
@@ -349,6 +392,30 @@ private func q80Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: Un
   return (a0, a1)
 }
 
+/// Four rows of x per weight load, per row the operations of q80Dot1.
+@inline(never)
+private func q80Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
+                     blocks nb: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  for b in 0..<nb {
+    let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
+    let d = SIMD8<Float>(repeating: sc[b])
+    @inline(__always) func block(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
+      var u = t.0 * load8(xb)
+      u.addProduct(t.1, load8(xb + 8))
+      u.addProduct(t.2, load8(xb + 16))
+      u.addProduct(t.3, load8(xb + 24))
+      return u
+    }
+    let x0 = x + b * 32
+    a0.addProduct(block(x0), d)
+    a1.addProduct(block(x0 + K), d)
+    a2.addProduct(block(x0 + 2 * K), d)
+    a3.addProduct(block(x0 + 3 * K), d)
+  }
+  return (a0, a1, a2, a3)
+}
+
 /// a[0..<n] . b[0..<n] in SIMD8 steps plus a scalar tail (the same order for every row).
 @inline(__always)
 func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -380,16 +447,25 @@ private func packedRows(
     let q = lanes + n * rowBytes
     var m0 = 0
     while m0 < M {
-      let accs: (SIMD8<Float>, SIMD8<Float>)
-      let count = M - m0 >= 2 ? 2 : 1
+      let accs: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+      let count = M - m0 >= 4 ? 4 : M - m0 >= 2 ? 2 : 1
+      let z = SIMD8<Float>()
+      let xm = x + m0 * K
       switch (w.format, count) {
-      case (.q4_1, 2): accs = q41Dot2(q, mul, x + m0 * K, x + (m0 + 1) * K, groups: nb / 2)
-      case (.q4_1, _): accs = (q41Dot1(q, mul, x + m0 * K, groups: nb / 2), SIMD8<Float>())
-      case (.q8_0, 2): accs = q80Dot2(q, mul, x + m0 * K, x + (m0 + 1) * K, blocks: nb)
-      case (.q8_0, _): accs = (q80Dot1(q, mul, x + m0 * K, blocks: nb), SIMD8<Float>())
+      case (.q4_1, 4): accs = q41Dot4(q, mul, xm, stride: K, groups: nb / 2)
+      case (.q4_1, 2):
+        let r = q41Dot2(q, mul, xm, xm + K, groups: nb / 2)
+        accs = (r.0, r.1, z, z)
+      case (.q4_1, _): accs = (q41Dot1(q, mul, xm, groups: nb / 2), z, z, z)
+      case (.q8_0, 4): accs = q80Dot4(q, mul, xm, stride: K, blocks: nb)
+      case (.q8_0, 2):
+        let r = q80Dot2(q, mul, xm, xm + K, blocks: nb)
+        accs = (r.0, r.1, z, z)
+      case (.q8_0, _): accs = (q80Dot1(q, mul, xm, blocks: nb), z, z, z)
       }
       for i in 0..<count {
-        y[(m0 + i) * N + n] = (i == 0 ? accs.0 : accs.1).sum() + dot(add, sums + (m0 + i) * nb, nb)
+        let acc = i == 0 ? accs.0 : i == 1 ? accs.1 : i == 2 ? accs.2 : accs.3
+        y[(m0 + i) * N + n] = acc.sum() + dot(add, sums + (m0 + i) * nb, nb)
       }
       m0 += count
     }

@@ -211,13 +211,9 @@ public final class Transformer: @unchecked Sendable {
       }
     }
     // Prefill rows: heads split over the pool, each head in blocks of rows against the keys they
-    // can see (causal), via single-threaded sgemm (OpenBLAS's own threads cost more than they
-    // bring on these [128, P] x [P, 64] products).
+    // can see (causal); the [128, P] x [P, 64] products inside a job run on its own thread.
     let prefill = batch.indices.filter { batch[$0].tokens.count > 1 }
     if prefill.isEmpty { return }
-    let blasThreads = BLAS.threads
-    if pool.threads > 1 { BLAS.setThreads(1) }
-    defer { if pool.threads > 1 { BLAS.setThreads(blasThreads) } }
     let threads = pool.threads
     let items = prefill.count * H
     pool.run { part in
@@ -302,3 +298,4 @@ func decodeHead(
     }
   }
 }
+

@@ -7,9 +7,11 @@
 import COpenBLAS
 import Foundation
 
-/// OpenBLAS threading, recorded in every manifest.
+/// OpenBLAS facts, recorded in every manifest. OpenBLAS runs one thread: products are split over
+/// `ThreadPool.shared` (see ThreadPool.swift), whose size `--threads` sets.
 public enum BLAS {
-  /// Sets the OpenBLAS thread count (0 or negative = all cores).
+  /// Sets OpenBLAS's own thread count (0 or negative = all cores). Only the machine benchmark uses
+  /// this, to measure cblas_sgemm as OpenBLAS threads it; `ThreadPool.configure` sets it back to 1.
   public static func setThreads(_ n: Int) {
     let t = n > 0 ? n : ProcessInfo.processInfo.activeProcessorCount
     openblas_set_num_threads(Int32(t))
@@ -26,10 +28,7 @@ public func matmulNT(
   _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
   M: Int, N: Int, K: Int, alpha: Float = 1, beta: Float = 0
 ) {
-  if M == 0 || N == 0 { return }
-  cblas_sgemm(
-    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(M), Int32(N), Int32(K), alpha, x, Int32(K), w,
-    Int32(K), beta, y, Int32(N))
+  sgemm(transA: false, transB: true, M: M, N: N, K: K, alpha: alpha, x, lda: K, w, ldb: K, beta: beta, y, ldc: N)
 }
 
 /// y[M,N] = beta*y + alpha * x[M,K] . w[K,N]
@@ -38,10 +37,7 @@ public func matmulNN(
   _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
   M: Int, N: Int, K: Int, alpha: Float = 1, beta: Float = 0
 ) {
-  if M == 0 || N == 0 { return }
-  cblas_sgemm(
-    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(M), Int32(N), Int32(K), alpha, x, Int32(K), w,
-    Int32(N), beta, y, Int32(N))
+  sgemm(transA: false, transB: false, M: M, N: N, K: K, alpha: alpha, x, lda: K, w, ldb: N, beta: beta, y, ldc: N)
 }
 
 /// y[M,N] = beta*y + alpha * x[K,M]^T . w[K,N]  (weight gradients: dW = dY^T X).
@@ -50,20 +46,54 @@ public func matmulTN(
   _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
   M: Int, N: Int, K: Int, alpha: Float = 1, beta: Float = 0
 ) {
-  if M == 0 || N == 0 { return }
-  cblas_sgemm(
-    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(M), Int32(N), Int32(K), alpha, x, Int32(M), w,
-    Int32(N), beta, y, Int32(N))
+  sgemm(transA: true, transB: false, M: M, N: N, K: K, alpha: alpha, x, lda: M, w, ldb: N, beta: beta, y, ldc: N)
 }
 
-/// General strided sgemm for attention blocks (row-major, explicit leading dimensions).
-@inline(__always)
+/// Row-major C[M,N] = beta*C + alpha * op(A) . op(B) with explicit leading dimensions.
+/// Products of at least `sgemmSplitWork` multiply-adds are split over `ThreadPool.shared` along
+/// the wider of M and N, each part a single-threaded cblas_sgemm. The same call on the same thread
+/// count gives the same bits; another thread count may round differently (OpenBLAS picks its
+/// kernels by shape), as OpenBLAS's own threading did.
 public func sgemm(
   transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
   _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
   _ c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
   if M == 0 || N == 0 { return }
+  let pool = ThreadPool.shared
+  let threads = pool.threads
+  if threads == 1 || M * N * K < sgemmSplitWork || ThreadPool.insideJob {
+    sgemmUnsplit(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    return
+  }
+  let splitN = N >= M
+  pool.run { part in
+    if splitN {
+      let r = partition(N, parts: threads, index: part, align: 16)
+      if r.isEmpty { return }
+      let bPart = transB ? b + r.lowerBound * ldb : b + r.lowerBound  // rows or columns of B
+      sgemmUnsplit(transA: transA, transB: transB, M: M, N: r.count, K: K, alpha: alpha, a, lda: lda, bPart, ldb: ldb,
+                  beta: beta, c + r.lowerBound, ldc: ldc)
+    } else {
+      let r = partition(M, parts: threads, index: part, align: 8)
+      if r.isEmpty { return }
+      let aPart = transA ? a + r.lowerBound : a + r.lowerBound * lda  // columns or rows of A
+      sgemmUnsplit(transA: transA, transB: transB, M: r.count, N: N, K: K, alpha: alpha, aPart, lda: lda, b, ldb: ldb,
+                  beta: beta, c + r.lowerBound * ldc, ldc: ldc)
+    }
+  }
+}
+
+/// Multiply-adds below which a product runs on the calling thread (a fork costs ~5 us).
+public let sgemmSplitWork = 1 << 18
+
+/// One cblas_sgemm call, threaded as OpenBLAS is set (one thread, unless `BLAS.setThreads`).
+@inline(__always)
+public func sgemmUnsplit(
+  transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
+  _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+  _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
   cblas_sgemm(
     CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
     Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

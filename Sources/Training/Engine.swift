@@ -399,7 +399,7 @@ public final class LoRAEngine<S: TrainScalar> {
     if let dx { linearBackwardInput(dx, dout, base.layers[l].w[p.index], T: T, N: N, K: K) }
     guard let s = slots[l][p.index] else { return }
     if s.droppedThisStep, let xd = s.xd, let m = s.mask {
-      if let dx { dxd.pointer.update(repeating: 0, count: T * K) }
+      if dx != nil { dxd.pointer.update(repeating: 0, count: T * K) }
       loraBackward(
         s.da.pointer, s.db.pointer, dx == nil ? nil : dxd.pointer, dh.pointer, dout, xd.pointer, s.h.pointer,
         s.a.pointer, s.b.pointer, scale: scale, T: T, N: N, K: K, R: s.R)

@@ -7,8 +7,28 @@
 // - shapes use the package letters: T tokens, C channels, H query heads, G kv heads, D head
 //   width, F ffn width, V vocab, R LoRA rank, N/K generic out/in widths.
 // The ops are generic over `TrainScalar` so the gradient checks run the same code in Double.
+// Parallelism: rows, elements or heads are split over `ThreadPool.shared` (`parallelFor`); each
+// item's arithmetic is the same whatever the split (only the large products, split in Tensor's
+// `sgemm`, may round differently with another thread count).
 import Foundation
 import LLM
+import Tensor
+
+/// Runs body(range) over [0, n) split into one contiguous range per pool thread; alone on the
+/// calling thread when `n * costPerItem` is below what a fork is worth.
+@inline(__always)
+func parallelFor(_ n: Int, costPerItem: Int, _ body: @escaping (Range<Int>) -> Void) {
+  let pool = ThreadPool.shared
+  if pool.threads == 1 || n * costPerItem < 1 << 15 || n < 2 {
+    body(0..<n)
+    return
+  }
+  let parts = pool.threads
+  pool.run { part in
+    let r = partition(n, parts: parts, index: part)
+    if !r.isEmpty { body(r) }
+  }
+}
 
 // MARK: - Embedding lookup
 
@@ -36,13 +56,15 @@ public func rmsNormForward<S: TrainScalar>(
   _ out: UnsafeMutablePointer<S>, _ rstd: UnsafeMutablePointer<S>, _ x: UnsafePointer<S>,
   _ weight: UnsafePointer<S>, T: Int, C: Int, eps: S
 ) {
-  for t in 0..<T {
-    let xt = x + t * C, ot = out + t * C
-    var ss: S = 0
-    for c in 0..<C { ss += xt[c] * xt[c] }
-    let r = 1 / S.sqrt(ss / S(C) + eps)
-    rstd[t] = r
-    for c in 0..<C { ot[c] = xt[c] * r * weight[c] }
+  parallelFor(T, costPerItem: 3 * C) { rows in
+    for t in rows {
+      let xt = x + t * C, ot = out + t * C
+      var ss: S = 0
+      for c in 0..<C { ss += xt[c] * xt[c] }
+      let r = 1 / S.sqrt(ss / S(C) + eps)
+      rstd[t] = r
+      for c in 0..<C { ot[c] = xt[c] * r * weight[c] }
+    }
   }
 }
 
@@ -51,14 +73,23 @@ public func rmsNormBackward<S: TrainScalar>(
   _ dx: UnsafeMutablePointer<S>, _ dweight: UnsafeMutablePointer<S>?, _ dout: UnsafePointer<S>,
   _ x: UnsafePointer<S>, _ weight: UnsafePointer<S>, _ rstd: UnsafePointer<S>, T: Int, C: Int
 ) {
-  for t in 0..<T {
+  let row = { (t: Int) in
     let xt = x + t * C, gt = dout + t * C, dxt = dx + t * C
     let r = rstd[t]
     var dot: S = 0
     for c in 0..<C { dot += weight[c] * gt[c] * xt[c] }
     let k = dot * r * r * r / S(C)
     for c in 0..<C { dxt[c] += r * weight[c] * gt[c] - xt[c] * k }
-    if let dw = dweight { for c in 0..<C { dw[c] += gt[c] * xt[c] * r } }
+  }
+  if let dw = dweight {
+    // dweight sums over rows: kept serial so its order never changes.
+    for t in 0..<T {
+      row(t)
+      let xt = x + t * C, gt = dout + t * C, r = rstd[t]
+      for c in 0..<C { dw[c] += gt[c] * xt[c] * r }
+    }
+  } else {
+    parallelFor(T, costPerItem: 4 * C) { rows in for t in rows { row(t) } }
   }
 }
 
@@ -133,34 +164,39 @@ public func attentionForward<S: TrainScalar>(
 ) {
   let nk = max(1, min(validKeys ?? T, T))
   let scale = 1 / S.sqrt(S(D)), group = H / G
-  for h in 0..<H {
-    let g = h / group
-    let p = probs + h * T * T  // (T, T)
-    // scores = q_h[T,D] . k_g[T,D]^T
-    S.gemm(
-      transA: false, transB: true, M: T, N: T, K: D, alpha: scale, q + h * D, lda: H * D,
-      k + g * D, ldb: G * D, beta: 0, p, ldc: T)
-    for t in 0..<T {
-      let row = p + t * T, last = min(t, nk - 1)
-      var mx = row[0]
-      for j in stride(from: 1, through: last, by: 1) { mx = max(mx, row[j]) }
-      var sum: S = 0
-      for j in 0...last {
-        let e = S.exp(row[j] - mx)
-        row[j] = e; sum += e
+  // Heads are independent (own probs, own output columns): split over the pool.
+  parallelFor(H, costPerItem: 4 * T * T * D) { heads in
+    for h in heads {
+      let g = h / group
+      let p = probs + h * T * T  // (T, T)
+      // scores = q_h[T,D] . k_g[T,D]^T
+      S.gemm(
+        transA: false, transB: true, M: T, N: T, K: D, alpha: scale, q + h * D, lda: H * D,
+        k + g * D, ldb: G * D, beta: 0, p, ldc: T)
+      for t in 0..<T {
+        let row = p + t * T, last = min(t, nk - 1)
+        var mx = row[0]
+        for j in stride(from: 1, through: last, by: 1) { mx = max(mx, row[j]) }
+        var sum: S = 0
+        for j in 0...last {
+          let e = S.exp(row[j] - mx)
+          row[j] = e; sum += e
+        }
+        let inv = 1 / sum
+        for j in 0...last { row[j] *= inv }
+        for j in (last + 1)..<T { row[j] = 0 }
       }
-      let inv = 1 / sum
-      for j in 0...last { row[j] *= inv }
-      for j in (last + 1)..<T { row[j] = 0 }
+      // out_h[T,D] = P[T,T] . v_g[T,D]
+      S.gemm(
+        transA: false, transB: false, M: T, N: D, K: T, alpha: 1, p, lda: T, v + g * D, ldb: G * D,
+        beta: 0, out + h * D, ldc: H * D)
     }
-    // out_h[T,D] = P[T,T] . v_g[T,D]
-    S.gemm(
-      transA: false, transB: false, M: T, N: D, K: T, alpha: 1, p, lda: T, v + g * D, ldb: G * D,
-      beta: 0, out + h * D, ldc: H * D)
   }
 }
 
-/// dq[T,H*D], dk[T,G*D], dv[T,G*D] += gradients; `scratch` is (T, T).
+/// dq[T,H*D], dk[T,G*D], dv[T,G*D] += gradients; `scratch` is (T, T) (used when running alone).
+/// Heads run in parallel; each head's dk/dv contribution goes to its own buffer and the heads of
+/// a group are then added in head order, so the sums do not depend on the thread count.
 public func attentionBackward<S: TrainScalar>(
   _ dq: UnsafeMutablePointer<S>, _ dk: UnsafeMutablePointer<S>, _ dv: UnsafeMutablePointer<S>,
   _ scratch: UnsafeMutablePointer<S>, _ dout: UnsafePointer<S>, _ probs: UnsafePointer<S>,
@@ -168,32 +204,50 @@ public func attentionBackward<S: TrainScalar>(
   T: Int, H: Int, G: Int, D: Int
 ) {
   let scale = 1 / S.sqrt(S(D)), group = H / G
-  for h in 0..<H {
-    let g = h / group
-    let p = probs + h * T * T
-    let dp = scratch  // (T, T): dP, then dS in place
-    // dP = dout_h[T,D] . v_g[T,D]^T
-    S.gemm(
-      transA: false, transB: true, M: T, N: T, K: D, alpha: 1, dout + h * D, lda: H * D,
-      v + g * D, ldb: G * D, beta: 0, dp, ldc: T)
-    // dv_g += P^T . dout_h
-    S.gemm(
-      transA: true, transB: false, M: T, N: D, K: T, alpha: 1, p, lda: T, dout + h * D,
-      ldb: H * D, beta: 1, dv + g * D, ldc: G * D)
-    // dS = P * (dP - sum_j P dP), the softmax Jacobian; masked entries have P = 0 so dS = 0.
-    for t in 0..<T {
-      let pr = p + t * T, dr = dp + t * T
-      var dot: S = 0
-      for j in 0..<T { dot += pr[j] * dr[j] }
-      for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) }
+  let dkH = UnsafeMutablePointer<S>.allocate(capacity: H * T * D)  // (H, T, D) per-head dk
+  let dvH = UnsafeMutablePointer<S>.allocate(capacity: H * T * D)  // (H, T, D) per-head dv
+  defer { dkH.deallocate(); dvH.deallocate() }
+  let alone = ThreadPool.shared.threads == 1
+  parallelFor(H, costPerItem: 8 * T * T * D) { heads in
+    let dp = alone ? scratch : UnsafeMutablePointer<S>.allocate(capacity: T * T)  // (T, T): dP, then dS
+    defer { if !alone { dp.deallocate() } }
+    for h in heads {
+      let g = h / group
+      let p = probs + h * T * T
+      // dP = dout_h[T,D] . v_g[T,D]^T
+      S.gemm(
+        transA: false, transB: true, M: T, N: T, K: D, alpha: 1, dout + h * D, lda: H * D,
+        v + g * D, ldb: G * D, beta: 0, dp, ldc: T)
+      // dv_h = P^T . dout_h
+      S.gemm(
+        transA: true, transB: false, M: T, N: D, K: T, alpha: 1, p, lda: T, dout + h * D,
+        ldb: H * D, beta: 0, dvH + h * T * D, ldc: D)
+      // dS = P * (dP - sum_j P dP), the softmax Jacobian; masked entries have P = 0 so dS = 0.
+      for t in 0..<T {
+        let pr = p + t * T, dr = dp + t * T
+        var dot: S = 0
+        for j in 0..<T { dot += pr[j] * dr[j] }
+        for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) }
+      }
+      // dq_h += scale * dS . k_g ;  dk_h = scale * dS^T . q_h
+      S.gemm(
+        transA: false, transB: false, M: T, N: D, K: T, alpha: scale, dp, lda: T, k + g * D,
+        ldb: G * D, beta: 1, dq + h * D, ldc: H * D)
+      S.gemm(
+        transA: true, transB: false, M: T, N: D, K: T, alpha: scale, dp, lda: T, q + h * D,
+        ldb: H * D, beta: 0, dkH + h * T * D, ldc: D)
     }
-    // dq_h += scale * dS . k_g ;  dk_g += scale * dS^T . q_h
-    S.gemm(
-      transA: false, transB: false, M: T, N: D, K: T, alpha: scale, dp, lda: T, k + g * D,
-      ldb: G * D, beta: 1, dq + h * D, ldc: H * D)
-    S.gemm(
-      transA: true, transB: false, M: T, N: D, K: T, alpha: scale, dp, lda: T, q + h * D,
-      ldb: H * D, beta: 1, dk + g * D, ldc: G * D)
+  }
+  // dk_g, dv_g += the heads of group g, in head order.
+  parallelFor(T, costPerItem: 2 * H * D) { rows in
+    for t in rows {
+      for h in 0..<H {
+        let g = h / group
+        let dkt = dk + t * G * D + g * D, dvt = dv + t * G * D + g * D
+        let sk = dkH + (h * T + t) * D, sv = dvH + (h * T + t) * D
+        for d in 0..<D { dkt[d] += sk[d]; dvt[d] += sv[d] }
+      }
+    }
   }
 }
 
@@ -203,9 +257,11 @@ public func attentionBackward<S: TrainScalar>(
 public func swigluForward<S: TrainScalar>(
   _ out: UnsafeMutablePointer<S>, _ gate: UnsafePointer<S>, _ up: UnsafePointer<S>, count: Int
 ) {
-  for i in 0..<count {
-    let g = gate[i]
-    out[i] = g / (1 + S.exp(-g)) * up[i]
+  parallelFor(count, costPerItem: 8) { r in
+    for i in r {
+      let g = gate[i]
+      out[i] = g / (1 + S.exp(-g)) * up[i]
+    }
   }
 }
 
@@ -214,10 +270,12 @@ public func swigluBackward<S: TrainScalar>(
   _ dgate: UnsafeMutablePointer<S>, _ dup: UnsafeMutablePointer<S>, _ dout: UnsafePointer<S>,
   _ gate: UnsafePointer<S>, _ up: UnsafePointer<S>, count: Int
 ) {
-  for i in 0..<count {
-    let g = gate[i], s = 1 / (1 + S.exp(-g))
-    dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s))
-    dup[i] += dout[i] * g * s
+  parallelFor(count, costPerItem: 10) { r in
+    for i in r {
+      let g = gate[i], s = 1 / (1 + S.exp(-g))
+      dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s))
+      dup[i] += dout[i] * g * s
+    }
   }
 }
 
@@ -311,16 +369,19 @@ public func crossEntropyForward<S: TrainScalar>(
   _ losses: UnsafeMutablePointer<S>, _ lse: UnsafeMutablePointer<S>, _ logits: UnsafePointer<S>,
   targets: [Int], V: Int
 ) {
-  for (t, y) in targets.enumerated() {
-    let row = logits + t * V
-    var mx = row[0]
-    for j in 1..<V { mx = max(mx, row[j]) }
-    // Summed in Double: 49,152 float32 terms summed in float32 lose ~1e-5 of the loss.
-    var sum = 0.0
-    for j in 0..<V { sum += Double(S.exp(row[j] - mx)) }
-    let l = mx + S(Foundation.log(sum))
-    lse[t] = l
-    losses[t] = y >= 0 ? l - row[y] : 0
+  parallelFor(targets.count, costPerItem: 10 * V) { rows in
+    for t in rows {
+      let y = targets[t]
+      let row = logits + t * V
+      var mx = row[0]
+      for j in 1..<V { mx = max(mx, row[j]) }
+      // Summed in Double: 49,152 float32 terms summed in float32 lose ~1e-5 of the loss.
+      var sum = 0.0
+      for j in 0..<V { sum += Double(S.exp(row[j] - mx)) }
+      let l = mx + S(Foundation.log(sum))
+      lse[t] = l
+      losses[t] = y >= 0 ? l - row[y] : 0
+    }
   }
 }
 
@@ -331,18 +392,21 @@ public func crossEntropyBackward<S: TrainScalar>(
   _ dlogits: UnsafeMutablePointer<S>, _ logits: UnsafePointer<S>, _ lse: UnsafePointer<S>,
   _ dlosses: UnsafePointer<S>, targets: [Int], V: Int, overwrite: Bool = false
 ) {
-  for (t, y) in targets.enumerated() {
-    let row = logits + t * V, drow = dlogits + t * V
-    if y < 0 {
-      if overwrite { drow.update(repeating: 0, count: V) }
-      continue
+  parallelFor(targets.count, costPerItem: 10 * V) { rows in
+    for t in rows {
+      let y = targets[t]
+      let row = logits + t * V, drow = dlogits + t * V
+      if y < 0 {
+        if overwrite { drow.update(repeating: 0, count: V) }
+        continue
+      }
+      let g = dlosses[t], l = lse[t]
+      if overwrite {
+        for j in 0..<V { drow[j] = g * S.exp(row[j] - l) }
+      } else {
+        for j in 0..<V { drow[j] += g * S.exp(row[j] - l) }
+      }
+      drow[y] -= g
     }
-    let g = dlosses[t], l = lse[t]
-    if overwrite {
-      for j in 0..<V { drow[j] = g * S.exp(row[j] - l) }
-    } else {
-      for j in 0..<V { drow[j] += g * S.exp(row[j] - l) }
-    }
-    drow[y] -= g
   }
 }

@@ -19,7 +19,6 @@ enum Runtime {
 
   static func setThreads(_ n: Int?) -> Int {
     let t = (n ?? 0) > 0 ? n! : ProcessInfo.processInfo.activeProcessorCount
-    BLAS.setThreads(t)
     ThreadPool.configure(threads: t)
     return t
   }
@@ -31,7 +30,7 @@ struct ModelOptions: ParsableArguments {
   var modelPath: String?
   @Option(name: .customLong("dir"), help: "Model directory (default: $SEB_MODEL_DIR or Data/models).")
   var modelDir: String?
-  @Option(help: "Threads for OpenBLAS and the decode kernels (default: all cores).")
+  @Option(help: "Threads of every parallel loop, matrix products included (default: all cores).")
   var threads: Int?
 
   var path: String { modelPath ?? Runtime.defaultModelPath(dir: modelDir) ?? "Data/models/SmolLM2-135M-Instruct.Q4_1.gguf" }

@@ -125,4 +125,25 @@ struct PackedTests {
     #expect(zip(fast.array, naive.array).map { abs($0 - $1) }.max()! < 1e-4)
     #expect(zip(blas.array, naive.array).map { abs($0 - $1) }.max()! < 1e-4)
   }
+
+  @Test("a row's packed product is bit-identical whatever the batch size (rows in fours, pairs or alone)",
+        arguments: [PackedFormat.q4_1, .q8_0])
+  func packedBatchInvariant(format: PackedFormat) {
+    var rng = SplitMix64(seed: 7)
+    let N = 21, K = 128, M = 7
+    let w = FloatBuffer(count: N * K)
+    for i in 0..<(N * K) { w[i] = Float(rng.nextDouble() * 2 - 1) }
+    let p = PackedMatrix(quantizing: w, rows: N, cols: K, format: format)
+    let x = FloatBuffer(count: M * K)
+    for i in 0..<(M * K) { x[i] = Float(rng.nextDouble() * 2 - 1) }
+    let pool = ThreadPool(threads: 2)
+    defer { pool.shutdown() }
+    let all = FloatBuffer(count: M * N)
+    packedMatmul(all.pointer, x.pointer, p, M: M, pool: pool)
+    for m in 0..<M {
+      let one = FloatBuffer(count: N)
+      packedMatmul(one.pointer, x.pointer + m * K, p, M: 1, pool: pool)
+      #expect(one.array == Array(all.array[(m * N)..<((m + 1) * N)]), "row \(m)")
+    }
+  }
 }

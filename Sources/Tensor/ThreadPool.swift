@@ -1,7 +1,12 @@
-// ThreadPool.swift: a fork-join pool for the small kernels of decode, where a dispatch costs more
-// than the work (a token of SmolLM2 runs ~120 matrix products in ~7 ms). Workers spin briefly
-// between jobs and then sleep on a semaphore, so an idle pool costs nothing.
-// Concurrent callers are serialised by a lock.
+// ThreadPool.swift: the process's one fork-join pool. Every parallel loop of the package runs on
+// it, the matrix products included (OpenBLAS itself runs one thread, see BLAS.swift), so there is
+// never more than one busy thread per core: OpenBLAS's own workers spin in sched_yield while other
+// code runs, which cost 15-20% of prefill and training time on 2 cores.
+// Built for the small kernels of decode, where a dispatch costs more than the work (a token of
+// SmolLM2 runs ~120 matrix products in ~7 ms): workers spin briefly between jobs and then sleep on
+// a semaphore, so an idle pool costs nothing. Concurrent callers are serialised by a lock; a call
+// from inside a job runs its parts one after another on the calling thread (no nested fork).
+import COpenBLAS
 import Foundation
 import Synchronization
 
@@ -16,15 +21,30 @@ public final class ThreadPool: @unchecked Sendable {
   private let lock = NSLock()
 
   /// The pool the runtime uses; sized by `configure(threads:)` (default: all cores).
-  nonisolated(unsafe) public static var shared = ThreadPool(threads: ProcessInfo.processInfo.activeProcessorCount)
+  nonisolated(unsafe) public static var shared: ThreadPool = {
+    openblas_set_num_threads(1)
+    return ThreadPool(threads: ProcessInfo.processInfo.activeProcessorCount)
+  }()
 
+  /// Sets the thread count of every parallel loop (0 or negative = all cores) and keeps OpenBLAS
+  /// at one thread, since the pool splits the products itself.
   public static func configure(threads: Int) {
     let n = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
     if shared.threads != n {
       shared.shutdown()
       shared = ThreadPool(threads: n)
     }
+    openblas_set_num_threads(1)
   }
+
+  /// True on a thread that is running a part of some pool's job.
+  public static var insideJob: Bool { pthread_getspecific(jobKey) != nil }
+  private static let jobKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+  }()
+  private static let marker = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
 
   /// Ends the worker threads once they are idle; the pool must not be used afterwards.
   /// (Workers hold the pool strongly, so a pool lives until it is shut down.)
@@ -56,6 +76,10 @@ public final class ThreadPool: @unchecked Sendable {
   /// Every thread takes part, so a part's range may be empty.
   public func run(_ body: @escaping (Int) -> Void) {
     if threads == 1 { body(0); return }
+    if ThreadPool.insideJob {
+      for part in 0..<threads { body(part) }
+      return
+    }
     // Callers from several threads (parallel tests) take turns.
     lock.lock()
     defer { lock.unlock() }
@@ -65,12 +89,15 @@ public final class ThreadPool: @unchecked Sendable {
     for i in 1..<threads where sleeping[i].value.exchange(false, ordering: .sequentiallyConsistent) {
       semaphores[i].signal()
     }
+    pthread_setspecific(ThreadPool.jobKey, ThreadPool.marker)
     body(0)
+    pthread_setspecific(ThreadPool.jobKey, nil)
     while remaining.load(ordering: .acquiring) > 0 { spinPause() }
     job = nil
   }
 
   private func workerLoop(_ i: Int) {
+    pthread_setspecific(ThreadPool.jobKey, ThreadPool.marker)
     var seen = 0
     while true {
       var spins = 0
@@ -110,7 +137,7 @@ final class Flag: Sendable {
 
 /// Splits [0, n) into `parts` contiguous ranges, aligned to `align`.
 @inline(__always)
-func partition(_ n: Int, parts: Int, index: Int, align: Int = 1) -> Range<Int> {
+public func partition(_ n: Int, parts: Int, index: Int, align: Int = 1) -> Range<Int> {
   let chunks = (n + align - 1) / align
   let per = (chunks + parts - 1) / parts
   let lo = min(n, index * per * align)
