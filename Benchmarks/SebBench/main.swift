@@ -1,7 +1,7 @@
 // seb-bench: speed and memory suites (a documented stand-in for ordo-one/benchmark, which needs
 // swift-tools 6.1 and a malloc interposer; see Benchmarks/README.md). Every figure is the median
 // of repeated runs; the header records threads, OpenBLAS kernel family and build flags.
-//   swift run -c release seb-bench [machine|dequant|tokenizer|prefill|decode|train|all] [--json]
+//   swift run -c release seb-bench [machine|dequant|tokenizer|prefill|decode|kernels|train|all] [--json]
 import Foundation
 import GGUF
 import LLM
@@ -36,12 +36,13 @@ if let i = args.firstIndex(of: "--lengths"), i + 1 < args.count {
 let suites = args.isEmpty ? ["all"] : args
 if suites.contains("--help") || suites.contains("-h") {
   print("""
-    usage: seb-bench [machine|dequant|tokenizer|prefill|decode|train|all]... [--threads N] [--repeats N] [--lengths 64,256,1024] [--json]
+    usage: seb-bench [machine|dequant|tokenizer|prefill|decode|kernels|train|all]... [--threads N] [--repeats N] [--lengths 64,256,1024] [--json]
       machine    memory bandwidth (GB/s) and cblas_sgemm GFLOP/s: this machine's limits
       dequant    dequantization GB/s per GGUF type (output float32 bytes)
       tokenizer  encoding MB/s on SQuAD contexts (or generated text)
       prefill    prompt tokens/s at T = 512 on the installed SmolLM2
       decode     tokens/s, batch 1 and 8 sequences (aggregate)
+      kernels    packed q4_1/q8_0 products (cache-resident) GFLOP/s
       train      LoRA training tokens/s: q,v r32 and all seven r64 at T = --lengths; peak memory
     """)
   exit(0)
@@ -146,6 +147,23 @@ if want("dequant") {
 // MARK: tokenizer
 var tokenizer: Tokenizer?
 var model: ModelWeights?
+// MARK: packed kernels (synthetic, cache-resident: the kernels' own speed, no memory or model)
+if want("kernels") {
+  var rng = SplitMix64(seed: 3)
+  for (format, N, K) in [(PackedFormat.q4_1, 1536, 576), (.q4_1, 576, 1536), (.q8_0, 4096, 576)] {
+    let w = FloatBuffer(count: N * K)
+    for i in 0..<(N * K) { w[i] = Float(rng.nextDouble() * 2 - 1) }
+    let p = PackedMatrix(quantizing: w, rows: N, cols: K, format: format)
+    for M in [1, 4, 8] {
+      let x = FloatBuffer(count: M * K), y = FloatBuffer(count: M * N)
+      for i in 0..<(M * K) { x[i] = Float(rng.nextDouble() * 2 - 1) }
+      let reps = 200
+      let t = median { seconds { for _ in 0..<reps { packedMatmul(y.pointer, x.pointer, p, M: M) } } / Double(reps) }
+      report("kernels", "\(format.rawValue) \(N)x\(K) M = \(M)", 2 * Double(M * N * K) / t / 1e9, "GFLOP/s")
+    }
+  }
+}
+
 if want("tokenizer") || want("prefill") || want("decode") || want("train") {
   guard FileManager.default.fileExists(atPath: modelPath) else {
     FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
