@@ -46,25 +46,40 @@ public final class AdamW<S: TrainScalar> {
     step += 1
     let bc1 = 1 - Foundation.pow(beta1, Double(step)), bc2 = 1 - Foundation.pow(beta2, Double(step))
     let stepSize = S(lr / bc1), bc2Sqrt = S(bc2.squareRoot())
-    let b1 = S(beta1), b2 = S(beta2), e = S(eps), decay = S(1 - lr * weightDecay)
-    for (i, t) in params.enumerated() {
-      let mp = m[i].pointer, vp = v[i].pointer
-      for j in 0..<t.n {
-        let g = t.g[j]
-        if weightDecay != 0 { t.p[j] *= decay }
-        mp[j] = b1 * mp[j] + (1 - b1) * g
-        vp[j] = b2 * vp[j] + (1 - b2) * g * g
-        let denom = S.sqrt(vp[j]) / bc2Sqrt + e
-        t.p[j] -= stepSize * mp[j] / denom
+    let b1 = S(beta1), b2 = S(beta2), e = S(eps), decay = S(1 - lr * weightDecay), wd = weightDecay
+    let ms = m.map(\.pointer), vs = v.map(\.pointer)
+    // Tensors are independent: split over the pool, each updated element by element as torch does.
+    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 8 * params.map(\.n).reduce(0, +) / params.count) { tensors in
+      for i in tensors {
+        let t = params[i], mp = ms[i], vp = vs[i]
+        for j in 0..<t.n {
+          let g = t.g[j]
+          if wd != 0 { t.p[j] *= decay }
+          mp[j] = b1 * mp[j] + (1 - b1) * g
+          vp[j] = b2 * vp[j] + (1 - b2) * g * g
+          let denom = S.sqrt(vp[j]) / bc2Sqrt + e
+          t.p[j] -= stepSize * mp[j] / denom
+        }
       }
     }
   }
 }
 
-/// Global L2 norm of all gradients (accumulated in Double).
+/// Global L2 norm of all gradients (accumulated in Double): each tensor's sum of squares in
+/// parallel, then the tensors' sums in order, so the result does not depend on the thread count.
 public func gradientNorm<S: TrainScalar>(_ params: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)]) -> Double {
+  let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, params.count))  // [tensors]
+  defer { partial.deallocate() }
+  parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 2 * params.map(\.n).reduce(0, +) / params.count) { tensors in
+    for i in tensors {
+      let t = params[i]
+      var ss = 0.0
+      for j in 0..<t.n { let g = Double(t.g[j]); ss += g * g }
+      partial[i] = ss
+    }
+  }
   var ss = 0.0
-  for t in params { for j in 0..<t.n { let g = Double(t.g[j]); ss += g * g } }
+  for i in 0..<params.count { ss += partial[i] }
   return ss.squareRoot()
 }
 
@@ -78,7 +93,9 @@ public func clipGradientNorm<S: TrainScalar>(
   let coef = maxNorm / (norm + 1e-6)
   if coef < 1 {
     let c = S(coef)
-    for t in params { for j in 0..<t.n { t.g[j] *= c } }
+    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : params.map(\.n).reduce(0, +) / params.count) { tensors in
+      for i in tensors { let t = params[i]; for j in 0..<t.n { t.g[j] *= c } }
+    }
   }
   return norm
 }
