@@ -100,3 +100,39 @@ public func swigluFast(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<F
 }
 import Foundation
 import _Builtin_intrinsics.intel
+
+/// x[i] = exp(x[i] - shift) in place, vectorised; returns the sum of the new values.
+@discardableResult
+public func expShiftedFast(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+  var sv = SIMD8<Float>()
+  let m8 = SIMD8<Float>(repeating: shift)
+  var i = 0
+  while i + 8 <= n {
+    let e = expSIMD(load8(UnsafePointer(x + i)) - m8)
+    UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
+    sv += e
+    i += 8
+  }
+  var s = sv.sum()
+  while i < n {
+    let e = expf(x[i] - shift)
+    x[i] = e
+    s += e
+    i += 1
+  }
+  return s
+}
+
+/// out[i] = 1 / (1 + exp(-x[i])), vectorised (out may alias x).
+public func sigmoidFast(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+  var i = 0
+  while i + 8 <= count {
+    let v = 1 / (1 + expSIMD(-load8(x + i)))
+    UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    i += 8
+  }
+  while i < count {
+    out[i] = 1 / (1 + expf(-x[i]))
+    i += 1
+  }
+}

@@ -177,12 +177,7 @@ public func attentionForward<S: TrainScalar>(
         let row = p + t * T, last = min(t, nk - 1)
         var mx = row[0]
         for j in stride(from: 1, through: last, by: 1) { mx = max(mx, row[j]) }
-        var sum: S = 0
-        for j in 0...last {
-          let e = S.exp(row[j] - mx)
-          row[j] = e; sum += e
-        }
-        let inv = 1 / sum
+        let inv = 1 / S.expShifted(row, count: last + 1, shift: mx)
         for j in 0...last { row[j] *= inv }
         for j in (last + 1)..<T { row[j] = 0 }
       }
@@ -258,10 +253,8 @@ public func swigluForward<S: TrainScalar>(
   _ out: UnsafeMutablePointer<S>, _ gate: UnsafePointer<S>, _ up: UnsafePointer<S>, count: Int
 ) {
   parallelFor(count, costPerItem: 8) { r in
-    for i in r {
-      let g = gate[i]
-      out[i] = g / (1 + S.exp(-g)) * up[i]
-    }
+    S.sigmoid(out + r.lowerBound, gate + r.lowerBound, count: r.count)  // out = sigmoid(gate)
+    for i in r { out[i] = gate[i] * out[i] * up[i] }
   }
 }
 
@@ -271,10 +264,19 @@ public func swigluBackward<S: TrainScalar>(
   _ gate: UnsafePointer<S>, _ up: UnsafePointer<S>, count: Int
 ) {
   parallelFor(count, costPerItem: 10) { r in
-    for i in r {
-      let g = gate[i], s = 1 / (1 + S.exp(-g))
-      dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s))
-      dup[i] += dout[i] * g * s
+    let chunk = 1024
+    let sg = UnsafeMutablePointer<S>.allocate(capacity: chunk)  // (chunk) sigmoid(gate)
+    defer { sg.deallocate() }
+    var i0 = r.lowerBound
+    while i0 < r.upperBound {
+      let n = min(chunk, r.upperBound - i0)
+      S.sigmoid(sg, gate + i0, count: n)
+      for k in 0..<n {
+        let i = i0 + k, g = gate[i], s = sg[k]
+        dgate[i] += dout[i] * up[i] * s * (1 + g * (1 - s))
+        dup[i] += dout[i] * g * s
+      }
+      i0 += n
     }
   }
 }

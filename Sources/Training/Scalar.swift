@@ -4,6 +4,7 @@
 // op code in Double (cblas_dgemm), so a check measures the calculus, not float32 rounding.
 // Invariant: every op in Ops.swift touches numbers only through this protocol, so the Float and
 // Double instantiations are the same algorithm.
+import LLM
 import Tensor
 import COpenBLAS
 import Foundation
@@ -15,6 +16,10 @@ public protocol TrainScalar: BinaryFloatingPoint & Sendable {
   static func sin(_ x: Self) -> Self
   static func cos(_ x: Self) -> Self
   static func pow(_ x: Self, _ y: Self) -> Self
+  /// x[i] = exp(x[i] - shift) for i < n, returning their sum (the softmax numerators).
+  static func expShifted(_ x: UnsafeMutablePointer<Self>, count n: Int, shift: Self) -> Self
+  /// out[i] = 1 / (1 + exp(-x[i])) (out may alias x).
+  static func sigmoid(_ out: UnsafeMutablePointer<Self>, _ x: UnsafePointer<Self>, count n: Int)
   /// Row-major C[M,N] = alpha * op(A) . op(B) + beta * C with explicit leading dimensions.
   static func gemm(
     transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Self,
@@ -29,6 +34,13 @@ extension Float: TrainScalar {
   @inline(__always) public static func sin(_ x: Float) -> Float { Foundation.sinf(x) }
   @inline(__always) public static func cos(_ x: Float) -> Float { Foundation.cosf(x) }
   @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
+  // Vectorised (LLM's FastMath, a few ulp): training's exps are ~1/10 of a long-sequence step.
+  @inline(__always) public static func expShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, shift: Float) -> Float {
+    expShiftedFast(x, n, shift: shift)
+  }
+  @inline(__always) public static func sigmoid(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
+    sigmoidFast(out, x, count: n)
+  }
   @inline(__always)
   public static func gemm(
     transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
@@ -46,6 +58,14 @@ extension Double: TrainScalar {
   @inline(__always) public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
   @inline(__always) public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
   @inline(__always) public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+  public static func expShifted(_ x: UnsafeMutablePointer<Double>, count n: Int, shift: Double) -> Double {
+    var sum = 0.0
+    for i in 0..<n { x[i] = Foundation.exp(x[i] - shift); sum += x[i] }
+    return sum
+  }
+  public static func sigmoid(_ out: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>, count n: Int) {
+    for i in 0..<n { out[i] = 1 / (1 + Foundation.exp(-x[i])) }
+  }
   @inline(__always)
   public static func gemm(
     transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Double,

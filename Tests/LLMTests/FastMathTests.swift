@@ -29,4 +29,23 @@ struct FastMathTests {
       #expect(abs(Double(h[i]) - want) <= 1e-5 * max(1, abs(want)), "x = \(x)")
     }
   }
+
+  @Test("expShiftedFast and sigmoidFast match Foundation's exp, with their scalar tails", arguments: [1, 8, 203])
+  func expAndSigmoid(n: Int) {
+    let x = FloatBuffer(count: n), e = FloatBuffer(count: n), sg = FloatBuffer(count: n)
+    for i in 0..<n { x[i] = Float(i) * 0.37 - 40; e[i] = x[i] }
+    let shift: Float = 1.5
+    let sum = expShiftedFast(e.pointer, n, shift: shift)
+    sigmoidFast(sg.pointer, x.pointer, count: n)
+    var want = 0.0
+    for i in 0..<n {
+      let ex = Foundation.exp(Double(x[i] - shift))  // of the float32 argument the kernel sees
+      let s = 1 / (1 + Foundation.exp(-Double(x[i])))
+      want += ex
+      #expect(abs(Double(e[i]) - ex) <= 1e-6 * ex + 1e-30, "exp at \(x[i])")
+      #expect(abs(Double(sg[i]) - s) <= 1e-6 * s + 1e-30, "sigmoid at \(x[i])")
+    }
+    #expect(abs(Double(sum) - want) <= 1e-5 * want)
+  }
 }
+
