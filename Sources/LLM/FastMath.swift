@@ -54,22 +54,7 @@ public func softmaxFast(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     mx = max(mx, x[i])
     i += 1
   }
-  var sv = SIMD8<Float>()
-  i = 0
-  let m8 = SIMD8<Float>(repeating: mx)
-  while i + 8 <= n {
-    let e = expSIMD(load8(UnsafePointer(x + i)) - m8)
-    UnsafeMutableRawPointer(x + i).storeBytes(of: e, as: SIMD8<Float>.self)
-    sv += e
-    i += 8
-  }
-  var s = sv.sum()
-  while i < n {
-    let e = expf(x[i] - mx)
-    x[i] = e
-    s += e
-    i += 1
-  }
+  let s = expShiftedFast(x, n, shift: mx)
   let inv = 1 / s
   i = 0
   while i + 8 <= n {

@@ -245,11 +245,34 @@ private let byteMask = SIMD8<UInt32>(repeating: 0xFF << 15)
 // The inner loops are separate non-generic functions with plain SIMD8 code: nested closures
 // made LLVM split the vectors into 128-bit pieces and spill.
 
-/// The eight nibble fields of a q4_1 group as 1 + u/16 (values 8j..8j+7 of the group in t[j]).
+typealias Fields = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+/// Nibble fields 0..<4 (values 8j..8j+7 of the group, j < 4) and 4..<8 of a q4_1 group as 1 + u/16.
 @inline(__always)
-private func nibbles(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-  (unit((v &<< 19) & nibMask), unit((v &<< 15) & nibMask), unit((v &<< 11) & nibMask), unit((v &<< 7) & nibMask),
-   unit((v &<< 3) & nibMask), unit((v &>> 1) & nibMask), unit((v &>> 5) & nibMask), unit((v &>> 9) & nibMask))
+private func lowNibbles(_ v: SIMD8<UInt32>) -> Fields {
+  (unit((v &<< 19) & nibMask), unit((v &<< 15) & nibMask), unit((v &<< 11) & nibMask), unit((v &<< 7) & nibMask))
+}
+@inline(__always)
+private func highNibbles(_ v: SIMD8<UInt32>) -> Fields {
+  (unit((v &<< 3) & nibMask), unit((v &>> 1) & nibMask), unit((v &>> 5) & nibMask), unit((v &>> 9) & nibMask))
+}
+
+/// The four byte fields of a q8_0 block as 1 + u/256.
+@inline(__always)
+private func bytes(_ v: SIMD8<UInt32>) -> Fields {
+  (unit((v &<< 15) & byteMask), unit((v &<< 7) & byteMask), unit((v &>> 1) & byteMask), unit((v &>> 9) & byteMask))
+}
+
+/// t.0 . x[0..<8] + t.1 . x[8..<16] + t.2 . x[16..<24] + t.3 . x[24..<32], lane-wise, in this
+/// order: every kernel computes a row's 32-value piece through this one function, so the
+/// per-row arithmetic is the same whether the row runs alone, in a pair or in a four.
+@inline(__always)
+private func fieldDot(_ t: Fields, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
+  var s = t.0 * load8(x)
+  s.addProduct(t.1, load8(x + 8))
+  s.addProduct(t.2, load8(x + 16))
+  s.addProduct(t.3, load8(x + 24))
+  return s
 }
 
 /// sum_g mul_A*(t[0..32].x[0..32]) + mul_B*(t[32..64].x[32..64]) for one row of x.
@@ -257,58 +280,34 @@ private func nibbles(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<F
 private func q41Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, groups ng: Int) -> SIMD8<Float> {
   var a = SIMD8<Float>(), b = SIMD8<Float>()
   for g in 0..<ng {
-    let t = nibbles(q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self))
+    let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
     let xb = x + g * 64
-    var lo = t.0 * load8(xb)
-    lo.addProduct(t.1, load8(xb + 8))
-    lo.addProduct(t.2, load8(xb + 16))
-    lo.addProduct(t.3, load8(xb + 24))
-    var hi = t.4 * load8(xb + 32)
-    hi.addProduct(t.5, load8(xb + 40))
-    hi.addProduct(t.6, load8(xb + 48))
-    hi.addProduct(t.7, load8(xb + 56))
-    a.addProduct(lo, SIMD8(repeating: sc[2 * g]))
-    b.addProduct(hi, SIMD8(repeating: sc[2 * g + 1]))
+    a.addProduct(fieldDot(lowNibbles(v), xb), SIMD8(repeating: sc[2 * g]))
+    b.addProduct(fieldDot(highNibbles(v), xb + 32), SIMD8(repeating: sc[2 * g + 1]))
   }
   return a + b
 }
 
-/// The same for two rows of x sharing each weight load (same per-row arithmetic as q41Dot1).
+/// The same for two rows of x sharing each weight load.
 @inline(never)
 private func q41Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
                      groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
   for g in 0..<ng {
-    let t = nibbles(q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self))
+    let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
     let dA = SIMD8<Float>(repeating: sc[2 * g]), dB = SIMD8<Float>(repeating: sc[2 * g + 1])
     let xa = x0 + g * 64, xc = x1 + g * 64
-    var lo = t.0 * load8(xa)
-    lo.addProduct(t.1, load8(xa + 8))
-    lo.addProduct(t.2, load8(xa + 16))
-    lo.addProduct(t.3, load8(xa + 24))
-    var hi = t.4 * load8(xa + 32)
-    hi.addProduct(t.5, load8(xa + 40))
-    hi.addProduct(t.6, load8(xa + 48))
-    hi.addProduct(t.7, load8(xa + 56))
-    a0.addProduct(lo, dA)
-    b0.addProduct(hi, dB)
-    var lo1 = t.0 * load8(xc)
-    lo1.addProduct(t.1, load8(xc + 8))
-    lo1.addProduct(t.2, load8(xc + 16))
-    lo1.addProduct(t.3, load8(xc + 24))
-    var hi1 = t.4 * load8(xc + 32)
-    hi1.addProduct(t.5, load8(xc + 40))
-    hi1.addProduct(t.6, load8(xc + 48))
-    hi1.addProduct(t.7, load8(xc + 56))
-    a1.addProduct(lo1, dA)
-    b1.addProduct(hi1, dB)
+    let lo = lowNibbles(v), hi = highNibbles(v)
+    a0.addProduct(fieldDot(lo, xa), dA)
+    b0.addProduct(fieldDot(hi, xa + 32), dB)
+    a1.addProduct(fieldDot(lo, xc), dA)
+    b1.addProduct(fieldDot(hi, xc + 32), dB)
   }
   return (a0 + b0, a1 + b1)
 }
 
-/// The same for four rows of x sharing each weight load: the low half of the group for all rows,
-/// then the high half, so 4 nibble vectors, 8 accumulators and a temporary fit in 16 registers.
-/// Per row, the operations and their order are those of q41Dot1.
+/// The same for four rows of x: the low half of the group for all rows, then the high half, so
+/// 4 field vectors, 8 accumulators and a temporary fit in 16 registers.
 @inline(never)
 private func q41Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
                      groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
@@ -316,43 +315,19 @@ private func q41Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: Uns
   var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
   for g in 0..<ng {
     let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
-    let x0 = x + g * 64, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K
-    let t0 = unit((v &<< 19) & nibMask), t1 = unit((v &<< 15) & nibMask)
-    let t2 = unit((v &<< 11) & nibMask), t3 = unit((v &<< 7) & nibMask)
-    @inline(__always) func low(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
-      var lo = t0 * load8(xb)
-      lo.addProduct(t1, load8(xb + 8))
-      lo.addProduct(t2, load8(xb + 16))
-      lo.addProduct(t3, load8(xb + 24))
-      return lo
-    }
-    let dA = SIMD8<Float>(repeating: sc[2 * g])
-    a0.addProduct(low(x0), dA)
-    a1.addProduct(low(x1), dA)
-    a2.addProduct(low(x2), dA)
-    a3.addProduct(low(x3), dA)
-    let t4 = unit((v &<< 3) & nibMask), t5 = unit((v &>> 1) & nibMask)
-    let t6 = unit((v &>> 5) & nibMask), t7 = unit((v &>> 9) & nibMask)
-    @inline(__always) func high(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
-      var hi = t4 * load8(xb + 32)
-      hi.addProduct(t5, load8(xb + 40))
-      hi.addProduct(t6, load8(xb + 48))
-      hi.addProduct(t7, load8(xb + 56))
-      return hi
-    }
-    let dB = SIMD8<Float>(repeating: sc[2 * g + 1])
-    b0.addProduct(high(x0), dB)
-    b1.addProduct(high(x1), dB)
-    b2.addProduct(high(x2), dB)
-    b3.addProduct(high(x3), dB)
+    let x0 = x + g * 64
+    let lo = lowNibbles(v), dA = SIMD8<Float>(repeating: sc[2 * g])
+    a0.addProduct(fieldDot(lo, x0), dA)
+    a1.addProduct(fieldDot(lo, x0 + K), dA)
+    a2.addProduct(fieldDot(lo, x0 + 2 * K), dA)
+    a3.addProduct(fieldDot(lo, x0 + 3 * K), dA)
+    let hi = highNibbles(v), dB = SIMD8<Float>(repeating: sc[2 * g + 1])
+    b0.addProduct(fieldDot(hi, x0 + 32), dB)
+    b1.addProduct(fieldDot(hi, x0 + K + 32), dB)
+    b2.addProduct(fieldDot(hi, x0 + 2 * K + 32), dB)
+    b3.addProduct(fieldDot(hi, x0 + 3 * K + 32), dB)
   }
   return (a0 + b0, a1 + b1, a2 + b2, a3 + b3)
-}
-
-/// The four byte fields of a q8_0 block as 1 + u/256.
-@inline(__always)
-private func bytes(_ v: SIMD8<UInt32>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-  (unit((v &<< 15) & byteMask), unit((v &<< 7) & byteMask), unit((v &>> 1) & byteMask), unit((v &>> 9) & byteMask))
 }
 
 @inline(never)
@@ -360,12 +335,7 @@ private func q80Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: Uns
   var a = SIMD8<Float>()
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
-    let xb = x + b * 32
-    var u = t.0 * load8(xb)
-    u.addProduct(t.1, load8(xb + 8))
-    u.addProduct(t.2, load8(xb + 16))
-    u.addProduct(t.3, load8(xb + 24))
-    a.addProduct(u, SIMD8(repeating: sc[b]))
+    a.addProduct(fieldDot(t, x + b * 32), SIMD8(repeating: sc[b]))
   }
   return a
 }
@@ -377,41 +347,23 @@ private func q80Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: Un
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
     let d = SIMD8<Float>(repeating: sc[b])
-    let xa = x0 + b * 32, xc = x1 + b * 32
-    var u = t.0 * load8(xa)
-    u.addProduct(t.1, load8(xa + 8))
-    u.addProduct(t.2, load8(xa + 16))
-    u.addProduct(t.3, load8(xa + 24))
-    a0.addProduct(u, d)
-    var u1 = t.0 * load8(xc)
-    u1.addProduct(t.1, load8(xc + 8))
-    u1.addProduct(t.2, load8(xc + 16))
-    u1.addProduct(t.3, load8(xc + 24))
-    a1.addProduct(u1, d)
+    a0.addProduct(fieldDot(t, x0 + b * 32), d)
+    a1.addProduct(fieldDot(t, x1 + b * 32), d)
   }
   return (a0, a1)
 }
 
-/// Four rows of x per weight load, per row the operations of q80Dot1.
 @inline(never)
 private func q80Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
                      blocks nb: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
-    let d = SIMD8<Float>(repeating: sc[b])
-    @inline(__always) func block(_ xb: UnsafePointer<Float>) -> SIMD8<Float> {
-      var u = t.0 * load8(xb)
-      u.addProduct(t.1, load8(xb + 8))
-      u.addProduct(t.2, load8(xb + 16))
-      u.addProduct(t.3, load8(xb + 24))
-      return u
-    }
-    let x0 = x + b * 32
-    a0.addProduct(block(x0), d)
-    a1.addProduct(block(x0 + K), d)
-    a2.addProduct(block(x0 + 2 * K), d)
-    a3.addProduct(block(x0 + 3 * K), d)
+    let d = SIMD8<Float>(repeating: sc[b]), x0 = x + b * 32
+    a0.addProduct(fieldDot(t, x0), d)
+    a1.addProduct(fieldDot(t, x0 + K), d)
+    a2.addProduct(fieldDot(t, x0 + 2 * K), d)
+    a3.addProduct(fieldDot(t, x0 + 3 * K), d)
   }
   return (a0, a1, a2, a3)
 }
