@@ -1,7 +1,9 @@
 // swift-tools-version: 6.0
 // SelfEditBench: self-edit experiments (SEAL, self-edit strategy search) in one Swift process on the CPU.
-// Data flow of the folders: COpenBLAS/CArchive -> Tensor -> GGUF -> Tokenizer -> LLM -> Training
-//                           -> Embedding -> Analysis -> Reporting -> seb (thin CLI).
+// Data flow of the folders: Workspace (plumbing) -> COpenBLAS -> Tensor -> GGUF -> Tokenizer -> LLM
+//   -> Training -> Experiment (configs, records, splits, graders) -> SelfEdit (the harness)
+//   -> Embedding -> Analysis -> Reporting -> seb (thin CLI). Analysis and Reporting read Experiment
+//   records and never import the runtime (Tensor .. Training) or the harness.
 import PackageDescription
 
 // Numeric modules are built -Ounchecked in release (bounds checks are done once at the API edge,
@@ -25,22 +27,28 @@ let package = Package(
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
-    .target(name: "Tensor", dependencies: ["COpenBLAS"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "Workspace", dependencies: ["CArchive"], exclude: ["README.md"]),
+    .target(name: "Tensor", dependencies: ["COpenBLAS", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "GGUF", dependencies: ["Tensor"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "ModelStore", dependencies: ["CArchive"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "ModelStore", dependencies: ["CArchive", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Tokenizer", dependencies: ["GGUF"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "LLM", dependencies: ["Tensor", "GGUF", "Tokenizer"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Training", dependencies: ["LLM", "Tensor", "GGUF", "SafeTensors"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "SafeTensors", dependencies: [], exclude: ["README.md"]),
+    // The experiment as data: configs, records, splits, prompts, graders, aggregation. No runtime.
+    .target(name: "Experiment", dependencies: ["Workspace"], exclude: ["README.md"]),
+    // The knowledge-incorporation harness: self-edits, the inner loop, run directories.
+    .target(name: "SelfEdit", dependencies: ["Experiment", "Workspace", "LLM", "Training", "Tokenizer", "GGUF", "Tensor"],
+            exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"], swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
-    .target(name: "Analysis", dependencies: ["Tensor"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "Reporting", dependencies: ["Analysis"], exclude: ["README.md"]),
+    .target(name: "Analysis", dependencies: ["Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "Reporting", dependencies: ["Analysis", "Experiment", "Workspace"], exclude: ["README.md"]),
     .executableTarget(
       name: "seb",
       dependencies: [
-        "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "SafeTensors", "Embedding",
-        "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "SafeTensors", "Embedding",
+        "Experiment", "SelfEdit", "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
@@ -48,16 +56,19 @@ let package = Package(
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
     .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM"], path: "Tests/TestSupport"),
+    .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
-    .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "CArchive"]),
+    .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "CArchive", "Workspace"]),
     .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
     .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Tensor", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "LLM", "GGUF", "Tensor", "SafeTensors", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
-    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Tensor"]),
+    .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
+    .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
+    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
-    .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport"]),
+    .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
     .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor"]),
   ],

@@ -126,7 +126,7 @@ public enum SEALFiles {
     struct Paragraph: Decodable { var context: String; var qas: [QA] }
     struct Article: Decodable { var paragraphs: [Paragraph] }
     struct Root: Decodable { var data: [Article] }
-    let data = path.hasSuffix(".gz") ? try Gzip.decompressFile(path) : try readFile(path)
+    let data = path.hasSuffix(".gz") ? try Gunzip.decompress(path: path) : try readFile(path)
     let root = try decodeData(Root.self, data: data, path: path)
     var out: [String: [String]] = [:]
     for a in root.data { for p in a.paragraphs { for q in p.qas {

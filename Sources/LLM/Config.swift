@@ -102,6 +102,9 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
   case contextOverflow(needed: Int, capacity: Int)
   case badOption(name: String, value: String, expected: String)
   case emptyPrompt
+  case modelFileMissing(path: String)
+  /// A NaN or infinity where a number was expected (weights, logits, log-probabilities).
+  case nonFinite(what: String)
 
   public var description: String {
     switch self {
@@ -115,6 +118,8 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
     case .contextOverflow(let n, let c): return "sequence needs \(n) positions but the KV cache holds \(c)"
     case .badOption(let n, let v, let e): return "option \(n): expected \(e), found \(v)"
     case .emptyPrompt: return "the prompt encodes to no tokens"
+    case .modelFileMissing(let p): return "model file \(p) not found: run `seb model install` (or pass --model / --dir)"
+    case .nonFinite(let w): return "non-finite value in \(w)"
     }
   }
 }

@@ -10,6 +10,7 @@
 //   downloaded nor opened.
 // - Directory resolution: explicit flag > $SEB_MODEL_DIR > <package root or cwd>/Data/models.
 import Foundation
+import Workspace
 
 #if canImport(Glibc)
   import Glibc
@@ -37,17 +38,7 @@ public enum ModelStore {
   }
 
   /// The nearest directory at or above `start` that contains a Package.swift.
-  public static func packageRoot(from start: URL) -> URL? {
-    var dir = start.standardizedFileURL
-    while true {
-      if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-        return dir
-      }
-      let parent = dir.deletingLastPathComponent()
-      if parent.path == dir.path { return nil }
-      dir = parent
-    }
-  }
+  public static func packageRoot(from start: URL) -> URL? { Paths.packageRoot(from: start) }
 
   /// What is at a file's installed path.
   public enum FileState: Equatable, Sendable {

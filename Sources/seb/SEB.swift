@@ -16,13 +16,16 @@ struct SEB: ParsableCommand {
         seb model install                      # SmolLM2-135M-Instruct + all-MiniLM-L6-v2 into Data/models/
         seb generate --chat "What is the capital of France?"
         seb verify logits --reference ../shared/reference/logits.json
+        seb run Data/configs/smoke.json --out runs/smoke   # an experiment (resumable run directory)
+        seb report runs/smoke                  # its Markdown report with intervals and charts
         seb report paper                       # regenerate the papers' numbers into Reports/paper/
       Every verb has --help; most have --json for scripts.
       """,
     version: "0.1.0",
     subcommands: [
       ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
-      TrainCommand.self, EmbedCommand.self, ReportCommand.self, AnalyzeCommand.self,
+      TrainCommand.self, EmbedCommand.self, RunCommand.self, BaselineCommand.self, MergeCommand.self, CheckCommand.self,
+      JudgeCommand.self, SplitCommand.self, ReportCommand.self, AnalyzeCommand.self,
     ])
 
   static func main() {

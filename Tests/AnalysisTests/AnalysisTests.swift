@@ -1,6 +1,6 @@
 // Pins the similarity, length, grading and statistics code on hand-made inputs with known answers.
 import Analysis
-import Tensor
+import Workspace
 import Foundation
 import Reporting
 import Testing
@@ -208,7 +208,7 @@ struct StatisticsTests {
     let xs = (0..<50).map { Double($0 % 7) / 7 }
     let a = try Stats.bootstrapMean(xs, seed: 7), b = try Stats.bootstrapMean(xs, seed: 7)
     #expect(a == b && a.lower < a.mean && a.mean < a.upper)
-    #expect(throws: AnalysisError.self) { try Stats.bootstrapMean([]) }
+    #expect(throws: ExperimentError.self) { try Stats.bootstrapMean([]) }
   }
 
   @Test("macro and micro averages differ as expected")
@@ -223,7 +223,7 @@ struct StatisticsTests {
     #expect(p.wins == 2 && p.losses == 1 && p.ties == 1)
     #expect(close(p.difference.mean, (1 + 0 - 0.2 + 0.2) / 4))
     #expect(close(PairedDifference.signTest(wins: 5, losses: 0), 2.0 / 32, 1e-9))
-    #expect(throws: AnalysisError.self) { try PairedDifference(a: [1], b: []) }
+    #expect(throws: ExperimentError.self) { try PairedDifference(a: [1], b: []) }
   }
 
   @Test("percentile interpolates like numpy")

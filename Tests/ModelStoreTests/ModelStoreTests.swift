@@ -2,6 +2,7 @@
 // extraction, idempotency, repair of damaged files, and the typed errors. No network.
 import Foundation
 import ModelStore
+import Workspace
 import Testing
 
 /// A fresh temporary directory per test, removed by `cleanup()`.

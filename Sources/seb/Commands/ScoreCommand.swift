@@ -6,18 +6,6 @@ import Tensor
 import Tokenizer
 import Training
 
-/// Per-token log-probabilities of `continuation` given `prompt` (one forward pass).
-func continuationLogProbs(_ t: Transformer, prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
-  let ids = prompt + continuation
-  let cache = KVCache(config: t.config, slots: 1, capacity: ids.count)
-  let logits = try t.forward([(0, ids)], cache: cache, logits: .all, delta: delta)
-  let V = t.config.vocabSize
-  return continuation.indices.map { i in
-    let row = logits.pointer + (prompt.count + i - 1) * V
-    return Double(row[continuation[i]]) - logSumExp(row, V)
-  }
-}
-
 struct ScoreCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "score", abstract: "Mean log-likelihood of a continuation after a prompt.",
@@ -69,7 +57,7 @@ struct ScoreCommand: ParsableCommand {
     if let adapter {
       delta = try LoRAAdapter.load(from: URL(fileURLWithPath: adapter), shape: m.weights.config).apply(to: m.weights)
     }
-    let lp = try continuationLogProbs(m.transformer, prompt: p, continuation: c, delta: delta)
+    let lp = try m.transformer.continuationLogProbs(prompt: p, continuation: c, delta: delta)
     let total = lp.reduce(0, +)
     let out = Output(promptIds: p, continuationIds: c, promptTokens: p.count, continuationTokens: c.count, meanLogLikelihood: total / Double(c.count),
                      totalLogLikelihood: total, meanNLL: -total / Double(c.count), tokenLogProbs: lp)

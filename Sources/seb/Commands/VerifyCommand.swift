@@ -111,7 +111,7 @@ struct VerifyCommand: ParsableCommand {
         let promptText: String = try field(c, "prompt", i)
         let answer: [Int] = try field(c, "answer_ids", i)
         let want: Double = try field(c, "mean_nll", i)
-        let lp = try continuationLogProbs(m.transformer, prompt: m.tokenizer.encode(promptText), continuation: answer)
+        let lp = try m.transformer.continuationLogProbs(prompt: m.tokenizer.encode(promptText), continuation: answer)
         let nll = -lp.reduce(0, +) / Double(lp.count)
         rows.append(Row(name: String((c["answer"] as? String ?? "case \(i)").prefix(40)), maxDiff: abs(nll - want), mismatches: 0,
                         passed: abs(nll - want) <= tolerance))

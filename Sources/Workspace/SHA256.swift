@@ -1,4 +1,5 @@
 // SHA256.swift: FIPS 180-4 SHA-256, streaming, no dependencies (the project avoids swift-crypto).
+// The package's one SHA-256: model installs, data-file hashes in run manifests and split manifests.
 //
 // Invariants: `buffer` holds fewer than 64 pending bytes between calls; `length` counts every byte
 // fed so far (the padding encodes it in bits, big-endian). `finalize()` consumes the hasher.
@@ -96,6 +97,9 @@ public struct SHA256: Sendable {
     return String(decoding: s, as: UTF8.self)
   }
 
+  /// One-shot digest of a byte buffer as lower-case hex.
+  public static func hex(_ data: Data) -> String { hash(data) }
+
   /// One-shot digest as lower-case hex.
   public static func hash<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
     var s = SHA256()
@@ -106,7 +110,7 @@ public struct SHA256: Sendable {
   /// Streams a file through the hasher in 1 MiB chunks; returns (hex digest, byte count).
   public static func hashFile(at url: URL) throws -> (digest: String, size: Int64) {
     guard let handle = FileHandle(forReadingAtPath: url.path) else {
-      throw ModelStoreError.io(path: url.path, message: "cannot open for reading")
+      throw WorkspaceError.io(path: url.path, message: "cannot open for reading")
     }
     defer { try? handle.close() }
     var hasher = SHA256()
@@ -114,7 +118,7 @@ public struct SHA256: Sendable {
     while true {
       let chunk: Data
       do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-        throw ModelStoreError.io(path: url.path, message: "read failed: \(error.localizedDescription)")
+        throw WorkspaceError.io(path: url.path, message: "read failed: \(error.localizedDescription)")
       }
       if chunk.isEmpty { break }
       size += Int64(chunk.count)

@@ -5,7 +5,7 @@
 // percentile interval (2.5th and 97.5th percentiles of the resampled means, linear interpolation
 // between order statistics, as numpy's default `percentile`).
 import Foundation
-import Tensor
+import Workspace
 
 /// A point estimate with a confidence interval.
 public struct Estimate: Equatable, Codable, Sendable {
@@ -45,10 +45,10 @@ public enum Stats {
   public static func bootstrapMean(_ values: [Double], resamples: Int = 2000, level: Double = 0.95,
                                    seed: UInt64 = 0) throws -> Estimate {
     guard !values.isEmpty else {
-      throw AnalysisError.invalidInput(what: "bootstrap", expected: "at least one value", found: "none")
+      throw ExperimentError.invalidInput(what: "bootstrap", expected: "at least one value", found: "none")
     }
     guard resamples > 0, level > 0, level < 1 else {
-      throw AnalysisError.invalidInput(what: "bootstrap", expected: "resamples > 0 and 0 < level < 1",
+      throw ExperimentError.invalidInput(what: "bootstrap", expected: "resamples > 0 and 0 < level < 1",
                                        found: "resamples \(resamples), level \(level)")
     }
     var rng = SplitMix64(seed: seed)
@@ -92,7 +92,7 @@ public struct PairedDifference: Equatable, Codable, Sendable {
   /// `a[i]` and `b[i]` are the two methods' scores on passage i. Same seed -> same interval.
   public init(a: [Double], b: [Double], resamples: Int = 2000, seed: UInt64 = 0) throws {
     guard a.count == b.count else {
-      throw AnalysisError.invalidInput(what: "paired difference", expected: "equal numbers of passages",
+      throw ExperimentError.invalidInput(what: "paired difference", expected: "equal numbers of passages",
                                        found: "\(a.count) and \(b.count)")
     }
     let d = zip(a, b).map { $0 - $1 }

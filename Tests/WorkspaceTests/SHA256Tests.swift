@@ -1,6 +1,6 @@
 // SHA256Tests.swift: the FIPS 180-2 / NIST example vectors, streaming in odd chunk sizes, files.
 import Foundation
-import ModelStore
+import Workspace
 import Testing
 
 @Suite("SHA-256")
@@ -50,7 +50,7 @@ struct SHA256Tests {
 
   @Test("a missing file is an io error naming the path")
   func missingFile() {
-    #expect(throws: ModelStoreError.io(path: "/nonexistent/seb-sha", message: "cannot open for reading")) {
+    #expect(throws: WorkspaceError.io(path: "/nonexistent/seb-sha", message: "cannot open for reading")) {
       _ = try SHA256.hashFile(at: URL(fileURLWithPath: "/nonexistent/seb-sha"))
     }
   }

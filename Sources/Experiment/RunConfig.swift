@@ -1,0 +1,283 @@
+// RunConfig.swift: everything that defines a knowledge-incorporation run, as data. Parsed from
+// JSON with every key checked (unknown keys, wrong types and out-of-range values are errors that
+// name the file and key); written back with every default filled in (the run manifest), so a run
+// directory always says exactly what produced it. Defaults are SEAL's single-passage evaluation
+// (reference-pipeline 2.1-2.4); the switches of reference-pipeline 6 are fields here.
+import Foundation
+import Workspace
+
+/// How self-edits are written (reference-pipeline 2.1).
+public struct SelfEditSpec: Codable, Equatable, Sendable {
+  /// Self-edits per passage (SEAL's evaluation uses the first of its 5: k 1).
+  public var k = 1
+  /// Token cap. SEAL allows 8192; a 135M model rarely stops by itself, so the default is lower (recorded).
+  public var maxTokens = 512
+  public var temperature = 1.0
+  public var topP = 0.95
+  /// Wrap the prompt as a chat user message instead of raw completion (SEAL: raw).
+  public var chat = false
+  public init() {}
+}
+
+/// LoRA and optimiser settings of the inner loop (reference-pipeline 2.3).
+public struct TrainingSpec: Codable, Equatable, Sendable {
+  public var rank = 32
+  public var alpha = 64.0
+  public var dropout = 0.0
+  /// PEFT names or short names: q, k, v, o, gate, up, down.
+  public var targets = ["q", "v"]
+  public var learningRate = 1e-3
+  public var epochs = 10
+  public var batchSize = 1
+  public var gradientAccumulation = 1
+  /// nil: no clipping (HF default 1.0).
+  public var maxGradNorm: Double? = 1.0
+  /// "unpadded": no padding, nothing masked (the search repo's behaviour: pads masked).
+  /// "seal-padded": SEAL's pad-to-`padLength` with EOS and loss on the pads (reference-pipeline 5, S1).
+  public var lossMask = "unpadded"
+  public var padLength = 2048
+  /// Append the end-of-text token to every sequence (the search repo appends <|im_end|>).
+  public var appendEOS = false
+  /// Longest sequence in tokens; longer ones are truncated as HF's tokenizer(truncation=True) does.
+  public var maxLength = 2048
+  public init() {}
+
+  public static let lossMasks = ["unpadded", "seal-padded"]
+  public static let targetNames = ["q", "k", "v", "o", "gate", "up", "down"]
+}
+
+/// Closed-book answering (reference-pipeline 2.4; the search repo's variant is a switch).
+public struct EvaluationSpec: Codable, Equatable, Sendable {
+  /// Evaluation runs per self-edit (a fresh adapter, its own seed, each time).
+  public var runs = 1
+  /// "seal": SEAL's raw answer prompt; "chat": the search repo's system + user chat messages.
+  public var template = "seal"
+  /// Prefix the question with "Topic: {title}\n" (SEAL yes, search repo no).
+  public var topic = true
+  /// Answer token cap (SEAL 64).
+  public var maxTokens = 64
+  public init() {}
+  public static let templates = ["seal", "chat"]
+}
+
+/// An OpenAI-compatible chat endpoint (judge or teacher).
+public struct EndpointSpec: Codable, Equatable, Sendable {
+  /// Base URL, e.g. http://localhost:8000/v1 (`/chat/completions` is appended).
+  public var url: String
+  public var model: String
+  /// Environment variable holding the API key (never stored in the run).
+  public var apiKeyEnv: String?
+  public var maxTokens: Int
+  public var retries: Int
+  public var timeoutSeconds: Double
+  public init(url: String, model: String, apiKeyEnv: String? = nil, maxTokens: Int = 1024, retries: Int = 3, timeoutSeconds: Double = 120) {
+    self.url = url; self.model = model; self.apiKeyEnv = apiKeyEnv; self.maxTokens = maxTokens
+    self.retries = retries; self.timeoutSeconds = timeoutSeconds
+  }
+}
+
+public struct RunConfig: Codable, Equatable, Sendable {
+  public var name = "run"
+  public var seed: UInt64 = 0
+  /// Split manifest name (`Data/splits/<split>.json`).
+  public var split = "val200"
+  /// Only the first `limit` passages of the split (nil: all).
+  public var limit: Int? = nil
+  /// Methods, each run on every passage: base, passage, the SEAL prompts, released:<file>, teacher.
+  public var methods = ["base", "passage", "implications"]
+  public var selfEdit = SelfEditSpec()
+  public var sequences = TrainingSequences.SEALOptions()
+  public var training = TrainingSpec()
+  public var evaluation = EvaluationSpec()
+  /// The teacher model for method `teacher` (SEAL's GPT-4.1 row with any served model).
+  public var teacher: EndpointSpec? = nil
+  public init() {}
+
+  /// Parses and validates a config file; `path` is used in error messages.
+  public static func parse(_ data: Data, path: String) throws -> RunConfig {
+    let root = try JSONNode.parse(data, path: path)
+    try root.onlyKeys(["name", "seed", "split", "limit", "methods", "selfEdit", "sequences", "training", "evaluation", "teacher"])
+    var c = RunConfig()
+    if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
+    if let v = try root.fieldIfPresent("seed") {
+      let s = try v.int()
+      guard s >= 0 else { throw v.fail("an integer >= 0") }
+      c.seed = UInt64(s)
+    }
+    if let v = try root.fieldIfPresent("split") { c.split = try v.string() }
+    if let v = try root.fieldIfPresent("limit") { c.limit = try v.int() }
+    if let v = try root.fieldIfPresent("methods") { c.methods = try v.array().map { try $0.string() } }
+    if let s = try root.fieldIfPresent("selfEdit") {
+      try s.onlyKeys(["k", "maxTokens", "temperature", "topP", "chat"])
+      if let v = try s.fieldIfPresent("k") { c.selfEdit.k = try v.int() }
+      if let v = try s.fieldIfPresent("maxTokens") { c.selfEdit.maxTokens = try v.int() }
+      if let v = try s.fieldIfPresent("temperature") { c.selfEdit.temperature = try v.double() }
+      if let v = try s.fieldIfPresent("topP") { c.selfEdit.topP = try v.double() }
+      if let v = try s.fieldIfPresent("chat") { c.selfEdit.chat = try v.bool() }
+    }
+    if let s = try root.fieldIfPresent("sequences") {
+      try s.onlyKeys(["splitNewlines", "titlePrefix", "appendPassage"])
+      if let v = try s.fieldIfPresent("splitNewlines") { c.sequences.splitNewlines = try v.bool() }
+      if let v = try s.fieldIfPresent("titlePrefix") { c.sequences.titlePrefix = try v.bool() }
+      if let v = try s.fieldIfPresent("appendPassage") { c.sequences.appendPassage = try v.bool() }
+    }
+    if let t = try root.fieldIfPresent("training") { c.training = try TrainingSpec.parse(t) }
+    if let s = try root.fieldIfPresent("evaluation") {
+      try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
+      if let v = try s.fieldIfPresent("runs") { c.evaluation.runs = try v.int() }
+      if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
+      if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
+      if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }
+    }
+    if let t = try root.fieldIfPresent("teacher") { c.teacher = try EndpointSpec.parse(t) }
+    try c.validate(path: path)
+    return c
+  }
+
+  public static func load(path: String) throws -> RunConfig {
+    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "run config") }
+    return try parse(d, path: path)
+  }
+
+  /// Range checks; errors name the key, the value and the accepted range.
+  public func validate(path: String = "config") throws {
+    func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
+      .malformed(path: path, key: key, expected: expected, found: "\(found)")
+    }
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+      throw bad("name", "a non-empty name of letters, digits, '-', '_', '.'", name)
+    }
+    if let l = limit, l < 1 { throw bad("limit", "an integer >= 1", l) }
+    guard !methods.isEmpty else { throw bad("methods", "at least one method", "[]") }
+    for (i, m) in methods.enumerated() {
+      guard Method(name: m) != nil else {
+        throw bad("methods[\(i)]", "one of " + Method.knownNames.joined(separator: ", ") + ", released:<file>", m)
+      }
+      if m == "teacher" && teacher == nil { throw bad("teacher", "an endpoint {url, model} for method teacher", "none") }
+    }
+    guard Set(methods).count == methods.count else { throw bad("methods", "no repeated method", methods) }
+    guard (1...64).contains(selfEdit.k) else { throw bad("selfEdit.k", "1...64", selfEdit.k) }
+    guard (1...8192).contains(selfEdit.maxTokens) else { throw bad("selfEdit.maxTokens", "1...8192", selfEdit.maxTokens) }
+    guard selfEdit.temperature >= 0, selfEdit.temperature <= 10 else { throw bad("selfEdit.temperature", "0...10", selfEdit.temperature) }
+    guard selfEdit.topP > 0, selfEdit.topP <= 1 else { throw bad("selfEdit.topP", "(0, 1]", selfEdit.topP) }
+    try training.validate(path: path, key: "training")
+    guard (1...100).contains(evaluation.runs) else { throw bad("evaluation.runs", "1...100", evaluation.runs) }
+    guard EvaluationSpec.templates.contains(evaluation.template) else {
+      throw bad("evaluation.template", EvaluationSpec.templates.joined(separator: " or "), evaluation.template)
+    }
+    guard (1...2048).contains(evaluation.maxTokens) else { throw bad("evaluation.maxTokens", "1...2048", evaluation.maxTokens) }
+    if let t = teacher { try t.validate(path: path, key: "teacher") }
+  }
+
+  /// Self-edits per passage of a method: `base` and `passage` have exactly one.
+  public func selfEdits(for method: String) -> Int { method == "base" || method == "passage" ? 1 : selfEdit.k }
+  /// Evaluation runs per self-edit: `base` trains nothing, so one run says everything.
+  public func runs(for method: String) -> Int { method == "base" ? 1 : evaluation.runs }
+
+  /// The passages this run covers, by position in the split.
+  public func passageCount(splitSize: Int) -> Int { min(limit ?? splitSize, splitSize) }
+
+  /// Canonical bytes (defaults filled in); two configs are the same run iff these are equal.
+  public func canonical() throws -> Data { try CanonicalJSON.pretty(self) }
+}
+
+extension TrainingSpec {
+  public static func parse(_ t: JSONNode) throws -> TrainingSpec {
+    try t.onlyKeys(["rank", "alpha", "dropout", "targets", "learningRate", "epochs", "batchSize", "gradientAccumulation",
+                    "maxGradNorm", "lossMask", "padLength", "appendEOS", "maxLength"])
+    var s = TrainingSpec()
+    if let v = try t.fieldIfPresent("rank") { s.rank = try v.int() }
+    if let v = try t.fieldIfPresent("alpha") { s.alpha = try v.double() }
+    if let v = try t.fieldIfPresent("dropout") { s.dropout = try v.double() }
+    if let v = try t.fieldIfPresent("targets") { s.targets = try v.array().map { try $0.string() } }
+    if let v = try t.fieldIfPresent("learningRate") { s.learningRate = try v.double() }
+    if let v = try t.fieldIfPresent("epochs") { s.epochs = try v.int() }
+    if let v = try t.fieldIfPresent("batchSize") { s.batchSize = try v.int() }
+    if let v = try t.fieldIfPresent("gradientAccumulation") { s.gradientAccumulation = try v.int() }
+    if let o = try t.object()["maxGradNorm"] { s.maxGradNorm = o is NSNull ? nil : try t.field("maxGradNorm").double() }
+    if let v = try t.fieldIfPresent("lossMask") { s.lossMask = try v.string() }
+    if let v = try t.fieldIfPresent("padLength") { s.padLength = try v.int() }
+    if let v = try t.fieldIfPresent("appendEOS") { s.appendEOS = try v.bool() }
+    if let v = try t.fieldIfPresent("maxLength") { s.maxLength = try v.int() }
+    return s
+  }
+
+  public func validate(path: String, key k: String) throws {
+    func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
+      .malformed(path: path, key: "\(k).\(key)", expected: expected, found: "\(found)")
+    }
+    guard (1...1024).contains(rank) else { throw bad("rank", "1...1024", rank) }
+    guard alpha.isFinite, alpha > 0 else { throw bad("alpha", "a finite value > 0", alpha) }
+    guard dropout >= 0, dropout < 1 else { throw bad("dropout", "[0, 1)", dropout) }
+    guard !targets.isEmpty, targets.allSatisfy({ TrainingSpec.targetNames.contains($0) }), Set(targets).count == targets.count else {
+      throw bad("targets", "distinct names among " + TrainingSpec.targetNames.joined(separator: ", "), targets)
+    }
+    guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw bad("learningRate", "(0, 1]", learningRate) }
+    guard (1...1000).contains(epochs) else { throw bad("epochs", "1...1000", epochs) }
+    guard (1...1024).contains(batchSize) else { throw bad("batchSize", "1...1024", batchSize) }
+    guard (1...1024).contains(gradientAccumulation) else { throw bad("gradientAccumulation", "1...1024", gradientAccumulation) }
+    if let g = maxGradNorm { guard g.isFinite, g > 0 else { throw bad("maxGradNorm", "a finite value > 0, or null for no clipping", g) } }
+    guard TrainingSpec.lossMasks.contains(lossMask) else { throw bad("lossMask", TrainingSpec.lossMasks.joined(separator: " or "), lossMask) }
+    guard (2...32768).contains(padLength) else { throw bad("padLength", "2...32768", padLength) }
+    guard (2...32768).contains(maxLength) else { throw bad("maxLength", "2...32768", maxLength) }
+  }
+}
+
+extension EndpointSpec {
+  public static func parse(_ t: JSONNode) throws -> EndpointSpec {
+    try t.onlyKeys(["url", "model", "apiKeyEnv", "maxTokens", "retries", "timeoutSeconds"])
+    var e = EndpointSpec(url: try t.field("url").string(), model: try t.field("model").string())
+    if let v = try t.fieldIfPresent("apiKeyEnv") { e.apiKeyEnv = try v.string() }
+    if let v = try t.fieldIfPresent("maxTokens") { e.maxTokens = try v.int() }
+    if let v = try t.fieldIfPresent("retries") { e.retries = try v.int() }
+    if let v = try t.fieldIfPresent("timeoutSeconds") { e.timeoutSeconds = try v.double() }
+    return e
+  }
+
+  public func validate(path: String, key k: String) throws {
+    guard let u = URL(string: url), let s = u.scheme, ["http", "https"].contains(s), u.host != nil else {
+      throw ExperimentError.malformed(path: path, key: "\(k).url", expected: "an http(s) URL", found: url)
+    }
+    guard !model.isEmpty else { throw ExperimentError.malformed(path: path, key: "\(k).model", expected: "a model name", found: "\"\"") }
+    guard (1...32768).contains(maxTokens) else { throw ExperimentError.malformed(path: path, key: "\(k).maxTokens", expected: "1...32768", found: "\(maxTokens)") }
+    guard (0...10).contains(retries) else { throw ExperimentError.malformed(path: path, key: "\(k).retries", expected: "0...10", found: "\(retries)") }
+    guard timeoutSeconds > 0, timeoutSeconds <= 3600 else {
+      throw ExperimentError.malformed(path: path, key: "\(k).timeoutSeconds", expected: "(0, 3600]", found: "\(timeoutSeconds)")
+    }
+  }
+}
+
+/// A method: where a passage's self-edits come from.
+public enum Method: Equatable, Sendable {
+  /// No adapter: the un-adapted model (its gain is 0 by construction).
+  case base
+  /// Train on the passage alone (SEAL's "naive"/passage-only row: one sequence `title\ncontext`).
+  case passage
+  /// The model writes its own self-edits with a SEAL prompt.
+  case prompt(String)
+  /// SEAL's released generations (`seal/data/synthetic_data/eval/<file>`).
+  case released(String)
+  /// Another model writes the self-edits through an OpenAI-compatible endpoint (implications prompt).
+  case teacher
+
+  public static let knownNames = ["base", "passage"] + PromptLibrary.sealSelfEditPrompts + ["teacher"]
+
+  public init?(name: String) {
+    switch name {
+    case "base": self = .base
+    case "passage": self = .passage
+    case "teacher": self = .teacher
+    default:
+      if name.hasPrefix("released:") {
+        let f = String(name.dropFirst("released:".count))
+        guard !f.isEmpty, !f.contains("/"), !f.contains("..") else { return nil }
+        self = .released(f)
+      } else if PromptLibrary.sealSelfEditPrompts.contains(name) {
+        self = .prompt(name)
+      } else { return nil }
+    }
+  }
+
+  /// Whether the model under test generates the self-edits (batched generation stage).
+  public var generatesWithModel: Bool { if case .prompt = self { return true }; return false }
+}

@@ -1,0 +1,89 @@
+// LanguageModel.swift: the one way to load a model: GGUF file, tokenizer, weights, transformer,
+// and what the file's metadata says about generation (end-of-generation ids, chat prompts).
+// Used by `seb`, `seb-bench`, the harness and the tests, so no command spells model specifics.
+import Foundation
+import GGUF
+import Tensor
+import Tokenizer
+
+public final class LanguageModel: @unchecked Sendable {
+  public let path: String
+  public let file: GGUFFile
+  public let tokenizer: Tokenizer
+  public let weights: ModelWeights
+  public let transformer: Transformer
+  public let loadSeconds: Double
+
+  /// Loads `path`; `pack: false` skips the quantized decode copies (training-only use).
+  public init(path: String, pack: Bool = true) throws {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw LLMError.modelFileMissing(path: path)
+    }
+    let t0 = Date()
+    self.path = path
+    file = try GGUFFile(path: path)
+    tokenizer = try Tokenizer(gguf: file)
+    weights = try ModelWeights(gguf: file, pack: pack)
+    transformer = Transformer(weights: weights)
+    loadSeconds = Date().timeIntervalSince(t0)
+  }
+
+  public init(file: GGUFFile, tokenizer: Tokenizer, weights: ModelWeights) {
+    path = file.displayName
+    self.file = file
+    self.tokenizer = tokenizer
+    self.weights = weights
+    transformer = Transformer(weights: weights)
+    loadSeconds = 0
+  }
+
+  public var config: LlamaConfig { weights.config }
+  /// Ids that end generation, from the file's tokenizer metadata (EOS and end-of-turn controls).
+  public var stopIds: Set<Int> { tokenizer.endOfGenerationIds }
+  /// The EOS id (the pad token of SEAL's padded loss and the token TRL appends).
+  public var eosId: Int? { tokenizer.eosId }
+  /// The architecture and file name, for manifests.
+  public var name: String { URL(fileURLWithPath: path).lastPathComponent }
+
+  /// Prompt text of a chat (the model's own template); encode with `encode`.
+  public func chatPrompt(system: String? = nil, user: String) -> String {
+    var msgs: [ChatMessage] = []
+    if let system { msgs.append(.system(system)) }
+    msgs.append(.user(user))
+    return tokenizer.chatPrompt(msgs, addGenerationPrompt: true)
+  }
+
+  public func encode(_ text: String) -> [Int] { tokenizer.encode(text) }
+  public func decode(_ ids: [Int]) -> String { (try? tokenizer.decode(ids)) ?? "" }
+
+  /// A generator over this model (one KV cache per call).
+  public func generator(delta: LinearDelta? = nil) -> Generator {
+    let g = Generator(transformer: transformer, decode: { [tokenizer] in (try? tokenizer.decode($0)) ?? "" })
+    g.delta = delta
+    return g
+  }
+
+  /// Per-token log-probabilities of `continuation` after `prompt` (one forward pass).
+  public func continuationLogProbs(prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
+    try transformer.continuationLogProbs(prompt: prompt, continuation: continuation, delta: delta)
+  }
+}
+
+extension Transformer {
+  /// Per-token log-probabilities of `continuation` given `prompt`. Both must be non-empty and fit
+  /// the context; non-finite logits are an error, never a silent NaN.
+  public func continuationLogProbs(prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
+    guard !prompt.isEmpty, !continuation.isEmpty else { throw LLMError.emptyPrompt }
+    let ids = prompt + continuation
+    guard ids.count <= config.contextLength else { throw LLMError.contextOverflow(needed: ids.count, capacity: config.contextLength) }
+    let cache = KVCache(config: config, slots: 1, capacity: ids.count)
+    let logits = try forward([(0, ids)], cache: cache, logits: .all, delta: delta)
+    let V = config.vocabSize
+    return try continuation.indices.map { i in
+      let row = logits.pointer + (prompt.count + i - 1) * V
+      let lp = Double(row[continuation[i]]) - logSumExp(row, V)
+      guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
+      return lp
+    }
+  }
+}

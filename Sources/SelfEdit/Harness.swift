@@ -1,0 +1,298 @@
+// Harness.swift: a knowledge-incorporation run (reference-pipeline 2.1-2.4, section 6): for every
+// passage of the split (of this shard): the un-adapted baseline, then for each method its
+// self-edits (generated in batches across passages, read from SEAL's released files, or written
+// by a teacher endpoint), one fresh adapter per self-edit and evaluation run, closed-book answers
+// and all grades, each appended to the run directory as soon as it exists. Resuming skips what is
+// recorded; a torn last line is dropped; nothing is counted twice.
+import Experiment
+import Foundation
+import LLM
+import Training
+import Workspace
+
+public struct HarnessOptions {
+  public var dataRoot: String
+  public var out: String
+  public var shard: Shard = .whole
+  public var threads: Int = 1
+  public var prompts = PromptLibrary()
+  /// Passages whose self-edits are generated together.
+  public var generationBatch = 8
+  /// Progress lines (stderr in `seb`).
+  public var log: (String) -> Void = { _ in }
+  public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
+}
+
+public final class Harness {
+  public let model: LanguageModel
+  public let modelSHA256: String
+  public let config: RunConfig
+  public let options: HarnessOptions
+  let loop: InnerLoop
+  let runDir: RunDirectory
+
+  public init(model: LanguageModel, modelSHA256: String, config: RunConfig, options: HarnessOptions) throws {
+    self.model = model
+    self.modelSHA256 = modelSHA256
+    self.config = config
+    self.options = options
+    loop = try InnerLoop(model: model, config: config, prompts: options.prompts)
+    runDir = RunDirectory(dir: options.out, shard: options.shard)
+  }
+
+  /// The split's passages this run covers (all shards).
+  public static func passages(config: RunConfig, dataRoot: String) throws -> (SplitManifest, [Passage]) {
+    let split = try SplitManifest.load(config.split)
+    let all = try split.passages(dataRoot: dataRoot)
+    return (split, Array(all.prefix(config.passageCount(splitSize: all.count))))
+  }
+
+  /// Runs (or resumes) the run; returns the summary when this process covers the whole run.
+  @discardableResult
+  public func run() throws -> RunSummary? {
+    let (split, passages) = try Harness.passages(config: config, dataRoot: options.dataRoot)
+    try runDir.prepare(config: config)
+    let released = try loadReleased(passages)
+    var manifest = try makeManifest(split: split, passages: passages)
+    var done = Set(try runDir.records().map(\.key))
+    var selfEdits: [String: SelfEditRecord] = [:]
+    for s in try runDir.selfEdits() { selfEdits[s.key] = s }
+    manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName,
+                                           threads: options.threads, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
+    try runDir.writeManifest(manifest)
+
+    let records = try RecordLog(path: runDir.recordsPath)
+    let seLog = try RecordLog(path: runDir.selfEditsPath)
+    let timings = try RecordLog(path: runDir.timingsPath)
+    let mine = passages.indices.filter { options.shard.owns($0) }
+    let perPassage = 1 + config.methods.reduce(0) { $0 + config.selfEdits(for: $1) * config.runs(for: $1) }
+    let total = mine.count * perPassage
+    var progress = ProgressMeter(total: total, done: done.count, log: options.log, label: "\(config.name)" + (options.shard.isWhole ? "" : " shard \(options.shard.label)"))
+    var baselines: [Int: EvalRecord] = [:]
+    for r in try runDir.records() where r.kind == .baseline { baselines[r.passage] = r }
+
+    func append(_ r: EvalRecord, seconds: [String: Double]) throws {
+      try records.append(try CanonicalJSON.line(r))
+      var t = seconds
+      t = t.mapValues { ($0 * 1000).rounded() / 1000 }
+      try timings.append(try CanonicalJSON.line(Timing(key: r.key, seconds: t)))
+      done.insert(r.key)
+      progress.step(r.key)
+    }
+
+    for blockStart in stride(from: 0, to: mine.count, by: options.generationBatch) {
+      let block = Array(mine[blockStart..<min(mine.count, blockStart + options.generationBatch)])
+      for p in block where !done.contains("baseline/p\(p)") {
+        let t0 = Date()
+        let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: try loop.answer(passages[p], delta: nil))
+        baselines[p] = r
+        try append(r, seconds: ["answer": Date().timeIntervalSince(t0)])
+      }
+      for m in config.methods {
+        guard let method = Method(name: m) else { continue }
+        try ensureSelfEdits(method: m, kind: method, block: block, passages: passages, released: released, known: &selfEdits, log: seLog, timings: timings)
+        for p in block {
+          for s in 0..<config.selfEdits(for: m) {
+            for run in 0..<config.runs(for: m) {
+              let key = "\(m)/p\(p)/s\(s)/r\(run)"
+              if done.contains(key) { continue }
+              let (r, secs) = try evaluate(method: m, kind: method, passage: p, p: passages[p], selfEdit: s, run: run,
+                                           baseline: baselines[p]!, selfEditRecord: selfEdits["\(m)/p\(p)/s\(s)"])
+              try append(r, seconds: secs)
+            }
+          }
+        }
+      }
+    }
+    manifest.invocations[manifest.invocations.count - 1].finished = isoNow()
+    manifest.invocations[manifest.invocations.count - 1].recordsAtEnd = done.count
+    manifest.invocations[manifest.invocations.count - 1].status = "finished"
+    try runDir.writeManifest(manifest)
+    guard options.shard.isWhole else { return nil }
+    let summary = try Harness.summarize(dir: options.out, config: config, manifest: manifest, records: try runDir.records())
+    return summary
+  }
+
+  struct Timing: Codable { var key: String; var seconds: [String: Double] }
+
+  /// Writes summary.json from records (and judge verdicts when the judge stage ran).
+  @discardableResult
+  public static func summarize(dir: String, config: RunConfig, manifest: RunManifest, records: [EvalRecord]) throws -> RunSummary {
+    let judged = try Judge.verdicts(path: dir + "/judge.jsonl")
+    let s = try Summarize.run(config: config, configSHA256: manifest.configSHA256, modelSHA256: manifest.modelSHA256,
+                              passages: manifest.passages, questions: manifest.questions, records: records, judged: judged)
+    try AtomicFile.write(try CanonicalJSON.pretty(s), to: dir + "/summary.json")
+    return s
+  }
+
+  func makeManifest(split: SplitManifest, passages: [Passage]) throws -> RunManifest {
+    if let m = try runDir.manifest() {
+      guard m.modelSHA256 == modelSHA256 else { throw SelfEditError.modelMismatch(dir: options.out, expected: m.modelSHA256, found: modelSHA256) }
+      return m
+    }
+    var data: [String: String] = [:]
+    let src = try Datasets.file(split.source, dataRoot: options.dataRoot)
+    data[split.source] = try SHA256.hashFile(at: URL(fileURLWithPath: src)).digest
+    for m in config.methods { if case .released(let f) = Method(name: m) {
+      let rel = Datasets.releasedDir + "/" + f
+      data[rel] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(rel, dataRoot: options.dataRoot))).digest
+    } }
+    if let ex = try? Datasets.file(Datasets.explorerDevFile, dataRoot: options.dataRoot) {
+      data[Datasets.explorerDevFile] = try SHA256.hashFile(at: URL(fileURLWithPath: ex)).digest
+    }
+    var prompts: [String: String] = [:]
+    for name in ["answer-seal", "answer-chat-system"] + config.methods.filter({ PromptLibrary.sealSelfEditPrompts.contains($0) })
+      + (config.methods.contains("teacher") ? ["implications"] : []) {
+      prompts[name] = try options.prompts.sha256(name)
+    }
+    let splitBytes = try CanonicalJSON.pretty(split)
+    let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
+    return RunManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), seed: config.seed,
+                       shard: options.shard.label, model: model.name, modelSHA256: modelSHA256,
+                       modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, split: split.name,
+                       splitManifestSHA256: SHA256.hash(Array(splitBytes)), dataFiles: data, passages: passages.count,
+                       questions: passages.reduce(0) { $0 + $1.questions.count }, promptSHA256: prompts, gitCommit: gitCommit(),
+                       invocations: [])
+  }
+
+  /// Released completions by context, for the released methods of the config.
+  func loadReleased(_ passages: [Passage]) throws -> [String: [String: [String]]] {
+    var out: [String: [String: [String]]] = [:]
+    for m in config.methods {
+      guard case .released(let f) = Method(name: m) else { continue }
+      let entries = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/" + f, dataRoot: options.dataRoot))
+      var byContext: [String: [String]] = [:]
+      for e in entries where byContext[e.context] == nil { byContext[e.context] = e.completions }
+      out[m] = byContext
+    }
+    return out
+  }
+
+  /// Makes sure every self-edit of the block exists (generated, released or from the teacher).
+  func ensureSelfEdits(method m: String, kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
+                       known: inout [String: SelfEditRecord], log: RecordLog, timings: RecordLog) throws {
+    let k = config.selfEdits(for: m)
+    let missing = block.filter { p in (0..<k).contains { known["\(m)/p\(p)/s\($0)"] == nil } }
+    guard !missing.isEmpty else { return }
+    var new: [SelfEditRecord] = []
+    let t0 = Date()
+    switch kind {
+    case .base, .passage: return
+    case .prompt(let name):
+      let template = try options.prompts.text(name)
+      let texts = missing.map { PromptLibrary.fill(template, ["title": passages[$0].title, "context": passages[$0].context]) }
+      let seeds = missing.map { unitSeed(config.seed, "generate/\(m)/p\($0)") }
+      let results = try loop.generate(prompts: texts, seeds: seeds, k: k, batchSize: options.generationBatch)
+      for (j, p) in missing.enumerated() {
+        for r in results[j] {
+          let text = loop.completionText(r)
+          new.append(SelfEditRecord(method: m, passage: p, selfEdit: r.sample, text: text, failure: text.isEmpty ? "empty completion" : nil,
+                                    completionTokens: r.tokens.count, finish: r.finish.rawValue))
+        }
+      }
+    case .released:
+      for p in missing {
+        let completions = released[m]?[passages[p].context]
+        let chosen = Datasets.firstNonEmpty(completions ?? [], k: k)
+        for s in 0..<k {
+          let failure = completions == nil ? "passage not in the released file" : s < chosen.count ? nil : "fewer than \(s + 1) non-empty completions"
+          new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: s < chosen.count ? chosen[s] : "", failure: failure,
+                                    completionTokens: 0, finish: "released"))
+        }
+      }
+    case .teacher:
+      guard let spec = config.teacher else { return }
+      let endpoint = ChatEndpoint(spec: spec)
+      let template = try options.prompts.text("implications")
+      for p in missing {
+        let prompt = PromptLibrary.fill(template, ["title": passages[p].title, "context": passages[p].context])
+        for s in 0..<k {
+          do {
+            let text = TrainingSequences.pyStrip(try endpoint.complete(prompt, temperature: config.selfEdit.temperature, topP: config.selfEdit.topP))
+            new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: text, failure: text.isEmpty ? "empty completion" : nil,
+                                      completionTokens: 0, finish: "teacher"))
+          } catch let e as SelfEditError {
+            new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: "", failure: e.localizedDescription, completionTokens: 0, finish: "error"))
+          }
+        }
+      }
+    }
+    let secs = (Date().timeIntervalSince(t0) / Double(max(1, new.count)) * 1000).rounded() / 1000
+    for r in new where known[r.key] == nil {
+      try log.append(try CanonicalJSON.line(r))
+      try timings.append(try CanonicalJSON.line(Timing(key: "selfedit/" + r.key, seconds: ["generate": secs])))
+      known[r.key] = r
+    }
+  }
+
+  /// The training sequences of one self-edit of a method.
+  public func sequences(kind: Method, p: Passage, selfEdit: SelfEditRecord?) -> [String] {
+    switch kind {
+    case .base: return []
+    // SEAL's passage-only row: the single sequence title\ncontext (reference-pipeline 5, S9).
+    case .passage: return [config.sequences.titlePrefix ? "\(p.title)\n\(TrainingSequences.pyStrip(p.context))" : TrainingSequences.pyStrip(p.context)]
+    default:
+      return TrainingSequences.seal(completion: selfEdit?.text ?? "", context: p.context, title: p.title, options: config.sequences)
+    }
+  }
+
+  /// One evaluation: train on the self-edit (seeded by its key), answer, grade.
+  func evaluate(method m: String, kind: Method, passage: Int, p: Passage, selfEdit s: Int, run: Int, baseline: EvalRecord,
+                selfEditRecord: SelfEditRecord?) throws -> (EvalRecord, [String: Double]) {
+    var r = EvalRecord(kind: .adapter, method: m, passage: passage, selfEdit: s, run: run, selfEditText: selfEditRecord?.text)
+    if case .base = kind { r.answers = baseline.answers; return (r, [:]) }
+    if let f = selfEditRecord?.failure { r.failure = "self-edit: \(f)"; return (r, [:]) }
+    if kind != .passage && selfEditRecord == nil { r.failure = "self-edit missing"; return (r, [:]) }
+    r.sequences = sequences(kind: kind, p: p, selfEdit: selfEditRecord)
+    let t0 = Date()
+    let adapter: LoRAAdapter
+    do {
+      let (a, summary) = try loop.train(sequences: r.sequences, seed: unitSeed(config.seed, "train/\(r.key)"))
+      adapter = a
+      r.training = summary
+    } catch let e as TrainingError {
+      r.failure = "training: \(e.localizedDescription)"
+      return (r, ["train": Date().timeIntervalSince(t0)])
+    }
+    let t1 = Date()
+    do {
+      r.answers = try loop.answer(p, delta: try adapter.apply(to: model.weights))
+    } catch let e as LLMError {
+      r.failure = "answering: \(e.description)"
+    }
+    return (r, ["train": t1.timeIntervalSince(t0), "answer": Date().timeIntervalSince(t1)])
+  }
+}
+
+extension Method {
+  static func != (a: Method, b: Method) -> Bool { !(a == b) }
+}
+
+/// Progress on one line per evaluation: count, rate over this invocation, ETA.
+public struct ProgressMeter {
+  let total: Int
+  var done: Int
+  let startDone: Int
+  let start = Date()
+  let log: (String) -> Void
+  let label: String
+
+  public init(total: Int, done: Int, log: @escaping (String) -> Void, label: String) {
+    self.total = total; self.done = done; startDone = done; self.log = log; self.label = label
+  }
+
+  public mutating func step(_ what: String) {
+    done += 1
+    let elapsed = Date().timeIntervalSince(start)
+    let rate = Double(done - startDone) / max(elapsed, 1e-9) * 60
+    let eta = rate > 0 ? Double(total - done) / rate : .infinity
+    log(String(format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta * 60), what))
+  }
+
+  static func duration(_ s: Double) -> String {
+    guard s.isFinite else { return "?" }
+    if s < 60 { return String(format: "%.0fs", s) }
+    if s < 3600 { return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60)) }
+    return String(format: "%.0fh%02.0fm", (s / 3600).rounded(.down), (s.truncatingRemainder(dividingBy: 3600) / 60).rounded(.down))
+  }
+}

@@ -1,0 +1,137 @@
+// InnerLoop.swift: one self-edit evaluation in one process (reference-pipeline 2.3-2.4): training
+// sequences -> a fresh LoRA adapter on the frozen base -> closed-book answers to the passage's
+// questions -> every offline grade. The base model is loaded once; nothing touches the disk.
+import Experiment
+import Foundation
+import LLM
+import Tensor
+import Training
+
+public final class InnerLoop {
+  public let model: LanguageModel
+  public let config: RunConfig
+  let prompts: PromptLibrary
+  let answerTemplate: String
+  let chatSystem: String
+
+  public init(model: LanguageModel, config: RunConfig, prompts: PromptLibrary) throws {
+    self.model = model
+    self.config = config
+    self.prompts = prompts
+    answerTemplate = try prompts.text("answer-seal")
+    chatSystem = try prompts.text("answer-chat-system")
+    try InnerLoop.checkFits(config.training, model: model.config)
+  }
+
+  /// Refuses settings the model cannot take before any work: rank above the projection width,
+  /// padded length beyond the context, and an adapter + activations estimate beyond memory.
+  public static func checkFits(_ t: TrainingSpec, model c: LlamaConfig) throws {
+    let minWidth = t.targets.compactMap { Projection(loraName: $0) }.map { min($0.shape(c).out, $0.shape(c).in) }.min() ?? c.dim
+    guard t.rank <= minWidth else {
+      throw TrainingError.badHyperparameter(name: "training.rank", value: "\(t.rank)", expected: "<= \(minWidth) (the narrowest adapted projection)")
+    }
+    if t.lossMask == "seal-padded" && t.padLength > c.contextLength {
+      throw TrainingError.badHyperparameter(name: "training.padLength", value: "\(t.padLength)", expected: "<= the model's context \(c.contextLength)")
+    }
+  }
+
+  // MARK: Training
+
+  public func loraConfig(seed: UInt64) -> LoRAConfig {
+    LoRAConfig(rank: config.training.rank, alpha: config.training.alpha, dropout: config.training.dropout,
+               targets: config.training.targets.compactMap { Projection(loraName: $0) }, seed: seed)
+  }
+
+  public func trainingConfig(seed: UInt64) throws -> TrainingConfig {
+    let t = config.training
+    var tc = TrainingConfig(learningRate: t.learningRate, epochs: t.epochs, batchSize: t.batchSize,
+                            gradientAccumulation: t.gradientAccumulation, schedule: .linear, maxGradNorm: t.maxGradNorm, seed: seed)
+    if t.lossMask == "seal-padded" {
+      // SEAL pads with pad = eos and trains on the pads (reference-pipeline 5, S1); our EOS is the model's.
+      guard let eos = model.eosId else { throw TrainingError.badHyperparameter(name: "training.lossMask", value: "seal-padded", expected: "a model with an EOS token") }
+      tc.lossMask = .sealPadded(padToken: eos, length: t.padLength)
+    }
+    return tc
+  }
+
+  /// Token ids of the training sequences: blank ones dropped, EOS appended if asked, truncated to
+  /// `maxLength` as HF's tokenizer(truncation=True) does.
+  public func examples(_ sequences: [String]) -> [TrainingExample] {
+    sequences.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { s in
+      var ids = model.encode(s)
+      if config.training.appendEOS, let e = model.eosId { ids.append(e) }
+      return TrainingExample(tokens: Array(ids.prefix(min(config.training.maxLength, model.config.contextLength))))
+    }.filter { $0.tokens.count >= 2 }
+  }
+
+  /// Trains a fresh adapter; nil adapter when there is nothing to train on.
+  public func train(sequences: [String], seed: UInt64) throws -> (LoRAAdapter, TrainingSummary) {
+    let ex = examples(sequences)
+    guard !ex.isEmpty else { throw TrainingError.badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens") }
+    let (adapter, log) = try LoRATrainer.train(model: model.weights, examples: ex, adapterConfig: loraConfig(seed: seed),
+                                               config: try trainingConfig(seed: seed))
+    return (adapter, TrainingSummary(sequences: ex.count, steps: log.steps.count, tokens: log.tokens, losses: log.losses))
+  }
+
+  // MARK: Answering
+
+  /// The question as the model sees it (SEAL: "Topic: {title}\n{question}").
+  public func questionText(_ q: Question, title: String) -> String {
+    config.evaluation.topic ? "Topic: \(title)\n\(q.question)" : q.question
+  }
+
+  public func answerPrompt(_ q: Question, title: String) -> String {
+    let question = questionText(q, title: title)
+    if config.evaluation.template == "chat" { return model.chatPrompt(system: chatSystem, user: question) }
+    return PromptLibrary.fill(answerTemplate, ["question": question])
+  }
+
+  /// Greedy closed-book answers (at most `evaluation.maxTokens`) to every question, graded, with
+  /// the gold answer's mean token log-likelihood after the prompt.
+  public func answer(_ p: Passage, delta: LinearDelta?) throws -> [AnswerRecord] {
+    let promptIds = p.questions.map { model.encode(answerPrompt($0, title: p.title)) }
+    let requests = promptIds.map {
+      GenerationRequest(promptTokens: $0, options: SamplingOptions(), maxNewTokens: config.evaluation.maxTokens, stopTokens: model.stopIds)
+    }
+    let results = try model.generator(delta: delta).generate(requests, batchSize: 8)
+    return try zip(p.questions.indices, results).map { i, r in
+      var toks = r.tokens
+      if let last = toks.last, model.stopIds.contains(last) { toks.removeLast() }
+      let text = TrainingSequences.pyStrip(model.decode(toks))
+      let gold = model.encode(p.questions[i].answer)
+      let ll = gold.isEmpty ? [] : try model.continuationLogProbs(prompt: promptIds[i], continuation: gold, delta: delta)
+      let mean = gold.isEmpty ? 0 : ll.reduce(0, +) / Double(ll.count)
+      return AnswerRecord(q: i, text: text, grades: Grades(prediction: text, question: p.questions[i], goldLogLikelihood: mean))
+    }
+  }
+
+  // MARK: Self-edit generation
+
+  /// Self-edits for many (key, prompt) pairs at once, `k` samples each, batched across passages.
+  /// Sample i of a prompt depends only on its prompt, options and `seeds[j]`, never on batching.
+  public func generate(prompts texts: [String], seeds: [UInt64], k: Int, batchSize: Int = 8) throws -> [[GenerationResult]] {
+    let s = config.selfEdit
+    let opts = SamplingOptions(temperature: Float(s.temperature), topP: Float(s.topP))
+    let requests = zip(texts, seeds).map { text, seed in
+      GenerationRequest(promptTokens: model.encode(s.chat ? model.chatPrompt(user: text) : text), options: opts,
+                        maxNewTokens: s.maxTokens, stopTokens: model.stopIds, samples: k, seed: seed)
+    }
+    let results = try model.generator().generate(requests, batchSize: batchSize)
+    var out = [[GenerationResult]](repeating: [], count: texts.count)
+    for r in results { out[r.request].append(r) }
+    return out
+  }
+
+  /// The completion text of a generation result: the stop token dropped, then stripped (SEAL strips).
+  public func completionText(_ r: GenerationResult) -> String {
+    var toks = r.tokens
+    if let last = toks.last, model.stopIds.contains(last) { toks.removeLast() }
+    return TrainingSequences.pyStrip(model.decode(toks))
+  }
+}
+
+/// A seed for one named random choice of a run: the run seed mixed with a stable hash of the name.
+public func unitSeed(_ seed: UInt64, _ name: String) -> UInt64 {
+  var r = SplitMix64(seed: seed ^ Summarize.fnv1a(name))
+  return r.next()
+}

@@ -1,0 +1,75 @@
+// Merge.swift: shards (several machines, a Slurm job array, several sessions) -> one run. Records
+// from every shard file are checked (same config, same model, no key twice with different content)
+// and written in canonical order with the summary, so merged shards equal an unsharded run.
+import Experiment
+import Foundation
+import Workspace
+
+extension Harness {
+  /// Passages of a run directory's config, from the data root recorded nowhere: the caller's.
+  static func passagesFromManifest(dir: String, config: RunConfig, dataRoot: String? = nil) throws -> (SplitManifest, [Passage]) {
+    try Harness.passages(config: config, dataRoot: Paths.dataRoot(explicit: dataRoot))
+  }
+
+  /// Merges the shard files of `inputs` (run directories) into `out`.
+  @discardableResult
+  public static func merge(inputs: [String], out: String) throws -> RunSummary {
+    var config: RunConfig?
+    var manifests: [RunManifest] = []
+    var byKey: [String: EvalRecord] = [:]
+    var selfEdits: [String: SelfEditRecord] = [:]
+    for dir in inputs {
+      let c = try RunConfig.load(path: dir + "/config.json")
+      if let prev = config, prev != c { throw ExperimentError.runConflict(dir: dir, message: "its config differs from \(inputs[0])") }
+      config = c
+      let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+      for f in files where f.hasPrefix("manifest") && f.hasSuffix(".json") {
+        let d = FileManager.default.contents(atPath: dir + "/" + f) ?? Data()
+        do { manifests.append(try JSONDecoder().decode(RunManifest.self, from: d)) } catch {
+          throw ExperimentError.malformed(path: dir + "/" + f, key: "(file)", expected: "a run manifest", found: "\(error)")
+        }
+      }
+      for path in RunDirectory.recordFiles(in: dir) {
+        for r in try RunDirectory.decodeLines(EvalRecord.self, path: path) {
+          if let old = byKey[r.key], old != r {
+            throw ExperimentError.runConflict(dir: dir, message: "record \(r.key) appears twice with different content")
+          }
+          byKey[r.key] = r
+        }
+      }
+      for f in files where f.hasPrefix("selfedits") && f.hasSuffix(".jsonl") {
+        for s in try RunDirectory.decodeLines(SelfEditRecord.self, path: dir + "/" + f) { selfEdits[s.key] = s }
+      }
+    }
+    guard let config, let first = manifests.first else {
+      throw ExperimentError.missingFile(path: inputs.first ?? "", what: "a run directory with config.json and a manifest")
+    }
+    for m in manifests where m.modelSHA256 != first.modelSHA256 {
+      throw SelfEditError.modelMismatch(dir: out, expected: first.modelSHA256, found: m.modelSHA256)
+    }
+    let dst = RunDirectory(dir: out, shard: .whole)
+    if FileManager.default.fileExists(atPath: dst.recordsPath) || FileManager.default.fileExists(atPath: dst.manifestPath) {
+      throw ExperimentError.runConflict(dir: out, message: "it already holds a run; merge into a new directory")
+    }
+    try dst.prepare(config: config)
+    let records = RunDirectory.sorted(Array(byKey.values), methods: config.methods)
+    var data = Data()
+    for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }
+    var seData = Data()
+    for s in selfEdits.values.sorted(by: { ($0.passage, $0.method, $0.selfEdit) < ($1.passage, $1.method, $1.selfEdit) }) {
+      seData.append(try CanonicalJSON.line(s)); seData.append(0x0A)
+    }
+    try AtomicFile.write(seData, to: dst.selfEditsPath)
+    var manifest = first
+    manifest.shard = "merged from " + manifests.map(\.shard).joined(separator: ", ")
+    manifest.invocations = manifests.flatMap(\.invocations)
+    try dst.writeManifest(manifest)
+    for dir in inputs where FileManager.default.fileExists(atPath: dir + "/judge.jsonl") {
+      let j = FileManager.default.contents(atPath: dir + "/judge.jsonl") ?? Data()
+      let existing = FileManager.default.contents(atPath: dst.judgePath) ?? Data()
+      try AtomicFile.write(existing + j, to: dst.judgePath)
+    }
+    try AtomicFile.write(data, to: dst.recordsPath)
+    return try summarize(dir: out, config: config, manifest: manifest, records: records)
+  }
+}

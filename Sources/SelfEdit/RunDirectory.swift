@@ -1,0 +1,165 @@
+// RunDirectory.swift: the files of one run and the rules that make it trustworthy.
+//
+//   config.json                      the full config, defaults filled in (identity of the run)
+//   manifest[.shard-i-of-n].json     seed, model and data hashes, git commit, invocations with times
+//   records[.shard-i-of-n].jsonl     append-only evaluation records (EvalRecord), no times
+//   selfedits[.shard-i-of-n].jsonl   generated self-edits, so a resumed run never regenerates
+//   timings[.shard-i-of-n].jsonl     seconds per stage (the only place times live)
+//   judge.jsonl                      judge verdicts (the re-runnable judge stage)
+//   summary.json                     the run's numbers; bytes depend only on config, seed, model, data
+//
+// The same --out resumes; a different config, model or shard layout is refused; nothing is ever
+// overwritten except manifest and summary, which are replaced atomically.
+import Experiment
+import Foundation
+import Workspace
+
+/// `--shard i/n`: this process evaluates passages p with p % n == i - 1.
+public struct Shard: Equatable, Sendable, Codable {
+  public var index: Int
+  public var count: Int
+  public static let whole = Shard(index: 1, count: 1)
+  public init(index: Int, count: Int) { self.index = index; self.count = count }
+
+  public static func parse(_ s: String) throws -> Shard {
+    let parts = s.split(separator: "/")
+    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { throw SelfEditError.badShard(found: s) }
+    return Shard(index: i, count: n)
+  }
+  public var isWhole: Bool { count == 1 }
+  public var suffix: String { isWhole ? "" : ".shard-\(index)-of-\(count)" }
+  public func owns(_ passage: Int) -> Bool { passage % count == index - 1 }
+  public var label: String { "\(index)/\(count)" }
+}
+
+public struct Invocation: Codable, Equatable, Sendable {
+  public var started: String
+  public var finished: String?
+  public var host: String
+  public var threads: Int
+  public var recordsAtStart: Int
+  public var recordsAtEnd: Int?
+  public var status: String
+}
+
+public struct RunManifest: Codable, Equatable, Sendable {
+  public var config: RunConfig
+  public var configSHA256: String
+  public var seed: UInt64
+  public var shard: String
+  public var model: String
+  public var modelSHA256: String
+  public var modelBytes: Int64
+  public var split: String
+  public var splitManifestSHA256: String
+  public var dataFiles: [String: String]
+  public var passages: Int
+  public var questions: Int
+  public var promptSHA256: [String: String]
+  public var gitCommit: String
+  public var invocations: [Invocation]
+}
+
+public final class RunDirectory {
+  public let dir: String
+  public let shard: Shard
+
+  public init(dir: String, shard: Shard) { self.dir = dir; self.shard = shard }
+
+  public var configPath: String { dir + "/config.json" }
+  public var manifestPath: String { dir + "/manifest\(shard.suffix).json" }
+  public var recordsPath: String { dir + "/records\(shard.suffix).jsonl" }
+  public var selfEditsPath: String { dir + "/selfedits\(shard.suffix).jsonl" }
+  public var timingsPath: String { dir + "/timings\(shard.suffix).jsonl" }
+  public var summaryPath: String { dir + "/summary.json" }
+  public var judgePath: String { dir + "/judge.jsonl" }
+
+  /// Creates or reopens the directory for `config`; refuses a different config or shard layout.
+  public func prepare(config: RunConfig) throws {
+    try AtomicFile.checkWritable(directory: dir)
+    let canonical = try config.canonical()
+    if let existing = FileManager.default.contents(atPath: configPath) {
+      guard existing == canonical else {
+        throw ExperimentError.runConflict(dir: dir, message: "it holds a different config (config.json differs: "
+          + RunDirectory.firstDifference(existing, canonical) + "); use another --out")
+      }
+    } else {
+      try AtomicFile.write(canonical, to: configPath)
+    }
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    for f in files where f.hasPrefix("records") && f.hasSuffix(".jsonl") {
+      let s = String(f.dropFirst("records".count).dropLast(".jsonl".count))
+      if s == "" && !shard.isWhole || s != "" && !s.hasSuffix("-of-\(shard.count)") {
+        throw ExperimentError.runConflict(dir: dir, message: "it holds \(f), written with another shard layout than --shard \(shard.label)")
+      }
+    }
+  }
+
+  /// The first top-level config key whose value differs (for the refusal message).
+  static func firstDifference(_ a: Data, _ b: Data) -> String {
+    guard let x = try? JSONSerialization.jsonObject(with: a) as? [String: Any],
+          let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any] else { return "unreadable" }
+    for k in Set(x.keys).union(y.keys).sorted() {
+      let l = x[k].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+      let r = y[k].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+      if l != r { return "key \(k)" }
+    }
+    return "formatting"
+  }
+
+  public static func decodeLines<T: Decodable>(_ type: T.Type, path: String) throws -> [T] {
+    let (lines, _) = try RecordLog.read(path: path)
+    return try lines.enumerated().map { i, l in
+      do { return try JSONDecoder().decode(T.self, from: l) } catch {
+        throw ExperimentError.malformed(path: path, key: "line \(i + 1)", expected: "a \(T.self)", found: "\(error)")
+      }
+    }
+  }
+
+  public func records() throws -> [EvalRecord] { try RunDirectory.decodeLines(EvalRecord.self, path: recordsPath) }
+  public func selfEdits() throws -> [SelfEditRecord] { try RunDirectory.decodeLines(SelfEditRecord.self, path: selfEditsPath) }
+
+  public func manifest() throws -> RunManifest? {
+    guard let d = FileManager.default.contents(atPath: manifestPath) else { return nil }
+    do { return try JSONDecoder().decode(RunManifest.self, from: d) } catch {
+      throw ExperimentError.malformed(path: manifestPath, key: "(file)", expected: "a run manifest", found: "\(error)")
+    }
+  }
+
+  public func writeManifest(_ m: RunManifest) throws { try AtomicFile.write(try CanonicalJSON.pretty(m), to: manifestPath) }
+
+  /// Canonical order of records: passage, baseline first, then methods in config order, self-edit, run.
+  public static func sorted(_ records: [EvalRecord], methods: [String]) -> [EvalRecord] {
+    func rank(_ r: EvalRecord) -> (Int, Int, Int, Int) {
+      (r.passage, r.kind == .baseline ? -1 : (methods.firstIndex(of: r.method) ?? methods.count), r.selfEdit, r.run)
+    }
+    return records.sorted { rank($0) < rank($1) }
+  }
+
+  /// Every records file of a directory (one unsharded file, or shard files).
+  public static func recordFiles(in dir: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("records") && $0.hasSuffix(".jsonl") }
+      .sorted().map { dir + "/" + $0 }
+  }
+}
+
+public func isoNow() -> String {
+  let f = ISO8601DateFormatter()
+  return f.string(from: Date())
+}
+
+/// `git rev-parse HEAD` of the package, or "unknown".
+public func gitCommit() -> String {
+  guard let root = Paths.packageRoot() else { return "unknown" }
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = ["git", "-C", root, "rev-parse", "HEAD"]
+  let out = Pipe()
+  p.standardOutput = out
+  p.standardError = Pipe()
+  guard (try? p.run()) != nil else { return "unknown" }
+  let d = out.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  let s = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  return p.terminationStatus == 0 && !s.isEmpty ? s : "unknown"
+}

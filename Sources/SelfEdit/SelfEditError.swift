@@ -1,0 +1,19 @@
+// SelfEditError.swift: failures of the harness itself (endpoints, shards, expectations). Data
+// problems are ExperimentError, training problems TrainingError; a failure that belongs to one
+// self-edit (no sequence, NaN loss, endpoint down) is recorded in its record, not thrown.
+import Foundation
+
+public enum SelfEditError: Error, LocalizedError, Equatable {
+  case endpoint(url: String, message: String)
+  case badShard(found: String)
+  case modelMismatch(dir: String, expected: String, found: String)
+
+  public var errorDescription: String? {
+    switch self {
+    case let .endpoint(url, message): return "endpoint \(url): \(message)"
+    case let .badShard(found): return "--shard: expected i/n with 1 <= i <= n, found \(found)"
+    case let .modelMismatch(dir, expected, found):
+      return "run directory \(dir) was made with model sha256 \(expected); this model is \(found)"
+    }
+  }
+}

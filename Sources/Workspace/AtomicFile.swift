@@ -1,0 +1,69 @@
+// AtomicFile.swift: outputs appear whole or not at all. A file is written to a temporary name in
+// the same directory, flushed to disk, then renamed over the target (rename(2) is atomic within a
+// file system), so a crash or Ctrl-C leaves the old file or none, never a partial one.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum AtomicFile {
+  /// Writes `data` to `path` atomically (creating parent directories).
+  public static func write(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent().path
+    try ensureDirectory(dir)
+    let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+    var ok = true
+    var err = ""
+    data.withUnsafeBytes { raw in
+      var off = 0
+      while off < raw.count {
+        let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+        if n < 0 { if errno == EINTR { continue }; ok = false; err = String(cString: strerror(errno)); return }
+        off += n
+      }
+    }
+    if ok && fsync(fd) != 0 { ok = false; err = String(cString: strerror(errno)) }
+    close(fd)
+    guard ok else { unlink(tmp); throw WorkspaceError.notWritable(path: path, message: err) }
+    guard rename(tmp, path) == 0 else {
+      let m = String(cString: strerror(errno))
+      unlink(tmp)
+      throw WorkspaceError.notWritable(path: path, message: m)
+    }
+  }
+
+  public static func write(_ text: String, to path: String) throws { try write(Data(text.utf8), to: path) }
+
+  /// Creates `dir` (and parents) if needed; an existing non-directory or a failure names the path.
+  public static func ensureDirectory(_ dir: String) throws {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+      if !isDir.boolValue { throw WorkspaceError.notWritable(path: dir, message: "exists and is not a directory") }
+      return
+    }
+    do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+      throw WorkspaceError.notWritable(path: dir, message: "cannot create the directory (\(describe(error)))")
+    }
+  }
+
+  /// Checks before any work that files can be created in `dir` (created if missing).
+  public static func checkWritable(directory dir: String) throws {
+    try ensureDirectory(dir)
+    guard access(dir, W_OK | X_OK) == 0 else {
+      throw WorkspaceError.notWritable(path: dir, message: "no write permission")
+    }
+  }
+
+  /// A short message for Foundation errors (no NSCocoaErrorDomain dumps).
+  public static func describe(_ error: Error) -> String {
+    if let e = error as? LocalizedError, let d = e.errorDescription { return d }
+    let ns = error as NSError
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(u.code)))
+    }
+    return ns.localizedDescription
+  }
+}

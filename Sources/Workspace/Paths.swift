@@ -1,0 +1,55 @@
+// Paths.swift: where the package finds its inputs. The package root is the nearest folder at or
+// above the working directory holding Package.swift; the data root is --data, else $SEB_DATA_ROOT,
+// else ../shared/data beside the package root; the model directory is --dir, else $SEB_MODEL_DIR,
+// else Data/models under the package root.
+import Foundation
+
+public enum Paths {
+  public static let dataRootVariable = "SEB_DATA_ROOT"
+  public static let modelDirVariable = "SEB_MODEL_DIR"
+
+  /// The nearest directory at or above `start` that contains a Package.swift.
+  public static func packageRoot(from start: URL) -> URL? {
+    var dir = start.standardizedFileURL
+    while true {
+      if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
+      let parent = dir.deletingLastPathComponent()
+      if parent.path == dir.path { return nil }
+      dir = parent
+    }
+  }
+
+  public static func packageRoot(from start: String = FileManager.default.currentDirectoryPath) -> String? {
+    packageRoot(from: URL(fileURLWithPath: start))?.path
+  }
+
+  /// The data root: `explicit`, else $SEB_DATA_ROOT, else ../shared/data beside the package root.
+  public static func dataRoot(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let e = explicit, !e.isEmpty { return URL(fileURLWithPath: e).standardizedFileURL.path }
+    if let env = environment[dataRootVariable], !env.isEmpty { return URL(fileURLWithPath: env).standardizedFileURL.path }
+    let root = packageRoot() ?? FileManager.default.currentDirectoryPath
+    return URL(fileURLWithPath: root).appendingPathComponent("../shared/data").standardizedFileURL.path
+  }
+
+  /// The folder of committed package data (`Data/`): splits, prompts, configs.
+  public static func packageData() -> String {
+    let root = packageRoot() ?? FileManager.default.currentDirectoryPath
+    return URL(fileURLWithPath: root).appendingPathComponent("Data").path
+  }
+
+  /// `Reports/<name>` under the package root.
+  public static func defaultReportDir(_ name: String) -> String {
+    let root = packageRoot() ?? FileManager.default.currentDirectoryPath
+    return URL(fileURLWithPath: root).appendingPathComponent("Reports/\(name)").path
+  }
+
+  /// `path` relative to the package root when it lies at or below the package root's parent.
+  public static func display(_ path: String) -> String {
+    let p = URL(fileURLWithPath: path).standardizedFileURL.path
+    guard let root = packageRoot() else { return p }
+    if p.hasPrefix(root + "/") { return String(p.dropFirst(root.count + 1)) }
+    let parent = URL(fileURLWithPath: root).deletingLastPathComponent().path
+    if p.hasPrefix(parent + "/") { return "../" + p.dropFirst(parent.count + 1) }
+    return p
+  }
+}

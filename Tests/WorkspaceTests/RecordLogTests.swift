@@ -1,0 +1,72 @@
+// RecordLogTests.swift: append-only JSON Lines survive a torn write; atomic files leave no partial state.
+import Foundation
+import Testing
+import Workspace
+
+private func tempDir() -> String {
+  let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ws-\(UUID().uuidString)").path
+  try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+  return d
+}
+
+@Suite("RecordLog and AtomicFile")
+struct RecordLogTests {
+  @Test("a torn last line is dropped on read and truncated away on open; whole records stay")
+  func tornLastLine() throws {
+    let p = tempDir() + "/r.jsonl"
+    try Data("{\"a\":1}\n{\"a\":2}\n{\"a\":".utf8).write(to: URL(fileURLWithPath: p))
+    let (lines, torn) = try RecordLog.read(path: p)
+    #expect(lines.count == 2 && torn)
+    let log = try RecordLog(path: p)
+    try log.append(Data("{\"a\":3}".utf8))
+    #expect(String(decoding: FileManager.default.contents(atPath: p)!, as: UTF8.self) == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n")
+  }
+
+  @Test("a complete but invalid last line counts as torn; an invalid middle line is an error naming the line")
+  func invalidLines() throws {
+    let p = tempDir() + "/r.jsonl"
+    try Data("{\"a\":1}\nnot json\n".utf8).write(to: URL(fileURLWithPath: p))
+    #expect(try RecordLog.read(path: p).torn)
+    try Data("{\"a\":1}\nnot json\n{\"a\":2}\n".utf8).write(to: URL(fileURLWithPath: p))
+    #expect(throws: WorkspaceError.badRecordLine(path: p, line: 2, message: "not a valid record and not the last line")) {
+      _ = try RecordLog.read(path: p)
+    }
+  }
+
+  @Test("a missing file has no records")
+  func missing() throws {
+    let (lines, torn) = try RecordLog.read(path: tempDir() + "/none.jsonl")
+    #expect(lines.isEmpty && !torn)
+  }
+
+  @Test("atomic write replaces the file and leaves no temporary beside it")
+  func atomicWrite() throws {
+    let d = tempDir()
+    try AtomicFile.write("old", to: d + "/f.txt")
+    try AtomicFile.write("new", to: d + "/f.txt")
+    #expect(String(decoding: FileManager.default.contents(atPath: d + "/f.txt")!, as: UTF8.self) == "new")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["f.txt"])
+  }
+
+  @Test("an output under a file is refused before any work, naming the path")
+  func notWritable() throws {
+    let d = tempDir()
+    try AtomicFile.write("x", to: d + "/file")
+    #expect(throws: WorkspaceError.self) { try AtomicFile.checkWritable(directory: d + "/file/sub") }
+    #expect(throws: WorkspaceError.notWritable(path: d + "/file", message: "exists and is not a directory")) {
+      try AtomicFile.checkWritable(directory: d + "/file")
+    }
+  }
+
+  @Test("gzip files are read through libarchive; a plain file is refused")
+  func gunzip() throws {
+    let d = tempDir()
+    try Data("hello".utf8).write(to: URL(fileURLWithPath: d + "/h.txt"))
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["gzip", "-k", d + "/h.txt"]
+    try p.run(); p.waitUntilExit()
+    #expect(try Gunzip.decompress(path: d + "/h.txt.gz") == Data("hello".utf8))
+    #expect(throws: WorkspaceError.self) { _ = try Gunzip.decompress(path: d + "/h.txt") }
+  }
+}
