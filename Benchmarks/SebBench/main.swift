@@ -80,7 +80,7 @@ func peakRSSMiB() -> Double {
 
 let root = ModelStore.packageRoot(from: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
   ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-let modelPath = ModelStore.defaultDirectory(flag: nil).appendingPathComponent("SmolLM2-135M-Instruct.Q4_1.gguf").path
+let modelPath = ModelStore.defaultDirectory(flag: nil).appendingPathComponent(ModelSpec.smolLM2.files[0].path).path
 func want(_ s: String) -> Bool { suites.contains(s) || suites.contains("all") }
 
 if !json {
@@ -169,9 +169,9 @@ if want("tokenizer") || want("prefill") || want("decode") || want("train") {
     FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
     exit(1)
   }
-  let f = try GGUFFile(path: modelPath)
-  tokenizer = try Tokenizer(gguf: f)
-  model = try ModelWeights(gguf: f)
+  let lm = try LanguageModel(path: modelPath)
+  tokenizer = lm.tokenizer
+  model = lm.weights
 }
 if want("tokenizer"), let tok = tokenizer {
   var text = ""

@@ -37,22 +37,8 @@ public final class InnerLoop {
 
   // MARK: Training
 
-  public func loraConfig(seed: UInt64) -> LoRAConfig {
-    LoRAConfig(rank: config.training.rank, alpha: config.training.alpha, dropout: config.training.dropout,
-               targets: config.training.targets.compactMap { Projection(loraName: $0) }, seed: seed)
-  }
-
-  public func trainingConfig(seed: UInt64) throws -> TrainingConfig {
-    let t = config.training
-    var tc = TrainingConfig(learningRate: t.learningRate, epochs: t.epochs, batchSize: t.batchSize,
-                            gradientAccumulation: t.gradientAccumulation, schedule: .linear, maxGradNorm: t.maxGradNorm, seed: seed)
-    if t.lossMask == "seal-padded" {
-      // SEAL pads with pad = eos and trains on the pads (reference-pipeline 5, S1); our EOS is the model's.
-      guard let eos = model.eosId else { throw TrainingError.badHyperparameter(name: "training.lossMask", value: "seal-padded", expected: "a model with an EOS token") }
-      tc.lossMask = .sealPadded(padToken: eos, length: t.padLength)
-    }
-    return tc
-  }
+  public func loraConfig(seed: UInt64) -> LoRAConfig { config.training.loraConfig(seed: seed) }
+  public func trainingConfig(seed: UInt64) throws -> TrainingConfig { try config.training.trainingConfig(eos: model.eosId, seed: seed) }
 
   /// Token ids of the training sequences: blank ones dropped, EOS appended if asked, truncated to
   /// `maxLength` as HF's tokenizer(truncation=True) does.
@@ -134,4 +120,24 @@ public final class InnerLoop {
 public func unitSeed(_ seed: UInt64, _ name: String) -> UInt64 {
   var r = SplitMix64(seed: seed ^ Summarize.fnv1a(name))
   return r.next()
+}
+
+extension TrainingSpec {
+  /// The trainer's adapter config (one mapping, shared by the harness and `seb train`).
+  public func loraConfig(seed: UInt64) -> LoRAConfig {
+    LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets.compactMap { Projection(loraName: $0) }, seed: seed)
+  }
+
+  /// The trainer's optimisation config; `eos` is the pad token of SEAL's padded loss.
+  public func trainingConfig(eos: Int?, seed: UInt64) throws -> TrainingConfig {
+    var tc = TrainingConfig(learningRate: learningRate, epochs: epochs, batchSize: batchSize,
+                            gradientAccumulation: gradientAccumulation, schedule: .linear, maxGradNorm: maxGradNorm, seed: seed)
+    if lossMask == "seal-padded" {
+      // SEAL pads with pad = eos and trains on the pads (reference-pipeline 5, S1); our EOS is the model's.
+      guard let eos else { throw TrainingError.badHyperparameter(name: "training.lossMask", value: "seal-padded", expected: "a model with an EOS token") }
+      tc.lossMask = .sealPadded(padToken: eos, length: padLength)
+    }
+    try tc.validate()
+    return tc
+  }
 }

@@ -108,12 +108,7 @@ public final class RunDirectory {
   }
 
   public static func decodeLines<T: Decodable>(_ type: T.Type, path: String) throws -> [T] {
-    let (lines, _) = try RecordLog.read(path: path)
-    return try lines.enumerated().map { i, l in
-      do { return try JSONDecoder().decode(T.self, from: l) } catch {
-        throw ExperimentError.malformed(path: path, key: "line \(i + 1)", expected: "a \(T.self)", found: "\(error)")
-      }
-    }
+    try RunFiles.decodeLines(type, path: path)
   }
 
   public func records() throws -> [EvalRecord] { try RunDirectory.decodeLines(EvalRecord.self, path: recordsPath) }
@@ -137,10 +132,8 @@ public final class RunDirectory {
   }
 
   /// Every records file of a directory (one unsharded file, or shard files).
-  public static func recordFiles(in dir: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("records") && $0.hasSuffix(".jsonl") }
-      .sorted().map { dir + "/" + $0 }
-  }
+  public static func recordFiles(in dir: String) -> [String] { RunFiles.recordFiles(in: dir) }
+
 }
 
 public func isoNow() -> String {

@@ -8,9 +8,9 @@ import Tensor
 import Tokenizer
 
 enum Runtime {
-  static func defaultModelPath(dir: String? = nil) -> String? {
-    let d = ModelStore.defaultDirectory(flag: dir)
-    return d.appendingPathComponent(ModelSpec.smolLM2.files[0].path).path
+  /// The default model file: the registry's default spec in the model directory.
+  static func defaultModelPath(dir: String? = nil) -> String {
+    ModelStore.defaultDirectory(flag: dir).appendingPathComponent(ModelSpec.smolLM2.files[0].path).path
   }
 
   static func loadTokenizer(path: String) throws -> Tokenizer {
@@ -26,39 +26,32 @@ enum Runtime {
 
 /// --model/--dir/--threads, shared by every command that runs the language model.
 struct ModelOptions: ParsableArguments {
-  @Option(name: .customLong("model"), help: "GGUF model file (default: <model dir>/SmolLM2-135M-Instruct.Q4_1.gguf).")
+  @Option(name: .customLong("model"), help: "GGUF model file (default: the installed SmolLM2-135M-Instruct in the model directory).")
   var modelPath: String?
   @Option(name: .customLong("dir"), help: "Model directory (default: $SEB_MODEL_DIR or Data/models).")
   var modelDir: String?
   @Option(help: "Threads of every parallel loop, matrix products included (default: all cores).")
   var threads: Int?
 
-  var path: String { modelPath ?? Runtime.defaultModelPath(dir: modelDir) ?? "Data/models/SmolLM2-135M-Instruct.Q4_1.gguf" }
+  var path: String { modelPath ?? Runtime.defaultModelPath(dir: modelDir) }
 
   func validate() throws {
     if let t = threads, t < 1 { throw ValidationError("--threads must be >= 1, found \(t)") }
   }
 
   struct Loaded {
-    let file: GGUFFile
-    let weights: ModelWeights
-    let tokenizer: Tokenizer
-    let transformer: Transformer
+    let model: LanguageModel
     let threads: Int
-    let loadSeconds: Double
+    var file: GGUFFile { model.file }
+    var weights: ModelWeights { model.weights }
+    var tokenizer: Tokenizer { model.tokenizer }
+    var transformer: Transformer { model.transformer }
+    var loadSeconds: Double { model.loadSeconds }
   }
 
-  func load(tokenizerOnly: Bool = false) throws -> Loaded {
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw ValidationError("model file \(path) not found: run `seb model install` (or pass --model / --dir)")
-    }
-    let t0 = Date()
+  func load(pack: Bool = true) throws -> Loaded {
     let threads = Runtime.setThreads(threads)
-    let file = try GGUFFile(path: path)
-    let tok = try Tokenizer(gguf: file)
-    let weights = try ModelWeights(gguf: file)
-    return Loaded(file: file, weights: weights, tokenizer: tok, transformer: Transformer(weights: weights),
-                  threads: threads, loadSeconds: Date().timeIntervalSince(t0))
+    return Loaded(model: try LanguageModel(path: path, pack: pack), threads: threads)
   }
 }
 

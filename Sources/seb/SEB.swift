@@ -38,7 +38,8 @@ struct SEB: ParsableCommand {
     ReportCommand.makeEmbedder = embedder
     AnalyzeCommand.makeEmbedder = embedder
     AnalyzeCommand.makeTokenCounter = {
-      guard let path = Runtime.defaultModelPath(), FileManager.default.fileExists(atPath: path) else { return nil }
+      let path = Runtime.defaultModelPath()
+      guard FileManager.default.fileExists(atPath: path) else { return nil }
       let tok = try Runtime.loadTokenizer(path: path)
       return { tok.encode($0).count }
     }

@@ -25,21 +25,18 @@ private enum RecallFixture {
 }
 
 /// Mean next-token NLL of `ids` through the inference forward pass (optionally with an adapter).
-private func meanNLL(_ t: Transformer, _ ids: [Int], delta: LinearDelta?) throws -> Double {
-  let logits = try t.forward([(0, ids)], cache: KVCache(config: t.config, slots: 1, capacity: ids.count), logits: .all, delta: delta)
-  let V = t.config.vocabSize
-  var s = 0.0
-  for i in 1..<ids.count { s += logSumExp(logits.pointer + (i - 1) * V, V) - Double(logits[(i - 1) * V + ids[i]]) }
-  return s / Double(ids.count - 1)
+private func meanNLL(_ m: LanguageModel, _ ids: [Int], delta: LinearDelta?) throws -> Double {
+  let lp = try m.continuationLogProbs(prompt: [ids[0]], continuation: Array(ids.dropFirst()), delta: delta)
+  return -lp.reduce(0, +) / Double(lp.count)
 }
 
 @Suite("An adapter trained on a passage recalls it", .enabled(if: RecallFixture.enabled))
 struct AdapterRecallRealModelTests {
   @Test("training on a passage lowers the loss on its sentences and steers generation toward it")
   func recall() throws {
-    let file = try GGUFFile(path: RecallFixture.modelPath)
-    let weights = try ModelWeights(gguf: file)
-    let tok = try Tokenizer(gguf: file)
+    let m = try LanguageModel(path: RecallFixture.modelPath)
+    let weights = m.weights
+    let tok = m.tokenizer
     let seqs = RecallFixture.sentences.map { tok.encode(RecallFixture.title + "\n" + $0) }
     var cfg = TrainingConfig()
     cfg.learningRate = 1e-3
@@ -49,22 +46,21 @@ struct AdapterRecallRealModelTests {
       model: weights, examples: seqs.map { TrainingExample(tokens: $0, promptLength: 0) },
       adapterConfig: LoRAConfig(rank: 16, alpha: 32, targets: [.q, .v, .o, .up, .down], seed: 7), config: cfg)
     #expect(log.steps.count == 12)
-    let t = Transformer(weights: weights)
     let delta = try adapter.apply(to: weights)
     var before = 0.0, after = 0.0
     for s in seqs {
-      before += try meanNLL(t, s, delta: nil)
-      after += try meanNLL(t, s, delta: delta)
+      before += try meanNLL(m, s, delta: nil)
+      after += try meanNLL(m, s, delta: delta)
     }
     print("passage NLL: base \(before / 3), adapted \(after / 3)")
     #expect(after < 0.5 * before)
 
     // The generation path with the adapter continues the title with the passage's words.
-    let gen = Generator(transformer: t) { (try? tok.decode($0)) ?? "" }
+    let gen = m.generator()
     let prompt = tok.encode(RecallFixture.title + "\n")
-    let base = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 24, stopTokens: [0, 2])])[0]
+    let base = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 24, stopTokens: m.stopIds)])[0]
     gen.delta = delta
-    let tuned = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 24, stopTokens: [0, 2])])[0]
+    let tuned = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 24, stopTokens: m.stopIds)])[0]
     // Share of the generated token bigrams that occur in the passage (single tokens are too
     // common: digits, "the", punctuation).
     var passage = Set<[Int]>()

@@ -115,3 +115,72 @@ struct CommandTests {
     #expect(r.stderr.contains(path) || r.stdout.contains(path))
   }
 }
+
+@Suite("seb experiment commands", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+struct ExperimentCommandTests {
+  func temp() -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-cli-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+  }
+
+  @Test("--help lists the experiment verbs")
+  func help() throws {
+    let r = try Seb.run(["--help"])
+    for verb in ["run", "baseline", "merge", "check", "judge", "split"] { #expect(r.stdout.contains(verb), "missing \(verb)") }
+  }
+
+  @Test("a config with a misspelt key fails naming file and key, before creating the run directory")
+  func badConfig() throws {
+    let d = temp()
+    try Data("{\"trainig\": {}}".utf8).write(to: URL(fileURLWithPath: d + "/c.json"))
+    let r = try Seb.run(["run", d + "/c.json", "--out", d + "/run", "--model", try Seb.tinyModel()])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("c.json") && r.stderr.contains("trainig"))
+    #expect(!FileManager.default.fileExists(atPath: d + "/run"))
+  }
+
+  @Test("an unwritable --out fails before any work, naming the path")
+  func unwritableOut() throws {
+    let d = temp()
+    try Data("x".utf8).write(to: URL(fileURLWithPath: d + "/file"))
+    let r = try Seb.run(["baseline", "--method", "passage", "--out", d + "/file/run", "--model", try Seb.tinyModel()])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains(d + "/file"))
+  }
+
+  @Test("check and report on a directory without a summary name the missing file")
+  func missingSummary() throws {
+    let d = temp()
+    try Data("{\"metrics\": {\"complete\": {\"equals\": true}}}".utf8).write(to: URL(fileURLWithPath: d + "/e.json"))
+    let c = try Seb.run(["check", d, "--expect", d + "/e.json"])
+    #expect(c.status != 0 && c.stderr.contains(d + "/summary.json"))
+    try Data("{}".utf8).write(to: URL(fileURLWithPath: d + "/config.json"))
+    let r = try Seb.run(["report", d])
+    #expect(r.status != 0 && r.stderr.contains("summary.json"))
+  }
+
+  @Test("check exits 1 naming each metric outside its band")
+  func checkFails() throws {
+    let d = temp()
+    try Data("{\"complete\": false, \"passages\": 2}".utf8).write(to: URL(fileURLWithPath: d + "/summary.json"))
+    try Data("{\"metrics\": {\"complete\": {\"equals\": true}, \"passages\": {\"value\": 2, \"tolerance\": 0}}}".utf8)
+      .write(to: URL(fileURLWithPath: d + "/e.json"))
+    let r = try Seb.run(["check", d, "--expect", d + "/e.json"])
+    #expect(r.status == 1)
+    #expect(r.stdout.contains("FAIL  complete") && r.stdout.contains("ok    passages") && r.stdout.contains("1 passed, 1 failed"))
+  }
+
+  @Test("train --config takes the run config's training object and its checks")
+  func trainConfig() throws {
+    let d = temp()
+    try Data("hello world\n\nsecond piece".utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
+    try Data("{\"rank\": 4, \"epochs\": 0}".utf8).write(to: URL(fileURLWithPath: d + "/bad.json"))
+    let bad = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/bad.json"])
+    #expect(bad.status != 0 && bad.stderr.contains("training.epochs"))
+    try Data("{\"rank\": 4, \"alpha\": 8, \"epochs\": 1}".utf8).write(to: URL(fileURLWithPath: d + "/ok.json"))
+    let ok = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--json"])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stdout.contains("\"steps\":2"))
+  }
+}

@@ -116,7 +116,7 @@ struct GenerateCommand: ParsableCommand {
       if results.count > 1 { print("--- sample \(r.sample) (\(r.finish.rawValue))") }
       // Drop a trailing control token from the display text.
       var t = r.text
-      for stop in ["<|im_end|>", "<|endoftext|>"] where t.hasSuffix(stop) { t.removeLast(stop.count) }
+      for id in m.model.stopIds { if let stop = m.tokenizer.tokenText(id), t.hasSuffix(stop) { t.removeLast(stop.count) } }
       print(t)
     }
     eprint(String(format: "[%d prompt tokens, %d generated in %.2f s, %.1f tokens/s, %d threads]",

@@ -40,7 +40,7 @@ struct ModelInfo: ParsableCommand {
   }
 
   func run() throws {
-    let p = path ?? Runtime.defaultModelPath(dir: modelDir) ?? ""
+    let p = path ?? Runtime.defaultModelPath(dir: modelDir)
     let f = try GGUFFile(path: p)
     let s = f.summary()
     let c = try LlamaConfig(gguf: f)

@@ -8,8 +8,31 @@ import Reporting
 
 struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "report", abstract: "Regenerate published numbers and reports from the released files.",
-    subcommands: [Paper.self, Graders.self])
+    commandName: "report", abstract: "Reports: of your runs (seb report RUN...), or the papers' numbers from the released files.",
+    discussion: """
+      seb report runs/smoke [runs/other ...] [--out DIR]   # Markdown + charts of run directories (default: <first run>/report)
+      seb report paper                                     # regenerate the papers' numbers
+      """,
+    subcommands: [Runs.self, Paper.self, Graders.self], defaultSubcommand: Runs.self)
+
+  struct Runs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Markdown report of run directories: every method and grader with intervals, paired comparisons, charts.")
+    @Argument(help: "Run directories (written by seb run / seb baseline / seb merge).") var runs: [String]
+    @Option(help: "Output folder (default: <first run>/report).") var out: String?
+    @Option(help: "gnuplot executable (default: gnuplot on PATH).") var gnuplot: String?
+    @Option(help: "Seed of the between-run bootstrap intervals.") var seed: UInt64 = 0
+
+    func validate() throws { if runs.isEmpty { throw ValidationError("give at least one run directory") } }
+
+    func run() throws {
+      let files = try runs.map { try RunFiles.load(dir: $0) }
+      let out = self.out ?? runs[0] + "/report"
+      let o = try RunReport.write(runs: files, outDir: out, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed)
+      for c in o.charts { if let m = c.message { FileHandle.standardError.write(Data((m + "\n").utf8)) } }
+      print("wrote \(o.markdownPath) and \(o.charts.count) charts")
+    }
+  }
 
   /// Set by the executable's entry point to supply the embedding model; nil or returning nil ->
   /// the embedding column says "not computed (model not installed)".

@@ -26,7 +26,7 @@ struct TokenizeCommand: ParsableCommand {
   }
 
   func run() throws {
-    let path = modelPath ?? Runtime.defaultModelPath(dir: modelDir) ?? ""
+    let path = modelPath ?? Runtime.defaultModelPath(dir: modelDir)
     let tok = try Runtime.loadTokenizer(path: path)
     let ids = tok.encode(text, parseSpecial: !noSpecial)
     let out = Output(text: text, ids: ids, pieces: ids.map { tok.piece($0) })

@@ -6,6 +6,8 @@ import Foundation
 import GGUF
 import LLM
 import Tokenizer
+import Experiment
+import SelfEdit
 import Training
 
 enum LossMaskChoice: String, ExpressibleByArgument, CaseIterable {
@@ -45,6 +47,8 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Append the EOS token to every sequence.") var appendEos = false
   @Option(help: "Seed (adapter init, dropout, shuffle).") var seed: UInt64 = 42
   @Flag(help: "Print a JSON summary (tokens, steps, seconds, tokens/s) on stdout.") var json = false
+  @Option(help: "Training settings as JSON: the `training` object of a run config (same parser and checks); replaces the hyperparameter flags.")
+  var config: String?
 
   func validate() throws {
     if rank < 1 { throw ValidationError("--rank must be >= 1, found \(rank)") }
@@ -65,12 +69,10 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    _ = Runtime.setThreads(model.threads)
-    let file = try GGUFFile(path: model.path)
-    let weights = try ModelWeights(gguf: file, pack: false)
-    let tokenizer = try Tokenizer(gguf: file)
+    let m = try model.load(pack: false)
+    let weights = m.weights, tokenizer = m.tokenizer
     let pieces = try TrainingData.read(path: data)
-    let examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
+    var examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
       tokenizer.encode($0)
     }
     var cfg = TrainingConfig()
@@ -87,7 +89,20 @@ struct TrainCommand: ParsableCommand {
       guard let pad = tokenizer.eosId else { throw ValidationError("the model has no EOS token to pad with") }
       cfg.lossMask = .sealPadded(padToken: pad, length: padLength)
     }
-    let lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: try parseTargets(), seed: seed)
+    var lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: try parseTargets(), seed: seed)
+    if let config {
+      let spec = try TrainingSpec.parse(try JSONNode.load(config))
+      try spec.validate(path: config, key: "training")
+      try InnerLoop.checkFits(spec, model: weights.config)
+      lora = spec.loraConfig(seed: seed)
+      cfg = try spec.trainingConfig(eos: tokenizer.eosId, seed: seed)
+      examples = examples.map { e in
+        var e = e
+        if spec.appendEOS && !appendEos, let eos = tokenizer.eosId { e.tokens.append(eos) }
+        e.tokens = Array(e.tokens.prefix(spec.maxLength))
+        return e
+      }
+    }
     let start = Date()
     var doneTokens = 0
     let (adapter, log) = try LoRATrainer.train(model: weights, examples: examples, adapterConfig: lora, config: cfg) { s, total in

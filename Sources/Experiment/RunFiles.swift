@@ -1,0 +1,41 @@
+// RunFiles.swift: reading a run directory without the runtime (for Analysis, Reporting and `seb
+// check`): config.json, summary.json, every records*.jsonl file (torn last lines dropped).
+import Foundation
+import Workspace
+
+public struct RunFiles: Sendable {
+  public var dir: String
+  public var config: RunConfig
+  public var summary: RunSummary
+  public var records: [EvalRecord]
+
+  public static func load(dir: String) throws -> RunFiles {
+    let config = try RunConfig.load(path: dir + "/config.json")
+    let sp = dir + "/summary.json"
+    guard let d = FileManager.default.contents(atPath: sp) else {
+      throw ExperimentError.missingFile(path: sp, what: "run summary: finish the run, or `seb merge` its shards")
+    }
+    let summary: RunSummary
+    do { summary = try JSONDecoder().decode(RunSummary.self, from: d) } catch {
+      throw ExperimentError.malformed(path: sp, key: "(file)", expected: "a run summary", found: "\(error)")
+    }
+    let records = try recordFiles(in: dir).flatMap { try decodeLines(EvalRecord.self, path: $0) }
+    return RunFiles(dir: dir, config: config, summary: summary, records: records)
+  }
+
+  /// Every records file of a directory (one unsharded file, or shard files), sorted by name.
+  public static func recordFiles(in dir: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("records") && $0.hasSuffix(".jsonl") }
+      .sorted().map { dir + "/" + $0 }
+  }
+
+  /// The records of a JSON Lines file; a line that does not decode names the file and line.
+  public static func decodeLines<T: Decodable>(_ type: T.Type, path: String) throws -> [T] {
+    let (lines, _) = try RecordLog.read(path: path)
+    return try lines.enumerated().map { i, l in
+      do { return try JSONDecoder().decode(T.self, from: l) } catch {
+        throw ExperimentError.malformed(path: path, key: "line \(i + 1)", expected: "a \(T.self) record", found: "\(error)")
+      }
+    }
+  }
+}
