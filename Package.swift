@@ -52,7 +52,7 @@ let package = Package(
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
-      name: "seb-bench", dependencies: ["Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training"],
+      name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "SelfEdit"],
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
     .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM"], path: "Tests/TestSupport"),

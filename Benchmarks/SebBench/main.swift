@@ -9,6 +9,9 @@ import ModelStore
 import Tensor
 import Tokenizer
 import Training
+import Experiment
+import SelfEdit
+import Workspace
 
 // Same rule as `seb`: on AVX-512 CPUs use OpenBLAS's SkylakeX kernels unless told otherwise.
 BLAS.preferAVX512KernelsByReexec()
@@ -33,6 +36,11 @@ if let i = args.firstIndex(of: "--lengths"), i + 1 < args.count {
   lengths = l
   args.removeSubrange(i...(i + 1))
 }
+var dumpInputs: String?
+if let i = args.firstIndex(of: "--dump-inputs"), i + 1 < args.count {
+  dumpInputs = args[i + 1]
+  args.removeSubrange(i...(i + 1))
+}
 let suites = args.isEmpty ? ["all"] : args
 if suites.contains("--help") || suites.contains("-h") {
   print("""
@@ -44,6 +52,10 @@ if suites.contains("--help") || suites.contains("-h") {
       decode     tokens/s, batch 1 and 8 sequences (aggregate)
       kernels    packed q4_1/q8_0 products (cache-resident) GFLOP/s
       train      LoRA training tokens/s: q,v r32 and all seven r64 at T = --lengths; peak memory
+      selfedit   one self-edit evaluation split into stages (not in `all`): generate 512 tokens,
+                 train SEAL's inner loop (10 epochs) on a released self-edit, answer the passage's
+                 questions (64 tokens each, EOS ignored) and score their gold answers;
+                 --dump-inputs FILE writes the exact texts for Benchmarks/compare/selfedit_bench.py
     """)
   exit(0)
 }
@@ -164,7 +176,7 @@ if want("kernels") {
   }
 }
 
-if want("tokenizer") || want("prefill") || want("decode") || want("train") {
+if want("tokenizer") || want("prefill") || want("decode") || want("train") || suites.contains("selfedit") {
   guard FileManager.default.fileExists(atPath: modelPath) else {
     FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
     exit(1)
@@ -225,6 +237,24 @@ if want("train"), let model {
       report("train", "\(name) T = \(T)", r.tokensPerSecond, "tokens/s", String(format: "%.0f GFLOP/s in products", r.gflopsPerSecond))
     }
   }
+}
+// MARK: one self-edit evaluation, by stage
+if suites.contains("selfedit"), let model, let tokenizer {
+  let bench = try SelfEditStageBench(model: LanguageModel(file: try GGUFFile(path: modelPath), tokenizer: tokenizer, weights: model),
+                                     dataRoot: Paths.dataRoot(explicit: nil))
+  if let dumpInputs { try AtomicFile.write(try CanonicalJSON.pretty(bench.inputs), to: dumpInputs) }
+  var stages: [String: [Double]] = [:]
+  for _ in 0..<repeats {
+    for (k, v) in try bench.runOnce() { stages[k, default: []].append(v) }
+  }
+  func med(_ k: String) -> Double { let v = stages[k]!.sorted(); return v[v.count / 2] }
+  let i = bench.inputs
+  report("selfedit", "generate \(i.generateTokens) tokens (T 1.0, top-p 0.95)", med("generate"), "s")
+  report("selfedit", "train: \(i.sequences.count) sequences x \(i.epochs) epochs (q,v r32)", med("train"), "s",
+         "\(bench.trainedTokens) tokens")
+  report("selfedit", "answer \(i.questions.count) questions x \(i.answerTokens) tokens + gold log-lik", med("answer"), "s")
+  report("selfedit", "one evaluation (sum of stages)", med("total"), "s")
+  report("selfedit", "evaluations per hour", 3600 / med("total"), "1/h")
 }
 report("memory", "peak resident set", peakRSSMiB(), "MiB")
 

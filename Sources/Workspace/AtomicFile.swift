@@ -57,6 +57,23 @@ public enum AtomicFile {
     }
   }
 
+  /// Checks, without creating anything, that `dir` exists as a writable directory or could be
+  /// created (its nearest existing ancestor is a writable directory).
+  public static func checkCreatable(directory dir: String) throws {
+    var url = URL(fileURLWithPath: dir).standardizedFileURL
+    while true {
+      var isDir: ObjCBool = false
+      if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
+        guard isDir.boolValue else { throw WorkspaceError.notWritable(path: url.path, message: "exists and is not a directory") }
+        guard access(url.path, W_OK | X_OK) == 0 else { throw WorkspaceError.notWritable(path: url.path, message: "no write permission") }
+        return
+      }
+      let parent = url.deletingLastPathComponent()
+      if parent.path == url.path { throw WorkspaceError.notWritable(path: dir, message: "no existing parent directory") }
+      url = parent
+    }
+  }
+
   /// A short message for Foundation errors (no NSCocoaErrorDomain dumps).
   public static func describe(_ error: Error) -> String {
     if let e = error as? LocalizedError, let d = e.errorDescription { return d }

@@ -43,7 +43,7 @@ struct SEB: ParsableCommand {
       let tok = try Runtime.loadTokenizer(path: path)
       return { tok.encode($0).count }
     }
-    main(nil)
+    runWithExitCodes()
   }
 }
 

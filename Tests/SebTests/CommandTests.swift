@@ -135,7 +135,8 @@ struct ExperimentCommandTests {
     let d = temp()
     try Data("{\"trainig\": {}}".utf8).write(to: URL(fileURLWithPath: d + "/c.json"))
     let r = try Seb.run(["run", d + "/c.json", "--out", d + "/run", "--model", try Seb.tinyModel()])
-    #expect(r.status != 0)
+    #expect(r.status == 65)
+    #expect(!r.stderr.contains("Usage:"))
     #expect(r.stderr.contains("c.json") && r.stderr.contains("trainig"))
     #expect(!FileManager.default.fileExists(atPath: d + "/run"))
   }
@@ -145,7 +146,7 @@ struct ExperimentCommandTests {
     let d = temp()
     try Data("x".utf8).write(to: URL(fileURLWithPath: d + "/file"))
     let r = try Seb.run(["baseline", "--method", "passage", "--out", d + "/file/run", "--model", try Seb.tinyModel()])
-    #expect(r.status != 0)
+    #expect(r.status == 73)
     #expect(r.stderr.contains(d + "/file"))
   }
 
@@ -154,7 +155,11 @@ struct ExperimentCommandTests {
     let d = temp()
     try Data("{\"metrics\": {\"complete\": {\"equals\": true}}}".utf8).write(to: URL(fileURLWithPath: d + "/e.json"))
     let c = try Seb.run(["check", d, "--expect", d + "/e.json"])
-    #expect(c.status != 0 && c.stderr.contains(d + "/summary.json"))
+    #expect(c.status == 66 && c.stderr.contains(d + "/summary.json"))
+    let m = try Seb.run(["run", d + "/e.json", "--out", d + "/r", "--model", d + "/none.gguf"])
+    #expect(m.status == 65 || m.status == 66)
+    let u = try Seb.run(["run"])
+    #expect(u.status == 64 && u.stderr.contains("Usage"))
     try Data("{}".utf8).write(to: URL(fileURLWithPath: d + "/config.json"))
     let r = try Seb.run(["report", d])
     #expect(r.status != 0 && r.stderr.contains("summary.json"))

@@ -38,8 +38,8 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   if let s = run.seed { config.seed = s }
   try config.validate(path: "config")
   let shard = try run.shard.map(Shard.parse) ?? .whole
-  // Fail on an unwritable --out before loading anything.
-  try AtomicFile.checkWritable(directory: run.out)
+  // Fail on an unwritable --out before loading anything (and create nothing until the run starts).
+  try AtomicFile.checkCreatable(directory: run.out)
   let (m, sha, threads) = try loadModelForRun(model)
   var opts = HarnessOptions(dataRoot: Paths.dataRoot(explicit: run.data), out: run.out)
   opts.shard = shard

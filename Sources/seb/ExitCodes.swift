@@ -1,0 +1,61 @@
+// ExitCodes.swift: one exit status per kind of failure (BSD sysexits), one message line on stderr,
+// and the usage text only for usage mistakes (documented in the README):
+//   0 ok · 1 a check found differences (verify, check, paper numbers) · 64 usage · 65 bad data
+//   66 missing input · 69 service unavailable (endpoint) · 73 cannot create output · 70 internal
+import ArgumentParser
+import Embedding
+import Experiment
+import Foundation
+import GGUF
+import LLM
+import ModelStore
+import SafeTensors
+import SelfEdit
+import Tokenizer
+import Training
+import Workspace
+
+enum ExitStatus {
+  static let usage: Int32 = 64, dataError: Int32 = 65, noInput: Int32 = 66, unavailable: Int32 = 69, software: Int32 = 70,
+    cantCreate: Int32 = 73
+
+  static func code(for error: Error) -> Int32 {
+    switch error {
+    case ExperimentError.missingFile, LLMError.modelFileMissing: return noInput
+    case ExperimentError.runConflict, WorkspaceError.notWritable: return cantCreate
+    case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,
+         is EmbeddingError, is WorkspaceError:
+      return dataError
+    case SelfEditError.endpoint: return unavailable
+    case is SelfEditError: return usage
+    case let e as ModelStoreError:
+      if case .io = e { return cantCreate }
+      return dataError
+    case is CocoaError:
+      let ns = error as NSError
+      return [NSFileReadNoSuchFileError, NSFileNoSuchFileError].contains(ns.code) ? noInput : cantCreate
+    default: return software
+    }
+  }
+}
+
+extension SEB {
+  /// Parses (usage errors print the usage, exit 64), then runs (runtime errors: one line, exit by kind).
+  static func runWithExitCodes() -> Never {
+    var command: ParsableCommand
+    do { command = try parseAsRoot() } catch { exit(withError: error) }
+    do {
+      try command.run()
+      Foundation.exit(0)
+    } catch let e as ExitCode {
+      Foundation.exit(e.rawValue)
+    } catch let e as CleanExit {
+      exit(withError: e)
+    } catch let e as ValidationError {
+      exit(withError: e)
+    } catch {
+      FileHandle.standardError.write(Data(("error: " + AtomicFile.describe(error) + "\n").utf8))
+      Foundation.exit(ExitStatus.code(for: error))
+    }
+  }
+}
