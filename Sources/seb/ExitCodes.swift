@@ -53,6 +53,8 @@ extension SEB {
       exit(withError: e)
     } catch let e as ValidationError {
       exit(withError: e)
+    } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+      exit(withError: error)  // help, version and the parser's own errors print as ArgumentParser does
     } catch {
       FileHandle.standardError.write(Data(("error: " + AtomicFile.describe(error) + "\n").utf8))
       Foundation.exit(ExitStatus.code(for: error))
