@@ -20,21 +20,15 @@ import Workspace
 
 public enum ModelStore {
   /// Environment variable that overrides the default model directory.
-  public static let environmentVariable = "SEB_MODEL_DIR"
+  public static let environmentVariable = Paths.modelDirVariable
 
-  /// Resolves the model directory: `flag` if given, else `$SEB_MODEL_DIR`, else `Data/models`
-  /// under the nearest ancestor of `currentDirectory` holding a Package.swift, else under it.
+  /// Resolves the model directory (Workspace's `Paths.modelDirectory`: flag, $SEB_MODEL_DIR, Data/models).
   public static func defaultDirectory(
     flag: String? = nil,
     environment: [String: String] = ProcessInfo.processInfo.environment,
     currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
   ) -> URL {
-    if let flag, !flag.isEmpty { return URL(fileURLWithPath: flag, relativeTo: currentDirectory).standardizedFileURL }
-    if let env = environment[environmentVariable], !env.isEmpty {
-      return URL(fileURLWithPath: env, relativeTo: currentDirectory).standardizedFileURL
-    }
-    let root = packageRoot(from: currentDirectory) ?? currentDirectory
-    return root.appendingPathComponent("Data/models", isDirectory: true).standardizedFileURL
+    Paths.modelDirectory(flag: flag, environment: environment, currentDirectory: currentDirectory)
   }
 
   /// The nearest directory at or above `start` that contains a Package.swift.

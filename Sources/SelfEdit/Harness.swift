@@ -18,6 +18,9 @@ public struct HarnessOptions {
   public var prompts = PromptLibrary()
   /// Passages whose self-edits are generated together.
   public var generationBatch = 8
+  /// Save every trained adapter (PEFT format) under `<out>/adapters/<record key>/` (off: nothing
+  /// is written per adapter). Does not change any record or the summary.
+  public var keepAdapters = false
   /// Progress lines (stderr in `seb`).
   public var log: (String) -> Void = { _ in }
   public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
@@ -254,6 +257,10 @@ public final class Harness {
       r.failure = "training: \(e.localizedDescription)"
       return (r, ["train": Date().timeIntervalSince(t0)])
     }
+    if options.keepAdapters {
+      let dir = options.out + "/adapters/" + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
+      try adapter.save(to: URL(fileURLWithPath: dir))
+    }
     let t1 = Date()
     do {
       r.answers = try loop.answer(p, delta: try adapter.apply(to: model.weights))
@@ -262,10 +269,6 @@ public final class Harness {
     }
     return (r, ["train": t1.timeIntervalSince(t0), "answer": Date().timeIntervalSince(t1)])
   }
-}
-
-extension Method {
-  static func != (a: Method, b: Method) -> Bool { !(a == b) }
 }
 
 /// Progress on one line per evaluation: count, rate over this invocation, ETA.

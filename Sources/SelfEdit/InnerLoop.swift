@@ -81,9 +81,7 @@ public final class InnerLoop {
     }
     let results = try model.generator(delta: delta).generate(requests, batchSize: 8)
     return try zip(p.questions.indices, results).map { i, r in
-      var toks = r.tokens
-      if let last = toks.last, model.stopIds.contains(last) { toks.removeLast() }
-      let text = TrainingSequences.pyStrip(model.decode(toks))
+      let text = completionText(r)
       let gold = model.encode(p.questions[i].answer)
       let ll = gold.isEmpty ? [] : try model.continuationLogProbs(prompt: promptIds[i], continuation: gold, delta: delta)
       let mean = gold.isEmpty ? 0 : ll.reduce(0, +) / Double(ll.count)
@@ -108,7 +106,8 @@ public final class InnerLoop {
     return out
   }
 
-  /// The completion text of a generation result: the stop token dropped, then stripped (SEAL strips).
+  /// The text of a generation result: the stop token dropped, then stripped (SEAL strips completions
+  /// and the grader strips predictions).
   public func completionText(_ r: GenerationResult) -> String {
     var toks = r.tokens
     if let last = toks.last, model.stopIds.contains(last) { toks.removeLast() }

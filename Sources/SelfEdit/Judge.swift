@@ -21,10 +21,13 @@ public enum JudgeBackend {
 }
 
 public enum Judge {
-  /// Verdicts by "<record key>/q<i>" (a nil value: the judge failed on that answer).
-  public static func verdicts(path: String) throws -> [String: Bool?] {
+  /// Verdicts by "<record key>/q<i>" (a nil value: the judge failed on that answer) of `judge`,
+  /// or of the judge that wrote last when nil. Later lines win (a retried failure replaces it).
+  public static func verdicts(path: String, judge: String? = nil) throws -> [String: Bool?] {
+    let all = try RunDirectory.decodeLines(JudgeRecord.self, path: path)
+    guard let name = judge ?? all.last?.judge else { return [:] }
     var out: [String: Bool?] = [:]
-    for j in try RunDirectory.decodeLines(JudgeRecord.self, path: path) { out[j.key] = j.verdict }
+    for j in all where j.judge == name { out[j.key] = j.verdict }
     return out
   }
 
@@ -38,8 +41,9 @@ public enum Judge {
     let (_, passages) = try Harness.passagesFromManifest(dir: dir, config: config)
     let template = try prompts.text("judge-seal")
     let path = dir + "/judge.jsonl"
+    // Verdicts of this judge already recorded (by prompt and judge model: other judges' verdicts do not count).
     var have: [String: JudgeRecord] = [:]
-    for j in try RunDirectory.decodeLines(JudgeRecord.self, path: path) { have[j.key] = j }
+    for j in try RunDirectory.decodeLines(JudgeRecord.self, path: path) where j.judge == backend.name { have[j.key] = j }
     // Cache of replies by (judge, prompt) across records (the baseline and base answers repeat).
     var cache: [String: String] = [:]
     let out = try RecordLog(path: path)

@@ -31,6 +31,16 @@ public enum Paths {
     return URL(fileURLWithPath: root).appendingPathComponent("../shared/data").standardizedFileURL.path
   }
 
+  /// The model directory: `flag` if given, else $SEB_MODEL_DIR, else `Data/models` under the
+  /// nearest ancestor of `currentDirectory` holding a Package.swift, else under it.
+  public static func modelDirectory(flag: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                    currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> URL {
+    if let flag, !flag.isEmpty { return URL(fileURLWithPath: flag, relativeTo: currentDirectory).standardizedFileURL }
+    if let env = environment[modelDirVariable], !env.isEmpty { return URL(fileURLWithPath: env, relativeTo: currentDirectory).standardizedFileURL }
+    let root = packageRoot(from: currentDirectory) ?? currentDirectory
+    return root.appendingPathComponent("Data/models", isDirectory: true).standardizedFileURL
+  }
+
   /// The folder of committed package data (`Data/`): splits, prompts, configs.
   public static func packageData() -> String {
     let root = packageRoot() ?? FileManager.default.currentDirectoryPath

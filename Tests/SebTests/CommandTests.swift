@@ -5,6 +5,8 @@ import GGUF
 import LLM
 import TestSupport
 import Testing
+import Experiment
+import Workspace
 
 private enum Seb {
   /// The products directory holds both the test bundle and `seb`.
@@ -42,9 +44,9 @@ private enum Seb {
   }
 
   /// A tiny llama GGUF (300-token byte-level vocab) in a temporary file.
-  static func tinyModel() throws -> String {
+  static func tinyModel(context: Int = 128) throws -> String {
     let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 128)
+                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: context)
     let bytes = try TinyGGUF.make(config: cfg, seed: 5)
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-tiny-\(UUID().uuidString).gguf").path
     #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
@@ -187,5 +189,60 @@ struct ExperimentCommandTests {
     let ok = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--json"])
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(ok.stdout.contains("\"steps\":2"))
+  }
+}
+
+@Suite("seb run survives kill -9", .serialized, .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+struct KillResumeTests {
+  /// A data root with 4 tiny passages and its split manifest; returns (data root, config path).
+  func fixture(_ d: String) throws -> (String, String) {
+    try FileManager.default.createDirectory(atPath: d + "/data/squad", withIntermediateDirectories: true)
+    var ps: [[String: Any]] = []
+    for i in 0..<4 {
+      ps.append(["title": "Zed \(i)", "context": "Zed \(i) lives in town \(i * 7). It is blue.",
+                 "questions": [["question": "Where does Zed \(i) live?", "answer": "town \(i * 7)"], ["question": "Color?", "answer": "blue"]]])
+    }
+    try JSONSerialization.data(withJSONObject: ps).write(to: URL(fileURLWithPath: d + "/data/squad/squad_val.json"))
+    let split = try SplitManifest.make(name: "tiny", source: "squad/squad_val.json",
+                                       passages: try Datasets.loadSEAL(path: d + "/data/squad/squad_val.json"), start: 0, count: 4)
+    try CanonicalJSON.pretty(split).write(to: URL(fileURLWithPath: d + "/tiny.json"))
+    let config = """
+      {"name": "kill", "seed": 5, "split": "\(d)/tiny.json", "methods": ["base", "passage", "implications"],
+       "selfEdit": {"maxTokens": 16}, "training": {"rank": 4, "alpha": 8, "epochs": 3}, "evaluation": {"maxTokens": 6}}
+      """
+    try Data(config.utf8).write(to: URL(fileURLWithPath: d + "/c.json"))
+    return (d + "/data", d + "/c.json")
+  }
+
+  @Test("killing a run at several moments and re-running gives the uninterrupted summary, byte for byte")
+  func killResume() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-kill-\(UUID().uuidString)").path
+    let (data, cfg) = try fixture(d)
+    let model = try Seb.tinyModel(context: 1024)
+    let args = { (out: String) in ["run", cfg, "--out", out, "--data", data, "--model", model, "--threads", "1"] }
+    let whole = try Seb.run(args(d + "/whole"))
+    try #require(whole.status == 0, "\(whole.stderr)")
+    let want = FileManager.default.contents(atPath: d + "/whole/summary.json")
+    var kills = 0
+    for delay in [0.15, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0] {
+      let p = Process()
+      p.executableURL = Seb.binary!
+      p.arguments = args(d + "/killed")
+      var env = ProcessInfo.processInfo.environment
+      env["SEB_BLAS_CORE"] = "native"
+      p.environment = env
+      p.standardOutput = FileHandle.nullDevice
+      p.standardError = FileHandle.nullDevice
+      try p.run()
+      Thread.sleep(forTimeInterval: delay)
+      if p.isRunning { kill(p.processIdentifier, SIGKILL); kills += 1 }
+      p.waitUntilExit()
+    }
+    let last = try Seb.run(args(d + "/killed"))
+    #expect(last.status == 0, "\(last.stderr)")
+    #expect(kills > 0)
+    #expect(FileManager.default.contents(atPath: d + "/killed/summary.json") == want)
+    let lines = String(decoding: FileManager.default.contents(atPath: d + "/killed/records.jsonl")!, as: UTF8.self).split(separator: "\n")
+    #expect(Set(lines).count == lines.count && lines.count == 4 * 4)
   }
 }

@@ -2,6 +2,7 @@
 // fidelity study from the released files into Markdown + charts. Thin: all work is in Analysis and
 // Reporting. The lead plugs a sentence-embedding model in through `ReportCommand.makeEmbedder`.
 import Analysis
+import Experiment
 import ArgumentParser
 import Foundation
 import Reporting
@@ -22,13 +23,19 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output folder (default: <first run>/report).") var out: String?
     @Option(help: "gnuplot executable (default: gnuplot on PATH).") var gnuplot: String?
     @Option(help: "Seed of the between-run bootstrap intervals.") var seed: UInt64 = 0
+    @Option(help: "A Markdown file (your reading of the numbers) placed after the report's header.") var notes: String?
 
     func validate() throws { if runs.isEmpty { throw ValidationError("give at least one run directory") } }
 
     func run() throws {
       let files = try runs.map { try RunFiles.load(dir: $0) }
       let out = self.out ?? runs[0] + "/report"
-      let o = try RunReport.write(runs: files, outDir: out, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed)
+      var text: String?
+      if let notes {
+        guard let d = FileManager.default.contents(atPath: notes) else { throw ExperimentError.missingFile(path: notes, what: "--notes file") }
+        text = String(decoding: d, as: UTF8.self)
+      }
+      let o = try RunReport.write(runs: files, outDir: out, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed, notes: text)
       for c in o.charts { if let m = c.message { FileHandle.standardError.write(Data((m + "\n").utf8)) } }
       print("wrote \(o.markdownPath) and \(o.charts.count) charts")
     }

@@ -24,6 +24,7 @@ struct RunOptions: ParsableArguments {
   @Option(help: "Evaluate only shard i of n (passages p with p % n == i - 1); merge with `seb merge`.") var shard: String?
   @Option(help: "Override the config's seed.") var seed: UInt64?
   @Option(help: "Passages whose self-edits are generated together.") var generationBatch = 8
+  @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).") var keepAdapters = false
 
   func validate() throws {
     if let l = limit, l < 1 { throw ValidationError("--limit must be >= 1, found \(l)") }
@@ -45,6 +46,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   opts.shard = shard
   opts.threads = threads
   opts.generationBatch = run.generationBatch
+  opts.keepAdapters = run.keepAdapters
   opts.log = { eprint($0) }
   eprint("run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, into \(run.out)")
   let h = try Harness(model: m, modelSHA256: sha, config: config, options: opts)
