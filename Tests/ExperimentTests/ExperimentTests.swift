@@ -287,6 +287,22 @@ struct AggregationTests {
     #expect(pd.comparison.wins == 4 && pd.comparison.ties == 2 && pd.comparison.losses == 0)
   }
 
+  @Test("judge verdicts: a failed verdict is counted and left out, never scored as wrong")
+  func judgeMetric() throws {
+    var c = RunConfig()
+    c.methods = ["passage"]
+    let recs = [EvalRecord(kind: .baseline, method: "", passage: 0, answers: answers([false, false])),
+                EvalRecord(kind: .adapter, method: "passage", passage: 0, answers: answers([false, false]))]
+    let judged: [String: Bool?] = ["baseline/p0/q0": false, "baseline/p0/q1": true,
+                                   "passage/p0/s0/r0/q0": true, "passage/p0/s0/r0/q1": Bool?.none]
+    let s = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs, judged: judged)
+    let j = try #require(s.methods["passage"]?.metrics["judge"])
+    #expect(j.adapter.mean == 1 && j.baseline.mean == 0.5 && j.gradeFailures == 1 && j.answers == 1)
+    // Without verdicts there is no judge metric at all (not a column of zeros).
+    let none = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs)
+    #expect(none.methods["passage"]?.metrics["judge"] == nil)
+  }
+
   @Test("SEAL's judge verdict rule: yes and not no")
   func verdict() {
     #expect(judgeVerdict("Yes."))
