@@ -24,6 +24,7 @@ public final class LanguageModel: @unchecked Sendable {
     file = try GGUFFile(path: path)
     tokenizer = try Tokenizer(gguf: file)
     weights = try ModelWeights(gguf: file, pack: pack)
+    if let bad = weights.firstNonFiniteTensor() { throw LLMError.nonFinite(what: "\(path): tensor \(bad)") }
     transformer = Transformer(weights: weights)
     loadSeconds = Date().timeIntervalSince(t0)
   }
@@ -85,5 +86,29 @@ extension Transformer {
       guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
       return lp
     }
+  }
+}
+
+extension ModelWeights {
+  /// The name of the first tensor holding a NaN or an infinity (a corrupt file that still parses),
+  /// in llama.cpp's naming; nil when every value is finite. One pass over the float32 copies.
+  public func firstNonFiniteTensor() -> String? {
+    func bad(_ b: FloatBuffer?) -> Bool {
+      guard let b else { return false }
+      for i in 0..<b.count where !b.pointer[i].isFinite { return true }
+      return false
+    }
+    if bad(tokenEmbedding) { return "token_embd.weight" }
+    for (i, l) in layers.enumerated() {
+      let named: [(String, FloatBuffer?)] = [
+        ("attn_norm", l.attnNorm), ("attn_q", l.wq.w), ("attn_k", l.wk.w), ("attn_v", l.wv.w), ("attn_output", l.wo.w),
+        ("attn_q_norm", l.qNorm), ("attn_k_norm", l.kNorm), ("ffn_norm", l.ffnNorm), ("ffn_gate", l.wGate.w),
+        ("ffn_up", l.wUp.w), ("ffn_down", l.wDown.w), ("attn_q.bias", l.wq.bias), ("attn_k.bias", l.wk.bias), ("attn_v.bias", l.wv.bias),
+      ]
+      for (n, b) in named where bad(b) { return "blk.\(i).\(n)" + (n.contains(".") ? "" : ".weight") }
+    }
+    if bad(outputNorm) { return "output_norm.weight" }
+    if !tiedEmbeddings && bad(output.w) { return "output.weight" }
+    return nil
   }
 }

@@ -191,8 +191,13 @@ extension LoRAAdapter {
               path: stURL.path, detail: "\(an)/\(bn): expected shapes [\(r), \(k)] and [\(n), \(r)], found \(ai.shape) and \(bi.shape)")
           }
           var b = try file.floats(bn)
+          let a = try file.floats(an)
+          // A NaN or infinity in an adapter would silently turn every answer into an end token.
+          for (name, xs) in [(an, a), (bn, b)] where xs.contains(where: { !$0.isFinite }) {
+            throw TrainingError.badAdapterFile(path: stURL.path, detail: "\(name): holds a NaN or infinite value")
+          }
           if permuted(shape), p == .q || p == .k { b = QKPermutation.toGGUF(b, rows: n, cols: r, D: shape.headDim) }
-          pairs.append(LoRAPair(layer: l, projection: p, R: r, N: n, K: k, a: try file.floats(an), b: b))
+          pairs.append(LoRAPair(layer: l, projection: p, R: r, N: n, K: k, a: a, b: b))
           targets.insert(p)
         } catch let e as TrainingError { throw e } catch {
           throw TrainingError.badAdapterFile(path: stURL.path, detail: "\(an): \(error.localizedDescription)")

@@ -2,6 +2,7 @@ import Foundation
 import LLM
 import Tensor
 import Testing
+import TestSupport
 
 @Suite("Forward pass")
 struct TransformerTests {
@@ -145,5 +146,20 @@ struct PackedTests {
       packedMatmul(one.pointer, x.pointer + m * K, p, M: 1, pool: pool)
       #expect(one.array == Array(all.array[(m * N)..<((m + 1) * N)]), "row \(m)")
     }
+  }
+}
+
+@Suite("Non-finite weights")
+struct NonFiniteWeightTests {
+  @Test("a NaN in a weight is refused on load, naming the file and the tensor")
+  func nanWeight() throws {
+    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-nan-\(UUID().uuidString).gguf").path
+    try Data(try TinyGGUF.make(config: cfg, seed: 1, nanTensor: "blk.1.ffn_norm.weight")).write(to: URL(fileURLWithPath: path))
+    #expect(throws: LLMError.nonFinite(what: "\(path): tensor blk.1.ffn_norm.weight")) { _ = try LanguageModel(path: path) }
+    let ok = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ok-\(UUID().uuidString).gguf").path
+    try Data(try TinyGGUF.make(config: cfg, seed: 1)).write(to: URL(fileURLWithPath: ok))
+    #expect(try LanguageModel(path: ok).weights.firstNonFiniteTensor() == nil)
   }
 }

@@ -10,7 +10,7 @@ public enum TinyGGUF {
   /// GPT-2 byte tokens plus "<|im_start|>", "<|im_end|>" (control) and a few merges.
   public static func make(
     config c: LlamaConfig, seed: UInt64, matrixType: GGUFType = .q4_1, embeddingType: GGUFType = .q8_0,
-    tied: Bool = true, dropKey: String? = nil, dropTensor: String? = nil
+    tied: Bool = true, dropKey: String? = nil, dropTensor: String? = nil, nanTensor: String? = nil
   ) throws -> [UInt8] {
     var w = try GGUFWriter()
     var rng = SplitMix64(seed: seed)
@@ -20,7 +20,9 @@ public enum TinyGGUF {
     let a = c.architecture.rawValue
     func key(_ k: String, _ v: GGUFValue) throws { if k != dropKey { try w.add(k, v) } }
     func tensor(_ name: String, _ dims: [Int], _ values: [Float], _ type: GGUFType) throws {
-      if name != dropTensor { try w.addTensor(name, dims: dims, values: values, type: type) }
+      var v = values
+      if name == nanTensor { v[0] = .nan }
+      if name != dropTensor { try w.addTensor(name, dims: dims, values: v, type: type) }
     }
     try key("general.architecture", .string(a))
     try key("\(a).context_length", .uint32(UInt32(c.contextLength)))
