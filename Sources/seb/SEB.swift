@@ -25,7 +25,7 @@ struct SEB: ParsableCommand {
     subcommands: [
       ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
       TrainCommand.self, EmbedCommand.self, RunCommand.self, BaselineCommand.self, MergeCommand.self, CheckCommand.self,
-      JudgeCommand.self, SplitCommand.self, ReportCommand.self, AnalyzeCommand.self,
+      JudgeCommand.self, SplitCommand.self, ServeCommand.self, ReportCommand.self, AnalyzeCommand.self,
     ])
 
   static func main() {

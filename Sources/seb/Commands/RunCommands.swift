@@ -211,3 +211,23 @@ enum RunText {
     return lines.joined(separator: "\n")
   }
 }
+
+struct ServeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "serve", abstract: "Serve the local model as an OpenAI-compatible /v1/chat/completions endpoint on 127.0.0.1.",
+    discussion: """
+      For the teacher method and the judge without API keys: one request at a time, the model's chat
+      template, temperature (default 0), top_p, max_tokens, seed.
+      Example: seb serve --port 8199 &  then a config with "teacher": {"url": "http://127.0.0.1:8199/v1", "model": "smollm2"}
+      """)
+  @Option(help: "Port (0: any free port, printed on start).") var port = 8199
+  @Option(help: "Model name reported in replies.") var name = "smollm2-135m-instruct"
+  @OptionGroup var model: ModelOptions
+  func run() throws {
+    let m = try model.load()
+    let server = try ChatServer(model: m.model, name: name, port: port)
+    print("serving \(m.model.name) at http://127.0.0.1:\(server.port)/v1/chat/completions"); fflush(stdout)
+    server.log = { eprint($0) }
+    server.serve()
+  }
+}
