@@ -178,6 +178,20 @@ struct ExperimentCommandTests {
     #expect(r.stdout.contains("FAIL  complete") && r.stdout.contains("ok    passages") && r.stdout.contains("1 passed, 1 failed"))
   }
 
+  @Test("train refuses a NaN clip, a huge rank and a rank wider than the model before loading, naming the option")
+  func trainFlags() throws {
+    let d = temp()
+    try Data("hello".utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
+    let model = try Seb.tinyModel()
+    let nan = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--max-grad-norm", "nan"])
+    #expect(nan.status == 64 && nan.stderr.contains("--max-grad-norm"))
+    let huge = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "100000"])
+    #expect(huge.status == 65 && huge.stderr.contains("options.rank"))
+    let wide = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "500"])
+    #expect(wide.status == 65 && wide.stderr.contains("training.rank"))
+    #expect(!FileManager.default.fileExists(atPath: d + "/a"))
+  }
+
   @Test("train --config takes the run config's training object and its checks")
   func trainConfig() throws {
     let d = temp()

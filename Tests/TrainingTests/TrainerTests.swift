@@ -146,6 +146,29 @@ struct TrainingDataTests {
     }
   }
 
+  @Test("formats by case-insensitive extension or content; BOM, CRLF and CR handled; a JSON array of strings or objects")
+  func formats() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-fmt-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func write(_ name: String, _ text: String) throws -> String {
+      let u = dir.appendingPathComponent(name)
+      try Data(text.utf8).write(to: u)
+      return u.path
+    }
+    #expect(try TrainingData.read(path: try write("UP.JSONL", "{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n")).map(\.completion) == ["a", "b"])
+    #expect(try TrainingData.read(path: try write("arr.json", "[\"a\", {\"text\": \"b\"}, {\"prompt\": \"p\", \"completion\": \"c\"}]")).map(\.completion) == ["a", "b", "c"])
+    #expect(try TrainingData.read(path: try write("noext", "\u{FEFF}{\"text\": \"x\"}\n")).map(\.completion) == ["x"])
+    #expect(try TrainingData.read(path: try write("crlf.txt", "one\r\n\r\ntwo\r\n")).map(\.completion) == ["one", "two"])
+    #expect(try TrainingData.read(path: try write("cr.txt", "one\r\rtwo")).map(\.completion) == ["one", "two"])
+    #expect(throws: TrainingError.self) { try TrainingData.read(path: try write("bad.json", "{\"text\": \"x\"}")) }
+    #expect(throws: TrainingError.badDataFile(path: dir.appendingPathComponent("latin1.txt").path, line: 0, detail: "not UTF-8 text")) {
+      let u = dir.appendingPathComponent("latin1.txt")
+      try Data([0x63, 0x61, 0x66, 0xE9]).write(to: u)
+      _ = try TrainingData.read(path: u.path)
+    }
+  }
+
   @Test("SEAL padded training counts the pads as targets and runs to a finite, lower loss")
   func sealPadded() throws {
     let model = ModelWeights.random(config: tinyConfig(), seed: 41)

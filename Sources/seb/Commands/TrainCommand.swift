@@ -9,6 +9,7 @@ import Tokenizer
 import Experiment
 import SelfEdit
 import Training
+import Workspace
 
 enum LossMaskChoice: String, ExpressibleByArgument, CaseIterable {
   case all, completion
@@ -51,10 +52,20 @@ struct TrainCommand: ParsableCommand {
   var config: String?
 
   func validate() throws {
-    if rank < 1 { throw ValidationError("--rank must be >= 1, found \(rank)") }
-    if epochs < 1 { throw ValidationError("--epochs must be >= 1, found \(epochs)") }
-    if !(lr.isFinite && lr >= 0) { throw ValidationError("--lr must be a finite value >= 0, found \(lr)") }
-    if !(dropout >= 0 && dropout < 1) { throw ValidationError("--dropout must be in [0, 1), found \(dropout)") }
+    if !(maxGradNorm.isFinite && maxGradNorm >= 0) { throw ValidationError("--max-grad-norm must be a finite value >= 0 (0 = off), found \(maxGradNorm)") }
+    if warmup < 0 { throw ValidationError("--warmup must be >= 0, found \(warmup)") }
+  }
+
+  /// The flags as the run config's `training` object: one set of range checks for both.
+  func spec() throws -> TrainingSpec {
+    var s = TrainingSpec()
+    s.rank = rank; s.alpha = alpha; s.dropout = dropout
+    s.targets = try parseTargets().map { String($0.rawValue.split(separator: "_")[0]) }
+    s.learningRate = lr; s.epochs = epochs; s.batchSize = batchSize; s.gradientAccumulation = gradAccum
+    s.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil
+    s.lossMask = lossMask == .sealPadded ? "seal-padded" : "unpadded"
+    s.padLength = padLength
+    return s
   }
 
   func parseTargets() throws -> [Projection] {
@@ -69,7 +80,12 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
+    // Every value checked (and the output checked) before the model is loaded.
+    let flags = try spec()
+    try flags.validate(path: "seb train", key: "options")
+    try AtomicFile.checkCreatable(directory: out)
     let m = try model.load(pack: false)
+    try InnerLoop.checkFits(flags, model: m.weights.config)
     let weights = m.weights, tokenizer = m.tokenizer
     let pieces = try TrainingData.read(path: data)
     var examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
