@@ -133,6 +133,29 @@ extension LoRAAdapter {
   static func permuted(_ c: LlamaConfig) -> Bool { c.ropeStyle == .normal }
 
   /// Writes `adapter_model.safetensors` and `adapter_config.json` into `directory` (created).
+  /// Writes the adapter into a new directory beside `directory` and renames it into place, so a
+  /// failure or Ctrl-C leaves the old state or nothing. An existing, non-empty `directory` is refused
+  /// unless `replace` (then it is swapped out whole: no stale file of the old adapter survives).
+  public func saveAtomically(to directory: URL, replace: Bool = false) throws {
+    let fm = FileManager.default
+    let path = directory.standardizedFileURL.path
+    let exists = fm.fileExists(atPath: path)
+    if exists, !replace, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
+      throw TrainingError.badAdapterFile(path: path, detail: "already exists; choose another --out or pass --force to replace it")
+    }
+    let tmp = URL(fileURLWithPath: path + ".tmp-\(getpid())")
+    try? fm.removeItem(at: tmp)
+    do { try save(to: tmp) } catch { try? fm.removeItem(at: tmp); throw error }
+    if exists {
+      let old = URL(fileURLWithPath: path + ".old-\(getpid())")
+      try fm.moveItem(atPath: path, toPath: old.path)
+      try fm.moveItem(atPath: tmp.path, toPath: path)
+      try? fm.removeItem(at: old)
+    } else {
+      try fm.moveItem(atPath: tmp.path, toPath: path)
+    }
+  }
+
   public func save(to directory: URL) throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     var tensors: [String: SafeTensorsF32] = [:]

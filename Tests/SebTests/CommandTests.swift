@@ -203,6 +203,14 @@ struct ExperimentCommandTests {
     let ok = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--json"])
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(ok.stdout.contains("\"steps\":2"))
+    // An existing adapter directory is refused; --force replaces it whole (no stale file survives).
+    try Data("stale".utf8).write(to: URL(fileURLWithPath: d + "/a/stale.txt"))
+    let again = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json"])
+    #expect(again.status == 73 && again.stderr.contains("--force"))
+    let forced = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--force"])
+    #expect(forced.status == 0, "\(forced.stderr)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == ["adapter_config.json", "adapter_model.safetensors"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }.isEmpty)
   }
 }
 

@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Append the EOS token to every sequence.") var appendEos = false
   @Option(help: "Seed (adapter init, dropout, shuffle).") var seed: UInt64 = 42
   @Flag(help: "Print a JSON summary (tokens, steps, seconds, tokens/s) on stdout.") var json = false
+  @Flag(help: "Replace an existing --out adapter directory (atomically, no stale files kept).") var force = false
   @Option(help: "Training settings as JSON: the `training` object of a run config (same parser and checks); replaces the hyperparameter flags.")
   var config: String?
 
@@ -84,6 +85,9 @@ struct TrainCommand: ParsableCommand {
     let flags = try spec()
     try flags.validate(path: "seb train", key: "options")
     try AtomicFile.checkCreatable(directory: out)
+    if !force, let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
+      throw WorkspaceError.notWritable(path: out, message: "already holds files; choose another --out or pass --force to replace it")
+    }
     let m = try model.load(pack: false)
     try InnerLoop.checkFits(flags, model: m.weights.config)
     let weights = m.weights, tokenizer = m.tokenizer
@@ -129,7 +133,7 @@ struct TrainCommand: ParsableCommand {
                         s.step + 1, total, s.epoch + 1, s.loss, s.learningRate, Double(doneTokens) / max(elapsed, 1e-9), eta)
       FileHandle.standardError.write(Data(line.utf8))
     }
-    try adapter.save(to: URL(fileURLWithPath: out))
+    try adapter.saveAtomically(to: URL(fileURLWithPath: out), replace: force)
     if json {
       let summary: [String: Any] = [
         "tokens": log.tokens, "steps": log.steps.count, "seconds": log.seconds,
