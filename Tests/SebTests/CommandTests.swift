@@ -246,7 +246,7 @@ struct KillResumeTests {
     try #require(whole.status == 0, "\(whole.stderr)")
     let want = FileManager.default.contents(atPath: d + "/whole/summary.json")
     var kills = 0
-    for delay in [0.15, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0] {
+    for delay in [0.02, 0.08, 0.15, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0] {
       let p = Process()
       p.executableURL = Seb.binary!
       p.arguments = args(d + "/killed")
