@@ -133,7 +133,8 @@ public enum Summarize {
     }
     let baseAnswers = passages.flatMap { v.baselineAnswers[$0]! }
     return MetricSummary(
-      adapter: try Stats.bootstrapMean(adapter, seed: s), baseline: try Stats.bootstrapMean(base, seed: s &+ 1),
+      // The baseline's resampling seed does not depend on the method: equal passage sets, equal intervals.
+      adapter: try Stats.bootstrapMean(adapter, seed: s), baseline: try Stats.bootstrapMean(base, seed: seed ^ fnv1a("baseline/\(metric.rawValue)")),
       gain: try Stats.bootstrapMean(gains, seed: s &+ 2), winRate: Double(wins) / Double(pairs),
       normalizedGain: metric.isBounded && !normPerPassage.isEmpty ? try Stats.bootstrapMean(normPerPassage, seed: s &+ 3) : nil,
       baselineIsOne: metric.isBounded ? baselineIsOne : 0,
