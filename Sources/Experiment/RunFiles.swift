@@ -11,16 +11,35 @@ public struct RunFiles: Sendable {
 
   public static func load(dir: String) throws -> RunFiles {
     let config = try RunConfig.load(path: dir + "/config.json")
+    let records = try recordFiles(in: dir).flatMap { try decodeLines(EvalRecord.self, path: $0) }
     let sp = dir + "/summary.json"
     guard let d = FileManager.default.contents(atPath: sp) else {
-      throw ExperimentError.missingFile(path: sp, what: "run summary: finish the run, or `seb merge` its shards")
+      // A run in progress (or killed): summarise what is recorded; the summary says it is incomplete.
+      guard let m = try? JSONNode.load(dir + "/manifest.json"), let passages = try? m.field("passages").int(),
+            let questions = try? m.field("questions").int(), let sha = try? m.field("modelSHA256").string(),
+            let cfgSHA = try? m.field("configSHA256").string() else {
+        throw ExperimentError.missingFile(path: sp, what: "run summary (and no manifest.json to summarise the records with): finish the run, or `seb merge` its shards")
+      }
+      let judged = try judgeVerdicts(path: dir + "/judge.jsonl")
+      let summary = try Summarize.run(config: config, configSHA256: cfgSHA, modelSHA256: sha, passages: passages, questions: questions,
+                                      records: records, judged: judged)
+      return RunFiles(dir: dir, config: config, summary: summary, records: records)
     }
     let summary: RunSummary
     do { summary = try JSONDecoder().decode(RunSummary.self, from: d) } catch {
       throw ExperimentError.malformed(path: sp, key: "(file)", expected: "a run summary", found: "\(error)")
     }
-    let records = try recordFiles(in: dir).flatMap { try decodeLines(EvalRecord.self, path: $0) }
     return RunFiles(dir: dir, config: config, summary: summary, records: records)
+  }
+
+  /// Judge verdicts by "<record key>/q<i>" of `judge`, or of the judge that wrote last (later lines
+  /// win, so a retried failure replaces it); a nil value is a failed verdict.
+  public static func judgeVerdicts(path: String, judge: String? = nil) throws -> [String: Bool?] {
+    let all = try decodeLines(JudgeRecord.self, path: path)
+    guard let name = judge ?? all.last?.judge else { return [:] }
+    var out: [String: Bool?] = [:]
+    for j in all where j.judge == name { out[j.key] = j.verdict }
+    return out
   }
 
   /// Every records file of a directory (one unsharded file, or shard files), sorted by name.

@@ -21,14 +21,9 @@ public enum JudgeBackend {
 }
 
 public enum Judge {
-  /// Verdicts by "<record key>/q<i>" (a nil value: the judge failed on that answer) of `judge`,
-  /// or of the judge that wrote last when nil. Later lines win (a retried failure replaces it).
+  /// Verdicts by "<record key>/q<i>" (see `RunFiles.judgeVerdicts`).
   public static func verdicts(path: String, judge: String? = nil) throws -> [String: Bool?] {
-    let all = try RunDirectory.decodeLines(JudgeRecord.self, path: path)
-    guard let name = judge ?? all.last?.judge else { return [:] }
-    var out: [String: Bool?] = [:]
-    for j in all where j.judge == name { out[j.key] = j.verdict }
-    return out
+    try RunFiles.judgeVerdicts(path: path, judge: judge)
   }
 
   /// Judges every answer of the run that has no verdict from this judge yet (failed ones are retried).

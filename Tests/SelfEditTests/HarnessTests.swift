@@ -90,6 +90,11 @@ struct HarnessTests {
     let manifest = try #require(try RunDirectory(dir: fx.root + "/a", shard: .whole).manifest())
     #expect(manifest.passages == 4 && manifest.questions == 8 && manifest.invocations.count == 1)
     #expect(manifest.dataFiles["squad/squad_val.json"] != nil && manifest.promptSHA256["implications"] != nil)
+    // A run without summary.json (killed, in progress) is summarised from its records for reports.
+    let fromFile = try RunFiles.load(dir: fx.root + "/a").summary
+    try FileManager.default.moveItem(atPath: fx.root + "/a/summary.json", toPath: fx.root + "/a/summary.bak")
+    #expect(try RunFiles.load(dir: fx.root + "/a").summary == fromFile)
+    try FileManager.default.moveItem(atPath: fx.root + "/a/summary.bak", toPath: fx.root + "/a/summary.json")
     let summaryText = String(decoding: fx.file("a", "summary.json"), as: UTF8.self)
     #expect(!summaryText.contains(fx.root) && !summaryText.contains("seconds"))
   }
