@@ -60,13 +60,20 @@ public enum RunReport {
         }, rightAligned: [5])
         md += "\n"
       }
-      md += "### Training and failures\n\n"
-      md += Markdown.table(["method", "evaluations", "failures", "mean sequences", "mean trained tokens", "mean final loss", "failure reasons"],
-                           methods.map { m in
-                             let x = s.methods[m]!
-                             return [m, "\(x.evaluations)", "\(x.failures)", Markdown.f(x.meanSequences, 1), Markdown.f(x.meanTrainingTokens, 0),
-                                     Markdown.f(x.meanFinalLoss, 3), x.failureReasons.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; ")]
-                           }, rightAligned: [1, 2, 3, 4, 5])
+      md += "### Training, answers and failures\n\n"
+      func meanAnswerChars(_ m: String?) -> Double? {
+        let texts = r.records.filter { m == nil ? $0.kind == .baseline : ($0.kind == .adapter && $0.method == m!) }.flatMap(\.answers).map(\.text)
+        return texts.isEmpty ? nil : Double(texts.reduce(0) { $0 + $1.count }) / Double(texts.count)
+      }
+      var trainingRows = [["(un-adapted baseline)", "\(r.records.filter { $0.kind == .baseline }.count)", "—", "—", "—", "—", Markdown.f(meanAnswerChars(nil), 0), ""]]
+      trainingRows += methods.map { m in
+        let x = s.methods[m]!
+        return [m, "\(x.evaluations)", "\(x.failures)", Markdown.f(x.meanSequences, 1), Markdown.f(x.meanTrainingTokens, 0),
+                Markdown.f(x.meanFinalLoss, 3), Markdown.f(meanAnswerChars(m), 0),
+                x.failureReasons.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: "; ")]
+      }
+      md += Markdown.table(["method", "evaluations", "failures", "mean sequences", "mean trained tokens", "mean final loss", "mean answer characters",
+                            "failure reasons"], trainingRows, rightAligned: [1, 2, 3, 4, 5, 6])
       md += "\n"
       // Charts: bars of the headline accuracy and of the dense gain; per-passage scatter vs passage.
       let tag = runs.count > 1 ? "-\(ri + 1)" : ""
