@@ -103,7 +103,7 @@ public struct JSONNode {
   }
 
   public func int() throws -> Int {
-    guard let n = number(), let d = Optional(n.doubleValue), d.isFinite, d == d.rounded(), abs(d) < 1e15 else { throw fail("an integer") }
+    guard let d = number()?.doubleValue, d.isFinite, d == d.rounded(), abs(d) < 1e15 else { throw fail("an integer") }
     return Int(d)
   }
 

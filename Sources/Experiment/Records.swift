@@ -113,7 +113,11 @@ public struct EvalRecord: Codable, Equatable, Sendable {
 
   /// Unique within a run: what resuming and merging key on.
   public var key: String {
-    kind == .baseline ? "baseline/p\(passage)" : "\(method)/p\(passage)/s\(selfEdit)/r\(run)"
+    kind == .baseline ? EvalRecord.baselineKey(passage: passage) : EvalRecord.key(method: method, passage: passage, selfEdit: selfEdit, run: run)
+  }
+  public static func baselineKey(passage: Int) -> String { "baseline/p\(passage)" }
+  public static func key(method: String, passage: Int, selfEdit: Int, run: Int) -> String {
+    SelfEditRecord.key(method: method, passage: passage, selfEdit: selfEdit) + "/r\(run)"
   }
 }
 
@@ -132,7 +136,8 @@ public struct SelfEditRecord: Codable, Equatable, Sendable {
     self.method = method; self.passage = passage; self.selfEdit = selfEdit; self.text = text; self.failure = failure
     self.completionTokens = completionTokens; self.finish = finish
   }
-  public var key: String { "\(method)/p\(passage)/s\(selfEdit)" }
+  public var key: String { SelfEditRecord.key(method: method, passage: passage, selfEdit: selfEdit) }
+  public static func key(method: String, passage: Int, selfEdit: Int) -> String { "\(method)/p\(passage)/s\(selfEdit)" }
 }
 
 /// A judge verdict for one answer (the judge stage; cached by prompt and judge model).

@@ -174,6 +174,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   /// Evaluation runs per self-edit: `base` trains nothing, so one run says everything.
   public func runs(for method: String) -> Int { method == "base" ? 1 : evaluation.runs }
 
+  /// Evaluation records per passage: the baseline plus every method's self-edits x runs.
+  public var evaluationsPerPassage: Int { 1 + methods.reduce(0) { $0 + selfEdits(for: $1) * runs(for: $1) } }
+
   /// The passages this run covers, by position in the split.
   public func passageCount(splitSize: Int) -> Int { min(limit ?? splitSize, splitSize) }
 

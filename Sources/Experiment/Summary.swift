@@ -187,7 +187,7 @@ public enum Summarize {
         }
       }
     }
-    let expected = passages * (1 + config.methods.reduce(0) { $0 + config.selfEdits(for: $1) * config.runs(for: $1) })
+    let expected = passages * config.evaluationsPerPassage
     return RunSummary(name: config.name, split: URL(fileURLWithPath: config.split).deletingPathExtension().lastPathComponent, seed: config.seed, configSHA256: configSHA256, modelSHA256: modelSHA256,
                       passages: passages, questions: questions, methods: methods, paired: paired,
                       expectedEvaluations: expected, foundEvaluations: records.count, complete: records.count == expected)

@@ -57,6 +57,13 @@ public final class LanguageModel: @unchecked Sendable {
   public func encode(_ text: String) -> [Int] { tokenizer.encode(text) }
   public func decode(_ ids: [Int]) -> String { (try? tokenizer.decode(ids)) ?? "" }
 
+  /// The text of a generation: a trailing end-of-generation token dropped, then decoded.
+  public func completionText(_ r: GenerationResult) -> String {
+    var toks = r.tokens
+    if let last = toks.last, stopIds.contains(last) { toks.removeLast() }
+    return decode(toks)
+  }
+
   /// A generator over this model (one KV cache per call).
   public func generator(delta: LinearDelta? = nil) -> Generator {
     let g = Generator(transformer: transformer, decode: { [tokenizer] in (try? tokenizer.decode($0)) ?? "" })

@@ -97,9 +97,7 @@ public final class ChatServer {
       let req = GenerationRequest(promptTokens: prompt, options: SamplingOptions(temperature: temperature, topP: topP),
                                   maxNewTokens: maxTokens, stopTokens: model.stopIds, seed: seed)
       let r = try model.generator().generate([req])[0]
-      var toks = r.tokens
-      if let l = toks.last, model.stopIds.contains(l) { toks.removeLast() }
-      let text = model.decode(toks)
+      let text = model.completionText(r)
       log("served \(prompt.count) prompt + \(r.tokens.count) completion tokens")
       reply(c, 200, ["object": "chat.completion", "model": name,
                      "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": r.finish == .length ? "length" : "stop"]],

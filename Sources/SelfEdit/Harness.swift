@@ -57,7 +57,8 @@ public final class Harness {
     try runDir.prepare(config: config)
     let released = try loadReleased(passages)
     var manifest = try makeManifest(split: split, passages: passages)
-    var done = Set(try runDir.records().map(\.key))
+    let existing = try runDir.records()
+    var done = Set(existing.map(\.key))
     var selfEdits: [String: SelfEditRecord] = [:]
     for s in try runDir.selfEdits() { selfEdits[s.key] = s }
     manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName,
@@ -68,11 +69,10 @@ public final class Harness {
     let seLog = try RecordLog(path: runDir.selfEditsPath)
     let timings = try RecordLog(path: runDir.timingsPath)
     let mine = passages.indices.filter { options.shard.owns($0) }
-    let perPassage = 1 + config.methods.reduce(0) { $0 + config.selfEdits(for: $1) * config.runs(for: $1) }
-    let total = mine.count * perPassage
+    let total = mine.count * config.evaluationsPerPassage
     var progress = ProgressMeter(total: total, done: done.count, log: options.log, label: "\(config.name)" + (options.shard.isWhole ? "" : " shard \(options.shard.label)"))
     var baselines: [Int: EvalRecord] = [:]
-    for r in try runDir.records() where r.kind == .baseline { baselines[r.passage] = r }
+    for r in existing where r.kind == .baseline { baselines[r.passage] = r }
 
     func append(_ r: EvalRecord, seconds: [String: Double]) throws {
       try records.append(try CanonicalJSON.line(r))
@@ -85,7 +85,7 @@ public final class Harness {
 
     for blockStart in stride(from: 0, to: mine.count, by: options.generationBatch) {
       let block = Array(mine[blockStart..<min(mine.count, blockStart + options.generationBatch)])
-      for p in block where !done.contains("baseline/p\(p)") {
+      for p in block where !done.contains(EvalRecord.baselineKey(passage: p)) {
         let t0 = Date()
         let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: try loop.answer(passages[p], delta: nil))
         baselines[p] = r
@@ -97,10 +97,9 @@ public final class Harness {
         for p in block {
           for s in 0..<config.selfEdits(for: m) {
             for run in 0..<config.runs(for: m) {
-              let key = "\(m)/p\(p)/s\(s)/r\(run)"
-              if done.contains(key) { continue }
+              if done.contains(EvalRecord.key(method: m, passage: p, selfEdit: s, run: run)) { continue }
               let (r, secs) = try evaluate(method: m, kind: method, passage: p, p: passages[p], selfEdit: s, run: run,
-                                           baseline: baselines[p]!, selfEditRecord: selfEdits["\(m)/p\(p)/s\(s)"])
+                                           baseline: baselines[p]!, selfEditRecord: selfEdits[SelfEditRecord.key(method: m, passage: p, selfEdit: s)])
               try append(r, seconds: secs)
             }
           }
@@ -175,7 +174,7 @@ public final class Harness {
   func ensureSelfEdits(method m: String, kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
                        known: inout [String: SelfEditRecord], log: RecordLog, timings: RecordLog) throws {
     let k = config.selfEdits(for: m)
-    let missing = block.filter { p in (0..<k).contains { known["\(m)/p\(p)/s\($0)"] == nil } }
+    let missing = block.filter { p in (0..<k).contains { known[SelfEditRecord.key(method: m, passage: p, selfEdit: $0)] == nil } }
     guard !missing.isEmpty else { return }
     var new: [SelfEditRecord] = []
     let t0 = Date()

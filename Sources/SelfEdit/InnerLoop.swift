@@ -108,11 +108,7 @@ public final class InnerLoop {
 
   /// The text of a generation result: the stop token dropped, then stripped (SEAL strips completions
   /// and the grader strips predictions).
-  public func completionText(_ r: GenerationResult) -> String {
-    var toks = r.tokens
-    if let last = toks.last, model.stopIds.contains(last) { toks.removeLast() }
-    return TrainingSequences.pyStrip(model.decode(toks))
-  }
+  public func completionText(_ r: GenerationResult) -> String { TrainingSequences.pyStrip(model.completionText(r)) }
 }
 
 /// A seed for one named random choice of a run: the run seed mixed with a stable hash of the name.

@@ -32,13 +32,13 @@ public enum Judge {
   public static func run(dir: String, backend: JudgeBackend, prompts: PromptLibrary = PromptLibrary(),
                          log: (String) -> Void = { _ in }) throws -> (judged: Int, failed: Int) {
     let config = try RunConfig.load(path: dir + "/config.json")
-    let records = try RunDirectory.recordFiles(in: dir).flatMap { try RunDirectory.decodeLines(EvalRecord.self, path: $0) }
-    let (_, passages) = try Harness.passagesFromManifest(dir: dir, config: config)
+    let records = try RunFiles.recordFiles(in: dir).flatMap { try RunFiles.decodeLines(EvalRecord.self, path: $0) }
+    let (_, passages) = try Harness.passages(config: config, dataRoot: Paths.dataRoot(explicit: nil))
     let template = try prompts.text("judge-seal")
     let path = dir + "/judge.jsonl"
     // Verdicts of this judge already recorded (by prompt and judge model: other judges' verdicts do not count).
     var have: [String: JudgeRecord] = [:]
-    for j in try RunDirectory.decodeLines(JudgeRecord.self, path: path) where j.judge == backend.name { have[j.key] = j }
+    for j in try RunFiles.decodeLines(JudgeRecord.self, path: path) where j.judge == backend.name { have[j.key] = j }
     // Cache of replies by (judge, prompt) across records (the baseline and base answers repeat).
     var cache: [String: String] = [:]
     let out = try RecordLog(path: path)
@@ -78,9 +78,7 @@ public enum Judge {
       return try e.complete(prompt, temperature: 0)
     case .local(let m):
       let req = GenerationRequest(promptTokens: m.encode(m.chatPrompt(user: prompt)), maxNewTokens: 8, stopTokens: m.stopIds)
-      var toks = try m.generator().generate([req])[0].tokens
-      if let l = toks.last, m.stopIds.contains(l) { toks.removeLast() }
-      return m.decode(toks)
+      return m.completionText(try m.generator().generate([req])[0])
     }
   }
 }

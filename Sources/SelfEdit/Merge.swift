@@ -6,11 +6,6 @@ import Foundation
 import Workspace
 
 extension Harness {
-  /// Passages of a run directory's config, from the data root recorded nowhere: the caller's.
-  static func passagesFromManifest(dir: String, config: RunConfig, dataRoot: String? = nil) throws -> (SplitManifest, [Passage]) {
-    try Harness.passages(config: config, dataRoot: Paths.dataRoot(explicit: dataRoot))
-  }
-
   /// Merges the shard files of `inputs` (run directories) into `out`.
   @discardableResult
   public static func merge(inputs: [String], out: String) throws -> RunSummary {
@@ -29,8 +24,8 @@ extension Harness {
           throw ExperimentError.malformed(path: dir + "/" + f, key: "(file)", expected: "a run manifest", found: "\(error)")
         }
       }
-      for path in RunDirectory.recordFiles(in: dir) {
-        for r in try RunDirectory.decodeLines(EvalRecord.self, path: path) {
+      for path in RunFiles.recordFiles(in: dir) {
+        for r in try RunFiles.decodeLines(EvalRecord.self, path: path) {
           if let old = byKey[r.key], old != r {
             throw ExperimentError.runConflict(dir: dir, message: "record \(r.key) appears twice with different content")
           }
@@ -38,7 +33,7 @@ extension Harness {
         }
       }
       for f in files where f.hasPrefix("selfedits") && f.hasSuffix(".jsonl") {
-        for s in try RunDirectory.decodeLines(SelfEditRecord.self, path: dir + "/" + f) { selfEdits[s.key] = s }
+        for s in try RunFiles.decodeLines(SelfEditRecord.self, path: dir + "/" + f) { selfEdits[s.key] = s }
       }
     }
     guard let config, let first = manifests.first else {

@@ -107,12 +107,8 @@ public final class RunDirectory {
     return "formatting"
   }
 
-  public static func decodeLines<T: Decodable>(_ type: T.Type, path: String) throws -> [T] {
-    try RunFiles.decodeLines(type, path: path)
-  }
-
-  public func records() throws -> [EvalRecord] { try RunDirectory.decodeLines(EvalRecord.self, path: recordsPath) }
-  public func selfEdits() throws -> [SelfEditRecord] { try RunDirectory.decodeLines(SelfEditRecord.self, path: selfEditsPath) }
+  public func records() throws -> [EvalRecord] { try RunFiles.decodeLines(EvalRecord.self, path: recordsPath) }
+  public func selfEdits() throws -> [SelfEditRecord] { try RunFiles.decodeLines(SelfEditRecord.self, path: selfEditsPath) }
 
   public func manifest() throws -> RunManifest? {
     guard let d = FileManager.default.contents(atPath: manifestPath) else { return nil }
@@ -131,8 +127,6 @@ public final class RunDirectory {
     return records.sorted { rank($0) < rank($1) }
   }
 
-  /// Every records file of a directory (one unsharded file, or shard files).
-  public static func recordFiles(in dir: String) -> [String] { RunFiles.recordFiles(in: dir) }
 
 }
 
