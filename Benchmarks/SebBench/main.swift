@@ -41,6 +41,16 @@ if let i = args.firstIndex(of: "--dump-inputs"), i + 1 < args.count {
   dumpInputs = args[i + 1]
   args.removeSubrange(i...(i + 1))
 }
+var adapterCounts = [1, 4, 8, 16]
+if let i = args.firstIndex(of: "--adapters"), i + 1 < args.count {
+  adapterCounts = args[i + 1].split(separator: ",").compactMap { Int($0) }.filter { $0 >= 1 }
+  args.removeSubrange(i...(i + 1))
+}
+var itemCount = 16
+if let i = args.firstIndex(of: "--items"), i + 1 < args.count, let n = Int(args[i + 1]), n >= 1 {
+  itemCount = n
+  args.removeSubrange(i...(i + 1))
+}
 let suites = args.isEmpty ? ["all"] : args
 if suites.contains("--help") || suites.contains("-h") {
   print("""
@@ -56,6 +66,10 @@ if suites.contains("--help") || suites.contains("-h") {
                  train SEAL's inner loop (10 epochs) on a released self-edit, answer the passage's
                  questions (64 tokens each, EOS ignored) and score their gold answers;
                  --dump-inputs FILE writes the exact texts for Benchmarks/compare/selfedit_bench.py
+      packed     self-edit evaluations per hour on 16 released self-edits of val200 (train + answer)
+                 with K = --adapters 1,4,8,16 adapters trained together, each round beside this
+                 machine's cblas_sgemm (512x576x576 and 512x1536x576, pool split);
+                 --dump-inputs FILE writes the inputs for selfedit_bench.py --packed
     """)
   exit(0)
 }
@@ -176,7 +190,7 @@ if want("kernels") {
   }
 }
 
-if want("tokenizer") || want("prefill") || want("decode") || want("train") || suites.contains("selfedit") {
+if want("tokenizer") || want("prefill") || want("decode") || want("train") || suites.contains("selfedit") || suites.contains("packed") {
   guard FileManager.default.fileExists(atPath: modelPath) else {
     FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
     exit(1)
@@ -255,6 +269,44 @@ if suites.contains("selfedit"), let model, let tokenizer {
   report("selfedit", "answer \(i.questions.count) questions x \(i.answerTokens) tokens + gold log-lik", med("answer"), "s")
   report("selfedit", "one evaluation (sum of stages)", med("total"), "s")
   report("selfedit", "evaluations per hour", 3600 / med("total"), "1/h")
+}
+// MARK: many self-edit evaluations, K adapters trained together
+if suites.contains("packed"), let model, let tokenizer {
+  let bench = try PackedEvaluationBench(model: LanguageModel(file: try GGUFFile(path: modelPath), tokenizer: tokenizer, weights: model),
+                                        dataRoot: Paths.dataRoot(explicit: nil), count: itemCount)
+  if let dumpInputs { try AtomicFile.write(try CanonicalJSON.pretty(bench.inputs), to: dumpInputs) }
+  func sgemmGFLOPs() -> Double {
+    var total = 0.0
+    for (M, N, K) in [(512, 576, 576), (512, 1536, 576)] {
+      let x = FloatBuffer(count: M * K), w = FloatBuffer(count: N * K), y = FloatBuffer(count: M * N)
+      for i in 0..<(M * K) { x[i] = Float(i % 7) * 0.1 }
+      matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K)
+      let t = seconds { for _ in 0..<20 { matmulNT(y.pointer, x.pointer, w.pointer, M: M, N: N, K: K) } } / 20
+      total += 2 * Double(M * N * K) / t / 1e9
+    }
+    return total / 2
+  }
+  // Rounds interleave every K with an sgemm measurement, so each ratio compares like moments.
+  var byK: [Int: [[String: Double]]] = [:]
+  for _ in 0..<repeats {
+    for k in adapterCounts {
+      var r = try bench.run(adaptersPerStep: k)
+      r["sgemm"] = sgemmGFLOPs()
+      byK[k, default: []].append(r)
+      if !json { fputs("  K = \(k): train \(String(format: "%.1f", r["train"]!)) s, answer \(String(format: "%.1f", r["answer"]!)) s, sgemm \(String(format: "%.0f", r["sgemm"]!)) GFLOP/s\n", stderr) }
+    }
+  }
+  let n = bench.inputs.items.count
+  for k in adapterCounts {
+    let rs = byK[k]!
+    func med(_ f: ([String: Double]) -> Double) -> Double { let v = rs.map(f).sorted(); return v[v.count / 2] }
+    report("packed", "K = \(k): evaluations per hour (\(n) self-edits)", med { 3600 * Double(n) / $0["total"]! }, "1/h")
+    report("packed", "K = \(k): train seconds", med { $0["train"]! }, "s", "\(Int(rs[0]["tokens"]!)) tokens")
+    report("packed", "K = \(k): answer seconds", med { $0["answer"]! }, "s")
+    report("packed", "K = \(k): training products", med { $0["flops"]! / $0["train"]! / 1e9 }, "GFLOP/s",
+           String(format: "%.0f%% of the same round's sgemm", 100 * med { $0["flops"]! / $0["train"]! / 1e9 / $0["sgemm"]! }))
+    report("packed", "K = \(k): sgemm in the same rounds", med { $0["sgemm"]! }, "GFLOP/s")
+  }
 }
 report("memory", "peak resident set", peakRSSMiB(), "MiB")
 

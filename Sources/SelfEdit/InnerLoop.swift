@@ -50,13 +50,41 @@ public final class InnerLoop {
     }.filter { $0.tokens.count >= 2 }
   }
 
-  /// Trains a fresh adapter; nil adapter when there is nothing to train on.
+  /// Trains a fresh adapter.
   public func train(sequences: [String], seed: UInt64) throws -> (LoRAAdapter, TrainingSummary) {
-    let ex = examples(sequences)
-    guard !ex.isEmpty else { throw TrainingError.badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens") }
-    let (adapter, log) = try LoRATrainer.train(model: model.weights, examples: ex, adapterConfig: loraConfig(seed: seed),
-                                               config: try trainingConfig(seed: seed))
-    return (adapter, TrainingSummary(sequences: ex.count, steps: log.steps.count, tokens: log.tokens, losses: log.losses))
+    try trainMany([(sequences, seed)], adaptersPerStep: 1)[0].get()
+  }
+
+  /// Trains one fresh adapter per item, `adaptersPerStep` packed through the frozen base at a
+  /// time; each equals training it alone (packing changes only float32 summation order). A
+  /// self-edit that cannot be trained fails alone.
+  public func trainMany(_ items: [(sequences: [String], seed: UInt64)], adaptersPerStep: Int) throws
+    -> [Result<(LoRAAdapter, TrainingSummary), TrainingError>]
+  {
+    var jobs: [TrainingJob] = [], jobOf: [Int?] = []
+    var out = [Result<(LoRAAdapter, TrainingSummary), TrainingError>?](repeating: nil, count: items.count)
+    for (i, item) in items.enumerated() {
+      let ex = examples(item.sequences)
+      guard !ex.isEmpty else {
+        out[i] = .failure(.badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens"))
+        jobOf.append(nil); continue
+      }
+      do {
+        let adapter = try LoRAAdapter(config: loraConfig(seed: item.seed), shape: model.config)
+        jobs.append(TrainingJob(examples: ex, adapter: adapter, config: try trainingConfig(seed: item.seed)))
+        jobOf.append(jobs.count - 1)
+      } catch {
+        out[i] = .failure(error as? TrainingError ?? .badSequence(index: 0, reason: "\(error)")); jobOf.append(nil)
+      }
+    }
+    let results = try LoRATrainer.train(model: model.weights, jobs: jobs, packing: PackingOptions(adaptersPerStep: adaptersPerStep))
+    for (i, j) in jobOf.enumerated() {
+      guard let j else { continue }
+      out[i] = results[j].map { log in
+        (jobs[j].adapter, TrainingSummary(sequences: jobs[j].examples.count, steps: log.steps.count, tokens: log.tokens, losses: log.losses))
+      }
+    }
+    return out.map { $0! }
   }
 
   // MARK: Answering

@@ -14,7 +14,9 @@ import Experiment
 import Foundation
 import Workspace
 
-/// `--shard i/n`: this process evaluates passages p with p % n == i - 1.
+/// `--shard i/n`: this process evaluates the blocks b of `blockSize` consecutive passages
+/// (b = p / blockSize) with b % n == i - 1. Blocks, not passages, because a block's adapters
+/// train packed together: the same blocks in a sharded and an unsharded run give the same bytes.
 public struct Shard: Equatable, Sendable, Codable {
   public var index: Int
   public var count: Int
@@ -28,7 +30,7 @@ public struct Shard: Equatable, Sendable, Codable {
   }
   public var isWhole: Bool { count == 1 }
   public var suffix: String { isWhole ? "" : ".shard-\(index)-of-\(count)" }
-  public func owns(_ passage: Int) -> Bool { passage % count == index - 1 }
+  public func owns(passage: Int, blockSize: Int) -> Bool { (passage / max(1, blockSize)) % count == index - 1 }
   public var label: String { "\(index)/\(count)" }
 }
 
@@ -37,6 +39,8 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var finished: String?
   public var host: String
   public var threads: Int
+  /// Adapters trained together (packed steps); absent in runs before packing (one at a time).
+  public var adaptersPerStep: Int?
   public var recordsAtStart: Int
   public var recordsAtEnd: Int?
   public var status: String

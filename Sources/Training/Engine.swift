@@ -60,7 +60,8 @@ public final class BaseWeights<S: TrainScalar>: @unchecked Sendable {
   }
 }
 
-/// One adapted projection inside the engine: parameters, gradients and saved activations.
+/// One adapted projection inside the engine: parameters, gradients and saved activations of
+/// one attached adapter (rows of its one segment in the current step).
 final class AdapterSlot<S: TrainScalar> {
   let pair: LoRAPair
   let R: Int, N: Int, K: Int
@@ -68,9 +69,9 @@ final class AdapterSlot<S: TrainScalar> {
   let b: ScalarBuffer<S>  // (N, R)
   let da: ScalarBuffer<S>  // (R, K)
   let db: ScalarBuffer<S>  // (N, R)
-  let h: ScalarBuffer<S>  // (T, R) = dropout(x) . A^T
-  let xd: ScalarBuffer<S>?  // (T, K) dropped-out input, when dropout > 0
-  let mask: ScalarBuffer<S>?  // (T, K) 0 or 1/(1-p)
+  let h: ScalarBuffer<S>  // (Ts, R) = dropout(x) . A^T of the adapter's segment
+  let xd: ScalarBuffer<S>?  // (Ts, K) dropped-out input, when dropout > 0
+  let mask: ScalarBuffer<S>?  // (Ts, K) 0 or 1/(1-p)
   var droppedThisStep = false
 
   init(pair: LoRAPair, maxT: Int, dropout: Bool) {
@@ -92,6 +93,62 @@ final class AdapterSlot<S: TrainScalar> {
   }
 }
 
+/// Everything one attached adapter owns in the engine: its slots, scale, dropout stream and
+/// scratch. Training it packed with others draws the same dropout masks in the same order as
+/// training it alone (its own stream, projections in layer order).
+final class AttachedAdapter<S: TrainScalar> {
+  let adapter: LoRAAdapter
+  let scale: S
+  let dropout: Double
+  var rng: TrainRNG
+  let slots: [[AdapterSlot<S>?]]  // (L, 7)
+  let slotList: [AdapterSlot<S>]
+  let lowestLayer: Int
+  let dh: ScalarBuffer<S>  // (Ts, R)
+  let dxd: ScalarBuffer<S>  // (Ts, max K) dropout input gradient
+
+  init(adapter: LoRAAdapter, config c: LlamaConfig, maxSegment: Int, seed: UInt64?) throws {
+    guard adapter.shape == c else {
+      throw TrainingError.adapterMismatch(detail: "adapter was made for a different model shape")
+    }
+    self.adapter = adapter
+    scale = S(adapter.config.scale); dropout = adapter.config.dropout
+    rng = TrainRNG(seed: (seed ?? adapter.config.seed) ^ 0xD1B5_4A32_D192_ED03)
+    var sl = [[AdapterSlot<S>?]](repeating: [AdapterSlot<S>?](repeating: nil, count: 7), count: c.layers)
+    var list: [AdapterSlot<S>] = []
+    var maxR = 1, maxK = 1
+    for p in adapter.pairs {
+      let (n, k) = p.projection.shape(c)
+      guard p.layer >= 0, p.layer < c.layers, p.N == n, p.K == k, p.a.count == p.R * k, p.b.count == n * p.R else {
+        throw TrainingError.adapterMismatch(
+          detail: "layer \(p.layer) \(p.projection.rawValue): expected A [R, \(k)] and B [\(n), R], found R \(p.R), N \(p.N), K \(p.K)")
+      }
+      let s = AdapterSlot<S>(pair: p, maxT: maxSegment, dropout: adapter.config.dropout > 0)
+      sl[p.layer][p.projection.index] = s
+      list.append(s)
+      maxR = max(maxR, p.R); maxK = max(maxK, k)
+    }
+    slots = sl; slotList = list
+    lowestLayer = adapter.pairs.map(\.layer).min() ?? c.layers
+    dh = .init(count: maxSegment * maxR)
+    dxd = .init(count: adapter.config.dropout > 0 ? maxSegment * maxK : 0)
+  }
+}
+
+/// One sequence of a packed step: its rows, and the attached adapter it runs with (nil: the
+/// frozen base alone).
+public struct EngineSegment: Sendable {
+  public var adapter: Int?
+  public var tokens: [Int]
+  /// targets[t] is the token position t must predict (< 0: none).
+  public var targets: [Int]
+  /// Keys at positions >= validKeys are masked (right padding).
+  public var validKeys: Int?
+  public init(adapter: Int?, tokens: [Int], targets: [Int], validKeys: Int? = nil) {
+    self.adapter = adapter; self.tokens = tokens; self.targets = targets; self.validKeys = validKeys
+  }
+}
+
 /// Activations of one layer, kept from forward for backward.
 final class LayerActivations<S: TrainScalar> {
   let xn1: ScalarBuffer<S>  // (T, C) attention-norm output
@@ -103,7 +160,7 @@ final class LayerActivations<S: TrainScalar> {
   let kPre: ScalarBuffer<S>?  // (T, G*D) before k-norm (qwen3)
   let qRstd: ScalarBuffer<S>?  // (T*H)
   let kRstd: ScalarBuffer<S>?  // (T*G)
-  let probs: ScalarBuffer<S>  // (H, T, T)
+  let probs: ScalarBuffer<S>  // (H, Ts, Ts) per segment, segments one after another
   let att: ScalarBuffer<S>  // (T, H*D) attention output, o_proj input
   let mid: ScalarBuffer<S>  // (T, C) residual after attention
   let xn2: ScalarBuffer<S>  // (T, C) ffn-norm output
@@ -112,32 +169,33 @@ final class LayerActivations<S: TrainScalar> {
   let up: ScalarBuffer<S>  // (T, F)
   let act: ScalarBuffer<S>  // (T, F) silu(gate) * up, down_proj input
 
-  init(_ c: LlamaConfig, _ T: Int) {
+  /// `probRows`: the longest segment; the probabilities of all segments need at most H * probRows * T.
+  init(_ c: LlamaConfig, _ T: Int, probRows: Int) {
     let C = c.dim, HD = c.qDim, GD = c.kvDim, F = c.ffnDim
     xn1 = .init(count: T * C); rstd1 = .init(count: T)
     q = .init(count: T * HD); k = .init(count: T * GD); v = .init(count: T * GD)
     qPre = c.qkNorm ? .init(count: T * HD) : nil; kPre = c.qkNorm ? .init(count: T * GD) : nil
     qRstd = c.qkNorm ? .init(count: T * c.heads) : nil; kRstd = c.qkNorm ? .init(count: T * c.kvHeads) : nil
-    probs = .init(count: c.heads * T * T); att = .init(count: T * HD); mid = .init(count: T * C)
+    probs = .init(count: c.heads * probRows * T); att = .init(count: T * HD); mid = .init(count: T * C)
     xn2 = .init(count: T * C); rstd2 = .init(count: T)
     gate = .init(count: T * F); up = .init(count: T * F); act = .init(count: T * F)
   }
 }
 
-/// Forward + backward of the decoder with LoRA adapters, in scalar S, for sequences of at most
-/// `maxTokens` tokens. One engine serves one adapter; parameters are copied in at init and out
-/// by `storeParameters()`.
+/// Forward + backward of the decoder with LoRA adapters, in scalar S. Several sequences, each
+/// with its own attached adapter, run packed as one step (multi-adapter training): the frozen
+/// base products run once over all their rows, each adapter's low-rank products and attention
+/// run on its own rows, and each adapter's gradients see only its own sequence. Parameters are
+/// copied in when an adapter is attached and out by `storeParameters(adapter:)`.
 public final class LoRAEngine<S: TrainScalar> {
   public let config: LlamaConfig
   public let base: BaseWeights<S>
+  /// Rows of one packed step (all segments together).
   public let maxTokens: Int
-  public let scale: S
-  public let dropout: Double
-  var rng: TrainRNG
-  var slots: [[AdapterSlot<S>?]]  // (L, 7)
-  var slotList: [AdapterSlot<S>]
-  /// Backward stops here: nothing below has trainable parameters.
-  let lowestLayer: Int
+  /// Rows of one segment.
+  public let maxSegment: Int
+  var attached: [Int: AttachedAdapter<S>] = [:]
+  var nextId = 0
   let rope: RoPETable<S>
 
   let resid: ScalarBuffer<S>  // (L+1, T, C): resid[l] is the input of layer l, resid[L] the last output
@@ -160,91 +218,124 @@ public final class LoRAEngine<S: TrainScalar> {
   let dgate: ScalarBuffer<S>  // (T, F)
   let dup: ScalarBuffer<S>  // (T, F)
   let dact: ScalarBuffer<S>  // (T, F)
-  let dh: ScalarBuffer<S>  // (T, R)
-  let dxd: ScalarBuffer<S>  // (T, max K) dropout input gradient
-  let attScratch: ScalarBuffer<S>  // (T, T)
+  let attScratch: ScalarBuffer<S>  // (Ts, Ts)
   let tmpC: ScalarBuffer<S>  // (T, C) o_proj / down_proj outputs
 
   // State of the last forward, for backward.
   public private(set) var T = 0
-  var targets: [Int] = []
+  var targets: [Int] = []  // (T) over all segments
+  var segments: [(adapter: AttachedAdapter<S>?, start: Int, count: Int, probs: Int)] = []
   var headStart = 0, headEnd = 0
 
-  public init(base: BaseWeights<S>, adapter: LoRAAdapter, maxTokens: Int, seed: UInt64? = nil) throws {
+  /// An engine with no adapter attached, for packed steps of up to `maxTokens` rows whose
+  /// sequences hold at most `maxSegment` tokens (default: `maxTokens`).
+  public init(base: BaseWeights<S>, maxTokens: Int, maxSegment: Int? = nil) throws {
     let c = base.config
-    guard adapter.shape == c else {
-      throw TrainingError.adapterMismatch(detail: "adapter was made for a different model shape")
+    let seg = maxSegment ?? maxTokens
+    guard maxTokens >= 1, seg >= 1, seg <= maxTokens else {
+      throw TrainingError.badHyperparameter(
+        name: "maxTokens", value: "\(maxTokens) (segment \(seg))", expected: ">= 1, segment in 1...maxTokens")
     }
-    guard maxTokens >= 1 else {
-      throw TrainingError.badHyperparameter(name: "maxTokens", value: "\(maxTokens)", expected: ">= 1")
-    }
-    config = c; self.base = base; self.maxTokens = maxTokens
-    scale = S(adapter.config.scale); dropout = adapter.config.dropout
-    rng = TrainRNG(seed: (seed ?? adapter.config.seed) ^ 0xD1B5_4A32_D192_ED03)
+    config = c; self.base = base; self.maxTokens = maxTokens; self.maxSegment = seg
     let T = maxTokens, C = c.dim, V = c.vocabSize, HD = c.qDim, GD = c.kvDim, F = c.ffnDim
-    var sl = [[AdapterSlot<S>?]](repeating: [AdapterSlot<S>?](repeating: nil, count: 7), count: c.layers)
-    var list: [AdapterSlot<S>] = []
-    var maxR = 1, maxK = 1
-    for p in adapter.pairs {
-      let (n, k) = p.projection.shape(c)
-      guard p.layer >= 0, p.layer < c.layers, p.N == n, p.K == k, p.a.count == p.R * k, p.b.count == n * p.R else {
-        throw TrainingError.adapterMismatch(
-          detail: "layer \(p.layer) \(p.projection.rawValue): expected A [R, \(k)] and B [\(n), R], found R \(p.R), N \(p.N), K \(p.K)")
-      }
-      let s = AdapterSlot<S>(pair: p, maxT: T, dropout: adapter.config.dropout > 0)
-      sl[p.layer][p.projection.index] = s
-      list.append(s)
-      maxR = max(maxR, p.R); maxK = max(maxK, k)
-    }
-    slots = sl; slotList = list
-    lowestLayer = adapter.pairs.map(\.layer).min() ?? c.layers
-    rope = RoPETable(positions: T, dims: c.ropeDims, theta: Double(c.ropeTheta))
+    rope = RoPETable(positions: seg, dims: c.ropeDims, theta: Double(c.ropeTheta))
     resid = .init(count: (c.layers + 1) * T * C)
-    acts = (0..<c.layers).map { _ in LayerActivations(c, T) }
+    // Attention probabilities of all segments: sum of Ts^2 <= maxSegment * maxTokens.
+    acts = (0..<c.layers).map { _ in LayerActivations(c, T, probRows: seg) }
     xf = .init(count: T * C); rstdF = .init(count: T); logits = .init(count: T * V)
     lse = .init(count: T); losses = .init(count: T); dlosses = .init(count: T)
     dresid = .init(count: T * C); dxn = .init(count: T * C); dtmp = .init(count: T * max(C, HD, F))
     dq = .init(count: T * HD); dk = .init(count: T * GD); dv = .init(count: T * GD); dkPre = .init(count: T * GD)
     datt = .init(count: T * HD); dgate = .init(count: T * F); dup = .init(count: T * F); dact = .init(count: T * F)
-    dh = .init(count: T * maxR); dxd = .init(count: T * maxK); attScratch = .init(count: T * T)
+    attScratch = .init(count: seg * seg)
     tmpC = .init(count: T * C)
   }
 
-  /// Copies the engine's parameters back into the adapter's pairs (the trained values).
-  public func storeParameters() { for s in slotList { s.store() } }
-  /// Reloads parameters from the adapter's pairs.
-  public func loadParameters() { for s in slotList { s.load() } }
+  /// One engine for one adapter (id 0), for sequences of at most `maxTokens` tokens.
+  public convenience init(base: BaseWeights<S>, adapter: LoRAAdapter, maxTokens: Int, seed: UInt64? = nil) throws {
+    try self.init(base: base, maxTokens: maxTokens)
+    _ = try attach(adapter, seed: seed)
+  }
 
-  public func zeroGrad() { for s in slotList { s.da.zero(); s.db.zero() } }
+  /// Attaches an adapter (its parameters copied in, fresh gradients, its own dropout stream
+  /// seeded by `seed` or its config's seed) and returns its id.
+  public func attach(_ adapter: LoRAAdapter, seed: UInt64? = nil) throws -> Int {
+    let a = try AttachedAdapter<S>(adapter: adapter, config: config, maxSegment: maxSegment, seed: seed)
+    let id = nextId
+    nextId += 1
+    attached[id] = a
+    return id
+  }
+
+  /// Forgets an adapter (call `storeParameters(adapter:)` first to keep its trained values).
+  public func detach(_ id: Int) { attached[id] = nil }
+
+  func state(_ id: Int) -> AttachedAdapter<S> {
+    guard let a = attached[id] else { preconditionFailure("adapter \(id) is not attached") }
+    return a
+  }
+
+  /// Copies an adapter's parameters back into its pairs (the trained values).
+  public func storeParameters(adapter id: Int = 0) { for s in state(id).slotList { s.store() } }
+  /// Reloads an adapter's parameters from its pairs.
+  public func loadParameters(adapter id: Int = 0) { for s in state(id).slotList { s.load() } }
+  public func zeroGrad(adapter id: Int = 0) { for s in state(id).slotList { s.da.zero(); s.db.zero() } }
 
   // MARK: forward
 
-  /// Runs one sequence. `targets[t]` is the token position t must predict (< 0: none);
-  /// `validKeys` masks keys at positions >= it (right padding). With `allLogits` the head runs on
-  /// every row (for logits tests), otherwise only on rows first...last target.
+  /// Runs one sequence with adapter 0. With `allLogits` the head runs on every row (for logits
+  /// tests), otherwise only on rows first...last target.
   /// Returns the sum of the per-target losses and the number of targets.
   @discardableResult
   public func forward(
     tokens: [Int], targets: [Int], validKeys: Int? = nil, training: Bool = true, allLogits: Bool = false
   ) throws -> (lossSum: Double, count: Int) {
+    let id: Int? = attached[0] == nil ? nil : 0
+    return try forward([EngineSegment(adapter: id, tokens: tokens, targets: targets, validKeys: validKeys)],
+                       training: training, allLogits: allLogits)[0]
+  }
+
+  /// Runs several sequences packed in one step, each with its adapter (each adapter at most
+  /// once). Returns (sum of per-target losses, number of targets) per segment.
+  public func forward(
+    _ segs: [EngineSegment], training: Bool = true, allLogits: Bool = false
+  ) throws -> [(lossSum: Double, count: Int)] {
     let c = config
-    let T = tokens.count, C = c.dim, V = c.vocabSize, H = c.heads, G = c.kvHeads, D = c.headDim
-    let F = c.ffnDim, HD = c.qDim, GD = c.kvDim
-    guard T >= 1, T <= maxTokens else {
-      throw TrainingError.badSequence(index: 0, reason: "\(T) tokens; expected 1...\(maxTokens)")
+    let C = c.dim, V = c.vocabSize, H = c.heads, G = c.kvHeads, D = c.headDim, F = c.ffnDim
+    let T = segs.reduce(0) { $0 + $1.tokens.count }
+    guard !segs.isEmpty, T <= maxTokens else {
+      throw TrainingError.badSequence(index: 0, reason: "\(T) tokens in \(segs.count) sequences; expected 1...\(maxTokens)")
     }
-    guard targets.count == T else {
-      throw TrainingError.badSequence(index: 0, reason: "\(targets.count) targets for \(T) tokens")
+    var layout: [(adapter: AttachedAdapter<S>?, start: Int, count: Int, probs: Int)] = []
+    var seen = Set<Int>(), row = 0, probRow = 0
+    for (i, s) in segs.enumerated() {
+      let n = s.tokens.count
+      guard n >= 1, n <= maxSegment else {
+        throw TrainingError.badSequence(index: i, reason: "\(n) tokens; expected 1...\(maxSegment)")
+      }
+      guard s.targets.count == n else {
+        throw TrainingError.badSequence(index: i, reason: "\(s.targets.count) targets for \(n) tokens")
+      }
+      if let t = s.tokens.first(where: { $0 < 0 || $0 >= V }) {
+        throw TrainingError.badSequence(index: i, reason: "token id \(t) outside the vocabulary [0, \(V))")
+      }
+      if let t = s.targets.first(where: { $0 >= V }) {
+        throw TrainingError.badSequence(index: i, reason: "target id \(t) outside the vocabulary [0, \(V))")
+      }
+      var st: AttachedAdapter<S>? = nil
+      if let id = s.adapter {
+        guard let a = attached[id], seen.insert(id).inserted else {
+          throw TrainingError.badSequence(index: i, reason: "adapter \(id) is not attached or runs twice in one step")
+        }
+        st = a
+      }
+      layout.append((st, row, n, probRow))
+      row += n; probRow += n * n
     }
-    for t in tokens where t < 0 || t >= V {
-      throw TrainingError.badSequence(index: 0, reason: "token id \(t) outside the vocabulary [0, \(V))")
-    }
-    for t in targets where t >= V {
-      throw TrainingError.badSequence(index: 0, reason: "target id \(t) outside the vocabulary [0, \(V))")
-    }
-    self.T = T; self.targets = targets
+    self.T = T; segments = layout
+    targets = segs.flatMap(\.targets)
     let eps = S(c.rmsEps)
-    embeddingForward(resid.pointer, base.embedding, tokens: tokens, C: C)
+    embeddingForward(resid.pointer, base.embedding, tokens: segs.flatMap(\.tokens), C: C)
     for l in 0..<c.layers {
       let a = acts[l], lw = base.layers[l]
       let x = resid.pointer + l * maxTokens * C, xNext = resid.pointer + (l + 1) * maxTokens * C
@@ -257,11 +348,15 @@ public final class LoRAEngine<S: TrainScalar> {
         rmsNormForward(a.q.pointer, qr.pointer, qOut, qn, T: T * H, C: D, eps: eps)
         rmsNormForward(a.k.pointer, kr.pointer, kOut, kn, T: T * G, C: D, eps: eps)
       }
-      ropeForward(a.q.pointer, T: T, nHeads: H, D: D, table: rope, style: c.ropeStyle)
-      ropeForward(a.k.pointer, T: T, nHeads: G, D: D, table: rope, style: c.ropeStyle)
-      attentionForward(
-        a.att.pointer, a.probs.pointer, a.q.pointer, a.k.pointer, a.v.pointer, T: T, H: H, G: G, D: D,
-        validKeys: validKeys)
+      for (s, sg) in zip(segs, layout) {
+        let q = a.q.pointer + sg.start * c.qDim, k = a.k.pointer + sg.start * c.kvDim
+        // Positions restart at 0 in every segment: each sequence is its own batch row.
+        ropeForward(q, T: sg.count, nHeads: H, D: D, table: rope, style: c.ropeStyle)
+        ropeForward(k, T: sg.count, nHeads: G, D: D, table: rope, style: c.ropeStyle)
+        attentionForward(
+          a.att.pointer + sg.start * c.qDim, a.probs.pointer + sg.probs * H, q, k, a.v.pointer + sg.start * c.kvDim,
+          T: sg.count, H: H, G: G, D: D, validKeys: s.validKeys)
+      }
       project(l, .o, a.att.pointer, tmpC.pointer, T: T, training: training)
       residualForward(a.mid.pointer, x, tmpC.pointer, count: T * C)
       rmsNormForward(a.xn2.pointer, a.rstd2.pointer, a.mid.pointer, lw.ffnNorm, T: T, C: C, eps: eps)
@@ -271,36 +366,39 @@ public final class LoRAEngine<S: TrainScalar> {
       project(l, .down, a.act.pointer, tmpC.pointer, T: T, training: training)
       residualForward(xNext, a.mid.pointer, tmpC.pointer, count: T * C)
     }
-    _ = HD; _ = GD
-    // Head only on the rows that have a target (or all rows when asked).
+    // Head only on the rows first...last target of all segments (or all rows when asked).
     var first = T, last = -1
     for (t, y) in targets.enumerated() where y >= 0 { first = min(first, t); last = t }
     if allLogits { first = 0; last = T - 1 }
     headStart = first; headEnd = last + 1
     let n = max(0, headEnd - headStart)
     losses.zero()
-    if n == 0 { return (0, 0) }
-    let xL = resid.pointer + c.layers * maxTokens * C + headStart * C
-    rmsNormForward(xf.pointer, rstdF.pointer, xL, base.outputNorm, T: n, C: C, eps: eps)
-    linearForward(logits.pointer, xf.pointer, base.output, nil, T: n, N: V, K: C)
-    crossEntropyForward(
-      losses.pointer + headStart, lse.pointer, logits.pointer, targets: Array(targets[headStart..<headEnd]), V: V)
-    var sum = 0.0, count = 0
-    for t in headStart..<headEnd where targets[t] >= 0 { sum += Double(losses[t]); count += 1 }
-    return (sum, count)
+    if n > 0 {
+      let xL = resid.pointer + c.layers * maxTokens * C + headStart * C
+      rmsNormForward(xf.pointer, rstdF.pointer, xL, base.outputNorm, T: n, C: C, eps: eps)
+      linearForward(logits.pointer, xf.pointer, base.output, nil, T: n, N: V, K: C)
+      crossEntropyForward(
+        losses.pointer + headStart, lse.pointer, logits.pointer, targets: Array(targets[headStart..<headEnd]), V: V)
+    }
+    return layout.map { sg in
+      var sum = 0.0, count = 0
+      for t in sg.start..<(sg.start + sg.count) where targets[t] >= 0 { sum += Double(losses[t]); count += 1 }
+      return (sum, count)
+    }
   }
 
-  /// Logits of row t (0-based, in headStart..<headEnd) of the last forward.
+  /// Logits of row t (0-based over all rows of the last forward, in headStart..<headEnd).
   public func logitsRow(_ t: Int) -> [S] {
     guard t >= headStart, t < headEnd else { return [] }
     let V = config.vocabSize
     return Array(UnsafeBufferPointer(start: logits.pointer + (t - headStart) * V, count: V))
   }
 
-  /// Per-position losses of the last forward (0 where there is no target).
+  /// Per-position losses of the last forward (0 where there is no target), all rows.
   public var lastLosses: [S] { Array(UnsafeBufferPointer(start: losses.pointer, count: T)) }
 
-  /// out[T,N] = x W^T (+ b) + scale * B dropout(A x) for projection p of layer l.
+  /// out[T,N] = x W^T (+ b) over all rows, then + scale * B dropout(A x) on each segment's rows
+  /// with its own adapter, for projection p of layer l.
   @inline(__always)
   func project(
     _ l: Int, _ p: Projection, _ x: UnsafePointer<S>, _ out: UnsafeMutablePointer<S>, T: Int, training: Bool
@@ -308,27 +406,39 @@ public final class LoRAEngine<S: TrainScalar> {
     let (N, K) = p.shape(config)
     let lw = base.layers[l]
     linearForward(out, x, lw.w[p.index], lw.bias[p.index].map { UnsafePointer($0) }, T: T, N: N, K: K)
-    guard let s = slots[l][p.index] else { return }
-    var input = x
-    s.droppedThisStep = false
-    if training, dropout > 0, let xd = s.xd, let m = s.mask {
-      dropoutForward(xd.pointer, m.pointer, x, count: T * K, p: dropout, rng: &rng)
-      input = UnsafePointer(xd.pointer)
-      s.droppedThisStep = true
+    for sg in segments {
+      guard let ad = sg.adapter, let s = ad.slots[l][p.index] else { continue }
+      let xs = x + sg.start * K, os = out + sg.start * N
+      var input = xs
+      s.droppedThisStep = false
+      if training, ad.dropout > 0, let xd = s.xd, let m = s.mask {
+        dropoutForward(xd.pointer, m.pointer, xs, count: sg.count * K, p: ad.dropout, rng: &ad.rng)
+        input = UnsafePointer(xd.pointer)
+        s.droppedThisStep = true
+      }
+      loraForward(os, s.h.pointer, input, s.a.pointer, s.b.pointer, scale: ad.scale, T: sg.count, N: N, K: K, R: s.R)
     }
-    loraForward(out, s.h.pointer, input, s.a.pointer, s.b.pointer, scale: scale, T: T, N: N, K: K, R: s.R)
   }
 
   // MARK: backward
 
-  /// Backward of the last forward: dA/dB of every adapter += d(sum_t w * loss_t)/d(.), with the
+  /// Backward of the last forward with adapter 0: dA/dB += d(sum_t w * loss_t)/d(.), with the
   /// same weight w = `lossWeight` on every target position.
-  public func backward(lossWeight: S) {
+  public func backward(lossWeight: S) { backward(lossWeights: [S](repeating: lossWeight, count: segments.count)) }
+
+  /// Backward of the last packed forward: every target row of segment i is weighted by
+  /// `lossWeights[i]` and each adapter's dA/dB accumulate the gradient of its own segment only.
+  public func backward(lossWeights: [S]) {
     let c = config
     let T = self.T, C = c.dim, V = c.vocabSize, H = c.heads, G = c.kvHeads, D = c.headDim, F = c.ffnDim
+    precondition(lossWeights.count == segments.count, "one loss weight per segment")
     let n = headEnd - headStart
-    guard n > 0, !slotList.isEmpty else { return }
-    for t in 0..<T { dlosses[t] = targets[t] >= 0 ? lossWeight : 0 }
+    let present = segments.compactMap(\.adapter)
+    guard n > 0, present.contains(where: { !$0.slotList.isEmpty }) else { return }
+    let lowestLayer = present.map(\.lowestLayer).min() ?? c.layers
+    for (sg, w) in zip(segments, lossWeights) {
+      for t in sg.start..<(sg.start + sg.count) { dlosses[t] = targets[t] >= 0 ? w : 0 }
+    }
     // Head: dlogits (in place over logits), dxf, final norm.
     crossEntropyBackward(
       logits.pointer, logits.pointer, lse.pointer, dlosses.pointer + headStart,
@@ -345,7 +455,7 @@ public final class LoRAEngine<S: TrainScalar> {
       let a = acts[l], lw = base.layers[l]
       let x = resid.pointer + l * maxTokens * C
       let bottom = l == lowestLayer
-      let attnAdapted = [Projection.q, .k, .v, .o].contains { slots[l][$0.index] != nil }
+      let attnAdapted = present.contains { ad in [Projection.q, .k, .v, .o].contains { ad.slots[l][$0.index] != nil } }
       // dresid holds d(resid[l+1]) = d(mid) from the skip connection plus the ffn path below.
       dact.pointer.update(repeating: 0, count: T * F)
       projectBackward(l, .down, dresid.pointer, a.act.pointer, dact.pointer, T: T)
@@ -364,11 +474,15 @@ public final class LoRAEngine<S: TrainScalar> {
       dq.pointer.update(repeating: 0, count: T * c.qDim)
       dk.pointer.update(repeating: 0, count: T * c.kvDim)
       dv.pointer.update(repeating: 0, count: T * c.kvDim)
-      attentionBackward(
-        dq.pointer, dk.pointer, dv.pointer, attScratch.pointer, datt.pointer, a.probs.pointer,
-        a.q.pointer, a.k.pointer, a.v.pointer, T: T, H: H, G: G, D: D)
-      ropeBackward(dq.pointer, T: T, nHeads: H, D: D, table: rope, style: c.ropeStyle)
-      ropeBackward(dk.pointer, T: T, nHeads: G, D: D, table: rope, style: c.ropeStyle)
+      for sg in segments {
+        let qo = sg.start * c.qDim, ko = sg.start * c.kvDim
+        attentionBackward(
+          dq.pointer + qo, dk.pointer + ko, dv.pointer + ko, attScratch.pointer, datt.pointer + qo,
+          a.probs.pointer + sg.probs * H, a.q.pointer + qo, a.k.pointer + ko, a.v.pointer + ko,
+          T: sg.count, H: H, G: G, D: D)
+        ropeBackward(dq.pointer + qo, T: sg.count, nHeads: H, D: D, table: rope, style: c.ropeStyle)
+        ropeBackward(dk.pointer + ko, T: sg.count, nHeads: G, D: D, table: rope, style: c.ropeStyle)
+      }
       var dqIn = dq.pointer, dkIn = dk.pointer
       if let qn = lw.qNorm, let kn = lw.kNorm, let qp = a.qPre, let kp = a.kPre, let qr = a.qRstd, let kr = a.kRstd {
         let dqPre = dtmp.pointer
@@ -389,7 +503,8 @@ public final class LoRAEngine<S: TrainScalar> {
     }
   }
 
-  /// dx[T,K] += dout . W (if dx is given) and the adapter's dA, dB for projection p of layer l.
+  /// dx[T,K] += dout . W over all rows (if dx is given), then each segment's adapter's dA, dB
+  /// (and its low-rank part of dx) from its own rows, for projection p of layer l.
   @inline(__always)
   func projectBackward(
     _ l: Int, _ p: Projection, _ dout: UnsafePointer<S>, _ x: UnsafePointer<S>,
@@ -397,36 +512,40 @@ public final class LoRAEngine<S: TrainScalar> {
   ) {
     let (N, K) = p.shape(config)
     if let dx { linearBackwardInput(dx, dout, base.layers[l].w[p.index], T: T, N: N, K: K) }
-    guard let s = slots[l][p.index] else { return }
-    if s.droppedThisStep, let xd = s.xd, let m = s.mask {
-      if dx != nil { dxd.pointer.update(repeating: 0, count: T * K) }
-      loraBackward(
-        s.da.pointer, s.db.pointer, dx == nil ? nil : dxd.pointer, dh.pointer, dout, xd.pointer, s.h.pointer,
-        s.a.pointer, s.b.pointer, scale: scale, T: T, N: N, K: K, R: s.R)
-      if let dx { dropoutBackward(dx, dxd.pointer, m.pointer, count: T * K) }
-    } else {
-      loraBackward(
-        s.da.pointer, s.db.pointer, dx, dh.pointer, dout, x, s.h.pointer, s.a.pointer, s.b.pointer,
-        scale: scale, T: T, N: N, K: K, R: s.R)
+    for sg in segments {
+      guard let ad = sg.adapter, let s = ad.slots[l][p.index] else { continue }
+      let ds = dout + sg.start * N, xs = x + sg.start * K, dxs = dx.map { $0 + sg.start * K }
+      if s.droppedThisStep, let xd = s.xd, let m = s.mask {
+        if dxs != nil { ad.dxd.pointer.update(repeating: 0, count: sg.count * K) }
+        loraBackward(
+          s.da.pointer, s.db.pointer, dxs == nil ? nil : ad.dxd.pointer, ad.dh.pointer, ds, xd.pointer, s.h.pointer,
+          s.a.pointer, s.b.pointer, scale: ad.scale, T: sg.count, N: N, K: K, R: s.R)
+        if let dxs { dropoutBackward(dxs, ad.dxd.pointer, m.pointer, count: sg.count * K) }
+      } else {
+        loraBackward(
+          s.da.pointer, s.db.pointer, dxs, ad.dh.pointer, ds, xs, s.h.pointer, s.a.pointer, s.b.pointer,
+          scale: ad.scale, T: sg.count, N: N, K: K, R: s.R)
+      }
     }
   }
 
   // MARK: parameters for the optimizer
 
-  /// (parameter, gradient, count) for every trainable tensor, in a fixed order.
-  var parameterTensors: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] {
-    slotList.flatMap { [($0.a.pointer, $0.da.pointer, $0.a.count), ($0.b.pointer, $0.db.pointer, $0.b.count)] }
+  /// (parameter, gradient, count) for every trainable tensor of an adapter, in a fixed order.
+  public func parameterTensors(adapter id: Int = 0) -> [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] {
+    state(id).slotList.flatMap { [($0.a.pointer, $0.da.pointer, $0.a.count), ($0.b.pointer, $0.db.pointer, $0.b.count)] }
   }
+  var parameterTensors: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] { parameterTensors(adapter: 0) }
 
-  /// Gradient of adapter pair i (in `adapter.pairs` order) as (dA, dB), for tests.
-  public func gradients(pair i: Int) -> (da: [S], db: [S]) {
-    (slotList[i].da.array, slotList[i].db.array)
+  /// Gradient of pair i (in `adapter.pairs` order) of an adapter as (dA, dB), for tests.
+  public func gradients(pair i: Int, adapter id: Int = 0) -> (da: [S], db: [S]) {
+    (state(id).slotList[i].da.array, state(id).slotList[i].db.array)
   }
   /// Parameters of pair i as (A, B) in scalar S, mutable for finite differences.
-  public func setParameter(pair i: Int, isB: Bool, index: Int, value: S) {
-    if isB { slotList[i].b[index] = value } else { slotList[i].a[index] = value }
+  public func setParameter(pair i: Int, isB: Bool, index: Int, value: S, adapter id: Int = 0) {
+    if isB { state(id).slotList[i].b[index] = value } else { state(id).slotList[i].a[index] = value }
   }
-  public func parameter(pair i: Int, isB: Bool, index: Int) -> S {
-    isB ? slotList[i].b[index] : slotList[i].a[index]
+  public func parameter(pair i: Int, isB: Bool, index: Int, adapter id: Int = 0) -> S {
+    isB ? state(id).slotList[i].b[index] : state(id).slotList[i].a[index]
   }
 }

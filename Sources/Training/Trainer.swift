@@ -143,12 +143,93 @@ public enum LoRATrainer {
     model: ModelWeights, examples: [TrainingExample], adapter: LoRAAdapter, config: TrainingConfig,
     progress: ((TrainingStep, Int) -> Void)? = nil
   ) throws -> TrainingLog {
+    let job = TrainingJob(examples: examples, adapter: adapter, config: config)
+    let r = try train(model: model, jobs: [job], packing: PackingOptions(adaptersPerStep: 1)) { _, step, total in
+      progress?(step, total)
+    }
+    return try r[0].get()
+  }
+
+  /// Trains many adapters at once, each exactly as training it alone would (its own shuffle,
+  /// loss mean, clipping, schedule, AdamW state and dropout stream): up to
+  /// `packing.adaptersPerStep` adapters run one sequence each through the frozen base per packed
+  /// step; an adapter that finishes leaves and the next job joins. Each job's result is its log or
+  /// the error that stopped it (bad settings or sequences, a non-finite loss); the others go on.
+  /// Throws only for bad packing options. `progress(job, step, total steps of that job)`.
+  public static func train(
+    model: ModelWeights, jobs: [TrainingJob], packing: PackingOptions,
+    progress: ((Int, TrainingStep, Int) -> Void)? = nil
+  ) throws -> [Result<TrainingLog, TrainingError>] {
+    guard packing.adaptersPerStep >= 1 else {
+      throw TrainingError.badHyperparameter(name: "adapters_per_step", value: "\(packing.adaptersPerStep)", expected: ">= 1")
+    }
+    var results = [Result<TrainingLog, TrainingError>?](repeating: nil, count: jobs.count)
+    var prepared: [(index: Int, sequences: [PreparedSequence])] = []
+    for (j, job) in jobs.enumerated() {
+      do { prepared.append((j, try prepare(model: model, job: job))) } catch {
+        results[j] = .failure(error as? TrainingError ?? .badSequence(index: 0, reason: "\(error)"))
+      }
+    }
+    if !prepared.isEmpty {
+      let maxSegment = prepared.flatMap { $0.sequences.map(\.tokens.count) }.max() ?? 1
+      let budget = packing.tokensPerStep.map { max($0, maxSegment) }
+        ?? min(packing.adaptersPerStep * maxSegment, max(maxSegment, PackingOptions.defaultTokensPerStep))
+      let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), maxTokens: budget, maxSegment: maxSegment)
+      var pending = prepared[...]
+      var active: [PackedJob] = []
+      while !active.isEmpty || !pending.isEmpty {
+        while active.count < packing.adaptersPerStep, let next = pending.popFirst() {
+          let job = jobs[next.index]
+          let id = try engine.attach(job.adapter)
+          let pj = PackedJob(index: next.index, id: id, sequences: next.sequences, config: job.config, engine: engine)
+          if pj.beginGroup(engine) { active.append(pj) } else { results[next.index] = .success(pj.log); engine.detach(id) }
+        }
+        // One sequence of each active job, in join order, as long as the rows fit.
+        var step: [(job: PackedJob, seq: PreparedSequence)] = []
+        var rows = 0
+        for pj in active {
+          let sq = pj.sequences[pj.group[pj.position]]
+          if rows + sq.tokens.count > budget { continue }
+          step.append((pj, sq)); rows += sq.tokens.count
+        }
+        let segs = step.map { EngineSegment(adapter: $0.job.id, tokens: $0.seq.tokens, targets: $0.seq.targets, validKeys: $0.seq.validKeys) }
+        let out = try engine.forward(segs, training: true)
+        engine.backward(lossWeights: step.map { Float(1.0 / Double($0.job.groupTargets)) })
+        var finished: Set<Int> = []
+        for ((pj, sq), r) in zip(step, out) {
+          pj.lossSum += r.lossSum; pj.tokens += sq.tokens.count; pj.position += 1
+          guard pj.position == pj.group.count else { continue }
+          do {
+            let entry = try pj.finishStep(engine)
+            progress?(pj.index, entry, pj.totalSteps)
+            if pj.beginGroup(engine) { continue }
+            engine.storeParameters(adapter: pj.id)
+            results[pj.index] = .success(pj.log)
+          } catch {
+            results[pj.index] = .failure(error as? TrainingError ?? .nonFiniteLoss(step: pj.step, loss: "\(error)"))
+          }
+          engine.detach(pj.id)
+          finished.insert(pj.index)
+        }
+        active.removeAll { finished.contains($0.index) }
+      }
+    }
+    return results.map { $0 ?? .failure(.badSequence(index: 0, reason: "not trained")) }
+  }
+
+  /// One sequence as the engine takes it.
+  struct PreparedSequence { var tokens: [Int]; var targets: [Int]; var validKeys: Int? }
+
+  /// Checks a job's settings and sequences (before any work) and applies its loss mask.
+  static func prepare(model: ModelWeights, job: TrainingJob) throws -> [PreparedSequence] {
+    let config = job.config, examples = job.examples
     try config.validate()
-    try adapter.config.validate(layerCount: model.config.layers)
+    try job.adapter.config.validate(layerCount: model.config.layers)
     let c = model.config
+    guard job.adapter.shape == c else { throw TrainingError.adapterMismatch(detail: "adapter was made for a different model shape") }
     guard !examples.isEmpty else { throw TrainingError.badSequence(index: 0, reason: "no training sequences") }
     let limit = min(config.maxLength ?? c.contextLength, c.contextLength)
-    var prepared: [(tokens: [Int], targets: [Int], validKeys: Int?)] = []
+    var prepared: [PreparedSequence] = []
     for (i, e) in examples.enumerated() {
       guard e.promptLength >= 0, e.promptLength <= e.tokens.count else {
         throw TrainingError.badSequence(index: i, reason: "prompt length \(e.promptLength) outside 0...\(e.tokens.count)")
@@ -166,51 +247,9 @@ public enum LoRATrainer {
       guard p.targets.contains(where: { $0 >= 0 }) else {
         throw TrainingError.badSequence(index: i, reason: "no token to train on (\(e.tokens.count) tokens, prompt \(e.promptLength))")
       }
-      prepared.append(p)
+      prepared.append(PreparedSequence(tokens: p.tokens, targets: p.targets, validKeys: p.validKeys))
     }
-    let maxT = prepared.map(\.tokens.count).max() ?? 1
-    let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), adapter: adapter, maxTokens: maxT)
-    let params = engine.parameterTensors
-    let adam = AdamW<Float>(sizes: params.map(\.n), beta1: config.beta1, beta2: config.beta2,
-                            eps: config.adamEps, weightDecay: config.weightDecay)
-    let batchesPerEpoch = (prepared.count + config.batchSize - 1) / config.batchSize
-    let stepsPerEpoch = (batchesPerEpoch + config.gradientAccumulation - 1) / config.gradientAccumulation
-    let total = stepsPerEpoch * config.epochs
-    var rng = TrainRNG(seed: config.seed)
-    var log = TrainingLog()
-    var step = 0
-    for epoch in 0..<config.epochs {
-      var order = Array(0..<prepared.count)
-      if config.shuffle { order.shuffle(using: &rng) }
-      let perStep = config.batchSize * config.gradientAccumulation
-      for s in 0..<stepsPerEpoch {
-        let group = order[(s * perStep)..<min(order.count, (s + 1) * perStep)]
-        let start = Date()
-        let nTargets = group.reduce(0) { n, i in n + prepared[i].targets.filter { $0 >= 0 }.count }
-        engine.zeroGrad()
-        var lossSum = 0.0, tokens = 0
-        for i in group {
-          let p = prepared[i]
-          let r = try engine.forward(tokens: p.tokens, targets: p.targets, validKeys: p.validKeys, training: true)
-          lossSum += r.lossSum
-          tokens += p.tokens.count
-          engine.backward(lossWeight: Float(1.0 / Double(nTargets)))
-        }
-        let loss = lossSum / Double(nTargets)
-        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss)") }
-        let norm = config.maxGradNorm.map { clipGradientNorm(params, maxNorm: $0) } ?? gradientNorm(params)
-        guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss) with gradient norm \(norm)") }
-        let lr = config.learningRate * config.schedule.factor(step: step, total: total)
-        adam.update(params, lr: lr)
-        let entry = TrainingStep(step: step, epoch: epoch, loss: loss, learningRate: lr, gradNorm: norm,
-                                 tokens: tokens, targets: nTargets, seconds: Date().timeIntervalSince(start))
-        log.steps.append(entry)
-        progress?(entry, total)
-        step += 1
-      }
-    }
-    engine.storeParameters()
-    return log
+    return prepared
   }
 
   /// Mean next-token loss of each example under `mask`, with the adapter (nil: base model).
@@ -219,11 +258,98 @@ public enum LoRATrainer {
   ) throws -> [Double] {
     let prepared = examples.map { mask.prepare($0) }
     let maxT = max(1, prepared.map(\.tokens.count).max() ?? 1)
-    let a = try adapter ?? LoRAAdapter(config: LoRAConfig(rank: 1, alpha: 1, targets: [.q], layers: [0]), shape: model.config)
-    let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), adapter: a, maxTokens: maxT)
+    let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), maxTokens: maxT)
+    let id = try adapter.map { try engine.attach($0) }
     return try prepared.map { p in
-      let r = try engine.forward(tokens: p.tokens, targets: p.targets, validKeys: p.validKeys, training: false)
+      let r = try engine.forward([EngineSegment(adapter: id, tokens: p.tokens, targets: p.targets, validKeys: p.validKeys)],
+                                 training: false)[0]
       return r.count > 0 ? r.lossSum / Double(r.count) : 0
     }
+  }
+}
+
+/// One adapter to train: its sequences, the adapter (trained in place) and its settings.
+public struct TrainingJob: Sendable {
+  public var examples: [TrainingExample]
+  public var adapter: LoRAAdapter
+  public var config: TrainingConfig
+  public init(examples: [TrainingExample], adapter: LoRAAdapter, config: TrainingConfig) {
+    self.examples = examples; self.adapter = adapter; self.config = config
+  }
+}
+
+/// How many adapters train together. Packing changes only float32 summation order (the base
+/// products run over more rows), never what an adapter sees.
+public struct PackingOptions: Sendable, Equatable {
+  public var adaptersPerStep: Int
+  /// Rows of one packed step (nil: adaptersPerStep x the longest sequence, capped at
+  /// `defaultTokensPerStep` but never below the longest sequence); bounds activation memory
+  /// (~1.2 MB per row on SmolLM2-135M).
+  public var tokensPerStep: Int?
+  public static let defaultTokensPerStep = 2048
+  public init(adaptersPerStep: Int = 1, tokensPerStep: Int? = nil) {
+    self.adaptersPerStep = adaptersPerStep; self.tokensPerStep = tokensPerStep
+  }
+}
+
+/// A job inside the packed loop: where it is in its epochs and its optimizer state.
+final class PackedJob {
+  let index: Int
+  let id: Int
+  let sequences: [LoRATrainer.PreparedSequence]
+  let config: TrainingConfig
+  let params: [(p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>, n: Int)]
+  let adam: AdamW<Float>
+  var rng: TrainRNG
+  let stepsPerEpoch: Int
+  var totalSteps: Int { stepsPerEpoch * config.epochs }
+  var epoch = 0, stepInEpoch = 0, step = 0
+  var order: [Int] = []
+  var group: [Int] = []
+  var position = 0
+  var groupTargets = 0
+  var lossSum = 0.0, tokens = 0
+  var start = Date()
+  var log = TrainingLog()
+
+  init(index: Int, id: Int, sequences: [LoRATrainer.PreparedSequence], config: TrainingConfig, engine: LoRAEngine<Float>) {
+    self.index = index; self.id = id; self.sequences = sequences; self.config = config
+    params = engine.parameterTensors(adapter: id)
+    adam = AdamW<Float>(sizes: params.map(\.n), beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
+                        weightDecay: config.weightDecay)
+    rng = TrainRNG(seed: config.seed)
+    let batches = (sequences.count + config.batchSize - 1) / config.batchSize
+    stepsPerEpoch = (batches + config.gradientAccumulation - 1) / config.gradientAccumulation
+  }
+
+  /// Starts the next optimizer step's group (a fresh shuffle at each epoch); false when done.
+  func beginGroup(_ engine: LoRAEngine<Float>) -> Bool {
+    if stepInEpoch == stepsPerEpoch { epoch += 1; stepInEpoch = 0 }
+    guard epoch < config.epochs else { return false }
+    if stepInEpoch == 0 {
+      order = Array(0..<sequences.count)
+      if config.shuffle { order.shuffle(using: &rng) }
+    }
+    let perStep = config.batchSize * config.gradientAccumulation
+    group = Array(order[(stepInEpoch * perStep)..<min(order.count, (stepInEpoch + 1) * perStep)])
+    groupTargets = group.reduce(0) { n, i in n + sequences[i].targets.filter { $0 >= 0 }.count }
+    position = 0; lossSum = 0; tokens = 0; start = Date()
+    engine.zeroGrad(adapter: id)
+    return true
+  }
+
+  /// Clip, AdamW, log: the end of one optimizer step.
+  func finishStep(_ engine: LoRAEngine<Float>) throws -> TrainingStep {
+    let loss = lossSum / Double(groupTargets)
+    guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss)") }
+    let norm = config.maxGradNorm.map { clipGradientNorm(params, maxNorm: $0) } ?? gradientNorm(params)
+    guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss) with gradient norm \(norm)") }
+    let lr = config.learningRate * config.schedule.factor(step: step, total: totalSteps)
+    adam.update(params, lr: lr)
+    let entry = TrainingStep(step: step, epoch: epoch, loss: loss, learningRate: lr, gradNorm: norm,
+                             tokens: tokens, targets: groupTargets, seconds: Date().timeIntervalSince(start))
+    log.steps.append(entry)
+    step += 1; stepInEpoch += 1
+    return entry
   }
 }

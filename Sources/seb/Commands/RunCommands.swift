@@ -24,12 +24,15 @@ struct RunOptions: ParsableArguments {
   @Option(help: "Evaluate only shard i of n (passages p with p % n == i - 1); merge with `seb merge`.") var shard: String?
   @Option(help: "Override the config's seed.") var seed: UInt64?
   @Option(help: "Passages whose self-edits are generated together.") var generationBatch = 8
+  @Option(help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
+  var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
   @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).") var keepAdapters = false
 
   func validate() throws {
     if let l = limit, l < 1 { throw ValidationError("--limit must be >= 1, found \(l)") }
     if let s = shard { _ = try Shard.parse(s) }
     if generationBatch < 1 { throw ValidationError("--generation-batch must be >= 1, found \(generationBatch)") }
+    if adaptersPerStep < 1 || adaptersPerStep > 64 { throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)") }
   }
 }
 
@@ -47,8 +50,9 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   opts.threads = threads
   opts.generationBatch = run.generationBatch
   opts.keepAdapters = run.keepAdapters
+  opts.adaptersPerStep = run.adaptersPerStep
   opts.log = { eprint($0) }
-  eprint("run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, into \(run.out)")
+  eprint("run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, \(run.adaptersPerStep) adapters per step, into \(run.out)")
   let h = try Harness(model: m, modelSHA256: sha, config: config, options: opts)
   if let s = try h.run() {
     print(RunText.summaryTable(s))
