@@ -68,13 +68,23 @@ final class PackedEvaluationBench {
       let lens = loop.examples(item.sequences).map(\.tokens.count)
       flops += Double(inputs.epochs) * lens.reduce(0.0) { $0 + TrainingBenchmark.flops(c, T: $1, targets: [.q, .v], rank: inputs.rank) }
     }
+    // Every adapter's questions in one batched decode (exactly answerTokens each, EOS ignored),
+    // then every gold answer scored, 16 sequences per forward.
+    var adapters: [LinearDelta] = [], requests: [GenerationRequest] = []
+    var scoring: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)] = []
     for (item, r) in zip(inputs.items, trained) {
       let delta = try r.get().0.apply(to: model.weights)
-      let ids = item.questions.map { model.encode($0) }
-      let reqs = ids.map { GenerationRequest(promptTokens: $0, maxNewTokens: inputs.answerTokens, stopTokens: []) }
-      _ = try model.generator(delta: delta).generate(reqs, batchSize: 8)
-      for (q, gold) in zip(ids, item.golds) { _ = try model.continuationLogProbs(prompt: q, continuation: model.encode(gold), delta: delta) }
+      adapters.append(delta)
+      for (q, gold) in zip(item.questions, item.golds) {
+        let ids = model.encode(q)
+        requests.append(GenerationRequest(promptTokens: ids, maxNewTokens: inputs.answerTokens, stopTokens: [], adapter: adapters.count - 1))
+        scoring.append((ids, model.encode(gold), delta))
+      }
     }
+    let gen = model.generator()
+    gen.adapters = adapters
+    _ = try gen.generate(requests, batchSize: 16)
+    _ = try model.transformer.continuationLogProbs(scoring)
     let t2 = DispatchTime.now().uptimeNanoseconds
     let train = Double(t1 - t0) / 1e9, answer = Double(t2 - t1) / 1e9
     return ["train": train, "answer": answer, "total": train + answer, "tokens": Double(tokens), "flops": flops]

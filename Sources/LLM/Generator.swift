@@ -15,9 +15,13 @@ public struct GenerationRequest: Sendable {
   public var stopStrings: [String]
   public var samples: Int
   public var seed: UInt64
+  /// Index into the generator's `adapters`: this sequence runs with that delta (nil: the
+  /// generator's `delta`, if any). Many adapters decode in one batch over one base model.
+  public var adapter: Int?
 
   public init(promptTokens: [Int], options: SamplingOptions = .init(), maxNewTokens: Int = 64,
-              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0) {
+              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0, adapter: Int? = nil) {
+    self.adapter = adapter
     self.promptTokens = promptTokens
     self.options = options
     self.maxNewTokens = maxNewTokens
@@ -52,6 +56,8 @@ public final class Generator {
   /// Decodes ids to text (for stop strings and results).
   public let decode: ([Int]) -> String
   public var delta: LinearDelta?
+  /// Per-request deltas (`GenerationRequest.adapter` indexes this).
+  public var adapters: [LinearDelta] = []
 
   public init(transformer: Transformer, decode: @escaping ([Int]) -> String) {
     self.transformer = transformer
@@ -78,7 +84,11 @@ public final class Generator {
       if r.promptTokens.isEmpty { throw LLMError.emptyPrompt }
       if r.maxNewTokens < 0 { throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= 0") }
       for t in r.promptTokens where t < 0 || t >= V { throw LLMError.tokenOutOfRange(token: t, vocabSize: V) }
+      if let a = r.adapter, a < 0 || a >= adapters.count {
+        throw LLMError.badOption(name: "adapter", value: "\(a)", expected: "0..<\(adapters.count) (the generator's adapters)")
+      }
     }
+    func deltaOf(_ request: Int) -> LinearDelta? { requests[request].adapter.map { adapters[$0] } ?? delta }
     let slots = max(1, min(batchSize, transformer.packedMaxRows))
     let capacity = (requests.map { $0.promptTokens.count + $0.maxNewTokens }.max() ?? 1) + 1
     if capacity - 1 > transformer.config.contextLength {
@@ -135,15 +145,17 @@ public final class Generator {
         active[slot] = Active(request: ri, sample: si, sampler: Sampler(options: r.options, seed: sampleSeed(r.seed, si)), pending: -1)
         if r.maxNewTokens == 0 { finish(slot, .length, text: ""); continue }
         let t0 = Date()
-        let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: delta)
+        let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: deltaOf(ri))
         let tok = active[slot]!.sampler.sample(logits.pointer, vocabSize: V)
         active[slot]!.prefill = Date().timeIntervalSince(t0)
         _ = accept(slot, tok)
       }
       let live = (0..<slots).filter { active[$0] != nil }
-      if live.isEmpty { break }
+      // Every slot may have finished at its first token while requests still wait: refill.
+      if live.isEmpty { if next < queue.count { continue } else { break } }
       let t0 = Date()
-      let logits = try transformer.forward(live.map { ($0, [active[$0]!.pending]) }, cache: cache, logits: .last, delta: delta)
+      let logits = try transformer.forward(live.map { ($0, [active[$0]!.pending]) }, cache: cache, logits: .last,
+                                           deltas: live.map { deltaOf(active[$0]!.request) })
       let dt = Date().timeIntervalSince(t0) / Double(live.count)
       for (i, slot) in live.enumerated() {
         active[slot]!.decode += dt
@@ -151,6 +163,7 @@ public final class Generator {
         _ = accept(slot, tok)
       }
     }
+    precondition(results.count == total, "generator lost sequences: \(results.count) of \(total)")
     return results.sorted { ($0.request, $0.sample) < ($1.request, $1.sample) }
   }
 }

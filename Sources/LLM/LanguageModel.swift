@@ -81,18 +81,36 @@ extension Transformer {
   /// Per-token log-probabilities of `continuation` given `prompt`. Both must be non-empty and fit
   /// the context; non-finite logits are an error, never a silent NaN.
   public func continuationLogProbs(prompt: [Int], continuation: [Int], delta: LinearDelta? = nil) throws -> [Double] {
-    guard !prompt.isEmpty, !continuation.isEmpty else { throw LLMError.emptyPrompt }
-    let ids = prompt + continuation
-    guard ids.count <= config.contextLength else { throw LLMError.contextOverflow(needed: ids.count, capacity: config.contextLength) }
-    let cache = KVCache(config: config, slots: 1, capacity: ids.count)
-    let logits = try forward([(0, ids)], cache: cache, logits: .all, delta: delta)
-    let V = config.vocabSize
-    return try continuation.indices.map { i in
-      let row = logits.pointer + (prompt.count + i - 1) * V
-      let lp = Double(row[continuation[i]]) - logSumExp(row, V)
-      guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
-      return lp
+    try continuationLogProbs([(prompt, continuation, delta)])[0]
+  }
+
+  /// The same for many pairs, each with its own delta (nil: the base model): `perForward`
+  /// sequences share one forward pass and its base products.
+  public func continuationLogProbs(_ items: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)], perForward: Int = 16) throws -> [[Double]] {
+    for it in items {
+      guard !it.prompt.isEmpty, !it.continuation.isEmpty else { throw LLMError.emptyPrompt }
+      let n = it.prompt.count + it.continuation.count
+      guard n <= config.contextLength else { throw LLMError.contextOverflow(needed: n, capacity: config.contextLength) }
     }
+    let V = config.vocabSize
+    var out: [[Double]] = []
+    for start in stride(from: 0, to: items.count, by: max(1, perForward)) {
+      let part = items[start..<min(items.count, start + max(1, perForward))]
+      let ids = part.map { $0.prompt + $0.continuation }
+      let cache = KVCache(config: config, slots: part.count, capacity: ids.map(\.count).max() ?? 1)
+      let logits = try forward(ids.enumerated().map { ($0, $1) }, cache: cache, logits: .all, deltas: part.map(\.delta))
+      var row = 0
+      for (it, seq) in zip(part, ids) {
+        out.append(try it.continuation.indices.map { i in
+          let r = logits.pointer + (row + it.prompt.count + i - 1) * V
+          let lp = Double(r[it.continuation[i]]) - logSumExp(r, V)
+          guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
+          return lp
+        })
+        row += seq.count
+      }
+    }
+    return out
   }
 }
 

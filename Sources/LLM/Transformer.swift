@@ -69,10 +69,14 @@ public final class Transformer: @unchecked Sendable {
     rope = RopeTable(dims: weights.config.ropeDims, theta: weights.config.ropeTheta, capacity: 256)
   }
 
-  /// y[M, N] = x[M, K] . W^T + b (+ delta)
+  /// Rows of one forward and the delta each run of rows gets: one run over all rows for a single
+  /// delta, one run per sequence (consecutive sequences with the same delta merged) for many.
+  typealias DeltaRows = [(start: Int, count: Int, delta: LinearDelta)]
+
+  /// y[M, N] = x[M, K] . W^T + b (+ the delta of each run of rows)
   @inline(__always)
   func linear(_ l: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, M: Int,
-              layer: Int, projection: Projection?, delta: LinearDelta?) {
+              layer: Int, projection: Projection?, deltas: DeltaRows) {
     if M <= packedMaxRows, let p = l.packed {
       packedMatmul(y, x, p, M: M, pool: pool)
     } else {
@@ -81,17 +85,24 @@ public final class Transformer: @unchecked Sendable {
     if let b = l.bias {
       for m in 0..<M { for n in 0..<l.outFeatures { y[m * l.outFeatures + n] += b[n] } }
     }
-    if let delta, let projection, delta.affects(layer: layer, projection: projection) {
-      delta.apply(layer: layer, projection: projection, x: x, y: y, M: M)
+    guard let projection else { return }
+    for run in deltas where run.delta.affects(layer: layer, projection: projection) {
+      run.delta.apply(layer: layer, projection: projection, x: x + run.start * l.inFeatures,
+                      y: y + run.start * l.outFeatures, M: run.count)
     }
   }
 
   /// Runs new tokens of several sequences through the model, appending to their cache slots.
   /// Returns logits [rows, V]: one row per sequence (`.last`) or per new token (`.all`, in input order).
+  /// `delta` applies to every row; `deltas` (one per batch entry) gives each sequence its own
+  /// (multi-adapter batches: the base products stay shared).
   public func forward(
     _ batch: [(slot: Int, tokens: [Int])], cache: KVCache, logits mode: LogitsMode = .last,
-    delta: LinearDelta? = nil
+    delta: LinearDelta? = nil, deltas: [LinearDelta?]? = nil
   ) throws -> FloatBuffer {
+    if let deltas, deltas.count != batch.count {
+      throw LLMError.badOption(name: "deltas", value: "\(deltas.count)", expected: "one per sequence (\(batch.count))")
+    }
     let c = config
     let C = c.dim, H = c.heads, G = c.kvHeads, D = c.headDim, F = c.ffnDim, V = c.vocabSize
     let HD = c.qDim, GD = c.kvDim
@@ -120,6 +131,7 @@ public final class Transformer: @unchecked Sendable {
     let up = FloatBuffer(count: R * F)  // [R, F]
     // Raw pointers outlive their last visible use below; keep the owners alive to the end.
     defer { withExtendedLifetime((x, xn, q, k, v, att, tmp, gate, up)) {} }
+    var runs: DeltaRows = []
     var positions = [Int32](repeating: 0, count: R)  // [R]
     var rowStart = [Int](repeating: 0, count: batch.count)
     var r = 0
@@ -132,11 +144,23 @@ public final class Transformer: @unchecked Sendable {
       }
     }
 
+    if let delta { runs = [(0, R, delta)] }
+    if let deltas {
+      for (i, d) in deltas.enumerated() {
+        guard let d else { continue }
+        let n = batch[i].tokens.count
+        if let last = runs.last, last.delta === d, last.start + last.count == rowStart[i] {
+          runs[runs.count - 1].count += n
+        } else {
+          runs.append((rowStart[i], n, d))
+        }
+      }
+    }
     for (li, lw) in weights.layers.enumerated() {
       rmsnormForward(xn.pointer, x.pointer, lw.attnNorm.pointer, M: R, C: C, eps: c.rmsEps)
-      linear(lw.wq, xn.pointer, q.pointer, M: R, layer: li, projection: .q, delta: delta)
-      linear(lw.wk, xn.pointer, k.pointer, M: R, layer: li, projection: .k, delta: delta)
-      linear(lw.wv, xn.pointer, v.pointer, M: R, layer: li, projection: .v, delta: delta)
+      linear(lw.wq, xn.pointer, q.pointer, M: R, layer: li, projection: .q, deltas: runs)
+      linear(lw.wk, xn.pointer, k.pointer, M: R, layer: li, projection: .k, deltas: runs)
+      linear(lw.wv, xn.pointer, v.pointer, M: R, layer: li, projection: .v, deltas: runs)
       if let qn = lw.qNorm, let kn = lw.kNorm {
         rmsnormForward(q.pointer, q.pointer, qn.pointer, M: R * H, C: D, eps: c.rmsEps)
         rmsnormForward(k.pointer, k.pointer, kn.pointer, M: R * G, C: D, eps: c.rmsEps)
@@ -154,13 +178,13 @@ public final class Transformer: @unchecked Sendable {
         }
       }
       attention(batch: batch, rowStart: rowStart, layer: li, cache: cache, q: q.pointer, out: att.pointer)
-      linear(lw.wo, att.pointer, tmp.pointer, M: R, layer: li, projection: .o, delta: delta)
+      linear(lw.wo, att.pointer, tmp.pointer, M: R, layer: li, projection: .o, deltas: runs)
       for i in 0..<(R * C) { x[i] += tmp[i] }
       rmsnormForward(xn.pointer, x.pointer, lw.ffnNorm.pointer, M: R, C: C, eps: c.rmsEps)
-      linear(lw.wGate, xn.pointer, gate.pointer, M: R, layer: li, projection: .gate, delta: delta)
-      linear(lw.wUp, xn.pointer, up.pointer, M: R, layer: li, projection: .up, delta: delta)
+      linear(lw.wGate, xn.pointer, gate.pointer, M: R, layer: li, projection: .gate, deltas: runs)
+      linear(lw.wUp, xn.pointer, up.pointer, M: R, layer: li, projection: .up, deltas: runs)
       swigluFast(gate.pointer, gate.pointer, up.pointer, count: R * F)
-      linear(lw.wDown, gate.pointer, tmp.pointer, M: R, layer: li, projection: .down, delta: delta)
+      linear(lw.wDown, gate.pointer, tmp.pointer, M: R, layer: li, projection: .down, deltas: runs)
       for i in 0..<(R * C) { x[i] += tmp[i] }
     }
     for (slot, tokens) in batch { cache.lengths[slot] += tokens.count }
@@ -171,7 +195,7 @@ public final class Transformer: @unchecked Sendable {
     for (i, rr) in rows.enumerated() { (sel.pointer + i * C).update(from: x.pointer + rr * C, count: C) }
     rmsnormForward(sel.pointer, sel.pointer, weights.outputNorm.pointer, M: rows.count, C: C, eps: c.rmsEps)
     let out = FloatBuffer(count: rows.count * V)  // [rows, V]
-    linear(weights.output, sel.pointer, out.pointer, M: rows.count, layer: -1, projection: nil, delta: nil)
+    linear(weights.output, sel.pointer, out.pointer, M: rows.count, layer: -1, projection: nil, deltas: [])
     withExtendedLifetime(sel) {}
     return out
   }

@@ -93,11 +93,14 @@ public final class Harness {
     // Blocks of the split (not of this shard), so a sharded run packs exactly what the whole run packs.
     let blocks = Dictionary(grouping: mine) { $0 / options.generationBatch }.sorted { $0.key < $1.key }.map(\.value)
     for block in blocks {
-      for p in block where !done.contains(EvalRecord.baselineKey(passage: p)) {
-        let t0 = Date()
-        let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: try loop.answer(passages[p], delta: nil))
+      let unanswered = block.filter { !done.contains(EvalRecord.baselineKey(passage: $0)) }
+      let t0 = Date()
+      let baseAnswers = try loop.answerMany(unanswered.map { (passages[$0], nil) })
+      let baseSeconds = Date().timeIntervalSince(t0) / Double(max(1, unanswered.count))
+      for (p, answers) in zip(unanswered, baseAnswers) {
+        let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: answers)
         baselines[p] = r
-        try append(r, seconds: ["answer": Date().timeIntervalSince(t0)])
+        try append(r, seconds: ["answer": baseSeconds])
       }
       let keys = config.methods.flatMap { m in block.flatMap { p in (0..<config.selfEdits(for: m)).flatMap { s in
         (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) } } } }
@@ -282,6 +285,7 @@ public final class Harness {
     let trainSeconds = Date().timeIntervalSince(t0)
     let tokens = trained.map { (try? $0.get().1.tokens) ?? 0 }
     let allTokens = max(1, tokens.reduce(0, +))
+    var toAnswer: [(item: Int, delta: LinearDelta)] = []
     for (n, i) in idx.enumerated() {
       var r = items[i].record
       let share = trainSeconds * Double(tokens[n]) / Double(allTokens)
@@ -291,20 +295,31 @@ public final class Harness {
         r.failure = "training: \(e.localizedDescription)"
       case .success(let (adapter, summary)):
         r.training = summary
-        guard answering.contains(r.key) else { continue }
+        guard answering.contains(r.key) else { break }
         if options.keepAdapters {
           let dir = options.out + "/adapters/" + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
           try adapter.save(to: URL(fileURLWithPath: dir))
         }
-        let t1 = Date()
-        do {
-          r.answers = try loop.answer(passages[r.passage], delta: try adapter.apply(to: model.weights))
-        } catch let e as LLMError {
-          r.failure = "answering: \(e.description)"
-        }
-        items[i].seconds["answer"] = Date().timeIntervalSince(t1)
+        toAnswer.append((i, try adapter.apply(to: model.weights)))
       }
       items[i].record = r
+    }
+    // Every adapter's questions in one batched decode; on an error, each alone to name the failure.
+    let t1 = Date()
+    let batch = toAnswer.map { (passages[items[$0.item].record.passage], Optional($0.delta)) }
+    if let all = try? loop.answerMany(batch) {
+      let secs = Date().timeIntervalSince(t1) / Double(max(1, toAnswer.count))
+      for (a, answers) in zip(toAnswer, all) { items[a.item].record.answers = answers; items[a.item].seconds["answer"] = secs }
+    } else {
+      for a in toAnswer {
+        let t = Date()
+        do {
+          items[a.item].record.answers = try loop.answer(passages[items[a.item].record.passage], delta: a.delta)
+        } catch let e as LLMError {
+          items[a.item].record.failure = "answering: \(e.description)"
+        }
+        items[a.item].seconds["answer"] = Date().timeIntervalSince(t)
+      }
     }
   }
 }

@@ -103,18 +103,41 @@ public final class InnerLoop {
   /// Greedy closed-book answers (at most `evaluation.maxTokens`) to every question, graded, with
   /// the gold answer's mean token log-likelihood after the prompt.
   public func answer(_ p: Passage, delta: LinearDelta?) throws -> [AnswerRecord] {
-    let promptIds = p.questions.map { model.encode(answerPrompt($0, title: p.title)) }
-    let requests = promptIds.map {
-      GenerationRequest(promptTokens: $0, options: SamplingOptions(), maxNewTokens: config.evaluation.maxTokens, stopTokens: model.stopIds)
+    try answerMany([(p, delta)])[0]
+  }
+
+  /// The same for many (passage, adapter) pairs at once: every question of every adapter decodes
+  /// in one continuous batch over the shared base (each row with its own low-rank delta), and
+  /// the gold answers are scored `perForward` sequences per forward pass.
+  public func answerMany(_ items: [(passage: Passage, delta: LinearDelta?)], batchSize: Int = 16) throws -> [[AnswerRecord]] {
+    var adapters: [LinearDelta] = []
+    var requests: [GenerationRequest] = [], owner: [(item: Int, q: Int, prompt: [Int])] = []
+    for (i, it) in items.enumerated() {
+      let index: Int? = it.delta.map { adapters.append($0); return adapters.count - 1 }
+      for (q, question) in it.passage.questions.enumerated() {
+        let ids = model.encode(answerPrompt(question, title: it.passage.title))
+        requests.append(GenerationRequest(promptTokens: ids, options: SamplingOptions(), maxNewTokens: config.evaluation.maxTokens,
+                                          stopTokens: model.stopIds, adapter: index))
+        owner.append((i, q, ids))
+      }
     }
-    let results = try model.generator(delta: delta).generate(requests, batchSize: 8)
-    return try zip(p.questions.indices, results).map { i, r in
-      let text = completionText(r)
-      let gold = model.encode(p.questions[i].answer)
-      let ll = gold.isEmpty ? [] : try model.continuationLogProbs(prompt: promptIds[i], continuation: gold, delta: delta)
-      let mean = gold.isEmpty ? 0 : ll.reduce(0, +) / Double(ll.count)
-      return AnswerRecord(q: i, text: text, grades: Grades(prediction: text, question: p.questions[i], goldLogLikelihood: mean))
+    let gen = model.generator()
+    gen.adapters = adapters
+    let results = try gen.generate(requests, batchSize: batchSize)
+    var scoring: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)] = [], scored: [Int] = []
+    for (n, o) in owner.enumerated() {
+      let gold = model.encode(items[o.item].passage.questions[o.q].answer)
+      if !gold.isEmpty { scoring.append((o.prompt, gold, items[o.item].delta)); scored.append(n) }
     }
+    var means = [Double](repeating: 0, count: owner.count)
+    for (n, ll) in zip(scored, try model.transformer.continuationLogProbs(scoring)) { means[n] = ll.reduce(0, +) / Double(ll.count) }
+    var out = items.map { _ in [AnswerRecord]() }
+    for (n, o) in owner.enumerated() {
+      let text = completionText(results[n])
+      let q = items[o.item].passage.questions[o.q]
+      out[o.item].append(AnswerRecord(q: o.q, text: text, grades: Grades(prediction: text, question: q, goldLogLikelihood: means[n])))
+    }
+    return out
   }
 
   // MARK: Self-edit generation

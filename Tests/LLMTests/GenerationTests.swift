@@ -29,6 +29,18 @@ struct GenerationTests {
     #expect(Set(one[0...2].map(\.tokens)).count > 1)
   }
 
+  @Test("sequences that all stop at their first token never drop the requests still waiting")
+  func allStopAtFirstToken() throws {
+    let g = generator()
+    let first = try g.generate([GenerationRequest(promptTokens: [1, 2], maxNewTokens: 1)])[0].tokens[0]
+    // Every request stops on its first (greedy) token; with 1 or 2 slots the batch empties at once.
+    let reqs = (0..<5).map { _ in GenerationRequest(promptTokens: [1, 2], maxNewTokens: 4, stopTokens: [first]) }
+    for b in [1, 2] {
+      let r = try g.generate(reqs, batchSize: b)
+      #expect(r.count == 5 && r.allSatisfy { $0.tokens == [first] && $0.finish == .stopToken })
+    }
+  }
+
   @Test("greedy equals top-k 1 and takes the argmax of the logits")
   func greedy() throws {
     let g = generator()
