@@ -28,7 +28,7 @@ public struct IterationCollapse: Equatable, Sendable {
   public var hyperparameter: Double?
   public var text: [TextScore]
   public var hyperparameterFlag: Bool
-  /// Names of the text measures whose score is above the text threshold.
+  /// Names of the embedding measures whose score is above the text threshold (on their scale).
   public var textFlags: [String]
 
   public func score(_ m: TextMeasure) -> Double? { text.first { $0.measure == m }?.value }
@@ -54,7 +54,8 @@ public enum Collapse {
       return IterationCollapse(
         iteration: i, templates: g.count, distinctInstructions: Set(texts).count, hyperparameter: hp, text: scores,
         hyperparameterFlag: (hp ?? 0) > thresholds.hyperparameter,
-        textFlags: scores.compactMap { s in (s.value ?? 0) > thresholds.text ? s.measure.name : nil })
+        // The threshold is on the embedding scale; lexical scores are not compared with it.
+        textFlags: scores.compactMap { s in s.measure.isEmbedding && (s.value ?? 0) > thresholds.text ? s.measure.name : nil })
     }
   }
 

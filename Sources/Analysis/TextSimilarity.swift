@@ -31,6 +31,8 @@ public enum TextMeasure: Equatable, Sendable {
     case .tfidfCosine: return "TF-IDF cosine"
     }
   }
+  /// The collapse threshold (0.92) is on the embedding scale: only this measure is compared with it.
+  public var isEmbedding: Bool { if case .embedding = self { return true } else { return false } }
   /// Short column label for tables and chart legends.
   public var shortName: String {
     switch self {

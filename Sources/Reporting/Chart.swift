@@ -103,7 +103,7 @@ public struct ChartWriter {
     set title \(quote(c.title)) noenhanced
     set xlabel \(quote(c.xLabel)) noenhanced
     set ylabel \(quote(c.yLabel)) noenhanced
-    set key outside right top vertical noenhanced box
+    set key outside bottom center horizontal noenhanced box
     set grid ytics lc rgb "#dddddd"
     set border 3
     set tics nomirror
@@ -132,7 +132,9 @@ public struct ChartWriter {
         if s.lower != nil, s.upper != nil {
           plots.append("\(file) index \(i) using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb \"\(color)\" notitle")
         }
-        plots.append("\(file) index \(i) using 1:2 with linespoints lw 2 pt \(5 + i % 6) ps 1.1 lc rgb \"\(color)\" title \(quote(s.name))")
+        // Dash type and point type as well as colour: series stay apart in grey print and for
+        // colour-blind readers.
+        plots.append("\(file) index \(i) using 1:2 with linespoints lw 2 dt \(1 + i % 5) pt \(5 + i % 6) ps 1.1 lc rgb \"\(color)\" title \(quote(s.name))")
       }
       for (j, r) in refs.enumerated() {
         plots.append("\(num(r.y)) with lines dt \(2 + j % 3) lw 2 lc rgb \"#444444\" title \(quote(r.label))")

@@ -280,8 +280,13 @@ public final class Harness {
     let idx = items.indices.filter { items[$0].needsTraining }
     guard !idx.isEmpty else { return }
     let t0 = Date()
+    let log = options.log, first = items.first!.record.passage, last = items.last!.record.passage
     let trained = try loop.trainMany(idx.map { (items[$0].record.sequences ?? [], unitSeed(config.seed, "train/\(items[$0].record.key)")) },
-                                     adaptersPerStep: options.adaptersPerStep)
+                                     adaptersPerStep: options.adaptersPerStep) { done, total in
+      let s = Date().timeIntervalSince(t0)
+      let eta = ProgressMeter.duration(s / Double(done) * Double(total - done))
+      log(String(format: "  block of passages %d-%d: %d/%d adapters trained, %.2f/min, block ETA %@", first, last, done, total, Double(done) / s * 60, eta))
+    }
     let trainSeconds = Date().timeIntervalSince(t0)
     let tokens = trained.map { (try? $0.get().1.tokens) ?? 0 }
     let allTokens = max(1, tokens.reduce(0, +))

@@ -58,7 +58,9 @@ public final class InnerLoop {
   /// Trains one fresh adapter per item, `adaptersPerStep` packed through the frozen base at a
   /// time; each equals training it alone (packing changes only float32 summation order). A
   /// self-edit that cannot be trained fails alone.
-  public func trainMany(_ items: [(sequences: [String], seed: UInt64)], adaptersPerStep: Int) throws
+  /// `trained(done, total)` is called as each adapter finishes.
+  public func trainMany(_ items: [(sequences: [String], seed: UInt64)], adaptersPerStep: Int,
+                        trained: ((Int, Int) -> Void)? = nil) throws
     -> [Result<(LoRAAdapter, TrainingSummary), TrainingError>]
   {
     var jobs: [TrainingJob] = [], jobOf: [Int?] = []
@@ -77,7 +79,10 @@ public final class InnerLoop {
         out[i] = .failure(error as? TrainingError ?? .badSequence(index: 0, reason: "\(error)")); jobOf.append(nil)
       }
     }
-    let results = try LoRATrainer.train(model: model.weights, jobs: jobs, packing: PackingOptions(adaptersPerStep: adaptersPerStep))
+    var finished = 0
+    let results = try LoRATrainer.train(model: model.weights, jobs: jobs, packing: PackingOptions(adaptersPerStep: adaptersPerStep)) { _, step, total in
+      if step.step == total - 1 { finished += 1; trained?(finished, jobs.count) }
+    }
     for (i, j) in jobOf.enumerated() {
       guard let j else { continue }
       out[i] = results[j].map { log in

@@ -74,6 +74,32 @@ public enum AtomicFile {
     }
   }
 
+  /// Runs `body` with a fresh staging directory beside `dir` and, when it returns, moves every
+  /// file it wrote into `dir` (each by rename(2), replacing files of the same name); when it
+  /// throws (or the process dies), `dir` is left as it was and the staging directory is removed
+  /// (a dead process leaves only a hidden `.name.staging-PID` beside it). For commands that write
+  /// several files (a report and its charts): never half a set of new files among old ones.
+  public static func staged<T>(directory dir: String, _ body: (String) throws -> T) throws -> T {
+    let url = URL(fileURLWithPath: dir).standardizedFileURL
+    try ensureDirectory(url.deletingLastPathComponent().path)
+    try checkCreatable(directory: url.path)
+    let staging = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".staging-\(getpid())").path
+    try? FileManager.default.removeItem(atPath: staging)
+    try ensureDirectory(staging)
+    defer { try? FileManager.default.removeItem(atPath: staging) }
+    let result = try body(staging)
+    try ensureDirectory(url.path)
+    let files = (try? FileManager.default.subpathsOfDirectory(atPath: staging)) ?? []
+    for f in files.sorted() {
+      let from = staging + "/" + f, to = url.path + "/" + f
+      var isDir: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: from, isDirectory: &isDir) else { continue }
+      if isDir.boolValue { try ensureDirectory(to); continue }
+      guard rename(from, to) == 0 else { throw WorkspaceError.notWritable(path: to, message: String(cString: strerror(errno))) }
+    }
+    return result
+  }
+
   /// A short message for Foundation errors (no NSCocoaErrorDomain dumps).
   public static func describe(_ error: Error) -> String {
     if let e = error as? LocalizedError, let d = e.errorDescription { return d }

@@ -49,8 +49,10 @@ public enum Paths {
 
   /// `Reports/<name>` under the package root.
   public static func defaultReportDir(_ name: String) -> String {
+    // Never the committed Reports/ by default: a regeneration is written beside the runs
+    // (gitignored) and copied over Reports/ only when asked (--out Reports/...).
     let root = packageRoot() ?? FileManager.default.currentDirectoryPath
-    return URL(fileURLWithPath: root).appendingPathComponent("Reports/\(name)").path
+    return URL(fileURLWithPath: root).appendingPathComponent("runs/reports/\(name)").path
   }
 
   /// `path` relative to the package root when it lies at or below the package root's parent.

@@ -18,7 +18,10 @@ enum Runtime {
   }
 
   static func setThreads(_ n: Int?) -> Int {
-    let t = (n ?? 0) > 0 ? n! : ProcessInfo.processInfo.activeProcessorCount
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let t = (n ?? 0) > 0 ? n! : cores
+    // More threads than cores only time-slice the pool's spinning workers: slower, never faster.
+    if t > cores { eprint("warning: --threads \(t) is above this machine's \(cores) cores; every parallel loop will run slower") }
     ThreadPool.configure(threads: t)
     return t
   }

@@ -18,7 +18,7 @@ struct SEB: ParsableCommand {
         seb verify logits --reference ../shared/reference/logits.json
         seb run Data/configs/smoke.json --out runs/smoke   # an experiment (resumable run directory)
         seb report runs/smoke                  # its Markdown report with intervals and charts
-        seb report paper                       # regenerate the papers' numbers into Reports/paper/
+        seb report paper                       # regenerate the papers' numbers into runs/reports/paper/
       Every verb has --help; most have --json for scripts.
       """,
     version: "0.1.0",

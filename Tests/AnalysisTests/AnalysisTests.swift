@@ -118,8 +118,15 @@ struct CollapseTests {
     let its = try Collapse.analyze([[t, u], [t, t, t]])
     #expect(its[0].distinctInstructions == 2 && its[1].distinctInstructions == 1)
     #expect(!its[0].hyperparameterFlag && its[1].hyperparameterFlag)
-    #expect(its[1].textFlags.contains("token Jaccard") && its[0].textFlags.isEmpty)
+    // The text threshold is on the embedding scale: lexical measures are never flagged by it.
+    #expect(its[1].textFlags.isEmpty && its[0].textFlags.isEmpty)
     #expect(its[0].text[0].value == nil && its[0].text[0].note == "not computed (model not installed)")
+    struct Words: TextEmbedder {
+      var name = "words"
+      func embed(_ t: [String]) throws -> [[Float]] { t.map { $0.hasPrefix("same") ? [1, 0] : [0, 1] } }
+    }
+    let embedded = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words())
+    #expect(embedded[1].textFlags == ["embedding words, (1+cos)/2"] && embedded[0].textFlags.isEmpty)
     let strict = try Collapse.analyze([[t, t]], thresholds: CollapseThresholds(text: 1, hyperparameter: 1))
     #expect(!strict[0].hyperparameterFlag && strict[0].textFlags.isEmpty)
   }

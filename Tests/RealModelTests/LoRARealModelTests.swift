@@ -30,3 +30,38 @@ struct LoRARealModelTests {
     for r in rows { #expect(r.passed, "\(r.caseName) \(r.what): ref \(r.reference) got \(r.measured) rel \(r.relativeError)") }
   }
 }
+
+@Suite("Packed multi-adapter training on the real model", .enabled(if: LoRARealFixture.enabled))
+struct PackedRealModelTests {
+  @Test("four adapters packed train as each alone: every loss within 1e-5 relative (float32), trained values close")
+  func packedEqualsAlone() throws {
+    let model = try ModelWeights(gguf: try GGUFFile(path: LoRARealFixture.modelPath), pack: false)
+    let c = model.config
+    var rng = TrainRNG(seed: 5)
+    // Short sequences of SEAL's self-edit lengths, different settings per adapter.
+    func job(_ i: Int) throws -> TrainingJob {
+      let seqs = (0..<(2 + i)).map { _ in TrainingExample(tokens: (0..<(20 + Int(rng.next() % 30))).map { _ in 100 + Int(rng.next() % 20000) }) }
+      let lora = LoRAConfig(rank: [32, 16, 8, 64][i], alpha: 64, targets: i == 3 ? Projection.allCases : [.q, .v], seed: UInt64(i + 1))
+      var tc = TrainingConfig(learningRate: [1e-3, 3e-4, 1e-3, 1e-4][i], epochs: 2 + i % 2, seed: UInt64(10 + i))
+      tc.gradientAccumulation = i == 2 ? 2 : 1
+      return TrainingJob(examples: seqs, adapter: try LoRAAdapter(config: lora, shape: c), config: tc)
+    }
+    let jobs = try (0..<4).map(job)
+    let copies = jobs.map { TrainingJob(examples: $0.examples, adapter: $0.adapter.copy(), config: $0.config) }
+    let packed = try LoRATrainer.train(model: model, jobs: jobs, packing: PackingOptions(adaptersPerStep: 4))
+    for (j, alone) in copies.enumerated() {
+      let log = try LoRATrainer.train(model: model, examples: alone.examples, adapter: alone.adapter, config: alone.config)
+      let p = try packed[j].get()
+      #expect(p.steps.count == log.steps.count)
+      var worst = 0.0
+      for (a, b) in zip(log.steps, p.steps) { worst = max(worst, abs(a.loss - b.loss) / abs(a.loss)) }
+      print("job \(j): \(log.steps.count) steps, max relative loss difference \(worst)")
+      #expect(worst <= 1e-5, "job \(j): \(worst)")
+      var diff: Float = 0, scale: Float = 0
+      for (pa, pb) in zip(alone.adapter.pairs, jobs[j].adapter.pairs) {
+        for i in 0..<pa.b.count { diff = max(diff, abs(pa.b[i] - pb.b[i])); scale = max(scale, abs(pa.b[i])) }
+      }
+      #expect(diff <= 1e-3 * scale, "job \(j): B differs by \(diff) of \(scale)")
+    }
+  }
+}

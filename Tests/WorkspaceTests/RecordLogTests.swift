@@ -48,6 +48,33 @@ struct RecordLogTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["f.txt"])
   }
 
+  @Test("a staged directory appears whole on success; a failure leaves the old files and no staging behind")
+  func stagedDirectory() throws {
+    let d = tempDir(), out = d + "/report"
+    try AtomicFile.write("old readme", to: out + "/README.md")
+    try AtomicFile.write("old chart", to: out + "/a.svg")
+    struct Boom: Error {}
+    #expect(throws: Boom.self) {
+      try AtomicFile.staged(directory: out) { dir in
+        try AtomicFile.write("new readme", to: dir + "/README.md")
+        try AtomicFile.write("half", to: dir + "/b.svg")
+        throw Boom()
+      }
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["README.md", "a.svg"])
+    #expect(String(decoding: FileManager.default.contents(atPath: out + "/README.md")!, as: UTF8.self) == "old readme")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["report"])
+    let n = try AtomicFile.staged(directory: out) { dir -> Int in
+      try AtomicFile.write("new readme", to: dir + "/README.md")
+      try AtomicFile.write("b", to: dir + "/charts/b.svg")
+      return 2
+    }
+    #expect(n == 2)
+    #expect(String(decoding: FileManager.default.contents(atPath: out + "/README.md")!, as: UTF8.self) == "new readme")
+    #expect(FileManager.default.fileExists(atPath: out + "/charts/b.svg") && FileManager.default.fileExists(atPath: out + "/a.svg"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["report"])
+  }
+
   @Test("an output under a file is refused before any work, naming the path")
   func notWritable() throws {
     let d = tempDir()

@@ -27,8 +27,7 @@ struct GenerateCommand: ParsableCommand {
     commandName: "generate", abstract: "Generate text from a raw prompt or a chat message.",
     discussion: """
       --prompt sends the text as is; --chat wraps it as a user message in SmolLM2's ChatML template
-      (with the template's default system turn unless --system is given). Generation stops at
-      <|im_end|> or <|endoftext|>, at --stop texts, or after --max-tokens.
+      (with the template's default system turn unless --system is given). Generation stops at <|im_end|> or <|endoftext|>, at --stop texts, or after --max-tokens.
       Examples:
         seb generate --chat "What is the capital of France?"
         seb generate --prompt "The capital of France is" --temperature 0.8 --top-p 0.95 --n 4 --seed 1

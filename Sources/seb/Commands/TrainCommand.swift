@@ -24,9 +24,11 @@ struct TrainCommand: ParsableCommand {
     commandName: "train",
     abstract: "Fine-tune a LoRA adapter on a JSONL or text file and save it as a PEFT adapter.",
     discussion: """
-      Data: .jsonl lines {"text": ...} or {"prompt": ..., "completion": ...}; any other file is
-      plain text with sequences separated by blank lines. Defaults are SEAL's inner loop
-      (r 32, alpha 64, q,v, lr 1e-3, 10 epochs, batch 1, linear decay, clip 1.0).
+      Data formats, by extension in any case (.jsonl, .json), else by content; UTF-8 with or without a BOM, LF, CRLF or CR line ends:
+        JSON Lines  one object a line: {"text": ...} or {"prompt": ..., "completion": ...}
+        JSON        an array of such objects, or of strings
+        text        anything else: sequences separated by blank lines
+      With --loss-mask completion only the completion is trained on. Defaults are SEAL's inner loop (r 32, alpha 64, q,v, lr 1e-3, 10 epochs, batch 1, linear decay, clip 1.0). The adapter directory is written whole or not at all (--force replaces an existing one).
       """)
 
   @OptionGroup var model: ModelOptions

@@ -16,8 +16,7 @@ struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify", abstract: "Check the runtime against a reference file (tokenizer, logits, greedy, nll, lora).",
     discussion: """
-      The files are in ../shared/reference (outputs of llama.cpp and HF transformers on the same
-      GGUF). Exits non-zero when any case is outside tolerance.
+      The files are in ../shared/reference (outputs of llama.cpp and HF transformers on the same GGUF). Exits non-zero when any case is outside tolerance.
       Example: seb verify logits --reference ../shared/reference/logits.json
       """)
 
