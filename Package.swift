@@ -56,6 +56,11 @@ let package = Package(
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
     .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM"], path: "Tests/TestSupport"),
+    // Fuzzing: every parser of untrusted bytes as a target; seb-fuzz is libFuzzer's entry when built
+    // with -sanitize=fuzzer -DSEB_FUZZ (Tests/Fuzz/run.sh), a corpus replayer otherwise.
+    .target(name: "SebFuzzTargets", dependencies: ["GGUF", "SafeTensors", "Tokenizer", "LLM", "Training", "Experiment", "Analysis", "TestSupport"],
+            path: "Tests/Fuzz/Targets"),
+    .executableTarget(name: "seb-fuzz", dependencies: ["SebFuzzTargets"], path: "Tests/Fuzz/Main"),
     .testTarget(name: "WorkspaceTests", dependencies: ["Workspace"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
@@ -68,7 +73,7 @@ let package = Package(
     .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
-    .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace"]),
+    .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
     .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor"]),
   ],

@@ -98,7 +98,12 @@ public enum Datasets {
 
   /// A released SEAL generation file (`{"title","context","questions","completions":[..],"prompt"}` list).
   public static func loadReleased(path: String) throws -> [ReleasedGeneration] {
-    try JSONNode.load(path).array().map { e in
+    try releasedGenerations(JSONNode.load(path))
+  }
+
+  /// The generations of a parsed released file (errors name the file and the key path).
+  public static func releasedGenerations(_ doc: JSONNode) throws -> [ReleasedGeneration] {
+    try doc.array().map { e in
       ReleasedGeneration(title: try e.field("title").string(), context: try e.field("context").string(),
                          completions: try e.field("completions").array().map { try $0.string() },
                          prompt: try e.fieldIfPresent("prompt")?.string() ?? "")

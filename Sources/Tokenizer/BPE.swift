@@ -267,11 +267,9 @@ public struct NaiveBPE: Sendable {
       case .text(let s):
         for piece in tokenizer.preTokenizer.split(s) {
           for symbol in mergeSymbols(Array(piece.utf8)) {
-            if let id = tokenizer.id(of: symbol) {
-              out.append(id)
-            } else if let unk = tokenizer.unknownId {
-              out.append(unk)  // a byte without a token (never happens in a full byte-level vocab)
-            }
+            // A byte without a token is dropped, as HF tokenizers (unk_token None) and llama.cpp do;
+            // SmolLM2 lacks 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D. Its GGUF "unknown" id is <|endoftext|>.
+            if let id = tokenizer.id(of: symbol) { out.append(id) }
           }
         }
       }

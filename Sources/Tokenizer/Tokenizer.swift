@@ -49,6 +49,8 @@ public struct Tokenizer: Sendable {
   private let idByText: [[UInt8]: Int32]
   /// Token of each byte's GPT-2 character, -1 if the vocab lacks it. (256)
   private let byteTokens: [Int32]
+  /// Bytes that have no token of their own: encoding drops them (HF tokenizers and llama.cpp too).
+  public var bytesWithoutToken: [UInt8] { (0..<256).filter { byteTokens[$0] < 0 }.map { UInt8($0) } }
   private let mergeTable: MergeTable
   /// Decoded bytes of every token, concatenated; token i is decodedBytes[decodedOffsets[i]..<[i+1]].
   private let decodedBytes: [UInt8]  // (sum of token byte lengths)
@@ -351,9 +353,10 @@ public struct Tokenizer: Sendable {
             if t >= 0 {
               bpe.append(t)
             } else {
-              // No token for this byte: merge what came before, then emit unknown (or nothing).
+              // No token for this byte: merge what came before and drop the byte, as HF tokenizers
+              // (unk_token None) and llama.cpp do. Emitting the GGUF's unknown id would put
+              // <|endoftext|> into the text (SmolLM2 has no token for 0x04, 0x06, 0x13, 0x14, 0x16, 0x1D).
               BPEMerger.merge(bpe, table: mergeTable, into: &out)
-              if let unk = unknownId { out.append(unk) }
             }
           }
           BPEMerger.merge(bpe, table: mergeTable, into: &out)

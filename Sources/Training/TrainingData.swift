@@ -32,6 +32,11 @@ public enum TrainingData {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw TrainingError.badDataFile(path: path, line: 0, detail: "cannot read the file")
     }
+    return try parse(data, path: path)
+  }
+
+  /// The same from bytes; `path` names the file in errors and its extension picks the format.
+  public static func parse(_ data: Data, path: String) throws -> [(prompt: String, completion: String)] {
     guard var text = String(data: data, encoding: .utf8) else {
       throw TrainingError.badDataFile(path: path, line: 0, detail: "not UTF-8 text")
     }

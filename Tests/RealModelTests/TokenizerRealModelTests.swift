@@ -66,6 +66,19 @@ struct TokenizerRealModelTests {
     ])
   }
 
+  @Test("bytes without a token are dropped as HF tokenizers drop them (no <|endoftext|> inside text)")
+  func bytesWithoutToken() throws {
+    let tok = try RealTokenizerFixture.load()
+    // Six ASCII control bytes, and UTF-8 lead bytes that are invalid (C0, C1, F5-FF) or start unassigned planes (F1, F2).
+    #expect(tok.bytesWithoutToken == [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xC0, 0xC1, 0xF1, 0xF2] + Array(0xF5...0xFF))
+    // transformers 5.24 AutoTokenizer(gguf_file=...) on the same file, add_special_tokens=False.
+    for (text, ids) in [("x\u{04}y", [104, 105]), ("i\u{04}n", [89, 94]), ("t\u{04}he", [100, 255]), ("hello\u{06}world", [28120, 6693]),
+                        ("a\u{00}b\u{05}c\u{06}", [81, 190, 82, 194, 83])] {
+      #expect(tok.encode(text, parseSpecial: false) == ids, "\(Array(text.utf8))")
+      #expect(NaiveBPE(tokenizer: tok).encode(text) == ids)
+    }
+  }
+
   @Test("the fast BPE agrees with the naive reference on random text with the real merges")
   func fastMatchesNaive() throws {
     let tok = try RealTokenizerFixture.load()
