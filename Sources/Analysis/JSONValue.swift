@@ -39,7 +39,11 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
 
   public static func parse(_ data: Data, path: String) throws -> JSONValue {
     do { return try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-      throw AnalysisError.malformed(path: path, key: "(document)", expected: "JSON", found: "\(error)")
+      // The first line of the parser's reason, not a DecodingError dump.
+      let reason = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String)
+        ?? (error as? DecodingError).map { e -> String in if case .dataCorrupted(let c) = e { return c.debugDescription } else { return "\(e)" } }
+        ?? "\(error)"
+      throw AnalysisError.malformed(path: path, key: "(document)", expected: "JSON", found: "text that is not JSON (\(reason))")
     }
   }
 
@@ -51,7 +55,7 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
 /// Reads a whole file; a typed error names the path.
 public func readFile(_ path: String) throws -> Data {
   do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-    throw AnalysisError.unreadable(path: path, reason: error.localizedDescription)
+    throw AnalysisError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? AtomicFile.describe(error) : "no such file")
   }
 }
 

@@ -103,6 +103,8 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
   case badOption(name: String, value: String, expected: String)
   case emptyPrompt
   case modelFileMissing(path: String)
+  /// An input file other than the model (a reference file) that does not exist.
+  case inputFileMissing(path: String, what: String)
   /// A NaN or infinity where a number was expected (weights, logits, log-probabilities).
   case nonFinite(what: String)
 
@@ -115,10 +117,11 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
     case .tensorShape(let s, let n, let e, let f): return "\(s): tensor '\(n)': expected dims \(e), found \(f)"
     case .unsupportedTensorType(let s, let n, let t): return "\(s): tensor '\(n)': type \(t) is not supported"
     case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary [0, \(v))"
-    case .contextOverflow(let n, let c): return "sequence needs \(n) positions but the KV cache holds \(c)"
+    case .contextOverflow(let n, let c): return "the sequence needs \(n) positions but the context holds \(c) (prompt + new tokens must fit the model's context)"
     case .badOption(let n, let v, let e): return "option \(n): expected \(e), found \(v)"
     case .emptyPrompt: return "the prompt encodes to no tokens"
     case .modelFileMissing(let p): return "model file \(p) not found: run `seb model install` (or pass --model / --dir)"
+    case .inputFileMissing(let p, let w): return "\(w) \(p) not found"
     case .nonFinite(let w): return "non-finite value in \(w)"
     }
   }

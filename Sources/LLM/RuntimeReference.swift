@@ -27,7 +27,7 @@ public enum RuntimeReference {
   }
 
   public static func verify(_ kind: Kind, model m: LanguageModel, file: String, options o: Options = Options()) throws -> [Row] {
-    guard let data = FileManager.default.contents(atPath: file) else { throw LLMError.modelFileMissing(path: file) }
+    guard let data = FileManager.default.contents(atPath: file) else { throw LLMError.inputFileMissing(path: file, what: "reference file") }
     guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let cases = root["cases"] as? [[String: Any]] else {
       throw LLMError.badConfig(source: file, key: "cases", expected: "a JSON object with a 'cases' list", found: "something else")
     }

@@ -29,8 +29,9 @@ public enum TrainingData {
   /// Text pieces of a file: (prompt, completion); prompt is "" for plain sequences. A UTF-8 BOM is
   /// dropped and CRLF / CR line ends are read as LF.
   public static func read(path: String) throws -> [(prompt: String, completion: String)] {
+    guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.missingDataFile(path: path) }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TrainingError.badDataFile(path: path, line: 0, detail: "cannot read the file")
+      throw TrainingError.badDataFile(path: path, line: 0, detail: "cannot read the file (a directory, or no read permission)")
     }
     return try parse(data, path: path)
   }

@@ -15,8 +15,10 @@ public enum TrainingError: Error, LocalizedError, Equatable {
   case badAdapterFile(path: String, detail: String)
   /// A reference trajectory file that cannot be replayed.
   case badReferenceFile(path: String, detail: String)
-  /// A training data file (JSONL or text) that cannot be read.
+  /// A training data file (JSONL or text) that cannot be read; line 0 = the whole file.
   case badDataFile(path: String, line: Int, detail: String)
+  /// A training data file that does not exist.
+  case missingDataFile(path: String)
 
   public var errorDescription: String? {
     switch self {
@@ -27,7 +29,8 @@ public enum TrainingError: Error, LocalizedError, Equatable {
     case .adapterMismatch(let d): return "adapter does not fit the model: \(d)"
     case .badAdapterFile(let p, let d): return "\(p): \(d)"
     case .badReferenceFile(let p, let d): return "\(p): \(d)"
-    case .badDataFile(let p, let l, let d): return "\(p):\(l): \(d)"
+    case .badDataFile(let p, let l, let d): return l > 0 ? "\(p):\(l): \(d)" : "\(p): \(d)"
+    case .missingDataFile(let p): return "training data file \(p) not found"
     }
   }
 }

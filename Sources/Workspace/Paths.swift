@@ -1,5 +1,5 @@
 // Paths.swift: where the package finds its inputs. The package root is the nearest folder at or
-// above the working directory holding Package.swift; the data root is --data, else $SEB_DATA_ROOT,
+// above the working directory holding Package.swift (else the one the executable was built in); the data root is --data, else $SEB_DATA_ROOT,
 // else ../shared/data beside the package root; the model directory is --dir, else $SEB_MODEL_DIR,
 // else Data/models under the package root.
 import Foundation
@@ -20,8 +20,15 @@ public enum Paths {
   }
 
   public static func packageRoot(from start: String = FileManager.default.currentDirectoryPath) -> String? {
-    packageRoot(from: URL(fileURLWithPath: start))?.path
+    packageRoot(from: URL(fileURLWithPath: start))?.path ?? executablePackageRoot
   }
+
+  /// The package the running executable was built in (it lives under <root>/.build/): so `seb`
+  /// started from another folder still finds its prompts, splits and models.
+  public static let executablePackageRoot: String? = {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return packageRoot(from: exe.deletingLastPathComponent())?.path
+  }()
 
   /// The data root: `explicit`, else $SEB_DATA_ROOT, else ../shared/data beside the package root.
   public static func dataRoot(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -37,7 +44,7 @@ public enum Paths {
                                     currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> URL {
     if let flag, !flag.isEmpty { return URL(fileURLWithPath: flag, relativeTo: currentDirectory).standardizedFileURL }
     if let env = environment[modelDirVariable], !env.isEmpty { return URL(fileURLWithPath: env, relativeTo: currentDirectory).standardizedFileURL }
-    let root = packageRoot(from: currentDirectory) ?? currentDirectory
+    let root = packageRoot(from: currentDirectory) ?? executablePackageRoot.map { URL(fileURLWithPath: $0) } ?? currentDirectory
     return root.appendingPathComponent("Data/models", isDirectory: true).standardizedFileURL
   }
 

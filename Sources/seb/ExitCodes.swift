@@ -5,6 +5,7 @@
 import ArgumentParser
 import Embedding
 import Experiment
+import Analysis
 import Foundation
 import GGUF
 import LLM
@@ -21,7 +22,12 @@ enum ExitStatus {
 
   static func code(for error: Error) -> Int32 {
     switch error {
-    case ExperimentError.missingFile, LLMError.modelFileMissing: return noInput
+    case ExperimentError.missingFile, LLMError.modelFileMissing, LLMError.inputFileMissing, EmbeddingError.modelNotInstalled,
+         TrainingError.missingDataFile: return noInput
+    case GGUFError.cannotOpen(let file, _) where !FileManager.default.fileExists(atPath: file): return noInput
+    case AnalysisError.unreadable(let path, _) where !FileManager.default.fileExists(atPath: path): return noInput
+    case AnalysisError.toolFailed: return software
+    case is AnalysisError: return dataError
     case ExperimentError.runConflict, WorkspaceError.notWritable: return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,
          is EmbeddingError, is WorkspaceError:
@@ -52,7 +58,9 @@ extension SEB {
     } catch let e as CleanExit {
       exit(withError: e)
     } catch let e as ValidationError {
-      exit(withError: e)
+      // A bad option value found while running: the usage text of that command, not the root's.
+      FileHandle.standardError.write(Data("Error: \(e.message)\nUsage: \(usageString(for: type(of: command)))\n".utf8))
+      Foundation.exit(ExitStatus.usage)
     } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
       exit(withError: error)  // help, version and the parser's own errors print as ArgumentParser does
     } catch {

@@ -14,7 +14,8 @@ enum Runtime {
   }
 
   static func loadTokenizer(path: String) throws -> Tokenizer {
-    try Tokenizer(gguf: GGUFFile(path: path))
+    guard FileManager.default.fileExists(atPath: path) else { throw LLMError.modelFileMissing(path: path) }
+    return try Tokenizer(gguf: GGUFFile(path: path))
   }
 
   static func setThreads(_ n: Int?) -> Int {

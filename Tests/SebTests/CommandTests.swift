@@ -268,3 +268,117 @@ struct KillResumeTests {
     #expect(Set(lines).count == lines.count && lines.count == 4 * 4)
   }
 }
+
+/// One bad input to one command: what it must print and exit with, and what must not exist after.
+struct BadInput: CustomTestStringConvertible, Sendable {
+  let name: String
+  let args: [String]  // $D = a fresh folder with the files below, $M = a tiny model
+  let status: Int32
+  let message: String  // a piece of the one stderr line
+  var absent: [String] = ["$D/out"]  // nothing partial left behind
+  var testDescription: String { name }
+}
+
+@Suite("seb refuses bad input: named error, exit code by kind, nothing partial", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+struct BadInputTests {
+  static let cases: [BadInput] = [
+    // model files
+    BadInput(name: "missing model file", args: ["tokenize", "hi", "--model", "$D/none.gguf"], status: 66, message: "$D/none.gguf"),
+    BadInput(name: "a text file as model", args: ["generate", "--prompt", "hi", "--model", "$D/text.txt"], status: 65, message: "not a GGUF file"),
+    BadInput(name: "truncated model", args: ["score", "--prompt", "a", "--continuation", "b", "--model", "$D/truncated.gguf"], status: 65, message: "$D/truncated.gguf"),
+    BadInput(name: "model info of a missing file", args: ["model", "info", "$D/none.gguf"], status: 66, message: "$D/none.gguf"),
+    // generate / score options and inputs
+    BadInput(name: "NaN temperature", args: ["generate", "--prompt", "hi", "--model", "$M", "--temperature", "nan"], status: 65, message: "temperature"),
+    BadInput(name: "top-p above 1", args: ["generate", "--prompt", "hi", "--model", "$M", "--top-p", "2"], status: 65, message: "top-p"),
+    BadInput(name: "empty prompt", args: ["generate", "--prompt", "", "--model", "$M"], status: 65, message: "prompt"),
+    BadInput(name: "prompt beyond the context", args: ["generate", "--prompt", "$LONG", "--model", "$M", "--max-tokens", "4"], status: 65, message: "context"),
+    BadInput(name: "score prompt beyond the context", args: ["score", "--prompt", "$LONG", "--continuation", "x", "--model", "$M"], status: 65, message: "context"),
+    BadInput(name: "empty continuation", args: ["score", "--prompt", "hi", "--continuation", "", "--model", "$M"], status: 65, message: "continuation"),
+    BadInput(name: "missing adapter", args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/none"], status: 65, message: "$D/none"),
+    BadInput(name: "adapter for another model", args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/wide-adapter"], status: 65, message: "adapter"),
+    // verify
+    BadInput(name: "missing reference", args: ["verify", "logits", "--reference", "$D/none.json", "--model", "$M"], status: 66, message: "reference file $D/none.json"),
+    BadInput(name: "reference with no cases", args: ["verify", "logits", "--reference", "$D/nocases.json", "--model", "$M"], status: 65, message: "at least one case"),
+    BadInput(name: "reference that is not JSON", args: ["verify", "tokenizer", "--reference", "$D/text.txt", "--model", "$M"], status: 65, message: "$D/text.txt"),
+    BadInput(name: "unknown verify kind", args: ["verify", "nothing", "--reference", "$D/nocases.json"], status: 64, message: "nothing"),
+    // train: data, options, outputs
+    BadInput(name: "missing training data", args: ["train", "--model", "$M", "--data", "$D/none.txt", "--out", "$D/out"], status: 66, message: "$D/none.txt"),
+    BadInput(name: "JSONL row without text", args: ["train", "--model", "$M", "--data", "$D/notext.jsonl", "--out", "$D/out"], status: 65, message: "$D/notext.jsonl:1"),
+    BadInput(name: "JSON that is not an array", args: ["train", "--model", "$M", "--data", "$D/object.json", "--out", "$D/out"], status: 65, message: "$D/object.json"),
+    BadInput(name: "non-UTF-8 data", args: ["train", "--model", "$M", "--data", "$D/binary.txt", "--out", "$D/out"], status: 65, message: "UTF-8"),
+    BadInput(name: "empty data file", args: ["train", "--model", "$M", "--data", "$D/empty.txt", "--out", "$D/out"], status: 65, message: "no training sequence"),
+    BadInput(name: "sequence beyond the context", args: ["train", "--model", "$M", "--data", "$D/long.txt", "--out", "$D/out"], status: 65, message: "context"),
+    BadInput(name: "zero epochs", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--epochs", "0"], status: 65, message: "epochs"),
+    BadInput(name: "NaN learning rate", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--lr", "nan"], status: 65, message: "learningRate"),
+    BadInput(name: "dropout of 1", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--dropout", "1"], status: 65, message: "dropout"),
+    BadInput(name: "unknown target", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--targets", "q,zz"], status: 64, message: "zz"),
+    BadInput(name: "output is a file", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/text.txt"], status: 73, message: "$D/text.txt", absent: []),
+    BadInput(name: "bad --config", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--config", "$D/text.txt"], status: 65, message: "$D/text.txt"),
+    // run / baseline / merge / check / report / judge / split
+    BadInput(name: "missing run config", args: ["run", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "$D/none.json"),
+    BadInput(name: "run config that is not JSON", args: ["run", "$D/text.txt", "--out", "$D/out", "--model", "$M"], status: 65, message: "$D/text.txt"),
+    BadInput(name: "run config with a wrong type", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "seed"),
+    BadInput(name: "unknown method", args: ["baseline", "--method", "nosuch", "--out", "$D/out", "--model", "$M"], status: 65, message: "nosuch"),
+    BadInput(name: "unknown split", args: ["baseline", "--method", "passage", "--split", "nosuch", "--out", "$D/out", "--model", "$M"], status: 66, message: "nosuch"),
+    BadInput(name: "shard 3 of 2", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--shard", "3/2"], status: 64, message: "3/2"),
+    BadInput(name: "zero adapters per step", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--adapters-per-step", "0"], status: 64, message: "adapters-per-step"),
+    BadInput(name: "zero limit", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--limit", "0"], status: 64, message: "limit"),
+    BadInput(name: "run output under a file", args: ["baseline", "--method", "passage", "--out", "$D/text.txt/run", "--model", "$M"], status: 73, message: "$D/text.txt", absent: []),
+    BadInput(name: "merge of a folder that is no run", args: ["merge", "$D/empty", "--out", "$D/out"], status: 66, message: "config.json"),
+    BadInput(name: "check without a summary", args: ["check", "$D/empty", "--expect", "$D/nocases.json"], status: 66, message: "summary.json", absent: []),
+    BadInput(name: "report of a folder that is no run", args: ["report", "$D/empty", "--out", "$D/out"], status: 66, message: "config.json"),
+    BadInput(name: "judge of a folder that is no run", args: ["judge", "$D/empty", "--model", "$M"], status: 66, message: "config.json", absent: []),
+    BadInput(name: "split from a missing source", args: ["split", "make", "x", "--source", "squad/none.json", "--count", "3", "--data", "$D", "--out", "$D/out"], status: 66, message: "none.json"),
+    BadInput(name: "split of zero passages", args: ["split", "make", "x", "--source", "squad.json", "--count", "0", "--data", "$D", "--out", "$D/out"], status: 65, message: "count"),
+    // analysis and reports
+    BadInput(name: "analyze a missing file", args: ["analyze", "similarity", "$D/none.json", "--out", "$D/out"], status: 66, message: "$D/none.json"),
+    BadInput(name: "analyze a file that is not JSON", args: ["analyze", "collapse", "$D/text.txt", "--out", "$D/out"], status: 65, message: "not JSON"),
+    BadInput(name: "analyze JSON of the wrong shape", args: ["analyze", "collapse", "$D/nocases.json", "--out", "$D/out"], status: 65, message: "$D/nocases.json"),
+    BadInput(name: "paper report from a missing data root", args: ["report", "paper", "--data", "$D/none", "--out", "$D/out"], status: 66, message: "$D/none"),
+    BadInput(name: "embed without the model", args: ["embed", "x", "--dir", "$D/none"], status: 66, message: "$D/none"),
+  ]
+
+  /// The folder every case reads from.
+  static func fixture() throws -> (dir: String, model: String) {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-bad-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d + "/empty", withIntermediateDirectories: true)
+    func write(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: d + "/" + name)) }
+    try write("text.txt", "just some text\n")
+    try write("data.txt", "hello world\n\nsecond piece")
+    try write("notext.jsonl", "{\"txt\": \"x\"}\n")
+    try write("object.json", "{\"text\": \"x\"}")
+    try Data([0xFF, 0xFE, 0x00, 0x41]).write(to: URL(fileURLWithPath: d + "/binary.txt"))
+    try write("empty.txt", "")
+    try write("long.txt", String(repeating: "long text ", count: 200))
+    try write("nocases.json", "{\"cases\": []}")
+    try write("wrongtype.json", "{\"name\": \"x\", \"seed\": \"zero\", \"split\": \"val200\", \"methods\": [\"base\"]}")
+    try write("squad.json", "[{\"title\": \"T\", \"context\": \"C\", \"questions\": [{\"question\": \"Q\", \"answer\": \"A\"}]}]")
+    let model = try Seb.tinyModel(context: 128)
+    let full = try Data(contentsOf: URL(fileURLWithPath: model))
+    try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: d + "/truncated.gguf"))
+    // An adapter made for a wider model (rank 2 on q of a 128-wide model).
+    try FileManager.default.createDirectory(atPath: d + "/wide-adapter", withIntermediateDirectories: true)
+    try write("wide-adapter/adapter_config.json", "{\"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"peft_type\": \"LORA\"}")
+    try write("wide-adapter/adapter_model.safetensors", "")
+    return (d, model)
+  }
+
+  @Test("each bad input ends in one named error line, its exit code and nothing partial", arguments: cases)
+  func refuses(_ c: BadInput) throws {
+    let (d, model) = try Self.fixture()
+    func sub(_ s: String) -> String {
+      s.replacingOccurrences(of: "$LONG", with: String(repeating: "word ", count: 300))
+        .replacingOccurrences(of: "$D", with: d).replacingOccurrences(of: "$M", with: model)
+    }
+    let before = Set((try? FileManager.default.subpathsOfDirectory(atPath: d)) ?? [])
+    let r = try Seb.run(c.args.map(sub))
+    #expect(r.status == c.status, "\(c.name): exit \(r.status), stderr: \(r.stderr)")
+    #expect(r.stderr.contains(sub(c.message)), "\(c.name): stderr: \(r.stderr)")
+    if c.status != 64 { #expect(!r.stderr.contains("Usage:"), "\(c.name): usage text for a runtime error") }
+    for p in c.absent.map(sub) { #expect(!FileManager.default.fileExists(atPath: p), "\(c.name): \(p) exists") }
+    // No temporary or staging file is left anywhere in the folder.
+    let after = Set((try? FileManager.default.subpathsOfDirectory(atPath: d)) ?? [])
+    let leftovers = after.subtracting(before).filter { $0.contains(".tmp-") || $0.contains(".staging-") || $0.contains(".old-") }
+    #expect(leftovers.isEmpty, "\(c.name): left \(leftovers)")
+  }
+}

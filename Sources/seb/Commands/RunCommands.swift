@@ -30,7 +30,7 @@ struct RunOptions: ParsableArguments {
 
   func validate() throws {
     if let l = limit, l < 1 { throw ValidationError("--limit must be >= 1, found \(l)") }
-    if let s = shard { _ = try Shard.parse(s) }
+    if let s = shard { do { _ = try Shard.parse(s) } catch { throw ValidationError(AtomicFile.describe(error)) } }
     if generationBatch < 1 { throw ValidationError("--generation-batch must be >= 1, found \(generationBatch)") }
     if adaptersPerStep < 1 || adaptersPerStep > 64 { throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)") }
   }
@@ -44,8 +44,12 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   let shard = try run.shard.map(Shard.parse) ?? .whole
   // Fail on an unwritable --out before loading anything (and create nothing until the run starts).
   try AtomicFile.checkCreatable(directory: run.out)
+  // The split, its data and the prompts before the model: a wrong name fails in a second.
+  let dataRoot = Paths.dataRoot(explicit: run.data)
+  _ = try Harness.passages(config: config, dataRoot: dataRoot)
+  for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
   let (m, sha, threads) = try loadModelForRun(model)
-  var opts = HarnessOptions(dataRoot: Paths.dataRoot(explicit: run.data), out: run.out)
+  var opts = HarnessOptions(dataRoot: dataRoot, out: run.out)
   opts.shard = shard
   opts.threads = threads
   opts.generationBatch = run.generationBatch
@@ -148,6 +152,8 @@ struct JudgeCommand: ParsableCommand {
 
   func run() throws {
     if let d = data { setenv(Paths.dataRootVariable, d, 1) }
+    // The run directory first: a wrong path is named before any model is loaded.
+    _ = try RunConfig.load(path: dir + "/config.json")
     let backend: JudgeBackend
     if let url {
       guard let judgeModel else { throw ValidationError("--url needs --judge-model") }

@@ -50,7 +50,8 @@ struct ScoreCommand: ParsableCommand {
     let p = m.tokenizer.encode(text)
     var c = m.tokenizer.encode(continuation)
     if appendEos, let e = m.tokenizer.eosId { c.append(e) }
-    if p.isEmpty || c.isEmpty { throw ValidationError("prompt and continuation must both encode to at least one token") }
+    if p.isEmpty { throw LLMError.badOption(name: "prompt", value: "\"\(text)\"", expected: "text that encodes to at least one token") }
+    if c.isEmpty { throw LLMError.badOption(name: "continuation", value: "\"\(continuation)\"", expected: "text that encodes to at least one token") }
     var delta: LinearDelta?
     if let adapter {
       delta = try LoRAAdapter.load(from: URL(fileURLWithPath: adapter), shape: m.weights.config).apply(to: m.weights)

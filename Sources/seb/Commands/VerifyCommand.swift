@@ -29,6 +29,8 @@ struct VerifyCommand: ParsableCommand {
   var decodePath = false
 
   func run() throws {
+    // Refuse a missing reference before loading the model.
+    guard FileManager.default.fileExists(atPath: reference) else { throw LLMError.inputFileMissing(path: reference, what: "reference file") }
     let m = try model.load()
     if kind == .lora {
       let r = try LoRAReference.verify(model: m.weights, file: reference)
