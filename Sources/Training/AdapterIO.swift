@@ -144,16 +144,12 @@ extension LoRAAdapter {
       throw TrainingError.badAdapterFile(path: path, detail: "already exists; choose another --out or pass --force to replace it")
     }
     let tmp = URL(fileURLWithPath: path + ".tmp-\(getpid())")
+    Interrupts.register(tmp.path)
+    defer { Interrupts.unregister(tmp.path) }
     try? fm.removeItem(at: tmp)
     do { try save(to: tmp) } catch { try? fm.removeItem(at: tmp); throw error }
-    if exists {
-      let old = URL(fileURLWithPath: path + ".old-\(getpid())")
-      try fm.moveItem(atPath: path, toPath: old.path)
-      try fm.moveItem(atPath: tmp.path, toPath: path)
-      try? fm.removeItem(at: old)
-    } else {
-      try fm.moveItem(atPath: tmp.path, toPath: path)
-    }
+    // Exists: swapped in one step (renameat2), so a kill leaves the old adapter or the new one.
+    do { try AtomicFile.replaceDirectory(path, with: tmp.path) } catch { try? fm.removeItem(at: tmp); throw error }
   }
 
   public func save(to directory: URL) throws {

@@ -13,6 +13,8 @@ public enum AtomicFile {
     let dir = url.deletingLastPathComponent().path
     try ensureDirectory(dir)
     let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+    Interrupts.register(tmp)
+    defer { Interrupts.unregister(tmp) }
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
     var ok = true
@@ -85,8 +87,9 @@ public enum AtomicFile {
     try checkCreatable(directory: url.path)
     let staging = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".staging-\(getpid())").path
     try? FileManager.default.removeItem(atPath: staging)
+    Interrupts.register(staging)
     try ensureDirectory(staging)
-    defer { try? FileManager.default.removeItem(atPath: staging) }
+    defer { try? FileManager.default.removeItem(atPath: staging); Interrupts.unregister(staging) }
     let result = try body(staging)
     try ensureDirectory(url.path)
     let files = (try? FileManager.default.subpathsOfDirectory(atPath: staging)) ?? []
@@ -98,6 +101,41 @@ public enum AtomicFile {
       guard rename(from, to) == 0 else { throw WorkspaceError.notWritable(path: to, message: String(cString: strerror(errno))) }
     }
     return result
+  }
+
+  /// Swaps two paths in one step (Linux renameat2 RENAME_EXCHANGE, looked up at run time so the
+  /// package still builds where it is missing). False when the system cannot do it.
+  public static func exchange(_ a: String, _ b: String) -> Bool {
+    typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }  // RTLD_DEFAULT
+    let f = unsafeBitCast(sym, to: RenameAt2.self)
+    let atCWD: Int32 = -100, renameExchange: UInt32 = 2
+    return f(atCWD, a, atCWD, b, renameExchange) == 0
+  }
+
+  /// Replaces directory `path` by the finished directory `tmp`: an atomic exchange where the
+  /// system has one (a kill at any moment leaves the old or the new directory, never none),
+  /// else rename the old aside, rename the new in, delete the old.
+  public static func replaceDirectory(_ path: String, with tmp: String) throws {
+    let fm = FileManager.default
+    if !fm.fileExists(atPath: path) {
+      guard rename(tmp, path) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+      return
+    }
+    if exchange(tmp, path) {
+      try? fm.removeItem(atPath: tmp)  // now holds the old directory
+      return
+    }
+    let old = path + ".old-\(getpid())"
+    Interrupts.register(old)
+    defer { Interrupts.unregister(old) }
+    guard rename(path, old) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+    guard rename(tmp, path) == 0 else {
+      let m = String(cString: strerror(errno))
+      _ = rename(old, path)
+      throw WorkspaceError.notWritable(path: path, message: m)
+    }
+    try? fm.removeItem(atPath: old)
   }
 
   /// A short message for Foundation errors (no NSCocoaErrorDomain dumps).

@@ -30,6 +30,7 @@ struct SEB: ParsableCommand {
 
   static func main() {
     BLAS.preferAVX512KernelsByReexec()
+    Interrupts.installCleanup()
     let embedder: () throws -> TextEmbedder? = {
       let dir = SentenceEmbedder.defaultModelDirectory(flag: nil)
       guard SentenceEmbedder.isMiniLMInstalled(modelDir: dir) else { return nil }

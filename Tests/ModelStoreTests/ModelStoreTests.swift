@@ -194,7 +194,7 @@ struct ModelStoreTests {
     }
   }
 
-  @Test("the model directory comes from the flag, then SEB_MODEL_DIR, then <package root>/Data/models")
+  @Test("the model directory comes from the flag, then SEB_MODEL_DIR, then <package root>/Data/models (the working folder's, else the executable's)")
   func directoryResolution() throws {
     let box = try Sandbox("dirs")
     defer { box.cleanup() }
@@ -203,9 +203,11 @@ struct ModelStoreTests {
     let env = ["SEB_MODEL_DIR": "/env/models"]
     #expect(ModelStore.defaultDirectory(flag: "/flag/m", environment: env, currentDirectory: nested).path == "/flag/m")
     #expect(ModelStore.defaultDirectory(flag: nil, environment: env, currentDirectory: nested).path == "/env/models")
+    // Outside any package: the package the executable was built in (here the test bundle's), else the folder.
+    let outside = Paths.executablePackageRoot.map { URL(fileURLWithPath: $0) } ?? nested
     #expect(
       ModelStore.defaultDirectory(flag: nil, environment: [:], currentDirectory: nested).path
-        == nested.appendingPathComponent("Data/models").path)
+        == outside.appendingPathComponent("Data/models").standardizedFileURL.path)
     try Data("// pkg\n".utf8).write(to: box.root.appendingPathComponent("Package.swift"))
     #expect(
       ModelStore.defaultDirectory(flag: nil, environment: [:], currentDirectory: nested).path

@@ -382,3 +382,36 @@ struct BadInputTests {
     #expect(leftovers.isEmpty, "\(c.name): left \(leftovers)")
   }
 }
+
+@Suite("Ctrl-C and kill -9 leave the old output", .serialized, .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+struct InterruptTests {
+  @Test("SIGINT or SIGKILL during seb train --force leaves the previous adapter byte for byte and no temporary files (SIGINT)",
+        arguments: [SIGINT, SIGKILL])
+  func interruptedTrain(signal sig: Int32) throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-int-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try Data((0..<60).map { "piece \($0) of the data" }.joined(separator: "\n\n").utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
+    let model = try Seb.tinyModel()
+    let first = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1"])
+    try #require(first.status == 0, "\(first.stderr)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted()
+    let old = try files.map { try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + $0)) }
+    let p = Process()
+    p.executableURL = Seb.binary!
+    p.arguments = ["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1000", "--force"]
+    var env = ProcessInfo.processInfo.environment
+    env["SEB_BLAS_CORE"] = "native"
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    Thread.sleep(forTimeInterval: 1.5)
+    kill(p.processIdentifier, sig)
+    p.waitUntilExit()
+    if sig == SIGINT { #expect(p.terminationStatus == 130, "exit \(p.terminationStatus)") }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == files)
+    for (f, data) in zip(files, old) { #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + f)) == data, "\(f) changed") }
+    let litter = try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }
+    #expect(litter.isEmpty, "left \(litter)")
+  }
+}
