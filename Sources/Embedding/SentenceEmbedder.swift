@@ -4,8 +4,9 @@
 //
 // Invariants: output vectors have the model's hidden size and L2 norm 1 (up to rounding); the
 // same list of texts gives the same bytes. Packing makes sequences mathematically independent of
-// their batch neighbours; only BLAS rounding (~1e-7) depends on a row's place in the batch. A blank text (empty or only whitespace) is embedded as "[EMPTY]", the convention
-// of the reference analysis script (compute_similarity.py).
+// their batch neighbours; only BLAS rounding (~1e-7) depends on a row's place in the batch. A blank
+// text is embedded as sentence-transformers embeds it ([CLS] [SEP]); replacing blank instructions by
+// "[EMPTY]" is the analysis script's convention (compute_similarity.py) and lives in Analysis.
 import Foundation
 import ModelStore
 import SafeTensors
@@ -13,8 +14,6 @@ import SafeTensors
 public final class SentenceEmbedder: @unchecked Sendable {
   public let model: BertModel
   public let tokenizer: WordPieceTokenizer
-  /// The text embedded in place of a blank one.
-  public static let blankReplacement = "[EMPTY]"
   /// Token budget of one forward pass (bounds activation memory; results do not depend on it).
   public var maxTokensPerPass = 8192
 
@@ -99,11 +98,8 @@ public final class SentenceEmbedder: @unchecked Sendable {
   /// Hidden size = embedding width.
   public var dimension: Int { model.config.hiddenSize }
 
-  /// Token ids the model sees for a text (blank -> "[EMPTY]", [CLS] ... [SEP], truncated).
-  public func tokenIDs(_ text: String) -> [Int32] {
-    let input = text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? SentenceEmbedder.blankReplacement : text
-    return tokenizer.encode(input)
-  }
+  /// Token ids the model sees for a text ([CLS] ... [SEP], truncated; a blank text is [CLS] [SEP]).
+  public func tokenIDs(_ text: String) -> [Int32] { tokenizer.encode(text) }
 
   /// Unit-length embeddings, one per text, in order.
   public func embed(_ texts: [String]) throws -> [[Float]] {

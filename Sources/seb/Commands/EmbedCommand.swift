@@ -10,7 +10,7 @@ struct EmbedCommand: ParsableCommand {
     abstract: "Embed texts with the local all-MiniLM-L6-v2 (unit vectors, 384 dimensions).",
     discussion: """
       Runs the sentence-transformers pipeline of all-MiniLM-L6-v2 in Swift:
-      BERT WordPiece (lower-cased, accents stripped, at most 256 pieces), the 6-layer BERT encoder, mean pooling over the tokens, L2 normalisation. A blank text is embedded as "[EMPTY]", as in the similarity analysis. Without --json it prints each text's token count, the first dimensions, and the pair similarity (1 + cos) / 2 between the texts; with --json it prints the full embeddings.
+      BERT WordPiece (lower-cased, accents stripped, at most 256 pieces), the 6-layer BERT encoder, mean pooling over the tokens, L2 normalisation. A blank text is embedded as sentence-transformers embeds it ([CLS] [SEP]); the similarity analysis embeds a blank instruction as "[EMPTY]", as the papers' script does. Without --json it prints each text's token count, the first dimensions, and the pair similarity (1 + cos) / 2 between the texts; with --json it prints the full embeddings.
 
       Needs the model: `seb model install --model minilm`. To compare with sentence-transformers (Python):
         seb embed "The cat sat on the mat." --json
