@@ -33,7 +33,7 @@ struct LoRARealModelTests {
 
 @Suite("Packed multi-adapter training on the real model", .enabled(if: LoRARealFixture.enabled))
 struct PackedRealModelTests {
-  @Test("four adapters packed train as each alone: every loss within 1e-5 relative (float32), trained values close")
+  @Test("four adapters packed train as each alone: every loss within 1e-5 relative (float32), trained adapters equivalent")
   func packedEqualsAlone() throws {
     let model = try ModelWeights(gguf: try GGUFFile(path: LoRARealFixture.modelPath), pack: false)
     let c = model.config
@@ -57,11 +57,12 @@ struct PackedRealModelTests {
       for (a, b) in zip(log.steps, p.steps) { worst = max(worst, abs(a.loss - b.loss) / abs(a.loss)) }
       print("job \(j): \(log.steps.count) steps, max relative loss difference \(worst)")
       #expect(worst <= 1e-5, "job \(j): \(worst)")
-      var diff: Float = 0, scale: Float = 0
-      for (pa, pb) in zip(alone.adapter.pairs, jobs[j].adapter.pairs) {
-        for i in 0..<pa.b.count { diff = max(diff, abs(pa.b[i] - pb.b[i])); scale = max(scale, abs(pa.b[i])) }
-      }
-      #expect(diff <= 1e-3 * scale, "job \(j): B differs by \(diff) of \(scale)")
+      // Parameters are compared through what they do: AdamW divides by sqrt(v), so elements whose
+      // gradient is ~0 move by up to lr per step on rounding noise; the trained adapters' losses on
+      // their own sequences must agree.
+      let la = try LoRATrainer.evaluate(model: model, examples: alone.examples, adapter: alone.adapter)
+      let lb = try LoRATrainer.evaluate(model: model, examples: alone.examples, adapter: jobs[j].adapter)
+      for (x, y) in zip(la, lb) { #expect(abs(x - y) <= 1e-4 * abs(x), "job \(j): trained adapters give losses \(x) and \(y)") }
     }
   }
 }
