@@ -70,6 +70,8 @@ if suites.contains("--help") || suites.contains("-h") {
                  with K = --adapters 1,4,8,16 adapters trained together, each round beside this
                  machine's cblas_sgemm (512x576x576 and 512x1536x576, pool split);
                  --dump-inputs FILE writes the inputs for selfedit_bench.py --packed
+      constrained  per-token cost of schema-constrained decoding (the search's template schema) against
+                 the same decode unconstrained, 8 sequences of 256 tokens; cold (masks being built) and warm
     """)
   exit(0)
 }
@@ -190,7 +192,7 @@ if want("kernels") {
   }
 }
 
-if want("tokenizer") || want("prefill") || want("decode") || want("train") || suites.contains("selfedit") || suites.contains("packed") {
+if want("tokenizer") || want("prefill") || want("decode") || want("train") || suites.contains("selfedit") || suites.contains("packed") || suites.contains("constrained") {
   guard FileManager.default.fileExists(atPath: modelPath) else {
     FileHandle.standardError.write("model not installed at \(modelPath): run `seb model install`\n".data(using: .utf8)!)
     exit(1)
@@ -307,6 +309,42 @@ if suites.contains("packed"), let model, let tokenizer {
            String(format: "%.0f%% of the same round's sgemm", 100 * med { $0["flops"]! / $0["train"]! / 1e9 / $0["sgemm"]! }))
     report("packed", "K = \(k): sgemm in the same rounds", med { $0["sgemm"]! }, "GFLOP/s")
   }
+}
+// MARK: constrained decoding overhead
+if suites.contains("constrained"), let model, let tokenizer {
+  let lm = LanguageModel(file: try GGUFFile(path: modelPath), tokenizer: tokenizer, weights: model)
+  let b = ByteDFABuilder()
+  let hp = ByteDFA.jsonObject(b, [
+    ("lora_rank", b.oneOf(["4", "8", "16", "32", "64"])), ("lora_alpha", b.integer(maxDigits: 3)),
+    ("lora_dropout", b.number(maxIntDigits: 1, maxFractionDigits: 3)), ("learning_rate", b.number(maxIntDigits: 1, maxFractionDigits: 6)),
+    ("num_epochs", b.integer(maxDigits: 2)), ("gradient_accumulation_steps", b.integer(maxDigits: 1)),
+  ])
+  let dfa = b.build(ByteDFA.jsonObject(b, [("data_creation_instruction", b.string(minCharacters: 1)), ("hyperparameters", hp)]))
+  let prompt = lm.encode(lm.chatPrompt(user: "Write a JSON learning plan template with a data_creation_instruction and hyperparameters."))
+  func run(_ c: TokenConstraint?) throws -> (seconds: Double, tokens: Int) {
+    let reqs = (0..<8).map { GenerationRequest(promptTokens: prompt, options: SamplingOptions(temperature: 1, topP: 0.95), maxNewTokens: 256,
+                                               stopTokens: c == nil ? [] : lm.stopIds, seed: UInt64($0), constraint: c) }
+    var n = 0
+    let t = try seconds { n = try lm.generator().generate(reqs, batchSize: 8).reduce(0) { $0 + $1.tokens.count } }
+    return (t, n)
+  }
+  let plain = try run(nil)
+  let constraint = TokenConstraint(dfa: dfa, vocabSize: lm.config.vocabSize) { Array((try? tokenizer.bytes(of: $0, skipSpecial: true)) ?? []) }
+  // The constraint's own work, measured directly: building a state's allowed-token row (once per
+  // state) and masking the logits of one token (every step).
+  let build = seconds { for s in 0..<dfa.stateCount { _ = constraint.row(Int32(s)) } } / Double(dfa.stateCount)
+  let logits = FloatBuffer(count: lm.config.vocabSize)
+  var k = 0
+  let maskTime = seconds {
+    for i in 0..<2000 {
+      k += constraint.mask(logits.pointer, state: Int32(i % dfa.stateCount), tokensLeft: 4096)
+    }
+  } / 2000
+  let warm = try run(constraint)
+  report("constrained", "unconstrained decode, 8 sequences x 256 tokens", plain.seconds / Double(plain.tokens) * 1000, "ms/token")
+  report("constrained", "template schema decode (\(dfa.stateCount) states)", warm.seconds / Double(warm.tokens) * 1000, "ms/token", "\(warm.tokens) tokens")
+  report("constrained", "mask one token's logits (49,152)", maskTime * 1e6, "us", String(format: "%.2f%% of an unconstrained decode token", 100 * maskTime / (plain.seconds / Double(plain.tokens))))
+  report("constrained", "build one state's allowed-token row", build * 1000, "ms", "once per state, \(dfa.stateCount) states: \(String(format: "%.2f", build * Double(dfa.stateCount))) s in all")
 }
 report("memory", "peak resident set", peakRSSMiB(), "MiB")
 

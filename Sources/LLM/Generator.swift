@@ -18,10 +18,15 @@ public struct GenerationRequest: Sendable {
   /// Index into the generator's `adapters`: this sequence runs with that delta (nil: the
   /// generator's `delta`, if any). Many adapters decode in one batch over one base model.
   public var adapter: Int?
+  /// Only tokens that keep this automaton alive may be sampled; the sequence ends (finish
+  /// `.complete`) when it accepts. The output then always parses (see Constrained.swift).
+  public var constraint: TokenConstraint?
 
   public init(promptTokens: [Int], options: SamplingOptions = .init(), maxNewTokens: Int = 64,
-              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0, adapter: Int? = nil) {
+              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0, adapter: Int? = nil,
+              constraint: TokenConstraint? = nil) {
     self.adapter = adapter
+    self.constraint = constraint
     self.promptTokens = promptTokens
     self.options = options
     self.maxNewTokens = maxNewTokens
@@ -32,7 +37,11 @@ public struct GenerationRequest: Sendable {
   }
 }
 
-public enum FinishReason: String, Sendable, Codable { case stopToken = "stop_token", stopString = "stop_string", length }
+public enum FinishReason: String, Sendable, Codable {
+  case stopToken = "stop_token", stopString = "stop_string", length
+  /// The constraint's automaton accepted the output.
+  case complete
+}
 
 public struct GenerationResult: Sendable {
   public var request: Int
@@ -72,6 +81,7 @@ public final class Generator {
     var prefill: Double = 0
     var decode: Double = 0
     var pending: Int  // token to feed next
+    var state: Int32 = 0  // constraint automaton state
   }
 
   /// Runs every request; results come back ordered by (request, sample).
@@ -86,6 +96,13 @@ public final class Generator {
       for t in r.promptTokens where t < 0 || t >= V { throw LLMError.tokenOutOfRange(token: t, vocabSize: V) }
       if let a = r.adapter, a < 0 || a >= adapters.count {
         throw LLMError.badOption(name: "adapter", value: "\(a)", expected: "0..<\(adapters.count) (the generator's adapters)")
+      }
+      if let c = r.constraint {
+        guard c.vocabSize == V else { throw LLMError.badOption(name: "constraint", value: "\(c.vocabSize) tokens", expected: "the model's \(V)") }
+        let need = Int(c.dfa.distance[Int(c.dfa.start)])
+        guard r.maxNewTokens >= need else {
+          throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= \(need), the shortest output the constraint accepts")
+        }
       }
     }
     func deltaOf(_ request: Int) -> LinearDelta? { requests[request].adapter.map { adapters[$0] } ?? delta }
@@ -117,6 +134,15 @@ public final class Generator {
       active[slot]!.tokens.append(token)
       active[slot]!.sampler.observe(token)
       active[slot]!.pending = token
+      if let c = r.constraint {
+        let q = c.row(active[slot]!.state)[token]
+        precondition(q >= 0, "the sampler chose a token the constraint masked")
+        active[slot]!.state = q
+        if c.dfa.accepting[Int(q)] {
+          finish(slot, .complete, text: decode(active[slot]!.tokens))
+          return true
+        }
+      }
       if r.stopTokens.contains(token) {
         finish(slot, .stopToken, text: decode(active[slot]!.tokens))
         return true
@@ -135,6 +161,17 @@ public final class Generator {
       return false
     }
 
+    // Samples the next token of a slot, the constraint's forbidden tokens masked first.
+    let masked = UnsafeMutablePointer<Float>.allocate(capacity: V)  // (V)
+    defer { masked.deallocate() }
+    func pick(_ slot: Int, _ logits: UnsafePointer<Float>) -> Int {
+      let a = active[slot]!
+      guard let c = requests[a.request].constraint else { return active[slot]!.sampler.sample(logits, vocabSize: V) }
+      masked.update(from: logits, count: V)
+      c.mask(masked, state: a.state, tokensLeft: requests[a.request].maxNewTokens - a.tokens.count)
+      return active[slot]!.sampler.sample(masked, vocabSize: V)
+    }
+
     while true {
       // Refill free slots.
       for slot in 0..<slots where active[slot] == nil && next < queue.count {
@@ -146,7 +183,7 @@ public final class Generator {
         if r.maxNewTokens == 0 { finish(slot, .length, text: ""); continue }
         let t0 = Date()
         let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: deltaOf(ri))
-        let tok = active[slot]!.sampler.sample(logits.pointer, vocabSize: V)
+        let tok = pick(slot, logits.pointer)
         active[slot]!.prefill = Date().timeIntervalSince(t0)
         _ = accept(slot, tok)
       }
@@ -159,7 +196,7 @@ public final class Generator {
       let dt = Date().timeIntervalSince(t0) / Double(live.count)
       for (i, slot) in live.enumerated() {
         active[slot]!.decode += dt
-        let tok = active[slot]!.sampler.sample(logits.pointer + i * V, vocabSize: V)
+        let tok = pick(slot, logits.pointer + i * V)
         _ = accept(slot, tok)
       }
     }
