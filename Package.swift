@@ -40,6 +40,8 @@ let package = Package(
     // The knowledge-incorporation harness: self-edits, the inner loop, run directories.
     .target(name: "SelfEdit", dependencies: ["Experiment", "Workspace", "LLM", "Training", "Tokenizer", "GGUF", "Tensor"],
             exclude: ["README.md"], swiftSettings: fast),
+    // The self-edit strategy search: templates, meta prompts, metrics, archives, selection.
+    .target(name: "Search", dependencies: ["Experiment", "Workspace", "LLM"], exclude: ["README.md"]),
     .target(name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"], swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
     .target(name: "Analysis", dependencies: ["Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
@@ -71,6 +73,7 @@ let package = Package(
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
     .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
+    .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
     .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),

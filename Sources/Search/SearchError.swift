@@ -1,0 +1,23 @@
+// SearchError.swift: the one error type of the Search module. Every case says what was read, what
+// was expected and what was found.
+import Foundation
+
+public enum SearchError: Error, LocalizedError, Equatable {
+  /// Text that is not the JSON expected (a model's template or completion, an archive file).
+  case badJSON(source: String, offset: Int, expected: String, found: String)
+  /// A proposed template that misses a key or has a wrong type (reference-pipeline 3.3 parse).
+  case badTemplate(reason: String)
+  /// A meta prompt placeholder without a value, or an archive too short to fill it.
+  case badMetaPrompt(reason: String)
+  /// Inputs of a metric or a selection that do not fit together.
+  case badInput(what: String, expected: String, found: String)
+
+  public var errorDescription: String? {
+    switch self {
+    case let .badJSON(s, o, e, f): return "\(s): at byte \(o) expected \(e), found \(f)"
+    case let .badTemplate(r): return "template: \(r)"
+    case let .badMetaPrompt(r): return "meta prompt: \(r)"
+    case let .badInput(w, e, f): return "\(w): expected \(e), found \(f)"
+    }
+  }
+}
