@@ -54,7 +54,7 @@ let package = Package(
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
-      name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "SelfEdit"],
+      name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "SelfEdit", "Search"],
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
     .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM"], path: "Tests/TestSupport"),
@@ -73,7 +73,7 @@ let package = Package(
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
     .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
-    .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM"]),
+    .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
     .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),

@@ -10,6 +10,7 @@ import Tensor
 import Tokenizer
 import Training
 import Experiment
+import Search
 import SelfEdit
 import Workspace
 
@@ -313,13 +314,7 @@ if suites.contains("packed"), let model, let tokenizer {
 // MARK: constrained decoding overhead
 if suites.contains("constrained"), let model, let tokenizer {
   let lm = LanguageModel(file: try GGUFFile(path: modelPath), tokenizer: tokenizer, weights: model)
-  let b = ByteDFABuilder()
-  let hp = ByteDFA.jsonObject(b, [
-    ("lora_rank", b.oneOf(["4", "8", "16", "32", "64"])), ("lora_alpha", b.integer(maxDigits: 3)),
-    ("lora_dropout", b.number(maxIntDigits: 1, maxFractionDigits: 3)), ("learning_rate", b.number(maxIntDigits: 1, maxFractionDigits: 6)),
-    ("num_epochs", b.integer(maxDigits: 2)), ("gradient_accumulation_steps", b.integer(maxDigits: 1)),
-  ])
-  let dfa = b.build(ByteDFA.jsonObject(b, [("data_creation_instruction", b.string(minCharacters: 1)), ("hyperparameters", hp)]))
+  let dfa = OutputSchemas.template()
   let prompt = lm.encode(lm.chatPrompt(user: "Write a JSON learning plan template with a data_creation_instruction and hyperparameters."))
   func run(_ c: TokenConstraint?) throws -> (seconds: Double, tokens: Int) {
     let reqs = (0..<8).map { GenerationRequest(promptTokens: prompt, options: SamplingOptions(temperature: 1, topP: 0.95), maxNewTokens: 256,

@@ -3,9 +3,12 @@
 // update, SFT pair selection and the MAP-Elites archive.
 import Experiment
 import Foundation
+import GGUF
 import LLM
 import Search
+import TestSupport
 import Testing
+import Tokenizer
 import Workspace
 
 private let shared = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -185,5 +188,47 @@ struct ScoringTests {
     let more = [qd.insert(e("f", 0.9, lr: 3e-3), meanTrainingTokens: 50), qd.insert(e("g", 0.05, lr: 1e-5), meanTrainingTokens: 50)]
     #expect(more == [true, true])
     #expect(qd.shown.map(\.template.instruction) == ["f", "c", "d", "g"])
+  }
+}
+
+@Suite("Search: constrained proposer outputs")
+struct ConstrainedOutputTests {
+  #if DEBUG
+  static let seeds = 200  // debug builds run the numeric code ~20x slower; CI runs the release build
+  #else
+  static let seeds = 2000
+  #endif
+
+  @Test("templates and training-sequence lists sampled under their schemas always parse and pass the reference parsers: 2,000 seeds (release)")
+  func alwaysParse() throws {
+    let c = LlamaConfig(vocabSize: 300, dim: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64,
+                        ropeTheta: 10000, rmsEps: 1e-5, contextLength: 512)
+    let file = try GGUFFile(bytes: try TinyGGUF.make(config: c, seed: 7, matrixType: .f32, embeddingType: .f32))
+    let m = LanguageModel(file: file, tokenizer: try Tokenizer(gguf: file), weights: try ModelWeights(gguf: file, pack: false))
+    func constraint(_ d: ByteDFA) -> TokenConstraint {
+      TokenConstraint(dfa: d, vocabSize: 300) { Array((try? m.tokenizer.bytes(of: $0, skipSpecial: true)) ?? []) }
+    }
+    let template = constraint(OutputSchemas.template()), seqs = constraint(OutputSchemas.trainingSequences())
+    var requests: [GenerationRequest] = []
+    for i in 0..<Self.seeds {
+      let k = i % 2 == 0 ? template : seqs
+      let minimum = Int(k.dfa.distance[Int(k.dfa.start)])
+      requests.append(GenerationRequest(promptTokens: [65, 66, 67], options: SamplingOptions(temperature: 1.5, topP: 0.99),
+                                        maxNewTokens: minimum + [0, 1, 7, 40, 200][i % 5], stopTokens: [299], seed: UInt64(i), constraint: k))
+    }
+    var parsed = 0
+    for r in try m.generator().generate(requests, batchSize: 16) {
+      #expect(r.finish == .complete, "request \(r.request): \(r.finish)")
+      let text = String(decoding: try m.tokenizer.decodeBytes(r.tokens), as: UTF8.self)
+      if requests[r.request].constraint === template {
+        let t = try SelfEditTemplate.parse(text)
+        #expect(!t.instruction.isEmpty && [4, 8, 16, 32, 64].contains(t.value("lora_rank") ?? -1))
+      } else {
+        guard case .array(let list)? = try PyJSON.loads(text)["training_sequences"] else { Issue.record("no list: \(text)"); continue }
+        #expect(!list.isEmpty && list.allSatisfy { if case .string(let s) = $0 { return !s.isEmpty } else { return false } })
+      }
+      parsed += 1
+    }
+    #expect(parsed == Self.seeds)
   }
 }

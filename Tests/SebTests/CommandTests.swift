@@ -26,6 +26,20 @@ private enum Seb {
     let stderr: String
   }
 
+  /// Starts `seb` with output discarded (for tests that kill it).
+  static func start(_ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = binary!
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    env["SEB_BLAS_CORE"] = "native"
+    p.environment = env
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+  }
+
   static func run(_ args: [String]) throws -> Result {
     let p = Process()
     p.executableURL = binary!
@@ -247,15 +261,7 @@ struct KillResumeTests {
     let want = FileManager.default.contents(atPath: d + "/whole/summary.json")
     var kills = 0
     for delay in [0.02, 0.08, 0.15, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0] {
-      let p = Process()
-      p.executableURL = Seb.binary!
-      p.arguments = args(d + "/killed")
-      var env = ProcessInfo.processInfo.environment
-      env["SEB_BLAS_CORE"] = "native"
-      p.environment = env
-      p.standardOutput = FileHandle.nullDevice
-      p.standardError = FileHandle.nullDevice
-      try p.run()
+      let p = try Seb.start(args(d + "/killed"))
       Thread.sleep(forTimeInterval: delay)
       if p.isRunning { kill(p.processIdentifier, SIGKILL); kills += 1 }
       p.waitUntilExit()
@@ -396,15 +402,7 @@ struct InterruptTests {
     try #require(first.status == 0, "\(first.stderr)")
     let files = try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted()
     let old = try files.map { try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + $0)) }
-    let p = Process()
-    p.executableURL = Seb.binary!
-    p.arguments = ["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1000", "--force"]
-    var env = ProcessInfo.processInfo.environment
-    env["SEB_BLAS_CORE"] = "native"
-    p.environment = env
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
+    let p = try Seb.start(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1000", "--force"])
     Thread.sleep(forTimeInterval: 1.5)
     kill(p.processIdentifier, sig)
     p.waitUntilExit()
