@@ -92,7 +92,10 @@ public final class Harness {
 
     // Blocks of the split (not of this shard), so a sharded run packs exactly what the whole run packs.
     let blocks = Dictionary(grouping: mine) { $0 / options.generationBatch }.sorted { $0.key < $1.key }.map(\.value)
-    for block in blocks {
+    for (b, block) in blocks.enumerated() {
+      progress.beginBlock(left: blocks.count - b)
+      var trainedHere = false
+      defer { progress.endBlock(trained: trainedHere) }
       let unanswered = block.filter { !done.contains(EvalRecord.baselineKey(passage: $0)) }
       let t0 = Date()
       let baseAnswers = try loop.answerMany(unanswered.map { (passages[$0], nil) })
@@ -105,6 +108,7 @@ public final class Harness {
       let keys = config.methods.flatMap { m in block.flatMap { p in (0..<config.selfEdits(for: m)).flatMap { s in
         (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) } } } }
       guard keys.contains(where: { !done.contains($0) }) else { continue }
+      trainedHere = true
       var all: [Pending] = []
       for m in config.methods {
         guard let method = Method(name: m) else { continue }
@@ -329,7 +333,10 @@ public final class Harness {
   }
 }
 
-/// Progress on one line per evaluation: count, rate over this invocation, ETA.
+/// Progress on one line per evaluation: count, rate over this invocation, ETA. Evaluations differ
+/// in cost by orders of magnitude (a baseline answers, an adapter trains for minutes), so the ETA
+/// comes from whole blocks of passages once one has finished in this invocation (their cost is
+/// alike), and is "?" before that rather than a guess from the cheap first records.
 public struct ProgressMeter {
   let total: Int
   var done: Int
@@ -337,17 +344,34 @@ public struct ProgressMeter {
   let start = Date()
   let log: (String) -> Void
   let label: String
+  var blocksLeft: Int?
+  var blockSeconds: [Double] = []
+  var blockStart = Date()
 
   public init(total: Int, done: Int, log: @escaping (String) -> Void, label: String) {
     self.total = total; self.done = done; startDone = done; self.log = log; self.label = label
+  }
+
+  /// Call before each block with the number of blocks left (this one included).
+  public mutating func beginBlock(left: Int) { blocksLeft = left; blockStart = Date() }
+
+  /// Call after each block; only blocks that trained count towards the ETA.
+  public mutating func endBlock(trained: Bool) {
+    if trained { blockSeconds.append(Date().timeIntervalSince(blockStart)) }
+    if let b = blocksLeft { blocksLeft = b - 1 }
+  }
+
+  var eta: Double {
+    guard let left = blocksLeft, !blockSeconds.isEmpty else { return .infinity }
+    let mean = blockSeconds.reduce(0, +) / Double(blockSeconds.count)
+    return mean * Double(max(0, left - 1)) + max(0, mean - Date().timeIntervalSince(blockStart))
   }
 
   public mutating func step(_ what: String) {
     done += 1
     let elapsed = Date().timeIntervalSince(start)
     let rate = Double(done - startDone) / max(elapsed, 1e-9) * 60
-    let eta = rate > 0 ? Double(total - done) / rate : .infinity
-    log(String(format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta * 60), what))
+    log(String(format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta), what))
   }
 
   static func duration(_ s: Double) -> String {
