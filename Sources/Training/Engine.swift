@@ -135,6 +135,12 @@ final class AttachedAdapter<S: TrainScalar> {
   }
 }
 
+/// How much memory training may allocate: engines whose buffers would need more are refused
+/// before allocating (80% of the physical memory).
+public enum TrainingMemory {
+  public static let limit: Double = 0.8 * Double(ProcessInfo.processInfo.physicalMemory)
+}
+
 /// One sequence of a packed step: its rows, and the attached adapter it runs with (nil: the
 /// frozen base alone).
 public struct EngineSegment: Sendable {
@@ -227,14 +233,31 @@ public final class LoRAEngine<S: TrainScalar> {
   var segments: [(adapter: AttachedAdapter<S>?, start: Int, count: Int, probs: Int)] = []
   var headStart = 0, headEnd = 0
 
+  /// Bytes the engine allocates for its activations and scratch (every buffer below, adapters
+  /// excluded): what `init` checks against `memoryLimit` before allocating anything.
+  public static func estimatedBytes(_ c: LlamaConfig, maxTokens T: Int, maxSegment Ts: Int) -> Double {
+    let C = Double(c.dim), V = Double(c.vocabSize), HD = Double(c.qDim), GD = Double(c.kvDim), F = Double(c.ffnDim)
+    let t = Double(T), ts = Double(Ts), H = Double(c.heads), L = Double(c.layers)
+    let qk = c.qkNorm ? t * (HD + GD) + t * (H + Double(c.kvHeads)) : 0
+    let perLayer = t * (3 * C + 2 + HD + 2 * GD + HD + 3 * F) + H * ts * t + qk
+    let rest = (L + 1) * t * C + t * C + t + t * V + 3 * t + 3 * t * C + t * max(C, HD, F) + t * HD + 3 * t * GD + t * HD + 3 * t * F + ts * ts
+    return (L * perLayer + rest) * Double(MemoryLayout<S>.stride)
+  }
+
   /// An engine with no adapter attached, for packed steps of up to `maxTokens` rows whose
   /// sequences hold at most `maxSegment` tokens (default: `maxTokens`).
-  public init(base: BaseWeights<S>, maxTokens: Int, maxSegment: Int? = nil) throws {
+  public init(base: BaseWeights<S>, maxTokens: Int, maxSegment: Int? = nil, memoryLimit: Double = TrainingMemory.limit) throws {
     let c = base.config
     let seg = maxSegment ?? maxTokens
     guard maxTokens >= 1, seg >= 1, seg <= maxTokens else {
       throw TrainingError.badHyperparameter(
         name: "maxTokens", value: "\(maxTokens) (segment \(seg))", expected: ">= 1, segment in 1...maxTokens")
+    }
+    // Estimate before allocating: attention keeps (H, T, T) per layer, so long sequences grow fast.
+    let need = Self.estimatedBytes(c, maxTokens: maxTokens, maxSegment: seg)
+    guard need <= memoryLimit else {
+      throw TrainingError.insufficientMemory(
+        what: "training activations for \(seg)-token sequences (\(maxTokens) rows a step)", neededBytes: need, availableBytes: memoryLimit)
     }
     config = c; self.base = base; self.maxTokens = maxTokens; self.maxSegment = seg
     let T = maxTokens, C = c.dim, V = c.vocabSize, HD = c.qDim, GD = c.kvDim, F = c.ffnDim

@@ -172,8 +172,12 @@ public enum LoRATrainer {
     }
     if !prepared.isEmpty {
       let maxSegment = prepared.flatMap { $0.sequences.map(\.tokens.count) }.max() ?? 1
-      let budget = packing.tokensPerStep.map { max($0, maxSegment) }
+      var budget = packing.tokensPerStep.map { max($0, maxSegment) }
         ?? min(packing.adaptersPerStep * maxSegment, max(maxSegment, PackingOptions.defaultTokensPerStep))
+      // Fewer rows a step (never below one sequence) when the pack would not fit in memory.
+      while budget > maxSegment && LoRAEngine<Float>.estimatedBytes(model.config, maxTokens: budget, maxSegment: maxSegment) > TrainingMemory.limit {
+        budget = max(maxSegment, budget / 2)
+      }
       let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), maxTokens: budget, maxSegment: maxSegment)
       var pending = prepared[...]
       var active: [PackedJob] = []
@@ -248,6 +252,13 @@ public enum LoRATrainer {
         throw TrainingError.badSequence(index: i, reason: "no token to train on (\(e.tokens.count) tokens, prompt \(e.promptLength))")
       }
       prepared.append(PreparedSequence(tokens: p.tokens, targets: p.targets, validKeys: p.validKeys))
+    }
+    // A job whose longest sequence alone cannot fit fails here, alone, before any allocation.
+    let longest = prepared.map(\.tokens.count).max() ?? 1
+    let need = LoRAEngine<Float>.estimatedBytes(c, maxTokens: longest, maxSegment: longest)
+    guard need <= TrainingMemory.limit else {
+      throw TrainingError.insufficientMemory(what: "training activations for a \(longest)-token sequence", neededBytes: need,
+                                             availableBytes: TrainingMemory.limit)
     }
     return prepared
   }

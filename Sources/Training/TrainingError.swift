@@ -19,6 +19,8 @@ public enum TrainingError: Error, LocalizedError, Equatable {
   case badDataFile(path: String, line: Int, detail: String)
   /// A training data file that does not exist.
   case missingDataFile(path: String)
+  /// The buffers a run needs exceed the memory it may use (estimated before allocating).
+  case insufficientMemory(what: String, neededBytes: Double, availableBytes: Double)
 
   public var errorDescription: String? {
     switch self {
@@ -31,6 +33,8 @@ public enum TrainingError: Error, LocalizedError, Equatable {
     case .badReferenceFile(let p, let d): return "\(p): \(d)"
     case .badDataFile(let p, let l, let d): return l > 0 ? "\(p):\(l): \(d)" : "\(p): \(d)"
     case .missingDataFile(let p): return "training data file \(p) not found"
+    case .insufficientMemory(let w, let n, let a):
+      return String(format: "%@ need %.1f GB, more than the %.1f GB this machine allows (80%% of its memory); use shorter sequences or fewer adapters per step", w, n / 1e9, a / 1e9)
     }
   }
 }

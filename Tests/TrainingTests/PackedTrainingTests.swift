@@ -114,3 +114,25 @@ struct PackedTrainingTests {
     #expect(throws: TrainingError.self) { try engine.forward([EngineSegment(adapter: nil, tokens: Array(repeating: 1, count: 10), targets: Array(repeating: 1, count: 10))]) }
   }
 }
+
+@Suite("Training memory")
+struct TrainingMemoryTests {
+  @Test("activation memory is estimated before allocating; an engine over the limit is refused with the figures")
+  func refusesBeyondMemory() throws {
+    let c = tinyConfig()
+    let base = BaseWeights<Float>(model: ModelWeights.random(config: c, seed: 3))
+    let small = LoRAEngine<Float>.estimatedBytes(c, maxTokens: 16, maxSegment: 16)
+    let big = LoRAEngine<Float>.estimatedBytes(c, maxTokens: 64, maxSegment: 64)
+    #expect(big > 4 * small)  // attention keeps (H, T, T) per layer: superlinear in T
+    _ = try LoRAEngine<Float>(base: base, maxTokens: 16, memoryLimit: small)
+    #expect(throws: TrainingError.insufficientMemory(what: "training activations for 16-token sequences (16 rows a step)",
+                                                      neededBytes: small, availableBytes: small - 1)) {
+      try LoRAEngine<Float>(base: base, maxTokens: 16, memoryLimit: small - 1)
+    }
+    // SmolLM2-135M: a 2,048-token sequence fits in a few GB; one of the full 8,192-token context does not.
+    let smol = LlamaConfig(vocabSize: 49152, dim: 576, layers: 30, heads: 9, kvHeads: 3, headDim: 64, ffnDim: 1536,
+                           ropeTheta: 100000, rmsEps: 1e-5, contextLength: 8192)
+    #expect(LoRAEngine<Float>.estimatedBytes(smol, maxTokens: 2048, maxSegment: 2048) < 8e9)
+    #expect(LoRAEngine<Float>.estimatedBytes(smol, maxTokens: 8192, maxSegment: 8192) > 60e9)
+  }
+}
