@@ -46,25 +46,29 @@ extension Harness {
     if FileManager.default.fileExists(atPath: dst.recordsPath) || FileManager.default.fileExists(atPath: dst.manifestPath) {
       throw ExperimentError.runConflict(dir: out, message: "it already holds a run; merge into a new directory")
     }
-    try dst.prepare(config: config)
-    let records = RunDirectory.sorted(Array(byKey.values), methods: config.methods)
-    var data = Data()
-    for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }
-    var seData = Data()
-    for s in selfEdits.values.sorted(by: { ($0.passage, $0.method, $0.selfEdit) < ($1.passage, $1.method, $1.selfEdit) }) {
-      seData.append(try CanonicalJSON.line(s)); seData.append(0x0A)
+    // Every file of the merged run is written in a staging folder and moved in only when all exist.
+    return try AtomicFile.staged(directory: out) { stage in
+      let st = RunDirectory(dir: stage, shard: .whole)
+      try st.prepare(config: config)
+      let records = RunDirectory.sorted(Array(byKey.values), methods: config.methods)
+      var data = Data()
+      for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }
+      var seData = Data()
+      for s in selfEdits.values.sorted(by: { ($0.passage, $0.method, $0.selfEdit) < ($1.passage, $1.method, $1.selfEdit) }) {
+        seData.append(try CanonicalJSON.line(s)); seData.append(0x0A)
+      }
+      try AtomicFile.write(seData, to: st.selfEditsPath)
+      var manifest = first
+      manifest.shard = "merged from " + manifests.map(\.shard).joined(separator: ", ")
+      manifest.invocations = manifests.flatMap(\.invocations)
+      try st.writeManifest(manifest)
+      var judged = Data()
+      for dir in inputs where FileManager.default.fileExists(atPath: dir + "/judge.jsonl") {
+        judged += FileManager.default.contents(atPath: dir + "/judge.jsonl") ?? Data()
+      }
+      if !judged.isEmpty { try AtomicFile.write(judged, to: st.judgePath) }
+      try AtomicFile.write(data, to: st.recordsPath)
+      return try summarize(dir: stage, config: config, manifest: manifest, records: records)
     }
-    try AtomicFile.write(seData, to: dst.selfEditsPath)
-    var manifest = first
-    manifest.shard = "merged from " + manifests.map(\.shard).joined(separator: ", ")
-    manifest.invocations = manifests.flatMap(\.invocations)
-    try dst.writeManifest(manifest)
-    for dir in inputs where FileManager.default.fileExists(atPath: dir + "/judge.jsonl") {
-      let j = FileManager.default.contents(atPath: dir + "/judge.jsonl") ?? Data()
-      let existing = FileManager.default.contents(atPath: dst.judgePath) ?? Data()
-      try AtomicFile.write(existing + j, to: dst.judgePath)
-    }
-    try AtomicFile.write(data, to: dst.recordsPath)
-    return try summarize(dir: out, config: config, manifest: manifest, records: records)
   }
 }
