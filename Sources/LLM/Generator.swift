@@ -164,8 +164,13 @@ public final class Generator {
     // Samples the next token of a slot, the constraint's forbidden tokens masked first.
     let masked = UnsafeMutablePointer<Float>.allocate(capacity: V)  // (V)
     defer { masked.deallocate() }
-    func pick(_ slot: Int, _ logits: UnsafePointer<Float>) -> Int {
+    func pick(_ slot: Int, _ logits: UnsafePointer<Float>) throws -> Int {
       let a = active[slot]!
+      // A NaN or infinity in the logits (weights or an adapter gone bad while running) would be
+      // sampled as if it were a token: stop with the request and step instead.
+      var finite = true
+      for t in 0..<V where !logits[t].isFinite { finite = false; break }
+      guard finite else { throw LLMError.nonFinite(what: "logits of request \(a.request) at generated token \(a.tokens.count)") }
       guard let c = requests[a.request].constraint else { return active[slot]!.sampler.sample(logits, vocabSize: V) }
       masked.update(from: logits, count: V)
       c.mask(masked, state: a.state, tokensLeft: requests[a.request].maxNewTokens - a.tokens.count)
@@ -183,7 +188,7 @@ public final class Generator {
         if r.maxNewTokens == 0 { finish(slot, .length, text: ""); continue }
         let t0 = Date()
         let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: deltaOf(ri))
-        let tok = pick(slot, logits.pointer)
+        let tok = try pick(slot, logits.pointer)
         active[slot]!.prefill = Date().timeIntervalSince(t0)
         _ = accept(slot, tok)
       }
@@ -196,7 +201,7 @@ public final class Generator {
       let dt = Date().timeIntervalSince(t0) / Double(live.count)
       for (i, slot) in live.enumerated() {
         active[slot]!.decode += dt
-        let tok = pick(slot, logits.pointer + i * V)
+        let tok = try pick(slot, logits.pointer + i * V)
         _ = accept(slot, tok)
       }
     }

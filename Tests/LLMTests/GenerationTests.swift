@@ -41,6 +41,16 @@ struct GenerationTests {
     }
   }
 
+  @Test("NaN logits while running stop generation with a named error, never a sampled token")
+  func nanLogits() throws {
+    let w = ModelWeights.random(config: tinyConfig(), seed: 9)
+    for i in 0..<w.outputNorm.count { w.outputNorm[i] = .nan }
+    let g = Generator(transformer: Transformer(weights: w)) { ids in ids.map { String($0) }.joined(separator: ",") }
+    #expect(throws: LLMError.nonFinite(what: "logits of request 0 at generated token 0")) {
+      _ = try g.generate([GenerationRequest(promptTokens: [1, 2], maxNewTokens: 4)])
+    }
+  }
+
   @Test("greedy equals top-k 1 and takes the argmax of the logits")
   func greedy() throws {
     let g = generator()
