@@ -10,6 +10,10 @@
 #
 #   .build/release/seb-bench selfedit --repeats 1 --dump-inputs /tmp/selfedit-inputs.json
 #   python3 Benchmarks/compare/selfedit_bench.py --inputs /tmp/selfedit-inputs.json --threads 2 --json
+#
+# --packed: the inputs of `seb-bench packed --dump-inputs FILE` (N released self-edits): train each
+# item's adapter and answer its questions, one adapter at a time (what PEFT users run), and report
+# evaluations per hour for the whole set, the figure `seb-bench packed` reports for K = 1..16.
 import argparse
 import json
 import os
@@ -26,6 +30,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--packed", action="store_true", help="inputs from seb-bench packed --dump-inputs")
+    ap.add_argument("--limit", type=int, default=0, help="with --packed: only the first N items")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -47,6 +53,72 @@ def main():
     def enc(t):
         return tok(t, add_special_tokens=False, return_tensors="pt").input_ids
 
+    def train_adapter(sequences, seed):
+        """A fresh q,v adapter trained with SEAL's inner loop; returns (model, trained tokens)."""
+        cfg = peft.LoraConfig(r=inp["rank"], lora_alpha=inp["alpha"], lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
+                              task_type="CAUSAL_LM")
+        model = peft.get_peft_model(base, cfg)
+        model.train()
+        seqs = [enc(s) for s in sequences if s.strip()]
+        steps = len(seqs) * inp["epochs"]
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=inp["learningRate"], betas=(0.9, 0.999),
+                                eps=1e-8, weight_decay=0.0)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / steps))
+        rng = random.Random(seed)
+        n = 0
+        for _ in range(inp["epochs"]):
+            order = list(range(len(seqs)))
+            rng.shuffle(order)
+            for i in order:
+                ids = seqs[i]
+                loss = model(input_ids=ids, labels=ids).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+                n += ids.shape[1]
+        return model, n
+
+    def answer(model, questions, golds):
+        """Exactly answerTokens greedy tokens per question (left-padded batches of 8), gold scored once."""
+        model.eval()
+        with torch.inference_mode():
+            for b in range(0, len(questions), 8):
+                batch = tok(questions[b:b + 8], add_special_tokens=False, return_tensors="pt", padding=True)
+                model.generate(**batch, do_sample=False, min_new_tokens=inp["answerTokens"], max_new_tokens=inp["answerTokens"],
+                               pad_token_id=tok.pad_token_id)
+            for q, g in zip(questions, golds):
+                model(input_ids=torch.cat([enc(q), enc(g)], dim=1))
+
+    if args.packed:
+        items = inp["items"][:args.limit] if args.limit else inp["items"]
+        totals = []
+        for rep in range(args.repeats):
+            torch.manual_seed(rep)
+            t0 = time.perf_counter()
+            tokens = 0
+            train_s = 0.0
+            for i, item in enumerate(items):
+                t1 = time.perf_counter()
+                model, n = train_adapter(item["sequences"], rep * 1000 + i)
+                train_s += time.perf_counter() - t1
+                tokens += n
+                answer(model, item["questions"], item["golds"])
+                model.unload()
+            totals.append((time.perf_counter() - t0, train_s, tokens))
+        total = statistics.median(t[0] for t in totals)
+        train = statistics.median(t[1] for t in totals)
+        rows = [
+            {"suite": "packed", "name": f"HF+PEFT: evaluations per hour ({len(items)} self-edits)", "value": 3600 * len(items) / total, "unit": "1/h", "note": ""},
+            {"suite": "packed", "name": "HF+PEFT: train seconds", "value": train, "unit": "s", "note": f"{totals[0][2]} tokens"},
+            {"suite": "packed", "name": "HF+PEFT: answer seconds", "value": total - train, "unit": "s", "note": ""},
+        ]
+        out = {"program": "transformers+peft", "threads": args.threads, "repeats": args.repeats, "torch": torch.__version__,
+               "transformers": transformers.__version__, "peft": peft.__version__, "rows": rows}
+        print(json.dumps(out, indent=2) if args.json else "\n".join(f"{r['name']:60} {r['value']:10.2f} {r['unit']} {r['note']}" for r in rows))
+        return
+
     stages = {"generate": [], "train": [], "answer": [], "total": []}
     trained_tokens = 0
     for rep in range(args.repeats):
@@ -59,41 +131,11 @@ def main():
         t_gen = time.perf_counter() - t0
         # Stage 2: a fresh adapter, trained.
         t0 = time.perf_counter()
-        cfg = peft.LoraConfig(r=inp["rank"], lora_alpha=inp["alpha"], lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
-                              task_type="CAUSAL_LM")
-        model = peft.get_peft_model(base, cfg)
-        model.train()
-        seqs = [enc(s) for s in inp["sequences"] if s.strip()]
-        steps = len(seqs) * inp["epochs"]
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=inp["learningRate"], betas=(0.9, 0.999),
-                                eps=1e-8, weight_decay=0.0)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / steps))
-        rng = random.Random(rep)
-        trained_tokens = 0
-        for _ in range(inp["epochs"]):
-            order = list(range(len(seqs)))
-            rng.shuffle(order)
-            for i in order:
-                ids = seqs[i]
-                loss = model(input_ids=ids, labels=ids).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-                opt.step()
-                sched.step()
-                opt.zero_grad(set_to_none=True)
-                trained_tokens += ids.shape[1]
+        model, trained_tokens = train_adapter(inp["sequences"], rep)
         t_train = time.perf_counter() - t0
         # Stage 3: answers (64 greedy tokens each, batched, left-padded) and gold scoring.
         t0 = time.perf_counter()
-        model.eval()
-        with torch.inference_mode():
-            for b in range(0, len(inp["questions"]), 8):
-                batch = tok(inp["questions"][b:b + 8], add_special_tokens=False, return_tensors="pt", padding=True)
-                model.generate(**batch, do_sample=False, min_new_tokens=inp["answerTokens"], max_new_tokens=inp["answerTokens"],
-                               pad_token_id=tok.pad_token_id)
-            for q, g in zip(inp["questions"], inp["golds"]):
-                ids = torch.cat([enc(q), enc(g)], dim=1)
-                model(input_ids=ids)
+        answer(model, inp["questions"], inp["golds"])
         t_ans = time.perf_counter() - t0
         model.unload()  # drop the adapter: the base is reused by the next evaluation
         for k, v in (("generate", t_gen), ("train", t_train), ("answer", t_ans), ("total", t_gen + t_train + t_ans)):
