@@ -42,6 +42,7 @@ let package = Package(
             exclude: ["README.md"], swiftSettings: fast),
     // The self-edit strategy search: templates, meta prompts, metrics, archives, selection.
     .target(name: "Search", dependencies: ["Experiment", "Workspace", "LLM"], exclude: ["README.md"]),
+    .target(name: "SearchLoop", dependencies: ["Search", "SelfEdit", "Experiment", "Training", "LLM", "GGUF", "Tensor", "Workspace"], exclude: ["README.md"]),
     .target(name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"], swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
     .target(name: "Analysis", dependencies: ["Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
@@ -50,7 +51,7 @@ let package = Package(
       name: "seb",
       dependencies: [
         "Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "SafeTensors", "Embedding",
-        "Experiment", "SelfEdit", "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Experiment", "SelfEdit", "Search", "SearchLoop", "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
@@ -73,6 +74,7 @@ let package = Package(
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
     .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
+    .testTarget(name: "SearchLoopTests", dependencies: ["SearchLoop", "Search", "SelfEdit", "Experiment", "LLM", "GGUF", "Training", "TestSupport", "Workspace"]),
     .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.

@@ -1,6 +1,7 @@
 // Prompts.swift: the papers' prompts, byte for byte, from `Data/prompts/*.txt` (reference-pipeline
 // 2.1, 2.4, 3.5). Placeholders are Python `str.format` fields ({title}, {context}, {passage},
-// {question}, {gold}, {pred}); the prompts hold no other braces, so plain replacement is exact.
+// {question}, {gold}, {pred}, {data_creation_instruction}), filled in one pass as str.format does,
+// so a value holding "{title}" stays as it is; other braces (a JSON example) are left alone.
 import Foundation
 import Workspace
 
@@ -26,9 +27,18 @@ public struct PromptLibrary: Sendable {
 
   /// Fills Python-format fields; every `{field}` of the template must be given.
   public static func fill(_ template: String, _ fields: [String: String]) -> String {
-    var out = template
-    for (k, v) in fields.sorted(by: { $0.key < $1.key }) { out = out.replacingOccurrences(of: "{\(k)}", with: v) }
-    return out
+    var out = "", rest = template[...]
+    while let open = rest.firstIndex(of: "{") {
+      out += rest[..<open]
+      if let close = rest[open...].firstIndex(of: "}"), let v = fields[String(rest[rest.index(after: open)..<close])] {
+        out += v
+        rest = rest[rest.index(after: close)...]
+      } else {
+        out += "{"
+        rest = rest[rest.index(after: open)...]
+      }
+    }
+    return out + rest
   }
 
   /// SEAL's self-edit prompts (reference-pipeline 2.1), in the order of the paper's tables.

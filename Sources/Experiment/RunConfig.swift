@@ -185,10 +185,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
 }
 
 extension TrainingSpec {
-  public static func parse(_ t: JSONNode) throws -> TrainingSpec {
+  /// Keys absent from `t` keep the value of `defaults`.
+  public static func parse(_ t: JSONNode, defaults: TrainingSpec = TrainingSpec()) throws -> TrainingSpec {
     try t.onlyKeys(["rank", "alpha", "dropout", "targets", "learningRate", "epochs", "batchSize", "gradientAccumulation",
                     "maxGradNorm", "lossMask", "padLength", "appendEOS", "maxLength"])
-    var s = TrainingSpec()
+    var s = defaults
     if let v = try t.fieldIfPresent("rank") { s.rank = try v.int() }
     if let v = try t.fieldIfPresent("alpha") { s.alpha = try v.double() }
     if let v = try t.fieldIfPresent("dropout") { s.dropout = try v.double() }

@@ -4,19 +4,22 @@ import Foundation
 
 /// Accuracies of one iteration's evaluations: base[a][t][c][e] is the un-adapted proposer on
 /// article a's questions for (template t, completion c, run e); adapted the same with the adapter.
-/// A missing run (NaN) counts as 0, as `write_results` does.
+/// A missing run (NaN) counts as 0, as `write_results` does; with `skipMissing` (our runs: a
+/// failed self-edit is recorded and counted, never scored) it is left out of every mean instead.
 public struct SearchResults: Sendable {
   public let base: [[[[Double]]]]  // (A, T, C, E)
   public let adapted: [[[[Double]]]]  // (A, T, C, E)
+  public let skipMissing: Bool
 
-  public init(base: [[[[Double]]]], adapted: [[[[Double]]]]) throws {
+  public init(base: [[[[Double]]]], adapted: [[[[Double]]]], skipMissing: Bool = false) throws {
+    self.skipMissing = skipMissing
     func shape(_ x: [[[[Double]]]]) -> [Int] { [x.count, x.first?.count ?? 0, x.first?.first?.count ?? 0, x.first?.first?.first?.count ?? 0] }
     let s = shape(base)
     guard s == shape(adapted), s.allSatisfy({ $0 > 0 }),
       base.allSatisfy({ $0.count == s[1] && $0.allSatisfy { $0.count == s[2] && $0.allSatisfy { $0.count == s[3] } } }),
       adapted.allSatisfy({ $0.count == s[1] && $0.allSatisfy { $0.count == s[2] && $0.allSatisfy { $0.count == s[3] } } })
     else { throw SearchError.badInput(what: "search results", expected: "base and adapted of one shape (A, T, C, E), all > 0", found: "\(shape(base)) and \(shape(adapted))") }
-    let clean = { (x: [[[[Double]]]]) in x.map { $0.map { $0.map { $0.map { $0.isNaN ? 0 : $0 } } } } }
+    let clean = { (x: [[[[Double]]]]) in skipMissing ? x : x.map { $0.map { $0.map { $0.map { $0.isNaN ? 0 : $0 } } } } }
     self.base = clean(base)
     self.adapted = clean(adapted)
   }
@@ -25,7 +28,10 @@ public struct SearchResults: Sendable {
   public var templates: Int { base[0].count }
   public var completions: Int { base[0][0].count }
 
-  static func mean(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.reduce(0, +) / Double(v.count) }
+  static func mean(_ v: [Double]) -> Double {
+    let x = v.filter { !$0.isNaN }
+    return x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count)
+  }
 
   /// B_a: the article's baseline over all T x C x E baseline runs.
   public func articleBaseline(_ a: Int) -> Double { Self.mean(base[a].flatMap { $0.flatMap { $0 } }) }
@@ -57,12 +63,27 @@ public struct SearchResults: Sendable {
       for t in 0..<templates {
         for c in 0..<completions {
           let g = completionAccuracy(a, t, c) - b
-          gains.append(g); wins.append(g > 0 ? 1 : 0); ng.append(g / (1 - b + 1e-6))
+          gains.append(g); wins.append(g.isNaN ? .nan : g > 0 ? 1 : 0); ng.append(g / (1 - b + 1e-6))
         }
       }
     }
     return (Self.mean(base.flatMap { $0.flatMap { $0.flatMap { $0 } } }), Self.mean(adapted.flatMap { $0.flatMap { $0.flatMap { $0 } } }),
             Self.mean(gains), Self.mean(wins), Self.mean(ng))
+  }
+
+  /// The fixed-prompt variants' selection: per article, the top-k completions of template 0 by
+  /// their accuracy, stable (ties keep file order), with no positive-gain filter: `build_dataset_baseline`
+  /// (k 2, reference-pipeline 3.5) and SEAL's ReST-EM `--k_best 1` (2.6).
+  public func topCompletions(k: Int) -> [(article: Int, template: Int, completion: Int)] {
+    var out: [(Int, Int, Int)] = []
+    for a in 0..<articles {
+      let ranked = (0..<completions).filter { !completionAccuracy(a, 0, $0).isNaN }.sorted {
+        let x = completionAccuracy(a, 0, $0), y = completionAccuracy(a, 0, $1)
+        return x != y ? x > y : $0 < $1
+      }
+      out += ranked.prefix(k).map { (a, 0, $0) }
+    }
+    return out
   }
 
   /// `build_dataset_ours` (K_BEST = 2): per article, the top-k templates by their accuracy on
@@ -73,13 +94,15 @@ public struct SearchResults: Sendable {
     var out: [(Int, Int, Int)] = []
     for a in 0..<articles {
       let b = articleBaseline(a)
+      // A template or completion with no evaluated run (skipMissing) ranks last and is never chosen.
+      func key(_ v: Double) -> Double { v.isNaN ? -.infinity : v }
       let ranked = (0..<templates).sorted {
-        let x = articleTemplateAccuracy(a, $0), y = articleTemplateAccuracy(a, $1)
+        let x = key(articleTemplateAccuracy(a, $0)), y = key(articleTemplateAccuracy(a, $1))
         return x != y ? x > y : $0 < $1
       }
-      for t in ranked.prefix(k) {
+      for t in ranked.prefix(k) where !articleTemplateAccuracy(a, t).isNaN {
         if archive && articleTemplateAccuracy(a, t) <= b { continue }
-        let cands = (0..<completions).filter { !archive || completionAccuracy(a, t, $0) > b }
+        let cands = (0..<completions).filter { !completionAccuracy(a, t, $0).isNaN && (!archive || completionAccuracy(a, t, $0) > b) }
         guard let best = cands.max(by: { x, y in
           let p = completionAccuracy(a, t, x), q = completionAccuracy(a, t, y)
           return p != q ? p < q : x > y  // max keeps the first on ties
@@ -110,6 +133,8 @@ public struct QualityDiversityArchive: Sendable {
   public static var cellCount: Int { (lengthEdges.count + 1) * (learningRateEdges.count + 1) }
 
   public private(set) var elites: [Cell: ArchiveEntry] = [:]
+  /// Each elite's length descriptor (mean training tokens), so the grid can be stored and rebuilt.
+  public private(set) var descriptors: [Cell: Double] = [:]
   /// Entries shown while fewer than 4 elites exist (the seed archive).
   public var seed: [ArchiveEntry]
 
@@ -127,13 +152,17 @@ public struct QualityDiversityArchive: Sendable {
     let c = Self.cell(meanTrainingTokens: meanTrainingTokens, learningRate: e.template.value("learning_rate") ?? 0)
     if let old = elites[c], !(e.accuracy > old.accuracy) { return false }
     elites[c] = e
+    descriptors[c] = meanTrainingTokens
     return true
   }
 
   /// Share of the grid's cells holding an elite.
   public var coverage: Double { Double(elites.count) / Double(Self.cellCount) }
-  /// QD-score: the sum of the elites' accuracies (an empty cell adds 0).
-  public var qdScore: Double { elites.values.reduce(0) { $0 + $1.accuracy } }
+  /// QD-score: the sum over elites of their normalized gain over the un-adapted proposer, floored
+  /// at 0 (an empty cell, or an elite that does no better than no adaptation, adds 0). A gain is
+  /// used rather than the raw score so the sum is non-negative for every reward (a log-likelihood
+  /// is negative) and a cell counts only for what its strategy adds.
+  public var qdScore: Double { elites.values.reduce(0) { $0 + max(0, $1.normalizedGain.isNaN ? 0 : $1.normalizedGain) } }
 
   /// What the meta prompt shows: the elites by accuracy (so the top-2 and bottom-2 come from four
   /// different cells), topped up with seed entries while fewer than 4 elites exist.

@@ -51,7 +51,9 @@ public struct SelfEditTemplate: Equatable, Sendable {
     return SelfEditTemplate(instruction: instruction, hyperparameters: hp, raw: obj)
   }
 
-  /// `re.sub(r"<think>.*?</think>", "", s, flags=re.DOTALL)`.
+  /// `re.sub(r"<think>.*?</think>", "", s, flags=re.DOTALL)` (completions are parsed the same way).
+  public static func stripThinkTags(_ s: String) -> String { stripThink(s) }
+
   static func stripThink(_ s: String) -> String {
     var out = s
     while let a = out.range(of: "<think>"), let b = out.range(of: "</think>", range: a.upperBound..<out.endIndex) {
@@ -70,11 +72,69 @@ public struct SelfEditTemplate: Equatable, Sendable {
   }
 }
 
+extension SelfEditTemplate {
+  /// pydantic's model_dump of the hyperparameters, as the archive and the SFT rows store them:
+  /// the six keys in schema order, ints and floats coerced, "batch_size": 1 added (5 X9).
+  public func modelDump() -> PyJSON {
+    var items: [(String, PyJSON)] = []
+    for k in SelfEditTemplate.hyperparameterKeys {
+      let v = value(k) ?? 0
+      items.append((k, ["lora_dropout", "learning_rate"].contains(k) ? .float(v) : .int(Int(v))))
+    }
+    items.append(("batch_size", .int(1)))
+    return .object(items)
+  }
+
+}
+
+/// A completion's training data as the reference parses it (reference-pipeline 3.4, 3.5).
+public enum CompletionText {
+  /// `parse_completion`: think tags dropped; "\n}" appended when the text does not end with "}";
+  /// the greedy {...} parsed; `training_sequences` must be a list of strings.
+  public static func trainingSequences(_ text: String) -> Result<[String], SearchError> {
+    var s = TrainingSequences.pyStrip(SelfEditTemplate.stripThink(text))
+    if !s.hasSuffix("}") { s += "\n}" }
+    guard let open = s.firstIndex(of: "{"), let close = s.lastIndex(of: "}"), open < close else {
+      return .failure(.badJSON(source: "completion", offset: 0, expected: "a {...} object", found: "no '{'"))
+    }
+    do {
+      let obj = try PyJSON.loads(String(s[open...close]), source: "completion")
+      guard case .array(let items)? = obj["training_sequences"] else {
+        return .failure(.badInput(what: "completion", expected: "a training_sequences list", found: String(obj.dumps(ensureASCII: false).prefix(80))))
+      }
+      var out: [String] = []
+      for (i, v) in items.enumerated() {
+        guard case .string(let x) = v else { return .failure(.badInput(what: "completion training_sequences[\(i)]", expected: "a string", found: v.dumps())) }
+        out.append(x)
+      }
+      return .success(out)
+    } catch let e as SearchError {
+      return .failure(e)
+    } catch {
+      return .failure(.badInput(what: "completion", expected: "JSON", found: "\(error)"))
+    }
+  }
+
+  /// `parse_completion_baseline`: lines; a numbered list starting on line 1 or 2 drops the lines
+  /// before it; lines stripped, empty ones dropped; no title, no passage.
+  public static func baselineLines(_ text: String) -> [String] {
+    var lines = SelfEditTemplate.stripThink(text).components(separatedBy: "\n")
+    if lines.count > 1, lines[1].hasPrefix("1.") { lines.removeFirst() } else if lines.count > 2, lines[2].hasPrefix("1.") { lines.removeFirst(2) }
+    return lines.map(TrainingSequences.pyStrip).filter { !$0.isEmpty }
+  }
+}
+
 /// The two JSON shapes the proposer writes, as automata for constrained decoding (LLM's
 /// Constrained.swift). Rank is an enumeration of the meta prompt's powers of two; numbers are
 /// bounded so every output stays a small, parseable JSON object.
 public enum OutputSchemas {
-  public static func template() -> ByteDFA {
+  /// Built once per process (the automata are constants).
+  public static func template() -> ByteDFA { templateDFA }
+  public static func trainingSequences() -> ByteDFA { sequencesDFA }
+  static let templateDFA = buildTemplate()
+  static let sequencesDFA = buildTrainingSequences()
+
+  static func buildTemplate() -> ByteDFA {
     let b = ByteDFABuilder()
     let hp = ByteDFA.jsonObject(b, [
       ("lora_rank", b.oneOf(["4", "8", "16", "32", "64"])), ("lora_alpha", b.integer(maxDigits: 3)),
@@ -85,7 +145,7 @@ public enum OutputSchemas {
   }
 
   /// {"training_sequences": [one or more non-empty strings]}.
-  public static func trainingSequences() -> ByteDFA {
+  static func buildTrainingSequences() -> ByteDFA {
     let b = ByteDFABuilder()
     return b.build(ByteDFA.jsonObject(b, [("training_sequences", b.list { b.string(minCharacters: 1) })]))
   }

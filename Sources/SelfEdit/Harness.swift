@@ -100,11 +100,13 @@ public final class Harness {
       progress.beginBlock(left: blocks.count - b)
       var trainedHere = false
       defer { progress.endBlock(trained: trainedHere) }
-      let unanswered = block.filter { !done.contains(EvalRecord.baselineKey(passage: $0)) }
+      // A block with a missing baseline answers all of them again: batched gold scoring rounds
+      // differently with another batch, so a resumed block repeats the whole batch.
+      let unanswered = block.contains { !done.contains(EvalRecord.baselineKey(passage: $0)) } ? block : []
       let t0 = Date()
       let baseAnswers = try loop.answerMany(unanswered.map { (passages[$0], nil) })
       let baseSeconds = Date().timeIntervalSince(t0) / Double(max(1, unanswered.count))
-      for (p, answers) in zip(unanswered, baseAnswers) {
+      for (p, answers) in zip(unanswered, baseAnswers) where !done.contains(EvalRecord.baselineKey(passage: p)) {
         let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: answers)
         baselines[p] = r
         try append(r, seconds: ["answer": baseSeconds])
@@ -282,7 +284,8 @@ public final class Harness {
   }
 
   /// Trains the adapters of `items` packed (each seeded by its record key), then answers and
-  /// grades with those in `answering`. Training time is the packed wall time shared out by
+  /// grades all of them (recorded ones too: the batch fixes the gold scores' rounding); `answering`
+  /// (the unrecorded) decides which adapters `keepAdapters` saves. Training time is the packed wall time shared out by
   /// trained tokens.
   func trainAndAnswer(_ items: inout [Pending], passages: [Passage], answering: Set<String>) throws {
     let idx = items.indices.filter { items[$0].needsTraining }
@@ -308,8 +311,8 @@ public final class Harness {
         r.failure = "training: \(e.localizedDescription)"
       case .success(let (adapter, summary)):
         r.training = summary
-        guard answering.contains(r.key) else { break }
-        if options.keepAdapters {
+        // Recorded ones are answered again too (the batch fixes the gold scores' rounding).
+        if options.keepAdapters && answering.contains(r.key) {
           let dir = options.out + "/adapters/" + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
           try adapter.save(to: URL(fileURLWithPath: dir))
         }
@@ -378,7 +381,7 @@ public struct ProgressMeter {
     log(String(format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta), what))
   }
 
-  static func duration(_ s: Double) -> String {
+  public static func duration(_ s: Double) -> String {
     guard s.isFinite else { return "?" }
     if s < 60 { return String(format: "%.0fs", s) }
     if s < 3600 { return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60)) }

@@ -42,11 +42,12 @@ public final class InnerLoop {
 
   /// Token ids of the training sequences: blank ones dropped, EOS appended if asked, truncated to
   /// `maxLength` as HF's tokenizer(truncation=True) does.
-  public func examples(_ sequences: [String]) -> [TrainingExample] {
-    sequences.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { s in
+  public func examples(_ sequences: [String], spec: TrainingSpec? = nil) -> [TrainingExample] {
+    let t = spec ?? config.training
+    return sequences.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { s in
       var ids = model.encode(s)
-      if config.training.appendEOS, let e = model.eosId { ids.append(e) }
-      return TrainingExample(tokens: Array(ids.prefix(min(config.training.maxLength, model.config.contextLength))))
+      if t.appendEOS, let e = model.eosId { ids.append(e) }
+      return TrainingExample(tokens: Array(ids.prefix(min(t.maxLength, model.config.contextLength))))
     }.filter { $0.tokens.count >= 2 }
   }
 
@@ -63,17 +64,26 @@ public final class InnerLoop {
                         trained: ((Int, Int) -> Void)? = nil) throws
     -> [Result<(LoRAAdapter, TrainingSummary), TrainingError>]
   {
+    try trainMany(items.map { ($0.sequences, $0.seed, config.training) }, adaptersPerStep: adaptersPerStep, trained: trained)
+  }
+
+  /// The same with each item's own settings (a search template's hyperparameters).
+  public func trainMany(_ items: [(sequences: [String], seed: UInt64, spec: TrainingSpec)], adaptersPerStep: Int,
+                        trained: ((Int, Int) -> Void)? = nil) throws
+    -> [Result<(LoRAAdapter, TrainingSummary), TrainingError>]
+  {
     var jobs: [TrainingJob] = [], jobOf: [Int?] = []
     var out = [Result<(LoRAAdapter, TrainingSummary), TrainingError>?](repeating: nil, count: items.count)
     for (i, item) in items.enumerated() {
-      let ex = examples(item.sequences)
+      let ex = examples(item.sequences, spec: item.spec)
       guard !ex.isEmpty else {
         out[i] = .failure(.badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens"))
         jobOf.append(nil); continue
       }
       do {
-        let adapter = try LoRAAdapter(config: loraConfig(seed: item.seed), shape: model.config)
-        jobs.append(TrainingJob(examples: ex, adapter: adapter, config: try trainingConfig(seed: item.seed)))
+        try InnerLoop.checkFits(item.spec, model: model.config)
+        let adapter = try LoRAAdapter(config: item.spec.loraConfig(seed: item.seed), shape: model.config)
+        jobs.append(TrainingJob(examples: ex, adapter: adapter, config: try item.spec.trainingConfig(eos: model.eosId, seed: item.seed)))
         jobOf.append(jobs.count - 1)
       } catch {
         out[i] = .failure(error as? TrainingError ?? .badSequence(index: 0, reason: "\(error)")); jobOf.append(nil)

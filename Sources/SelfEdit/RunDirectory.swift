@@ -44,6 +44,11 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var recordsAtStart: Int
   public var recordsAtEnd: Int?
   public var status: String
+  public init(started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int, recordsAtEnd: Int?,
+              status: String) {
+    self.started = started; self.finished = finished; self.host = host; self.threads = threads; self.adaptersPerStep = adaptersPerStep
+    self.recordsAtStart = recordsAtStart; self.recordsAtEnd = recordsAtEnd; self.status = status
+  }
 }
 
 public struct RunManifest: Codable, Equatable, Sendable {

@@ -24,7 +24,7 @@ struct SEB: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
-      TrainCommand.self, EmbedCommand.self, RunCommand.self, BaselineCommand.self, MergeCommand.self, CheckCommand.self,
+      TrainCommand.self, EmbedCommand.self, RunCommand.self, SearchCommand.self, BaselineCommand.self, MergeCommand.self, CheckCommand.self,
       JudgeCommand.self, SplitCommand.self, ServeCommand.self, ReportCommand.self, AnalyzeCommand.self,
     ])
 

@@ -172,7 +172,8 @@ struct ScoringTests {
   @Test("MAP-Elites: one elite per cell, replaced only by a strictly better entry; coverage and QD-score")
   func mapElites() throws {
     func e(_ n: String, _ a: Double, lr: Double) -> ArchiveEntry {
-      ArchiveEntry(template: SelfEditTemplate(instruction: n, hyperparameters: .object([("learning_rate", .float(lr))])), accuracy: a, normalizedGain: 0)
+      ArchiveEntry(template: SelfEditTemplate(instruction: n, hyperparameters: .object([("learning_rate", .float(lr))])), accuracy: a,
+                   normalizedGain: a - 0.25)  // gains: c 0.10, d -0.05 (floored to 0)
     }
     let seed = (0..<4).map { e("seed\($0)", 0.1 * Double($0), lr: 1e-3) }
     var qd = QualityDiversityArchive(seed: seed)
@@ -181,7 +182,7 @@ struct ScoringTests {
                   qd.insert(e("c", 0.35, lr: 6e-4), meanTrainingTokens: 500),  // same cell, better
                   qd.insert(e("d", 0.20, lr: 5e-5), meanTrainingTokens: 3000)]  // cell (3, 0)
     #expect(placed == [true, false, true, true])
-    #expect(qd.elites.count == 2 && abs(qd.coverage - 2.0 / 16) < 1e-12 && abs(qd.qdScore - 0.55) < 1e-12)
+    #expect(qd.elites.count == 2 && abs(qd.coverage - 2.0 / 16) < 1e-12 && abs(qd.qdScore - 0.10) < 1e-12)
     #expect(QualityDiversityArchive.cell(meanTrainingTokens: 127, learningRate: 1e-4) == .init(length: 0, learningRate: 1))
     // Fewer than 4 elites: the seed fills the prompt's slots.
     #expect(qd.shown.map(\.template.instruction) == ["c", "seed3", "d", "seed2", "seed1", "seed0"])

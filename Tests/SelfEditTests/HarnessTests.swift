@@ -119,7 +119,7 @@ struct HarnessTests {
     // Simulate kill -9 at several points: keep the first n records and a torn half line.
     let lines = String(decoding: fx.file("full", "records.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
     let seLines = String(decoding: fx.file("full", "selfedits.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
-    for n in [0, 3, 11, lines.count - 1] {
+    for n in [0, 1, 3, 5, 11, lines.count - 1] {  // 1 and 5: inside a block's baselines and adapters
       let out = "cut\(n)"
       try fx.run(out)
       let dir = fx.root + "/" + out

@@ -19,7 +19,7 @@ struct ReportCommand: ParsableCommand {
   struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Markdown report of run directories: every method and grader with intervals, paired comparisons, charts.")
-    @Argument(help: "Run directories (written by seb run / seb baseline / seb merge).") var runs: [String]
+    @Argument(help: "Run directories (written by seb run / seb baseline / seb merge, or all by seb search).") var runs: [String]
     @Option(help: "Output folder (default: <first run>/report).") var out: String?
     @Option(help: "gnuplot executable (default: gnuplot on PATH).") var gnuplot: String?
     @Option(help: "Seed of the between-run bootstrap intervals.") var seed: UInt64 = 0
@@ -28,13 +28,29 @@ struct ReportCommand: ParsableCommand {
     func validate() throws { if runs.isEmpty { throw ValidationError("give at least one run directory") } }
 
     func run() throws {
-      let files = try runs.map { try RunFiles.load(dir: $0) }
       let out = self.out ?? runs[0] + "/report"
       var text: String?
       if let notes {
         guard let d = FileManager.default.contents(atPath: notes) else { throw ExperimentError.missingFile(path: notes, what: "--notes file") }
         text = String(decoding: d, as: UTF8.self)
       }
+      // Strategy-search runs (seb search) get the search report with the collapse charts.
+      let search = runs.map(SearchRun.isSearchRun)
+      if search.contains(true) {
+        guard !search.contains(false) else {
+          throw ValidationError("give either search runs (seb search) or knowledge-incorporation runs (seb run), not both: "
+                                + zip(runs, search).map { "\($0) is \($1 ? "a search run" : "not")" }.joined(separator: ", "))
+        }
+        let loaded = try runs.map { try SearchRun.load($0) }
+        let embedder = try ReportCommand.makeEmbedder?()
+        let o = try AtomicFile.staged(directory: out) { dir in
+          (try SearchReport.write(runs: loaded, outDir: dir, command: ReportCommand.commandLine(), embedder: embedder, gnuplot: gnuplot, notes: text), dir)
+        }
+        for m in o.0.messages { eprint(m.replacingOccurrences(of: o.1, with: out)) }
+        print("wrote \(out)/README.md and \(o.0.charts.count) charts")
+        return
+      }
+      let files = try runs.map { try RunFiles.load(dir: $0) }
       let o = try AtomicFile.staged(directory: out) { dir in
         (try RunReport.write(runs: files, outDir: dir, command: ReportCommand.commandLine(), gnuplot: gnuplot, seed: seed, notes: text), dir)
       }

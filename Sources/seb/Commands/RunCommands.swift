@@ -6,6 +6,7 @@ import Experiment
 import Foundation
 import LLM
 import ModelStore
+import Search
 import SelfEdit
 import Workspace
 
@@ -77,7 +78,14 @@ struct RunCommand: ParsableCommand {
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var model: ModelOptions
 
-  func run() throws { try runHarness(config: try RunConfig.load(path: config), model: model, run: runOptions) }
+  func run() throws {
+    // A search config (it names a variant) runs the search with the same directory options.
+    if let d = FileManager.default.contents(atPath: config), SearchConfig.isSearchConfig(d) {
+      return try runSearch(try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
+                           seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep, model: model)
+    }
+    try runHarness(config: try RunConfig.load(path: config), model: model, run: runOptions)
+  }
 }
 
 struct BaselineCommand: ParsableCommand {

@@ -1,0 +1,120 @@
+// SearchRuns.swift: a strategy-search run directory (written by `seb search`) read as plain JSON,
+// for the collapse analysis and reports of our own runs: per iteration the train templates (the
+// groups the paper's collapse figures score), their scores, the training data's length, and the
+// validation result with intervals. Reads files only; never the runtime.
+import Foundation
+
+public struct SearchRunIteration: Sendable {
+  public var iteration: Int
+  /// The train stage's valid templates (instruction + proposed hyperparameters).
+  public var templates: [Template]
+  /// Per template: the reward's mean accuracy and normalized gain on the train passages.
+  public var templateScores: [(accuracy: Double, normalizedGain: Double)]
+  /// Template slots and how many never parsed; completions and how many failed; templates clamped.
+  public var slots: Int
+  public var failedProposals: Int
+  public var completions: Int
+  public var failedCompletions: Int
+  public var clampedTemplates: Int
+  /// Mean tokens of the train completions' sequences (failed ones left out).
+  public var meanDataTokens: Double?
+  /// Validation: metric -> (score, its 95% interval over passages; gain over the baseline, its interval).
+  public var validation: [String: (score: Estimate, gain: Estimate, baseline: Double)]
+  public var validationInstruction: String?
+  public var coverage: Double?
+  public var qdScore: Double?
+  public var archiveSize: Int?
+  public var sftRows: Int?
+}
+
+public struct SearchRun: Sendable {
+  public var dir: String
+  public var name: String
+  public var variant: String
+  public var reward: String
+  public var complete: Bool
+  public var iterations: [SearchRunIteration]
+
+  /// Whether `dir` holds a search run (its config names a variant).
+  public static func isSearchRun(_ dir: String) -> Bool {
+    guard let d = FileManager.default.contents(atPath: dir + "/config.json"), let v = try? JSONValue.parse(d, path: dir) else { return false }
+    return v["variant"] != nil
+  }
+
+  /// Reads every finished iteration (an iteration counts once its validation results exist).
+  public static func load(_ dir: String) throws -> SearchRun {
+    let config = try JSONValue.load(dir + "/config.json")
+    guard case .string(let variant)? = config["variant"], case .string(let name)? = config["name"] else {
+      throw AnalysisError.malformed(path: dir + "/config.json", key: "variant", expected: "a search config", found: config.kind)
+    }
+    var reward = "gold_loglik"
+    if case .string(let r)? = config["reward"] { reward = r }
+    var its: [SearchRunIteration] = []
+    var total = 0
+    if case .number(let n)? = config["iterations"] { total = Int(n) }
+    for i in 0..<max(total, 0) {
+      let d = dir + String(format: "/iter-%02d", i)
+      guard FileManager.default.fileExists(atPath: d + "/val-results.json") else { break }
+      its.append(try iteration(i, dir: d, reward: reward))
+    }
+    return SearchRun(dir: dir, name: name, variant: variant, reward: reward,
+                     complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+  }
+
+  static func string(_ v: JSONValue?, _ path: String, _ key: String) throws -> String {
+    guard case .string(let s)? = v else { throw AnalysisError.malformed(path: path, key: key, expected: "a string", found: v?.kind ?? "missing") }
+    return s
+  }
+
+  static func number(_ v: JSONValue?) -> Double? {
+    switch v {
+    case .number(let x)?: return x
+    case .string(let s)?: return s == "NaN" ? .nan : s == "Infinity" ? .infinity : s == "-Infinity" ? -.infinity : nil
+    default: return nil
+    }
+  }
+
+  static func array(_ v: JSONValue?) -> [JSONValue] { if case .array(let a)? = v { return a }; return [] }
+
+  static func estimate(_ v: JSONValue?) -> Estimate {
+    Estimate(mean: number(v?["mean"]) ?? .nan, lower: number(v?["lower"]) ?? .nan, upper: number(v?["upper"]) ?? .nan,
+             n: Int(number(v?["n"]) ?? 0))
+  }
+
+  static func iteration(_ i: Int, dir d: String, reward: String) throws -> SearchRunIteration {
+    let proposals = try JSONValue.load(d + "/train-proposals.json")
+    let results = try JSONValue.load(d + "/train-results.json")
+    let completions = try JSONValue.load(d + "/train-completions.json")
+    let val = try JSONValue.load(d + "/val-results.json")
+    var templates: [Template] = []
+    for (j, t) in array(proposals["templates"]).enumerated() {
+      let path = d + "/train-proposals.json"
+      let hpText = try string(t["hyperparameters"], path, "templates[\(j)].hyperparameters")
+      let hp = try JSONValue.parse(Data(hpText.utf8), path: path + " templates[\(j)].hyperparameters")
+      guard case .object(let o) = hp else { throw AnalysisError.malformed(path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind) }
+      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o))
+    }
+    let scores = array(results["templates"]).map { t in (number(t["accuracy"]?[reward]) ?? .nan, number(t["normalizedGain"]?[reward]) ?? .nan) }
+    let comps = array(completions["completions"])
+    let ok = comps.filter { $0["failure"] == nil || $0["failure"] == .null }
+    let tokens = ok.compactMap { number($0["dataTokens"]) }
+    var validation: [String: (score: Estimate, gain: Estimate, baseline: Double)] = [:]
+    if case .object(let o)? = val["overall"] {
+      for (metric, v) in o { validation[metric] = (estimate(v["accuracyInterval"]), estimate(v["gainInterval"]), number(v["baseline"]) ?? .nan) }
+    }
+    var valInstruction: String?
+    if let p = try? JSONValue.load(d + "/val-proposals.json"), case .string(let s)? = array(p["templates"]).first?["instruction"] { valInstruction = s }
+    var coverage: Double?, qd: Double?, size: Int?
+    if let a = try? JSONValue.load(d + "/archive.json") {
+      coverage = number(a["coverage"]); qd = number(a["qdScore"]); size = array(a["entries"]).count
+    }
+    var rows: Int?
+    if let s = try? Data(contentsOf: URL(fileURLWithPath: d + "/sft-rows.jsonl")) { rows = s.split(separator: 0x0A).count }
+    return SearchRunIteration(
+      iteration: i, templates: templates, templateScores: scores, slots: Int(number(proposals["slots"]) ?? 0),
+      failedProposals: Int(number(results["failedProposals"]) ?? 0), completions: comps.count,
+      failedCompletions: comps.count - ok.count, clampedTemplates: Int(number(results["clampedTemplates"]) ?? 0),
+      meanDataTokens: tokens.isEmpty ? nil : tokens.reduce(0, +) / Double(tokens.count), validation: validation,
+      validationInstruction: valInstruction, coverage: coverage, qdScore: qd, archiveSize: size, sftRows: rows)
+  }
+}

@@ -1,0 +1,238 @@
+// SearchConfig.swift: everything that defines a strategy-search run (reference-pipeline 3, and
+// SEAL's ReST-EM 2.6), as data. Parsed with every key checked and written back with every default
+// filled in, so a run directory says exactly what produced it. Defaults follow the reference where
+// a 135M model can follow it, and say so where it cannot (see the module README).
+import Experiment
+import Foundation
+import Workspace
+
+/// A named way of writing self-edits over iterations.
+public enum SearchVariant: String, Codable, CaseIterable, Sendable {
+  /// The proposer writes templates from `meta_prompt.txt` (no archive).
+  case noArchive = "search-noarchive"
+  /// `meta_prompt_archive.txt` with the top-2 and bottom-2 of an append-only archive (3.8).
+  case archive = "search-archive"
+  /// `meta_prompt_archive.txt` with elites of a MAP-Elites grid (QualityDiversityArchive).
+  case qualityDiversity = "search-qd"
+  /// The search repo's fixed Rewrite prompt through the same iterations (3.5).
+  case rewrite
+  /// The search repo's fixed Implications prompt ("from the text", 3.5).
+  case implications
+  /// SEAL's ReST-EM: the implications prompt, SEAL's sequences, top-1 completion per passage (2.6).
+  case restem
+
+  /// Whether the proposer writes templates (otherwise a fixed prompt is completed).
+  public var proposesTemplates: Bool { [.noArchive, .archive, .qualityDiversity].contains(self) }
+  /// Whether the meta prompt shows archive entries.
+  public var usesArchive: Bool { self == .archive || self == .qualityDiversity }
+  /// The fixed prompt of a baseline variant (Data/prompts/<name>.txt).
+  public var fixedPrompt: String? {
+    switch self {
+    case .rewrite: return "rewrite"
+    case .implications: return "implications-search"
+    case .restem: return "implications"
+    default: return nil
+    }
+  }
+}
+
+/// How the proposer is sampled (reference-pipeline 3.3-3.4).
+public struct ProposerSpec: Codable, Equatable, Sendable {
+  /// Token cap of a template (the reference allows 12,000 with thinking; SmolLM2 does not think).
+  public var templateMaxTokens = 256
+  /// Token cap of a completion of a template or of a fixed prompt.
+  public var completionMaxTokens = 512
+  /// Attempts after the first for an unparseable template or completion (the reference: none).
+  public var retries = 2
+  /// Decode templates and completions under their JSON schema (the reference's guided_json).
+  public var constrained = true
+  /// round(M x fraction) templates use exploit sampling, the rest explore (3.3).
+  public var exploitFraction = 0.6
+  public init() {}
+}
+
+/// The proposer update (reference-pipeline 3.10 and 2.6 step 4).
+public struct SFTSpec: Codable, Equatable, Sendable {
+  public var rank = 64
+  public var alpha = 128.0
+  public var learningRate = 3e-4
+  public var epochs = 2
+  /// Effective batch 10: per-device 1 x accumulation 5 x 2 processes in the reference.
+  public var gradientAccumulation = 10
+  /// Longest prompt + completion in tokens (the reference: 3600, completion cut first).
+  public var maxLength = 3600
+  public var seed: UInt64 = 42
+  public init() {}
+}
+
+public struct SearchConfig: Codable, Equatable, Sendable {
+  public var name = "search"
+  public var seed: UInt64 = 0
+  public var variant = SearchVariant.noArchive
+  /// Evaluated iterations; the proposer is updated after each but the last.
+  public var iterations = 2
+  /// M: templates proposed per iteration (1 for the fixed-prompt variants).
+  public var templates = 3
+  /// C: completions per template and train passage.
+  public var completions = 1
+  /// C of the fixed-prompt variants on train passages (nil: M x C, the reference's budget match).
+  public var baselineCompletions: Int? = nil
+  /// E: evaluation runs (fresh adapters) per self-edit.
+  public var runs = 1
+  public var trainSplit = "train50"
+  public var trainPassages = 8
+  public var validationSplit = "val200"
+  public var validationPassages = 20
+  /// What ranks templates and completions, and fills the archive: a Metric raw value.
+  public var reward = Metric.goldLogLikelihood.rawValue
+  public var validationPolicy = ValidationPolicy.clamped
+  public var proposer = ProposerSpec()
+  /// The inner loop; a template's six hyperparameters replace rank, alpha, dropout, lr, epochs, GA.
+  public var training: TrainingSpec = SearchConfig.searchTraining
+  public var evaluation: EvaluationSpec = SearchConfig.searchEvaluation
+  public var sft = SFTSpec()
+  public init() {}
+
+  public static let rewards: [Metric] = [.goldLogLikelihood, .containsSingle, .containsAll, .f1All, .emAll]
+
+  /// The search repo's adapter training: q, v; `<|im_end|>` appended; pads masked (3.6).
+  public static var searchTraining: TrainingSpec {
+    var t = TrainingSpec()
+    t.appendEOS = true
+    return t
+  }
+
+  /// The search repo's answering without thinking: chat messages with its system prompt, no
+  /// "Topic:" prefix; greedy, 64 tokens (SmolLM2 has no thinking mode, reference-pipeline 5 X2).
+  public static var searchEvaluation: EvaluationSpec {
+    var e = EvaluationSpec()
+    e.template = "chat"
+    e.topic = false
+    return e
+  }
+
+  public var rewardMetric: Metric { Metric(rawValue: reward) ?? .goldLogLikelihood }
+  /// Templates per iteration as evaluated: M for the search, one fixed prompt otherwise.
+  public var templatesPerIteration: Int { variant.proposesTemplates ? templates : 1 }
+  /// Completions per (template, train passage).
+  public var trainCompletions: Int { variant.proposesTemplates ? completions : (baselineCompletions ?? templates * completions) }
+
+  public static let keys: Set<String> = [
+    "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit", "trainPassages",
+    "validationSplit", "validationPassages", "reward", "validationPolicy", "proposer", "training", "evaluation", "sft",
+  ]
+
+  /// Whether a config file is a search config (it names a variant).
+  public static func isSearchConfig(_ data: Data) -> Bool {
+    ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["variant"] != nil
+  }
+
+  public static func parse(_ data: Data, path: String) throws -> SearchConfig {
+    let root = try JSONNode.parse(data, path: path)
+    try root.onlyKeys(keys)
+    var c = SearchConfig()
+    func int(_ k: String, _ set: (Int) -> Void) throws { if let v = try root.fieldIfPresent(k) { set(try v.int()) } }
+    if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
+    if let v = try root.fieldIfPresent("seed") {
+      let s = try v.int()
+      guard s >= 0 else { throw v.fail("an integer >= 0") }
+      c.seed = UInt64(s)
+    }
+    if let v = try root.fieldIfPresent("variant") {
+      let s = try v.string()
+      guard let x = SearchVariant(rawValue: s) else { throw v.fail("one of " + SearchVariant.allCases.map(\.rawValue).joined(separator: ", ")) }
+      c.variant = x
+    }
+    try int("iterations") { c.iterations = $0 }
+    try int("templates") { c.templates = $0 }
+    try int("completions") { c.completions = $0 }
+    try int("baselineCompletions") { c.baselineCompletions = $0 }
+    try int("runs") { c.runs = $0 }
+    try int("trainPassages") { c.trainPassages = $0 }
+    try int("validationPassages") { c.validationPassages = $0 }
+    if let v = try root.fieldIfPresent("trainSplit") { c.trainSplit = try v.string() }
+    if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
+    if let v = try root.fieldIfPresent("reward") { c.reward = try v.string() }
+    if let v = try root.fieldIfPresent("validationPolicy") {
+      let s = try v.string()
+      guard let p = ValidationPolicy(rawValue: s) else { throw v.fail("reference or clamped") }
+      c.validationPolicy = p
+    }
+    if let p = try root.fieldIfPresent("proposer") {
+      try p.onlyKeys(["templateMaxTokens", "completionMaxTokens", "retries", "constrained", "exploitFraction"])
+      if let v = try p.fieldIfPresent("templateMaxTokens") { c.proposer.templateMaxTokens = try v.int() }
+      if let v = try p.fieldIfPresent("completionMaxTokens") { c.proposer.completionMaxTokens = try v.int() }
+      if let v = try p.fieldIfPresent("retries") { c.proposer.retries = try v.int() }
+      if let v = try p.fieldIfPresent("constrained") { c.proposer.constrained = try v.bool() }
+      if let v = try p.fieldIfPresent("exploitFraction") { c.proposer.exploitFraction = try v.double() }
+    }
+    if let t = try root.fieldIfPresent("training") {
+      let defaults = SearchConfig.searchTraining
+      c.training = try TrainingSpec.parse(t, defaults: defaults)
+    }
+    if let s = try root.fieldIfPresent("evaluation") {
+      try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
+      if try s.fieldIfPresent("runs") != nil { throw s.fail("no 'runs' here: evaluation runs are the top-level 'runs'") }
+      if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
+      if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
+      if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }
+    }
+    if let s = try root.fieldIfPresent("sft") {
+      try s.onlyKeys(["rank", "alpha", "learningRate", "epochs", "gradientAccumulation", "maxLength", "seed"])
+      if let v = try s.fieldIfPresent("rank") { c.sft.rank = try v.int() }
+      if let v = try s.fieldIfPresent("alpha") { c.sft.alpha = try v.double() }
+      if let v = try s.fieldIfPresent("learningRate") { c.sft.learningRate = try v.double() }
+      if let v = try s.fieldIfPresent("epochs") { c.sft.epochs = try v.int() }
+      if let v = try s.fieldIfPresent("gradientAccumulation") { c.sft.gradientAccumulation = try v.int() }
+      if let v = try s.fieldIfPresent("maxLength") { c.sft.maxLength = try v.int() }
+      if let v = try s.fieldIfPresent("seed") {
+        let x = try v.int()
+        guard x >= 0 else { throw v.fail("an integer >= 0") }
+        c.sft.seed = UInt64(x)
+      }
+    }
+    try c.validate(path: path)
+    return c
+  }
+
+  public static func load(path: String) throws -> SearchConfig {
+    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "search config") }
+    return try parse(d, path: path)
+  }
+
+  public func validate(path: String = "config") throws {
+    func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
+      .malformed(path: path, key: key, expected: expected, found: "\(found)")
+    }
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+      throw bad("name", "a non-empty name of letters, digits, '-', '_', '.'", name)
+    }
+    guard (1...50).contains(iterations) else { throw bad("iterations", "1...50", iterations) }
+    guard (1...64).contains(templates) else { throw bad("templates", "1...64", templates) }
+    guard (1...64).contains(completions) else { throw bad("completions", "1...64", completions) }
+    if let b = baselineCompletions { guard (1...64).contains(b) else { throw bad("baselineCompletions", "1...64", b) } }
+    guard (1...32).contains(runs) else { throw bad("runs", "1...32", runs) }
+    guard (1...10_000).contains(trainPassages) else { throw bad("trainPassages", "1...10000", trainPassages) }
+    guard (1...10_000).contains(validationPassages) else { throw bad("validationPassages", "1...10000", validationPassages) }
+    guard SearchConfig.rewards.map(\.rawValue).contains(reward) else {
+      throw bad("reward", SearchConfig.rewards.map(\.rawValue).joined(separator: ", ") + " (the judge is a separate stage, not an inline reward)", reward)
+    }
+    guard (1...8192).contains(proposer.templateMaxTokens) else { throw bad("proposer.templateMaxTokens", "1...8192", proposer.templateMaxTokens) }
+    guard (1...8192).contains(proposer.completionMaxTokens) else { throw bad("proposer.completionMaxTokens", "1...8192", proposer.completionMaxTokens) }
+    guard (0...10).contains(proposer.retries) else { throw bad("proposer.retries", "0...10", proposer.retries) }
+    guard proposer.exploitFraction >= 0, proposer.exploitFraction <= 1 else { throw bad("proposer.exploitFraction", "[0, 1]", proposer.exploitFraction) }
+    try training.validate(path: path, key: "training")
+    guard EvaluationSpec.templates.contains(evaluation.template) else {
+      throw bad("evaluation.template", EvaluationSpec.templates.joined(separator: " or "), evaluation.template)
+    }
+    guard (1...2048).contains(evaluation.maxTokens) else { throw bad("evaluation.maxTokens", "1...2048", evaluation.maxTokens) }
+    guard (1...1024).contains(sft.rank) else { throw bad("sft.rank", "1...1024", sft.rank) }
+    guard sft.alpha.isFinite, sft.alpha > 0 else { throw bad("sft.alpha", "a finite value > 0", sft.alpha) }
+    guard sft.learningRate.isFinite, sft.learningRate > 0, sft.learningRate <= 1 else { throw bad("sft.learningRate", "(0, 1]", sft.learningRate) }
+    guard (1...100).contains(sft.epochs) else { throw bad("sft.epochs", "1...100", sft.epochs) }
+    guard (1...1024).contains(sft.gradientAccumulation) else { throw bad("sft.gradientAccumulation", "1...1024", sft.gradientAccumulation) }
+    guard (16...32768).contains(sft.maxLength) else { throw bad("sft.maxLength", "16...32768", sft.maxLength) }
+  }
+
+  public func canonical() throws -> Data { try CanonicalJSON.pretty(self) }
+}

@@ -1,0 +1,192 @@
+// Records.swift: what a search run stores per iteration and stage. Every file is canonical JSON
+// (same values, same bytes) so a resumed or sharded run can be compared byte for byte, and the
+// analysis reads these files alone (templates with the model's raw text, completions, per-passage
+// evaluations, results, archive, SFT rows, training logs).
+import Experiment
+import Foundation
+import Search
+import Workspace
+
+/// One sampling of the proposer for one template slot (the model's raw text is kept).
+public struct ProposalAttempt: Codable, Equatable, Sendable {
+  public var slot: Int
+  /// "exploit" or "explore" (reference-pipeline 3.3).
+  public var category: String
+  public var attempt: Int
+  public var seed: UInt64
+  public var text: String
+  public var tokens: Int
+  public var finish: String
+  /// Why the text is not a template (nil: it parsed).
+  public var failure: String?
+}
+
+/// A template the iteration evaluates: the parsed object and the training settings it gets.
+public struct ProposedTemplate: Codable, Equatable, Sendable {
+  /// Position among the iteration's valid templates (t).
+  public var index: Int
+  public var slot: Int
+  public var category: String
+  public var instruction: String
+  /// json.dumps of the hyperparameters object as proposed (key order and int/float kept).
+  public var hyperparameters: String
+  /// The inner loop's settings after the validation policy.
+  public var training: TrainingSpec
+  /// Hyperparameters the policy changed.
+  public var clamped: [String]
+
+  /// The template as the Search module handles it.
+  public func template() throws -> SelfEditTemplate {
+    SelfEditTemplate(instruction: instruction, hyperparameters: try PyJSON.loads(hyperparameters, source: "template \(index) hyperparameters"))
+  }
+}
+
+/// The propose stage of one iteration and stage (train or validation).
+public struct ProposalStage: Codable, Equatable, Sendable {
+  /// The meta prompt exactly as sent (archive substituted), or the fixed prompt's name.
+  public var prompt: String
+  public var slots: Int
+  public var attempts: [ProposalAttempt]
+  public var templates: [ProposedTemplate]
+  public var failedSlots: Int { slots - templates.count }
+}
+
+/// One completion of a template on a passage: the raw text and the sequences it gives.
+public struct CompletionRecord: Codable, Equatable, Sendable {
+  public var template: Int
+  /// Position in the stage's passage list.
+  public var passage: Int
+  public var completion: Int
+  public var category: String
+  public var seed: UInt64
+  public var attempts: Int
+  public var text: String
+  public var tokens: Int
+  public var finish: String
+  public var sequences: [String]
+  /// Tokens of the sequences (the training data's length; the QD descriptor).
+  public var dataTokens: Int
+  public var failure: String?
+}
+
+public struct CompletionStage: Codable, Equatable, Sendable {
+  public var completions: [CompletionRecord]
+}
+
+/// The adapter's training as recorded (the whole loss trajectory stays in memory only).
+public struct TrainingBrief: Codable, Equatable, Sendable {
+  public var sequences: Int
+  public var steps: Int
+  public var tokens: Int
+  public var firstLoss: Double
+  public var lastLoss: Double
+  public init(_ s: TrainingSummary) {
+    sequences = s.sequences; steps = s.steps; tokens = s.tokens
+    firstLoss = s.losses.first ?? .nan; lastLoss = s.losses.last ?? .nan
+  }
+}
+
+/// One evaluation: the un-adapted model on a passage (template nil), or one adapter.
+public struct SearchEvalRecord: Codable, Equatable, Sendable {
+  public var key: String
+  public var passage: Int
+  public var template: Int?
+  public var completion: Int?
+  public var run: Int?
+  /// Metric raw value -> mean over the passage's questions (empty on failure).
+  public var scores: [String: Double]
+  public var answers: [String]
+  public var training: TrainingBrief?
+  public var failure: String?
+
+  public static func baselineKey(passage: Int) -> String { String(format: "a%03d/base", passage) }
+  public static func key(passage: Int, template: Int, completion: Int, run: Int) -> String {
+    String(format: "a%03d/t%03d/c%03d/e%03d", passage, template, completion, run)
+  }
+}
+
+/// Scores of one answered passage: every offline metric's mean over its questions.
+public func passageScores(_ answers: [AnswerRecord]) -> [String: Double] {
+  var out: [String: Double] = [:]
+  for m in SearchConfig.rewards {
+    let v = answers.compactMap { $0.grades.value(m) }
+    if !v.isEmpty { out[m.rawValue] = v.reduce(0, +) / Double(v.count) }
+  }
+  return out
+}
+
+/// Metrics of one stage (write_results, reference-pipeline 3.7) for the reward and every metric.
+public struct StageResults: Codable, Equatable, Sendable {
+  public struct Template: Codable, Equatable, Sendable {
+    public var index: Int
+    public var instruction: String
+    public var hyperparameters: String
+    /// Per metric: self_edit_template_mean_acc and the normalized gain (no epsilon).
+    public var accuracy: [String: Double]
+    public var normalizedGain: [String: Double]
+    public var evaluated: Int
+    public var failed: Int
+    public var meanDataTokens: Double
+  }
+  public struct Overall: Codable, Equatable, Sendable {
+    public var baseline: Double
+    public var accuracy: Double
+    public var gain: Double
+    public var winRate: Double
+    public var normalizedGain: Double
+    /// Over passages: the passage's adapted mean and its gain over its baseline (95% bootstrap).
+    public var accuracyInterval: Estimate
+    public var gainInterval: Estimate
+  }
+  public var reward: String
+  public var passages: Int
+  public var templates: [Template]
+  /// Metric raw value -> overall numbers.
+  public var overall: [String: Overall]
+  public var evaluations: Int
+  public var failedEvaluations: Int
+  public var failedCompletions: Int
+  public var failedProposals: Int
+  public var clampedTemplates: Int
+}
+
+/// The archive after an iteration (search-archive: every entry; search-qd: the elites by cell).
+public struct ArchiveFile: Codable, Equatable, Sendable {
+  public struct Entry: Codable, Equatable, Sendable {
+    public var instruction: String
+    public var hyperparameters: String
+    public var accuracy: Double
+    public var normalizedGain: Double
+    /// search-qd: the grid cell (length bucket, learning-rate bucket) and the descriptor.
+    public var cell: [Int]?
+    public var meanDataTokens: Double?
+  }
+  public var entries: [Entry]
+  /// search-qd only.
+  public var coverage: Double?
+  public var qdScore: Double?
+}
+
+/// One row of the proposer's SFT data (reference-pipeline 3.9 / 2.6).
+public struct SFTRow: Codable, Equatable, Sendable {
+  public var prompt: String
+  public var completion: String
+  public init(prompt: String, completion: String) { self.prompt = prompt; self.completion = completion }
+}
+
+/// Wall time of one stage (`timings.jsonl`; kept apart so every other file is byte-reproducible).
+public struct StageTiming: Codable, Equatable, Sendable {
+  public var stage: String
+  public var seconds: Double
+}
+
+/// The proposer update's log.
+public struct SFTLog: Codable, Equatable, Sendable {
+  public var rows: Int
+  public var maxLength: Int
+  public var steps: Int
+  public var tokens: Int
+  public var losses: [Double]
+  public var checkpoint: String
+  public var checkpointSHA256: String
+}

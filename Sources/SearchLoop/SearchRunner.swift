@@ -1,0 +1,341 @@
+// SearchRunner.swift: a strategy-search run, iteration by iteration and stage by stage
+// (reference-pipeline 3.1): propose templates -> complete them on the train passages -> train and
+// evaluate every self-edit against the current proposer's baseline -> metrics and archive ->
+// validation (one exploit template, one completion per validation passage) -> SFT rows -> proposer
+// update, merged and saved as GGUF for the next iteration. Each stage's output is written whole
+// when the stage ends (evaluations one record at a time), so `kill -9` at any moment resumes at
+// the stage, or the record, where it stopped; evaluation stages take `--shard`.
+import Experiment
+import Foundation
+import LLM
+import Search
+import SelfEdit
+import Training
+import Workspace
+
+public struct SearchOptions {
+  public var dataRoot: String
+  public var out: String
+  public var shard: Shard = .whole
+  public var threads = 1
+  /// Passages whose adapters train together (with `adaptersPerStep`, fixes the float32 rounding).
+  public var blockSize = 8
+  public var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  public var prompts = PromptLibrary()
+  public var log: (String) -> Void = { _ in }
+  public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
+}
+
+/// The run directory's manifest: what produced it, and every invocation.
+public struct SearchManifest: Codable, Equatable, Sendable {
+  public var config: SearchConfig
+  public var configSHA256: String
+  public var model: String
+  public var modelSHA256: String
+  public var dataFiles: [String: String]
+  public var promptSHA256: [String: String]
+  public var gitCommit: String
+  public var invocations: [Invocation]
+}
+
+/// What `seb check` and the reports read: per iteration, the validation result and the train
+/// stage's templates, failures and clamps.
+public struct SearchSummary: Codable, Equatable, Sendable {
+  public struct Iteration: Codable, Equatable, Sendable {
+    public var iteration: Int
+    public var train: StageResults
+    public var validation: StageResults
+    public var validationTemplate: String?
+    public var archiveSize: Int?
+    public var coverage: Double?
+    public var qdScore: Double?
+    public var sftRows: Int?
+    public var sftFinalLoss: Double?
+  }
+  public var name: String
+  public var variant: String
+  public var reward: String
+  public var complete: Bool
+  public var iterations: [Iteration]
+  /// Proposals that never parsed, completions without training data, evaluations that failed,
+  /// templates whose hyperparameters were clamped: all stages, all iterations.
+  public var failedProposals: Int
+  public var failedCompletions: Int
+  public var failedEvaluations: Int
+  public var clampedTemplates: Int
+}
+
+public final class SearchRunner {
+  let baseModel: LanguageModel
+  let modelSHA256: String
+  public let config: SearchConfig
+  let options: SearchOptions
+  let dir: String
+  var models: [Int: LanguageModel] = [:]
+
+  public init(model: LanguageModel, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
+    baseModel = model
+    self.modelSHA256 = modelSHA256
+    self.config = config
+    self.options = options
+    dir = options.out
+    models[0] = model
+  }
+
+  func iterDir(_ i: Int) -> String { dir + String(format: "/iter-%02d", i) }
+
+  // MARK: Files
+
+  static func readJSON<T: Decodable>(_ type: T.Type, _ path: String) throws -> T? {
+    guard let d = FileManager.default.contents(atPath: path) else { return nil }
+    do { return try CanonicalJSON.decoder().decode(T.self, from: d) } catch {
+      throw ExperimentError.malformed(path: path, key: "(file)", expected: "a \(T.self) written by seb search", found: "\(error)")
+    }
+  }
+
+  /// A stage's output: read if it exists, else computed and written whole.
+  func stage<T: Codable>(_ path: String, _ make: () throws -> T) throws -> T {
+    if let v = try Self.readJSON(T.self, path) { return v }
+    let t0 = Date()
+    let v = try make()
+    try AtomicFile.write(try CanonicalJSON.pretty(v), to: path)
+    try time(String(path.dropFirst(dir.count + 1)), since: t0)
+    return v
+  }
+
+  /// Appends a stage's wall time to `timings.jsonl`.
+  func time(_ stage: String, since t0: Date) throws {
+    let s = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
+    try RecordLog(path: dir + "/timings\(options.shard.suffix).jsonl").append(try CanonicalJSON.line(StageTiming(stage: stage, seconds: s)))
+  }
+
+  /// Every evaluation record of a stage, over all shard files (first record of a key wins).
+  func records(_ i: Int, _ stage: String) throws -> [String: SearchEvalRecord] {
+    let d = iterDir(i)
+    let files = ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [])
+      .filter { $0.hasPrefix("\(stage)-evaluations") && $0.hasSuffix(".jsonl") }.sorted()
+    var out: [String: SearchEvalRecord] = [:]
+    for f in files {
+      for line in try RecordLog.read(path: d + "/" + f).lines {
+        do {
+          let r = try CanonicalJSON.decoder().decode(SearchEvalRecord.self, from: line)
+          if out[r.key] == nil { out[r.key] = r }
+        } catch {
+          throw ExperimentError.malformed(path: d + "/" + f, key: "(line)", expected: "an evaluation record", found: "\(error)")
+        }
+      }
+    }
+    return out
+  }
+
+  // MARK: Run
+
+  /// Runs or resumes; returns the summary, or nil when other shards' evaluations are missing.
+  @discardableResult
+  public func run() throws -> SearchSummary? {
+    try AtomicFile.ensureDirectory(dir)
+    let canon = try config.canonical()
+    let cfgPath = dir + "/config.json"
+    if let old = FileManager.default.contents(atPath: cfgPath) {
+      guard old == canon else {
+        throw ExperimentError.malformed(path: cfgPath, key: "(file)", expected: "the config of this run (use another --out for another config)",
+                                        found: "a different search config")
+      }
+    } else { try AtomicFile.write(canon, to: cfgPath) }
+    var manifest = try makeManifest()
+    manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
+                                           adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,
+                                           status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
+    try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
+    func finish(_ status: String) throws {
+      manifest.invocations[manifest.invocations.count - 1].finished = isoNow()
+      manifest.invocations[manifest.invocations.count - 1].status = status
+      try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
+    }
+
+    let train = try loadPassages(config.trainSplit, config.trainPassages)
+    let val = try loadPassages(config.validationSplit, config.validationPassages)
+    var iterations: [SearchSummary.Iteration] = []
+    for i in 0..<config.iterations {
+      try AtomicFile.ensureDirectory(iterDir(i))
+      let model = try proposer(i)
+      let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
+      let prompt = try metaPrompt(i)
+      options.log("[\(config.name)] iteration \(i + 1)/\(config.iterations): proposer \(model.name)")
+
+      // Train stage.
+      let proposals = try stage(iterDir(i) + "/train-proposals.json") {
+        options.log("  proposing \(config.templatesPerIteration) template(s)")
+        return config.variant.proposesTemplates
+          ? try proposer.proposeTemplates(prompt: prompt, slots: config.templates, exploitFraction: config.proposer.exploitFraction, seedName: "iter\(i)/train/propose")
+          : try proposer.fixedTemplate(config.variant)
+      }
+      let completions = try stage(iterDir(i) + "/train-completions.json") {
+        options.log("  completing \(proposals.templates.count) template(s) x \(train.count) passages x \(config.trainCompletions)")
+        return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "iter\(i)/train/complete")
+      }
+      guard try evaluate(i, "train", model: model, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else {
+        try finish("waiting for other shards (iteration \(i + 1) train evaluations)"); return nil
+      }
+      let trainResults = try stage(iterDir(i) + "/train-results.json") {
+        try results(i, "train", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
+      }
+      let archive = try updateArchive(i, proposals: proposals, completions: completions, results: trainResults)
+
+      // Validation stage: one exploit template, one completion per validation passage.
+      let valProposals = try stage(iterDir(i) + "/val-proposals.json") {
+        options.log("  validation: proposing 1 template")
+        return config.variant.proposesTemplates
+          ? try proposer.proposeTemplates(prompt: prompt, slots: 1, exploitFraction: 1, seedName: "iter\(i)/val/propose")
+          : try proposer.fixedTemplate(config.variant)
+      }
+      let valCompletions = try stage(iterDir(i) + "/val-completions.json") {
+        options.log("  validation: completing on \(val.count) passages")
+        return try proposer.complete(templates: valProposals.templates, passages: val, completions: 1, seedName: "iter\(i)/val/complete")
+      }
+      guard try evaluate(i, "val", model: model, passages: val, proposals: valProposals, completions: valCompletions, c: 1) else {
+        try finish("waiting for other shards (iteration \(i + 1) validation evaluations)"); return nil
+      }
+      let valResults = try stage(iterDir(i) + "/val-results.json") {
+        try results(i, "val", passages: val.count, proposals: valProposals, completions: valCompletions, c: 1)
+      }
+
+      // Proposer update (not after the last iteration).
+      var sftLog: SFTLog?
+      if i < config.iterations - 1 {
+        let rows = try sftRows(i, train: train, prompt: prompt, proposals: proposals, completions: completions)
+        sftLog = try stage(iterDir(i) + "/sft-log.json") {
+          options.log("  proposer update: \(rows.count) SFT rows")
+          guard !rows.isEmpty else {
+            // Nothing selected: the next proposer is this one, written out all the same.
+            try ProposerUpdate.carryOver(model: model, to: iterDir(i) + "/proposer.gguf")
+            return SFTLog(rows: 0, maxLength: 0, steps: 0, tokens: 0, losses: [], checkpoint: "proposer.gguf",
+                          checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: iterDir(i) + "/proposer.gguf")).digest)
+          }
+          // Train on a private copy: the merge changes weights that this iteration's model must keep.
+          let copy = try LanguageModel(path: model.path)
+          return try ProposerUpdate.run(rows: rows, model: copy, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
+        }
+      }
+      iterations.append(SearchSummary.Iteration(
+        iteration: i, train: trainResults, validation: valResults, validationTemplate: valProposals.templates.first?.instruction,
+        archiveSize: archive?.entries.count, coverage: archive?.coverage, qdScore: archive?.qdScore, sftRows: sftLog?.rows, sftFinalLoss: sftLog?.losses.last))
+    }
+    let all = iterations.flatMap { [$0.train, $0.validation] }
+    let summary = SearchSummary(
+      name: config.name, variant: config.variant.rawValue, reward: config.reward, complete: true, iterations: iterations,
+      failedProposals: all.reduce(0) { $0 + $1.failedProposals }, failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
+      failedEvaluations: all.reduce(0) { $0 + $1.failedEvaluations }, clampedTemplates: all.reduce(0) { $0 + $1.clampedTemplates })
+    try AtomicFile.write(try CanonicalJSON.pretty(summary), to: dir + "/summary.json")
+    try finish("finished")
+    return summary
+  }
+
+  func loadPassages(_ split: String, _ n: Int) throws -> [Passage] {
+    let m = try SplitManifest.load(split)
+    let all = try m.passages(dataRoot: options.dataRoot)
+    guard n <= all.count else {
+      throw ExperimentError.invalidInput(what: "split \(split)", expected: "at least \(n) passages", found: "\(all.count)")
+    }
+    return Array(all.prefix(n))
+  }
+
+  /// The proposer of iteration i: the model given for 0, then the checkpoint the previous update wrote.
+  func proposer(_ i: Int) throws -> LanguageModel {
+    if let m = models[i] { return m }
+    let path = iterDir(i - 1) + "/proposer.gguf"
+    guard FileManager.default.fileExists(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "proposer checkpoint of iteration \(i)") }
+    let m = try LanguageModel(path: path)
+    models = [0: baseModel, i: m]  // the base stays: iteration 0 may be resumed in the same process
+    return m
+  }
+
+  func makeManifest() throws -> SearchManifest {
+    if let m = try Self.readJSON(SearchManifest.self, dir + "/manifest.json") {
+      guard m.modelSHA256 == modelSHA256 else { throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256) }
+      return m
+    }
+    var data: [String: String] = [:]
+    for f in [Self.metaPromptFile, Self.metaPromptArchiveFile, Self.archiveSeedFile] {
+      data[f] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(f, dataRoot: options.dataRoot))).digest
+    }
+    for s in [config.trainSplit, config.validationSplit] {
+      let m = try SplitManifest.load(s)
+      data[m.source] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(m.source, dataRoot: options.dataRoot))).digest
+    }
+    var prompts: [String: String] = [:]
+    for n in ["complete-template", "answer-chat-system", "answer-seal"] + [config.variant.fixedPrompt].compactMap({ $0 }) {
+      prompts[n] = try options.prompts.sha256(n)
+    }
+    return SearchManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseModel.name, modelSHA256: modelSHA256,
+                          dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [])
+  }
+
+  static let metaPromptFile = "self-edit-search/meta_prompt.txt"
+  static let metaPromptArchiveFile = "self-edit-search/meta_prompt_archive.txt"
+  static let archiveSeedFile = "self-edit-search/archive_seed.json"
+
+  func readText(_ relative: String) throws -> String {
+    let p = try Datasets.file(relative, dataRoot: options.dataRoot)
+    guard let d = FileManager.default.contents(atPath: p), let s = String(data: d, encoding: .utf8) else {
+      throw ExperimentError.malformed(path: p, key: "(file)", expected: "UTF-8 text", found: "unreadable")
+    }
+    return s
+  }
+
+  // MARK: Archive
+
+  /// The archive shown to iteration i (seed for 0, else what iteration i-1 left).
+  func archiveEntries(_ i: Int) throws -> (entries: [ArchiveEntry], qd: QualityDiversityArchive?) {
+    let seed = try ArchiveEntry.load(try Datasets.file(Self.archiveSeedFile, dataRoot: options.dataRoot))
+    var entries = seed
+    var qd = config.variant == .qualityDiversity ? QualityDiversityArchive(seed: seed) : nil
+    if i > 0, let f = try Self.readJSON(ArchiveFile.self, iterDir(i - 1) + "/archive.json") {
+      let loaded = try f.entries.map {
+        ArchiveEntry(template: SelfEditTemplate(instruction: $0.instruction, hyperparameters: try PyJSON.loads($0.hyperparameters, source: "archive.json")),
+                     accuracy: $0.accuracy, normalizedGain: $0.normalizedGain)
+      }
+      if qd != nil {
+        for (e, x) in zip(loaded, f.entries) { qd!.insert(e, meanTrainingTokens: x.meanDataTokens ?? 0) }
+      } else { entries = loaded }
+    }
+    return (entries, qd)
+  }
+
+  /// The meta prompt of iteration i: meta_prompt.txt, or meta_prompt_archive.txt filled from the archive.
+  func metaPrompt(_ i: Int) throws -> String {
+    guard config.variant.proposesTemplates else { return "" }
+    guard config.variant.usesArchive else { return try readText(Self.metaPromptFile) }
+    let a = try archiveEntries(i)
+    return try MetaPrompt.fill(archiveTemplate: try readText(Self.metaPromptArchiveFile), archive: a.qd?.shown ?? a.entries)
+  }
+
+  /// Appends this iteration's templates to the archive (search-archive), or offers them to the
+  /// grid (search-qd), and writes `archive.json`; nil for the other variants.
+  func updateArchive(_ i: Int, proposals: ProposalStage, completions: CompletionStage, results: StageResults) throws -> ArchiveFile? {
+    guard config.variant.usesArchive else { return nil }
+    return try stage(iterDir(i) + "/archive.json") {
+      let (old, qd0) = try archiveEntries(i)
+      var new: [ArchiveEntry] = [], tokens: [Double] = []
+      for (t, r) in zip(proposals.templates, results.templates) {
+        let tpl = try t.template()
+        new.append(ArchiveEntry(template: SelfEditTemplate(instruction: tpl.instruction, hyperparameters: tpl.modelDump()),
+                                accuracy: r.accuracy[config.reward] ?? .nan, normalizedGain: r.normalizedGain[config.reward] ?? .nan))
+        tokens.append(r.meanDataTokens)
+      }
+      func entry(_ e: ArchiveEntry, cell: [Int]? = nil, tokens: Double? = nil) -> ArchiveFile.Entry {
+        ArchiveFile.Entry(instruction: e.template.instruction, hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false),
+                          accuracy: e.accuracy, normalizedGain: e.normalizedGain, cell: cell, meanDataTokens: tokens)
+      }
+      if var qd = qd0 {
+        for (e, n) in zip(new, tokens) where !e.accuracy.isNaN { qd.insert(e, meanTrainingTokens: n) }
+        let cells = qd.elites.sorted { $0.key < $1.key }
+        // The descriptor is kept with each elite so the grid can be rebuilt exactly.
+        return ArchiveFile(entries: cells.map { c, e in
+          entry(e, cell: [c.length, c.learningRate], tokens: qd.descriptors[c])
+        }, coverage: qd.coverage, qdScore: qd.qdScore)
+      }
+      return ArchiveFile(entries: ArchiveEntry.update(old, with: new.filter { !$0.accuracy.isNaN }).map { entry($0) }, coverage: nil, qdScore: nil)
+    }
+  }
+}

@@ -1,0 +1,288 @@
+// SearchLoopTests.swift: the strategy search end to end on a tiny model written to disk and a tiny
+// data root: every stage's file per iteration, the proposer checkpoint reloaded, determinism,
+// kill -9 at any stage resumes to the same bytes, shards, every variant, and the stage rules
+// (completion parsing, SFT truncation, pydantic dumps, GGUF round trip).
+import Experiment
+import Foundation
+import GGUF
+import LLM
+import Search
+import SearchLoop
+import SelfEdit
+import TestSupport
+import Testing
+import Training
+import Workspace
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// A tiny model file, passages, two split manifests, short meta prompts and a 4-entry seed archive.
+final class SearchFixture {
+  let root: String
+  let modelPath: String
+  var config = SearchConfig()
+
+  init(variant: SearchVariant = .noArchive) throws {
+    root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-search-\(UUID().uuidString)").path
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: root + "/data/squad", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: root + "/data/self-edit-search", withIntermediateDirectories: true)
+    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 4096)
+    modelPath = root + "/tiny.gguf"
+    try Data(try TinyGGUF.make(config: cfg, seed: 5)).write(to: URL(fileURLWithPath: modelPath))
+    var passages: [[String: Any]] = []
+    for i in 0..<6 {
+      let qs = [["question": "Where is Zed \(i)?", "answer": "town \(i)"], ["question": "Color?", "answer": "blue"]]
+      passages.append(["title": "Zed \(i)", "context": "Zed \(i) is in town \(i). It is blue.", "questions": qs])
+    }
+    let file = root + "/data/squad/squad_val.json"
+    try JSONSerialization.data(withJSONObject: passages).write(to: URL(fileURLWithPath: file))
+    let all = try Datasets.loadSEAL(path: file)
+    for (name, start) in [("tiny-train", 0), ("tiny-val", 3)] {
+      let split = try SplitManifest.make(name: name, source: "squad/squad_val.json", passages: all, start: start, count: 3)
+      try CanonicalJSON.pretty(split).write(to: URL(fileURLWithPath: root + "/\(name).json"))
+    }
+    try Data("Write a plan.".utf8).write(to: URL(fileURLWithPath: root + "/data/self-edit-search/meta_prompt.txt"))
+    try Data("Best: ${highest_acc_template} ${acc1}/${ngain1}\n2: ${second_highest_acc_template} ${acc2}/${ngain2}\n3: ${second_lowest_acc_template} ${acc3}/${ngain3}\nWorst: ${lowest_acc_template} ${acc4}/${ngain4}\nWrite a plan.".utf8)
+      .write(to: URL(fileURLWithPath: root + "/data/self-edit-search/meta_prompt_archive.txt"))
+    let hp = #"{"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.001, "num_epochs": 2, "gradient_accumulation_steps": 1}"#
+    let seed = (0..<4).map { #"{"data_creation_instruction": "plan \#($0)", "hyperparameters": \#(hp), "accuracy": \#(0.5 - Double($0) / 10), "normalized_gain": 0.1}"# }
+    try Data(("[" + seed.joined(separator: ", ") + "]").utf8).write(to: URL(fileURLWithPath: root + "/data/self-edit-search/archive_seed.json"))
+    config.name = "tiny"
+    config.seed = 7
+    config.variant = variant
+    config.iterations = 2
+    config.templates = 2
+    config.completions = 1
+    config.trainSplit = root + "/tiny-train.json"
+    config.validationSplit = root + "/tiny-val.json"
+    config.trainPassages = 3
+    config.validationPassages = 2
+    config.proposer.templateMaxTokens = 200
+    config.proposer.completionMaxTokens = 40
+    config.proposer.retries = 1
+    config.training.rank = 4
+    config.training.alpha = 8
+    config.training.epochs = 2
+    config.evaluation.maxTokens = 4
+    config.sft.rank = 4
+    config.sft.alpha = 8
+    config.sft.maxLength = 128
+  }
+
+  func options(_ out: String, shard: Shard = .whole) -> SearchOptions {
+    var o = SearchOptions(dataRoot: root + "/data", out: root + "/" + out)
+    o.shard = shard
+    o.prompts = PromptLibrary(directory: packageRoot + "/Data/prompts")
+    o.blockSize = 2
+    o.adaptersPerStep = 4
+    return o
+  }
+
+  @discardableResult
+  func run(_ out: String, shard: Shard = .whole) throws -> SearchSummary? {
+    try SearchRunner(model: try LanguageModel(path: modelPath), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
+  }
+
+  func path(_ out: String, _ name: String) -> String { root + "/\(out)/\(name)" }
+  func file(_ out: String, _ name: String) -> Data { FileManager.default.contents(atPath: path(out, name)) ?? Data() }
+
+  /// Every file of a run except the manifest and timings (wall times), name -> bytes.
+  func snapshot(_ out: String) -> [String: Data] {
+    var out2: [String: Data] = [:]
+    let base = root + "/" + out
+    for f in (FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? [] where f != "manifest.json" && !f.hasPrefix("timings") {
+      var isDir: ObjCBool = false
+      if FileManager.default.fileExists(atPath: base + "/" + f, isDirectory: &isDir), !isDir.boolValue { out2[f] = file(out, f) }
+    }
+    return out2
+  }
+}
+
+@Suite("Strategy search on a tiny model", .serialized)
+struct SearchLoopTests {
+  @Test("a run writes every stage of every iteration, a loadable proposer checkpoint, and a complete summary")
+  func runWritesEveryStage() throws {
+    let fx = try SearchFixture()
+    let s = try #require(try fx.run("a"))
+    #expect(s.complete && s.iterations.count == 2)
+    for f in ["train-proposals.json", "train-completions.json", "train-evaluations.jsonl", "train-results.json", "val-proposals.json",
+              "val-completions.json", "val-evaluations.jsonl", "val-results.json", "sft-rows.jsonl", "sft-log.json", "proposer.gguf"] {
+      #expect(FileManager.default.fileExists(atPath: fx.path("a", "iter-00/" + f)), "iter-00/\(f)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: fx.path("a", "iter-01/sft-log.json")), "no update after the last iteration")
+    let proposals = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("a", "iter-00/train-proposals.json"))
+    #expect(proposals.slots == 2 && proposals.attempts.map(\.category).contains("exploit"))
+    // Every evaluation of every (passage, template, completion, run) is recorded once, with a baseline per passage.
+    let t = proposals.templates.count
+    let lines = String(decoding: fx.file("a", "iter-00/train-evaluations.jsonl"), as: UTF8.self).split(separator: "\n")
+    #expect(lines.count == 3 * (1 + t))
+    #expect(s.iterations[0].train.evaluations == 3 * t && s.iterations[0].validation.evaluations == 2)
+    // The checkpoint loads and differs from the base in the adapted projections only.
+    let log = try CanonicalJSON.decoder().decode(SFTLog.self, from: fx.file("a", "iter-00/sft-log.json"))
+    let ck = try LanguageModel(path: fx.path("a", "iter-00/proposer.gguf"))
+    let base = try LanguageModel(path: fx.modelPath)
+    #expect(log.checkpointSHA256 == (try SHA256.hashFile(at: URL(fileURLWithPath: fx.path("a", "iter-00/proposer.gguf"))).digest))
+    if log.rows > 0 {
+      #expect(ck.weights.layers[0].wq.w.array != base.weights.layers[0].wq.w.array)
+      #expect(log.steps >= 1 && log.losses.allSatisfy(\.isFinite))
+    }
+    #expect(ck.weights.layers[0].attnNorm.array == base.weights.layers[0].attnNorm.array)
+    let manifest = try CanonicalJSON.decoder().decode(SearchManifest.self, from: fx.file("a", "manifest.json"))
+    #expect(manifest.invocations.count == 1 && manifest.invocations[0].status == "finished")
+    #expect(manifest.dataFiles["self-edit-search/meta_prompt.txt"] != nil)
+  }
+
+  @Test("same seed: every file identical; another seed changes the proposals")
+  func determinism() throws {
+    let fx = try SearchFixture()
+    try fx.run("a")
+    try fx.run("b")
+    let a = fx.snapshot("a"), b = fx.snapshot("b")
+    #expect(a.keys.sorted() == b.keys.sorted())
+    for (k, v) in a.sorted(by: { $0.key < $1.key }) where b[k] != v { Issue.record("differs: \(k)") }
+    fx.config.seed = 8
+    try fx.run("c")
+    #expect(fx.file("a", "iter-00/train-proposals.json") != fx.file("c", "iter-00/train-proposals.json"))
+  }
+
+  @Test("killed at any stage or mid-evaluation (torn line), a run resumes to the same bytes, nothing counted twice")
+  func killAndResume() throws {
+    let fx = try SearchFixture()
+    try fx.run("full")
+    let full = fx.snapshot("full")
+    let fm = FileManager.default
+    func copyFull(_ out: String) throws {
+      try? fm.removeItem(atPath: fx.root + "/" + out)
+      try fm.copyItem(atPath: fx.root + "/full", toPath: fx.root + "/" + out)
+      try fm.removeItem(atPath: fx.path(out, "summary.json"))
+    }
+    // Cut 1: only the first stage of iteration 0 survived.
+    try copyFull("cut1")
+    for f in try fm.contentsOfDirectory(atPath: fx.path("cut1", "iter-00")) where f != "train-proposals.json" { try fm.removeItem(atPath: fx.path("cut1", "iter-00/" + f)) }
+    try fm.removeItem(atPath: fx.path("cut1", "iter-01"))
+    // Cut 2: mid train evaluations (one record and a torn half line).
+    try copyFull("cut2")
+    let lines = String(decoding: fx.file("full", "iter-00/train-evaluations.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
+    try Data((lines[0] + "\n" + lines[1].prefix(lines[1].count / 2)).utf8).write(to: URL(fileURLWithPath: fx.path("cut2", "iter-00/train-evaluations.jsonl")))
+    for f in ["train-results.json", "val-proposals.json", "val-completions.json", "val-evaluations.jsonl", "val-results.json", "sft-rows.jsonl", "sft-log.json", "proposer.gguf"] {
+      try? fm.removeItem(atPath: fx.path("cut2", "iter-00/" + f))
+    }
+    try fm.removeItem(atPath: fx.path("cut2", "iter-01"))
+    // Cut 3: SFT rows written, the update not finished (no log, no checkpoint).
+    try copyFull("cut3")
+    for f in ["sft-log.json", "proposer.gguf"] { try fm.removeItem(atPath: fx.path("cut3", "iter-00/" + f)) }
+    try fm.removeItem(atPath: fx.path("cut3", "iter-01"))
+    // Cut 4: iteration 1 mid validation.
+    try copyFull("cut4")
+    for f in ["val-evaluations.jsonl", "val-results.json"] { try fm.removeItem(atPath: fx.path("cut4", "iter-01/" + f)) }
+    for out in ["cut1", "cut2", "cut3", "cut4"] {
+      try fx.run(out)
+      let got = fx.snapshot(out)
+      #expect(got.keys.sorted() == full.keys.sorted(), "\(out)")
+      for (k, v) in full.sorted(by: { $0.key < $1.key }) where got[k] != v {
+        let a = String(decoding: v, as: UTF8.self).split(separator: "\n"), b = String(decoding: got[k] ?? Data(), as: UTF8.self).split(separator: "\n")
+        let first = zip(a, b).first { $0 != $1 }.map { "\n\($0.0)\n\($0.1)" } ?? "(lengths \(a.count) vs \(b.count))"
+        Issue.record("\(out): differs: \(k)\(k.hasSuffix(".jsonl") ? first : "")")
+      }
+    }
+  }
+
+  @Test("evaluation shards 1/2 and 2/2 then a plain run equal the unsharded run")
+  func shards() throws {
+    let fx = try SearchFixture()
+    fx.config.iterations = 1
+    try fx.run("whole")
+    // Each invocation advances as far as its own evaluations allow; stages after an evaluation
+    // stage wait for every shard's records.
+    #expect(try fx.run("s", shard: Shard(index: 1, count: 2)) == nil)
+    #expect(try fx.run("s", shard: Shard(index: 2, count: 2)) == nil)
+    let s = try #require(try fx.run("s", shard: Shard(index: 1, count: 2)))
+    #expect(s == (try CanonicalJSON.decoder().decode(SearchSummary.self, from: fx.file("whole", "summary.json"))))
+    #expect(fx.file("s", "summary.json") == fx.file("whole", "summary.json"))
+    #expect(fx.file("s", "iter-00/train-results.json") == fx.file("whole", "iter-00/train-results.json"))
+  }
+
+  @Test("search-archive appends the iteration's templates; search-qd keeps elites with coverage and QD-score")
+  func archiveVariants() throws {
+    let fx = try SearchFixture(variant: .archive)
+    let s = try #require(try fx.run("a"))
+    let t = s.iterations[0].train.templates.filter { !($0.accuracy[fx.config.reward] ?? Double.nan).isNaN }.count
+    #expect(s.iterations[0].archiveSize == 4 + t)
+    let archive = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: fx.file("a", "iter-00/archive.json"))
+    #expect(zip(archive.entries, archive.entries.dropFirst()).allSatisfy { $0.accuracy >= $1.accuracy })
+    // New entries carry pydantic's dump: batch_size added (reference-pipeline 5 X9).
+    #expect(archive.entries.contains { $0.hyperparameters.contains("\"batch_size\": 1") } == (t > 0))
+    // The next iteration's meta prompt shows the archive's top-2 and bottom-2.
+    let p1 = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("a", "iter-01/train-proposals.json"))
+    #expect(p1.prompt.hasPrefix("Best: {\"data_creation_instruction\": \"" + archive.entries[0].instruction))
+
+    let q = try SearchFixture(variant: .qualityDiversity)
+    let sq = try #require(try q.run("q"))
+    let grid = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: q.file("q", "iter-00/archive.json"))
+    #expect(sq.iterations[0].coverage == Double(grid.entries.count) / 16)
+    #expect(Set(grid.entries.compactMap(\.cell).map { "\($0)" }).count == grid.entries.count)
+  }
+
+  @Test("fixed-prompt variants: one template, M x C completions per train passage, SFT rows of the best completions")
+  func fixedPromptVariants() throws {
+    for (v, perPassage) in [(SearchVariant.rewrite, 2), (.implications, 2), (.restem, 1)] {
+      let fx = try SearchFixture(variant: v)
+      fx.config.iterations = 2
+      let s = try #require(try fx.run(v.rawValue))
+      #expect(s.iterations[0].train.templates.count == 1)
+      let comps = try CanonicalJSON.decoder().decode(CompletionStage.self, from: fx.file(v.rawValue, "iter-00/train-completions.json"))
+      #expect(comps.completions.count == 3 * 2, "\(v)")  // M x C = 2 x 1 per passage
+      let rows = String(decoding: fx.file(v.rawValue, "iter-00/sft-rows.jsonl"), as: UTF8.self).split(separator: "\n")
+      let evaluable = Set(comps.completions.filter { $0.failure == nil }.map(\.passage))
+      #expect(rows.count == evaluable.reduce(0) { n, a in n + min(perPassage, comps.completions.filter { $0.passage == a && $0.failure == nil }.count) }, "\(v)")
+    }
+  }
+
+  @Test("completion parsing as the reference: '\\n}' appended, greedy braces, a list of strings; baseline lines")
+  func completionParsing() throws {
+    #expect(try CompletionText.trainingSequences(#"{"training_sequences": ["a", "b"]"#).get() == ["a", "b"])
+    #expect(try CompletionText.trainingSequences(#"<think>x</think> {"training_sequences": ["a"]} "#).get() == ["a"])
+    #expect((try? CompletionText.trainingSequences(#"{"training_sequences": [1]}"#).get()) == nil)
+    #expect((try? CompletionText.trainingSequences("no json").get()) == nil)
+    #expect(CompletionText.baselineLines("Sure:\n1. a\n2. b\n\n") == ["1. a", "2. b"])
+    #expect(CompletionText.baselineLines("Title\nSure:\n1. a") == ["1. a"])
+    #expect(CompletionText.baselineLines(" x \n\n y") == ["x", "y"])
+  }
+
+  @Test("SFT rows: completion cut first, a prompt over budget keeps half, EOS appended, the longest row loses its EOS")
+  func sftTruncation() throws {
+    let fx = try SearchFixture()
+    let m = try LanguageModel(path: fx.modelPath)
+    let eos = try #require(m.eosId)
+    let rows = [SFTRow(prompt: "abc", completion: "de"), SFTRow(prompt: "abcdef", completion: "ghij"), SFTRow(prompt: String(repeating: "p", count: 20), completion: "xy")]
+    let ex = ProposerUpdate.examples(rows, model: m, maxLength: 8)
+    let p0 = m.encode("abc").count, c0 = m.encode("de").count
+    #expect(ex[0].promptLength == p0 && ex[0].tokens.count == p0 + c0 + 1 && ex[0].tokens.last == eos)
+    #expect(ex[1].tokens.count == 8 && !ex[1].tokens.contains(eos))  // cut to 8 = the longest before EOS
+    #expect(ex[2].promptLength == 4)  // the prompt alone over budget keeps half
+  }
+
+  @Test("pydantic's model_dump of hyperparameters: schema order, floats coerced, batch_size appended")
+  func modelDump() throws {
+    let t = try SelfEditTemplate.parse(#"{"data_creation_instruction": "x", "hyperparameters": {"learning_rate": 1, "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0, "num_epochs": 3, "gradient_accumulation_steps": 1, "extra": 5}}"#)
+    #expect(t.modelDump().dumps() == #"{"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate": 1.0, "num_epochs": 3, "gradient_accumulation_steps": 1, "batch_size": 1}"#)
+  }
+
+  @Test("the merged proposer written as GGUF: metadata and untouched tensors byte-identical, projections within Q8_0 rounding")
+  func checkpointRoundTrip() throws {
+    let fx = try SearchFixture()
+    let m = try LanguageModel(path: fx.modelPath)
+    let out = fx.root + "/copy.gguf"
+    try ProposerUpdate.writeGGUF(model: m, to: out)
+    let a = m.file, b = try GGUFFile(path: out)
+    #expect(a.metadata.keys == b.metadata.keys && a.tensors.map(\.name) == b.tensors.map(\.name))
+    for k in a.metadata.keys where a.metadata.value(k) != b.metadata.value(k) { Issue.record("metadata \(k) differs") }
+    #expect(Array(try a.tensorData(a.tensor(named: "token_embd.weight"))) == Array(try b.tensorData(b.tensor(named: "token_embd.weight"))))
+    let w0 = m.weights.layers[1].wGate.w.array, w1 = try b.dequantizeToArray(b.tensor(named: "blk.1.ffn_gate.weight"))
+    let maxAbs = w0.map(abs).max()!
+    #expect(zip(w0, w1).allSatisfy { abs($0 - $1) <= maxAbs / 127 })
+    #expect(try b.tensor(named: "blk.1.ffn_gate.weight").type == .q8_0)
+  }
+}
