@@ -336,6 +336,14 @@ struct BadInputTests {
     BadInput(name: "judge of a folder that is no run", args: ["judge", "$D/empty", "--model", "$M"], status: 66, message: "config.json", absent: []),
     BadInput(name: "split from a missing source", args: ["split", "make", "x", "--source", "squad/none.json", "--count", "3", "--data", "$D", "--out", "$D/out"], status: 66, message: "none.json"),
     BadInput(name: "split of zero passages", args: ["split", "make", "x", "--source", "squad.json", "--count", "0", "--data", "$D", "--out", "$D/out"], status: 65, message: "count"),
+    // search
+    BadInput(name: "missing search config", args: ["search", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "$D/none.json"),
+    BadInput(name: "search config with an unknown key", args: ["search", "$D/search-badkey.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "temprature"),
+    BadInput(name: "search config with an unknown variant", args: ["run", "$D/search-badvariant.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "variant"),
+    BadInput(name: "search config with an inline judge reward", args: ["search", "$D/search-judge.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "reward"),
+    BadInput(name: "unknown --variant", args: ["search", "$D/search-judge.json", "--out", "$D/out", "--variant", "magic"], status: 64, message: "magic"),
+    BadInput(name: "search with an unknown split", args: ["search", "$D/search-nosplit.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "nosuch"),
+    BadInput(name: "report of a search run mixed with another run", args: ["report", "$D/searchrun", "$D/empty", "--out", "$D/out"], status: 64, message: "$D/empty"),
     // analysis and reports
     BadInput(name: "analyze a missing file", args: ["analyze", "similarity", "$D/none.json", "--out", "$D/out"], status: 66, message: "$D/none.json"),
     BadInput(name: "analyze a file that is not JSON", args: ["analyze", "collapse", "$D/text.txt", "--out", "$D/out"], status: 65, message: "not JSON"),
@@ -357,6 +365,12 @@ struct BadInputTests {
     try write("empty.txt", "")
     try write("long.txt", String(repeating: "long text ", count: 200))
     try write("nocases.json", "{\"cases\": []}")
+    try write("search-badkey.json", "{\"variant\": \"search-noarchive\", \"proposer\": {\"temprature\": 1}}")
+    try write("search-badvariant.json", "{\"variant\": \"search-magic\"}")
+    try write("search-judge.json", "{\"variant\": \"search-qd\", \"reward\": \"judge\"}")
+    try write("search-nosplit.json", "{\"variant\": \"rewrite\", \"trainSplit\": \"nosuch\"}")
+    try FileManager.default.createDirectory(atPath: d + "/searchrun", withIntermediateDirectories: true)
+    try write("searchrun/config.json", "{\"variant\": \"rewrite\", \"name\": \"x\", \"iterations\": 1}")
     try write("wrongtype.json", "{\"name\": \"x\", \"seed\": \"zero\", \"split\": \"val200\", \"methods\": [\"base\"]}")
     try write("squad.json", "[{\"title\": \"T\", \"context\": \"C\", \"questions\": [{\"question\": \"Q\", \"answer\": \"A\"}]}]")
     let model = try Seb.tinyModel(context: 128)
