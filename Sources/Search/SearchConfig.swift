@@ -172,7 +172,8 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     }
     if let s = try root.fieldIfPresent("evaluation") {
       try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
-      if try s.fieldIfPresent("runs") != nil { throw s.fail("no 'runs' here: evaluation runs are the top-level 'runs'") }
+      // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
+      if let v = try s.fieldIfPresent("runs"), try v.int() != 1 { throw v.fail("1 (evaluation runs are the top-level 'runs')") }
       if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
       if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
       if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }

@@ -14,6 +14,8 @@ final class Proposer {
   let prompts: PromptLibrary
   let completeTemplate: String
   private var constraints: [String: TokenConstraint] = [:]
+  /// Progress lines while sequences are generated.
+  var log: (String) -> Void = { _ in }
 
   init(model: LanguageModel, config: SearchConfig, prompts: PromptLibrary) throws {
     self.model = model
@@ -47,7 +49,16 @@ final class Proposer {
       GenerationRequest(promptTokens: model.encode(r.chat ? model.chatPrompt(user: r.prompt) : r.prompt), options: r.options,
                         maxNewTokens: r.maxTokens, stopTokens: model.stopIds, samples: 1, seed: seed, constraint: r.constraint)
     }
-    let results = try model.generator().generate(reqs, batchSize: 8)
+    let t0 = Date()
+    var last = Date.distantPast
+    let results = try model.generator().generate(reqs, batchSize: 8) { done, total in
+      let s = Date().timeIntervalSince(t0)
+      // At most one line every 10 s (and the last one).
+      guard done == total || Date().timeIntervalSince(last) >= 10 else { return }
+      last = Date()
+      self.log(String(format: "    generated %d/%d sequences, %.1f/min, ETA %@", done, total, Double(done) / max(s, 1e-9) * 60,
+                      ProgressMeter.duration(s / Double(done) * Double(total - done))))
+    }
     var out = [GenerationResult?](repeating: nil, count: reqs.count)
     for r in results { out[r.request] = r }
     return out.map { $0! }

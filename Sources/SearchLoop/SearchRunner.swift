@@ -160,6 +160,7 @@ public final class SearchRunner {
       try AtomicFile.ensureDirectory(iterDir(i))
       let model = try proposer(i)
       let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
+      proposer.log = options.log
       let prompt = try metaPrompt(i)
       options.log("[\(config.name)] iteration \(i + 1)/\(config.iterations): proposer \(model.name)")
 

@@ -286,3 +286,21 @@ struct SearchLoopTests {
     #expect(try b.tensor(named: "blk.1.ffn_gate.weight").type == .q8_0)
   }
 }
+
+@Suite("Search configs")
+struct SearchConfigTests {
+  @Test("defaults: the search repo's inner loop and answering; fixed-prompt variants take one template and M x C completions")
+  func defaults() throws {
+    let c = try SearchConfig.parse(Data(#"{"variant": "rewrite", "templates": 5, "completions": 3}"#.utf8), path: "c.json")
+    #expect(c.templatesPerIteration == 1 && c.trainCompletions == 15)
+    #expect(c.training.appendEOS && c.training.targets == ["q", "v"] && c.training.rank == 32)
+    #expect(c.evaluation.template == "chat" && !c.evaluation.topic && c.reward == "gold_loglik")
+    let s = try SearchConfig.parse(Data(#"{"variant": "search-qd", "training": {"epochs": 3}}"#.utf8), path: "c.json")
+    #expect(s.templatesPerIteration == 3 && s.trainCompletions == 1 && s.training.epochs == 3 && s.training.appendEOS)
+    #expect(try SearchConfig.parse(try s.canonical(), path: "again") == s)
+    for file in ["search-smoke", "search-small", "search-paper"] {
+      #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/\(file).json") }
+    }
+    #expect(SearchConfig.isSearchConfig(Data(#"{"variant": "restem"}"#.utf8)) && !SearchConfig.isSearchConfig(Data(#"{"methods": []}"#.utf8)))
+  }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# interleave_packed.sh: issue 10's throughput benchmark. The same 16 released self-edits of val200
+# (SEAL's inner loop: q,v r32, 10 epochs; then the passage's questions answered and scored) run by
+# seb-bench packed for K = 1, 4, 8, 16 adapters per step (each K beside this machine's cblas_sgemm
+# measured in the same process) and by HF transformers + PEFT one adapter at a time, alternating
+# ROUNDS times so every program sees the same state of the machine. One round takes about an hour
+# on 2 cores; run it on a quiet machine (Benchmarks/compare/run_when_quiet.sh) and nothing else.
+#
+#   Benchmarks/compare/interleave_packed.sh OUT_DIR [ROUNDS]     (needs /tmp/cmpenv, see README.md)
+set -eu
+out=${1:?usage: interleave_packed.sh OUT_DIR [ROUNDS]}
+rounds=${2:-1}
+py=${PYTHON:-/tmp/cmpenv/bin/python}
+mkdir -p "$out"
+.build/release/seb-bench packed --adapters 1 --items 16 --threads 2 --dump-inputs "$out/inputs.json" --json > "$out/seb-k1-1.json"
+for round in $(seq 1 "$rounds"); do
+  for k in 1 4 8 16; do
+    [ "$round-$k" = "1-1" ] && continue  # measured while writing the inputs
+    .build/release/seb-bench packed --adapters $k --items 16 --threads 2 --json > "$out/seb-k$k-$round.json"
+    echo "round $round K=$k done, loadavg $(cat /proc/loadavg)" >&2
+  done
+  "$py" Benchmarks/compare/selfedit_bench.py --packed --inputs "$out/inputs.json" --threads 2 --json > "$out/hf-$round.json"
+  echo "round $round HF+PEFT done, loadavg $(cat /proc/loadavg)" >&2
+done
