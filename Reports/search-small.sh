@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates Reports/search-small/ (README.md + collapse and validation charts) from the committed
+# search-small runs of Reports/runs/ (search-noarchive, search-archive, search-qd, rewrite), with the
+# reading in Reports/search-small-reading.md. Each run was made by
+#   seb search Data/configs/search-small.json --variant V --out Reports/runs/search-small-<V without search->
+# (2 threads, 8 adapters per step); run again to resume an unfinished one. MiniLM (seb model install)
+# gives the embedding similarity column.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEB=${SEB:-.build/release/seb}
+runs=()
+for v in noarchive archive qd rewrite; do
+  [ -f Reports/runs/search-small-$v/config.json ] && runs+=(Reports/runs/search-small-$v)
+done
+$SEB report "${runs[@]}" --out Reports/search-small --notes Reports/search-small-reading.md
