@@ -74,7 +74,7 @@ let package = Package(
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
     .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
-    .testTarget(name: "SearchLoopTests", dependencies: ["SearchLoop", "Search", "SelfEdit", "Experiment", "LLM", "GGUF", "Training", "TestSupport", "Workspace"]),
+    .testTarget(name: "SearchLoopTests", dependencies: ["SearchLoop", "Search", "SelfEdit", "Analysis", "Reporting", "Experiment", "LLM", "GGUF", "Training", "TestSupport", "Workspace"]),
     .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.

@@ -67,7 +67,8 @@ public struct SelfEditLength: Sendable {
   public var estimate: Estimate
 }
 
-public struct SearchVariant: Sendable {
+/// The collapse metrics of one released search variant's templates (ours are Search.SearchVariant runs).
+public struct ReleasedSearchCollapse: Sendable {
   public var name: String
   public var source: String
   public var iterations: [IterationCollapse]
@@ -88,7 +89,7 @@ public struct PaperRegeneration: Sendable {
   public var cpt: [CPTResult]
   public var ranking: [RankingSummary]
   public var lengths: [SelfEditLength]
-  public var search: [SearchVariant]
+  public var search: [ReleasedSearchCollapse]
   public var checks: [PublishedCheck]
   /// Where a released file and the paper's printed value differ.
   public var disagreements: [String]
@@ -257,11 +258,11 @@ public enum PaperNumbers {
     }
 
     // Search: collapse per iteration.
-    var search: [SearchVariant] = []
+    var search: [ReleasedSearchCollapse] = []
     for f in searchFiles {
       let groups = try Collapse.loadTemplateGroups(try path(f.path))
       let its = try Collapse.analyze(groups, embedder: embedder, thresholds: thresholds)
-      search.append(SearchVariant(name: f.name, source: f.path, iterations: its))
+      search.append(ReleasedSearchCollapse(name: f.name, source: f.path, iterations: its))
       for it in its {
         if let hp = it.hyperparameter { computed["search.\(f.key).hp.\(it.iteration)"] = (hp, f.path) }
         computed["search.\(f.key).distinct.\(it.iteration)"] = (Double(it.distinctInstructions), f.path)

@@ -20,7 +20,8 @@ public struct SearchRunIteration: Sendable {
   public var meanDataTokens: Double?
   /// Validation: metric -> (score, its 95% interval over passages; gain over the baseline, its interval).
   public var validation: [String: (score: Estimate, gain: Estimate, baseline: Double)]
-  public var validationInstruction: String?
+  /// The validation stage's template (instruction + proposed hyperparameters).
+  public var validationTemplate: Template?
   public var coverage: Double?
   public var qdScore: Double?
   public var archiveSize: Int?
@@ -102,8 +103,12 @@ public struct SearchRun: Sendable {
     if case .object(let o)? = val["overall"] {
       for (metric, v) in o { validation[metric] = (estimate(v["accuracyInterval"]), estimate(v["gainInterval"]), number(v["baseline"]) ?? .nan) }
     }
-    var valInstruction: String?
-    if let p = try? JSONValue.load(d + "/val-proposals.json"), case .string(let s)? = array(p["templates"]).first?["instruction"] { valInstruction = s }
+    var valTemplate: Template?
+    if let p = try? JSONValue.load(d + "/val-proposals.json"), let t = array(p["templates"]).first, case .string(let s)? = t["instruction"] {
+      var hp: [String: JSONValue] = [:]
+      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: d) { hp = o }
+      valTemplate = Template(instruction: s, hyperparameters: hp)
+    }
     var coverage: Double?, qd: Double?, size: Int?
     if let a = try? JSONValue.load(d + "/archive.json") {
       coverage = number(a["coverage"]); qd = number(a["qdScore"]); size = array(a["entries"]).count
@@ -115,6 +120,6 @@ public struct SearchRun: Sendable {
       failedProposals: Int(number(results["failedProposals"]) ?? 0), completions: comps.count,
       failedCompletions: comps.count - ok.count, clampedTemplates: Int(number(results["clampedTemplates"]) ?? 0),
       meanDataTokens: tokens.isEmpty ? nil : tokens.reduce(0, +) / Double(tokens.count), validation: validation,
-      validationInstruction: valInstruction, coverage: coverage, qdScore: qd, archiveSize: size, sftRows: rows)
+      validationTemplate: valTemplate, coverage: coverage, qdScore: qd, archiveSize: size, sftRows: rows)
   }
 }

@@ -116,7 +116,7 @@ public enum SearchReport {
         for (t, s) in zip(it.templates, it.templateScores) {
           rows.append(["\(it.iteration)", "train", excerpt(t.instruction), hyperparameters(t), Markdown.f(s.accuracy), Markdown.f(s.normalizedGain)])
         }
-        if let v = it.validationInstruction { rows.append(["\(it.iteration)", "validation", excerpt(v), "", "", ""]) }
+        if let v = it.validationTemplate { rows.append(["\(it.iteration)", "validation", excerpt(v.instruction), hyperparameters(v), "", ""]) }
       }
       md += Markdown.table(["iter", "stage", "instruction", "hyperparameters", "accuracy (\(r.reward))", "norm. gain"], rows, rightAligned: [0, 4, 5]) + "\n"
     }

@@ -2,10 +2,12 @@
 // data root: every stage's file per iteration, the proposer checkpoint reloaded, determinism,
 // kill -9 at any stage resumes to the same bytes, shards, every variant, and the stage rules
 // (completion parsing, SFT truncation, pydantic dumps, GGUF round trip).
+import Analysis
 import Experiment
 import Foundation
 import GGUF
 import LLM
+import Reporting
 import Search
 import SearchLoop
 import SelfEdit
@@ -302,5 +304,33 @@ struct SearchConfigTests {
       #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/\(file).json") }
     }
     #expect(SearchConfig.isSearchConfig(Data(#"{"variant": "restem"}"#.utf8)) && !SearchConfig.isSearchConfig(Data(#"{"methods": []}"#.utf8)))
+  }
+}
+
+@Suite("Search run reports", .serialized)
+struct SearchReportTests {
+  @Test("a search run reads back through Analysis (templates, scores, validation intervals) and reports with collapse charts")
+  func reportOfARun() throws {
+    let fx = try SearchFixture(variant: .archive)
+    fx.config.iterations = 2
+    let s = try #require(try fx.run("r"))
+    #expect(SearchRun.isSearchRun(fx.root + "/r") && !SearchRun.isSearchRun(fx.root + "/data"))
+    let run = try SearchRun.load(fx.root + "/r")
+    #expect(run.complete && run.iterations.count == 2 && run.variant == "search-archive" && run.reward == "gold_loglik")
+    for (it, si) in zip(run.iterations, s.iterations) {
+      #expect(it.templates.count == si.train.templates.count && it.templates.map(\.instruction) == si.train.templates.map(\.instruction))
+      #expect(it.validation["gold_loglik"]?.score.mean == si.validation.overall["gold_loglik"]?.accuracyInterval.mean)
+      #expect(it.archiveSize == si.archiveSize && it.validationTemplate != nil)
+    }
+    let out = fx.root + "/report"
+    let o = try SearchReport.write(runs: [run, run], outDir: out, command: "test", embedder: nil, gnuplot: "/nonexistent/gnuplot")
+    let md = String(decoding: FileManager.default.contents(atPath: o.markdownPath) ?? Data(), as: UTF8.self)
+    #expect(md.contains("## Collapse of the train templates") && md.contains("search-archive") && md.contains("## Templates proposed"))
+    #expect(Set(o.charts.map(\.name)).isSuperset(of: ["hp-similarity", "text-similarity", "distinct-instructions", "data-length",
+                                                      "validation-score-gold_loglik", "validation-gain-gold_loglik"]))
+    // A run cut before its second validation reads as one finished iteration, not complete.
+    try FileManager.default.removeItem(atPath: fx.path("r", "iter-01/val-results.json"))
+    let cut = try SearchRun.load(fx.root + "/r")
+    #expect(cut.iterations.count == 1 && !cut.complete)
   }
 }
