@@ -1,0 +1,22 @@
+# validation contains_single per iteration, 95% bootstrap CI over passages
+# Regenerate: gnuplot validation-score-contains_single.gp   (reads validation-score-contains_single.dat, writes validation-score-contains_single.png and validation-score-contains_single.svg)
+set title "validation contains_single per iteration, 95% bootstrap CI over passages" noenhanced
+set xlabel "iteration" noenhanced
+set ylabel "validation contains_single" noenhanced
+set key outside bottom center horizontal noenhanced box
+set grid ytics lc rgb "#dddddd"
+set border 3
+set tics nomirror
+set xtics 1
+set xrange [-0.25:1.25]
+
+set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
+set output "validation-score-contains_single.png"
+plot "validation-score-contains_single.dat" index 0 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#1f77b4" notitle, \
+     "validation-score-contains_single.dat" index 0 using 1:2 with linespoints lw 2 dt 1 pt 5 ps 1.1 lc rgb "#1f77b4" title "search-small-noarchive (95% CI band)", \
+     "validation-score-contains_single.dat" index 1 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#d62728" notitle, \
+     "validation-score-contains_single.dat" index 1 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.1 lc rgb "#d62728" title "search-small-archive (95% CI band)"
+set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
+set output "validation-score-contains_single.svg"
+replot
+unset output
