@@ -427,3 +427,73 @@ struct InterruptTests {
     #expect(litter.isEmpty, "left \(litter)")
   }
 }
+
+@Suite("seb search killed with SIGKILL", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"), .serialized)
+struct SearchKillTests {
+  /// A data root (6 passages, short meta prompts, a 4-entry seed archive), two split manifests and a config.
+  static func fixture() throws -> (dir: String, config: String) {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-searchkill-\(UUID().uuidString)").path
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: d + "/data/squad", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: d + "/data/self-edit-search", withIntermediateDirectories: true)
+    let passages = (0..<6).map { i in
+      ["title": "Zed \(i)", "context": "Zed \(i) is in town \(i). It is blue.",
+       "questions": [["question": "Where is Zed \(i)?", "answer": "town \(i)"]]] as [String: Any]
+    }
+    try JSONSerialization.data(withJSONObject: passages).write(to: URL(fileURLWithPath: d + "/data/squad/squad_val.json"))
+    let all = try Datasets.loadSEAL(path: d + "/data/squad/squad_val.json")
+    for (name, start) in [("train", 0), ("val", 3)] {
+      try CanonicalJSON.pretty(try SplitManifest.make(name: name, source: "squad/squad_val.json", passages: all, start: start, count: 3))
+        .write(to: URL(fileURLWithPath: d + "/\(name).json"))
+    }
+    try Data("Write a plan.".utf8).write(to: URL(fileURLWithPath: d + "/data/self-edit-search/meta_prompt.txt"))
+    try Data("${highest_acc_template} ${acc1} ${ngain1} ${second_highest_acc_template} ${acc2} ${ngain2} ${second_lowest_acc_template} ${acc3} ${ngain3} ${lowest_acc_template} ${acc4} ${ngain4}".utf8)
+      .write(to: URL(fileURLWithPath: d + "/data/self-edit-search/meta_prompt_archive.txt"))
+    let hp = #"{"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.001, "num_epochs": 2, "gradient_accumulation_steps": 1}"#
+    let seed = (0..<4).map { #"{"data_creation_instruction": "plan \#($0)", "hyperparameters": \#(hp), "accuracy": 0.\#($0), "normalized_gain": 0.1}"# }
+    try Data(("[" + seed.joined(separator: ", ") + "]").utf8).write(to: URL(fileURLWithPath: d + "/data/self-edit-search/archive_seed.json"))
+    let config = """
+      {"name": "kill", "variant": "search-archive", "iterations": 2, "templates": 2, "trainSplit": "\(d)/train.json", "trainPassages": 3,
+       "validationSplit": "\(d)/val.json", "validationPassages": 2, "proposer": {"templateMaxTokens": 200, "completionMaxTokens": 40},
+       "training": {"rank": 4, "alpha": 8, "epochs": 2}, "evaluation": {"maxTokens": 4}, "sft": {"rank": 4, "alpha": 8, "maxLength": 128}}
+      """
+    try Data(config.utf8).write(to: URL(fileURLWithPath: d + "/search.json"))
+    return (d, d + "/search.json")
+  }
+
+  static func snapshot(_ dir: String) -> [String: Data] {
+    var out: [String: Data] = [:]
+    for f in (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? [] where f != "manifest.json" && !f.hasPrefix("timings") {
+      var isDir: ObjCBool = false
+      if FileManager.default.fileExists(atPath: dir + "/" + f, isDirectory: &isDir), !isDir.boolValue {
+        out[f] = FileManager.default.contents(atPath: dir + "/" + f)
+      }
+    }
+    return out
+  }
+
+  @Test("kill -9 at arbitrary moments, resumed each time: the finished run equals an uninterrupted one, every file but the manifest")
+  func killedAndResumed() throws {
+    let (d, config) = try Self.fixture()
+    let model = try Seb.tinyModel(context: 4096)
+    let args = { (out: String) in ["search", config, "--out", out, "--data", d + "/data", "--model", model, "--threads", "1", "--block-size", "2"] }
+    let t0 = Date()
+    let whole = try Seb.run(args(d + "/whole"))
+    try #require(whole.status == 0, "\(whole.stderr)")
+    // Kills at growing fractions of an uninterrupted run's time: early ones land in the first
+    // stages, later ones deeper; the last invocation runs to the end.
+    let full = Date().timeIntervalSince(t0)
+    var kills = 0, finished = false
+    for round in 0..<40 where !finished {
+      let p = try Seb.start(args(d + "/killed"))
+      Thread.sleep(forTimeInterval: full * (0.1 + 0.07 * Double(round)))
+      if p.isRunning { kill(p.processIdentifier, SIGKILL); kills += 1 }
+      p.waitUntilExit()
+      finished = p.terminationReason == .exit && p.terminationStatus == 0
+    }
+    #expect(finished && kills >= 1, "finished \(finished) after \(kills) kills")
+    let a = Self.snapshot(d + "/whole"), b = Self.snapshot(d + "/killed")
+    #expect(a.keys.sorted() == b.keys.sorted())
+    for (k, v) in a.sorted(by: { $0.key < $1.key }) where b[k] != v { Issue.record("differs after \(kills) kills: \(k)") }
+  }
+}
