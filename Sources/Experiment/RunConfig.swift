@@ -161,11 +161,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     guard selfEdit.temperature >= 0, selfEdit.temperature <= 10 else { throw bad("selfEdit.temperature", "0...10", selfEdit.temperature) }
     guard selfEdit.topP > 0, selfEdit.topP <= 1 else { throw bad("selfEdit.topP", "(0, 1]", selfEdit.topP) }
     try training.validate(path: path, key: "training")
-    guard (1...100).contains(evaluation.runs) else { throw bad("evaluation.runs", "1...100", evaluation.runs) }
-    guard EvaluationSpec.templates.contains(evaluation.template) else {
-      throw bad("evaluation.template", EvaluationSpec.templates.joined(separator: " or "), evaluation.template)
-    }
-    guard (1...2048).contains(evaluation.maxTokens) else { throw bad("evaluation.maxTokens", "1...2048", evaluation.maxTokens) }
+    try evaluation.validate(path: path, key: "evaluation")
     if let t = teacher { try t.validate(path: path, key: "teacher") }
   }
 
@@ -224,6 +220,18 @@ extension TrainingSpec {
     guard TrainingSpec.lossMasks.contains(lossMask) else { throw bad("lossMask", TrainingSpec.lossMasks.joined(separator: " or "), lossMask) }
     guard (2...32768).contains(padLength) else { throw bad("padLength", "2...32768", padLength) }
     guard (2...32768).contains(maxLength) else { throw bad("maxLength", "2...32768", maxLength) }
+  }
+}
+
+extension EvaluationSpec {
+  /// Range checks shared by the harness and search configs; errors name `key`.
+  public func validate(path: String, key k: String) throws {
+    func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
+      .malformed(path: path, key: "\(k).\(key)", expected: expected, found: "\(found)")
+    }
+    guard (1...100).contains(runs) else { throw bad("runs", "1...100", runs) }
+    guard EvaluationSpec.templates.contains(template) else { throw bad("template", EvaluationSpec.templates.joined(separator: " or "), template) }
+    guard (1...2048).contains(maxTokens) else { throw bad("maxTokens", "1...2048", maxTokens) }
   }
 }
 

@@ -223,10 +223,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (0...10).contains(proposer.retries) else { throw bad("proposer.retries", "0...10", proposer.retries) }
     guard proposer.exploitFraction >= 0, proposer.exploitFraction <= 1 else { throw bad("proposer.exploitFraction", "[0, 1]", proposer.exploitFraction) }
     try training.validate(path: path, key: "training")
-    guard EvaluationSpec.templates.contains(evaluation.template) else {
-      throw bad("evaluation.template", EvaluationSpec.templates.joined(separator: " or "), evaluation.template)
-    }
-    guard (1...2048).contains(evaluation.maxTokens) else { throw bad("evaluation.maxTokens", "1...2048", evaluation.maxTokens) }
+    try evaluation.validate(path: path, key: "evaluation")
     guard (1...1024).contains(sft.rank) else { throw bad("sft.rank", "1...1024", sft.rank) }
     guard sft.alpha.isFinite, sft.alpha > 0 else { throw bad("sft.alpha", "a finite value > 0", sft.alpha) }
     guard sft.learningRate.isFinite, sft.learningRate > 0, sft.learningRate <= 1 else { throw bad("sft.learningRate", "(0, 1]", sft.learningRate) }
