@@ -72,6 +72,8 @@ public final class SearchRunner {
   let options: SearchOptions
   let dir: String
   var models: [Int: LanguageModel] = [:]
+  /// Rebuilt checkpoints whose bytes differ from the recorded ones (see `rebuildCheckpoint`).
+  var rebuildNotes: [String] = []
 
   public init(model: LanguageModel, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
     baseModel = model
@@ -159,6 +161,10 @@ public final class SearchRunner {
     for i in 0..<config.iterations {
       try AtomicFile.ensureDirectory(iterDir(i))
       let model = try proposer(i)
+      if !rebuildNotes.isEmpty {
+        manifest.invocations[manifest.invocations.count - 1].notes = rebuildNotes
+        try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
+      }
       let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
       proposer.log = options.log
       let prompt = try metaPrompt(i)
@@ -241,14 +247,44 @@ public final class SearchRunner {
     return Array(all.prefix(n))
   }
 
-  /// The proposer of iteration i: the model given for 0, then the checkpoint the previous update wrote.
+  /// The proposer of iteration i: the model given for 0, then the checkpoint the previous update
+  /// wrote (rebuilt from the committed SFT rows when the file is missing, as in a fresh clone).
   func proposer(_ i: Int) throws -> LanguageModel {
     if let m = models[i] { return m }
     let path = iterDir(i - 1) + "/proposer.gguf"
-    guard FileManager.default.fileExists(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "proposer checkpoint of iteration \(i)") }
+    if !FileManager.default.fileExists(atPath: path) { try rebuildCheckpoint(i - 1) }
     let m = try LanguageModel(path: path)
     models = [0: baseModel, i: m]  // the base stays: iteration 0 may be resumed in the same process
     return m
+  }
+
+  /// Checkpoints are not committed with a run (~145 MB each, gitignored), but the update that
+  /// wrote one is a pure function of the previous proposer and `sft-rows.jsonl`: retrain it and
+  /// check the bytes against the hash `sft-log.json` recorded. Another CPU kind can round the
+  /// products differently; then the rebuilt file is used, the mismatch logged and kept in
+  /// `rebuildNotes` for the manifest, so a reader knows later iterations ran on a near-copy.
+  func rebuildCheckpoint(_ j: Int) throws {
+    let out = iterDir(j) + "/proposer.gguf", logPath = iterDir(j) + "/sft-log.json", rowsPath = iterDir(j) + "/sft-rows.jsonl"
+    guard let log = try Self.readJSON(SFTLog.self, logPath), FileManager.default.fileExists(atPath: rowsPath) else {
+      throw ExperimentError.missingFile(path: out, what: "proposer checkpoint of iteration \(j + 1) (and no sft-log.json with sft-rows.jsonl to rebuild it from)")
+    }
+    let rows = try Self.readSFTRows(rowsPath)
+    guard rows.count == log.rows else {
+      throw ExperimentError.malformed(path: rowsPath, key: "(lines)", expected: "\(log.rows) rows as sft-log.json records", found: "\(rows.count)")
+    }
+    let previous = try proposer(j)
+    options.log("  rebuilding \(out) from \(rows.count) SFT rows (the checkpoint is not part of the committed run)")
+    if rows.isEmpty {
+      try ProposerUpdate.carryOver(model: previous, to: out)
+    } else {
+      _ = try ProposerUpdate.run(rows: rows, model: try LanguageModel(path: previous.path), spec: config.sft, out: out)
+    }
+    let sha = try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest
+    if sha != log.checkpointSHA256 {
+      let note = "iter-\(String(format: "%02d", j))/proposer.gguf rebuilt with SHA-256 \(sha), recorded \(log.checkpointSHA256)"
+      options.log("  warning: " + note)
+      rebuildNotes.append(note)
+    }
   }
 
   func makeManifest() throws -> SearchManifest {

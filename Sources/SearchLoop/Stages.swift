@@ -161,11 +161,17 @@ extension SearchRunner {
 
   /// The proposer's SFT rows of iteration i (reference-pipeline 3.9; fixed prompts 3.5; ReST-EM 2.6),
   /// selected by the reward; written to `sft-rows.jsonl`.
+  static func readSFTRows(_ path: String) throws -> [SFTRow] {
+    try RecordLog.read(path: path).lines.enumerated().map { n, line in
+      do { return try CanonicalJSON.decoder().decode(SFTRow.self, from: line) } catch {
+        throw ExperimentError.malformed(path: path, key: "line \(n + 1)", expected: "an SFT row {prompt, completion}", found: "\(error)")
+      }
+    }
+  }
+
   func sftRows(_ i: Int, train: [Passage], prompt: String, proposals: ProposalStage, completions: CompletionStage) throws -> [SFTRow] {
     let path = iterDir(i) + "/sft-rows.jsonl"
-    if FileManager.default.fileExists(atPath: path) {
-      return try RecordLog.read(path: path).lines.map { try CanonicalJSON.decoder().decode(SFTRow.self, from: $0) }
-    }
+    if FileManager.default.fileExists(atPath: path) { return try Self.readSFTRows(path) }
     let recs = try records(i, "train")
     let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward
     var rows: [SFTRow] = []

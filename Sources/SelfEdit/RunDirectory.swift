@@ -44,6 +44,8 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var recordsAtStart: Int
   public var recordsAtEnd: Int?
   public var status: String
+  /// What a reader must know about this invocation (a rebuilt search checkpoint that differs).
+  public var notes: [String]?
   public init(started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int, recordsAtEnd: Int?,
               status: String) {
     self.started = started; self.finished = finished; self.host = host; self.threads = threads; self.adaptersPerStep = adaptersPerStep

@@ -179,7 +179,14 @@ struct SearchLoopTests {
     // Cut 4: iteration 1 mid validation.
     try copyFull("cut4")
     for f in ["val-evaluations.jsonl", "val-results.json"] { try fm.removeItem(atPath: fx.path("cut4", "iter-01/" + f)) }
-    for out in ["cut1", "cut2", "cut3", "cut4"] {
+    // Cut 5: a fresh clone of a committed run: the checkpoint (gitignored) is missing while
+    // iteration 1 is mid train evaluations; it is rebuilt from sft-rows.jsonl to the same bytes.
+    try copyFull("cut5")
+    try fm.removeItem(atPath: fx.path("cut5", "iter-00/proposer.gguf"))
+    for f in try fm.contentsOfDirectory(atPath: fx.path("cut5", "iter-01")) where !["train-proposals.json", "train-completions.json"].contains(f) {
+      try fm.removeItem(atPath: fx.path("cut5", "iter-01/" + f))
+    }
+    for out in ["cut1", "cut2", "cut3", "cut4", "cut5"] {
       try fx.run(out)
       let got = fx.snapshot(out)
       #expect(got.keys.sorted() == full.keys.sorted(), "\(out)")
@@ -189,6 +196,32 @@ struct SearchLoopTests {
         Issue.record("\(out): differs: \(k)\(k.hasSuffix(".jsonl") ? first : "")")
       }
     }
+  }
+
+  @Test("a missing checkpoint whose rebuild differs from the recorded hash is used and noted in the manifest; malformed SFT rows are a named error")
+  func checkpointRebuildMismatch() throws {
+    let fx = try SearchFixture()
+    try fx.run("full")
+    let fm = FileManager.default
+    try fm.copyItem(atPath: fx.root + "/full", toPath: fx.root + "/m")
+    try fm.removeItem(atPath: fx.path("m", "summary.json"))
+    try fm.removeItem(atPath: fx.path("m", "iter-00/proposer.gguf"))
+    try fm.removeItem(atPath: fx.path("m", "iter-01/val-results.json"))
+    var log = try CanonicalJSON.decoder().decode(SFTLog.self, from: fx.file("m", "iter-00/sft-log.json"))
+    let recorded = log.checkpointSHA256
+    log.checkpointSHA256 = String(repeating: "0", count: 64)
+    try CanonicalJSON.pretty(log).write(to: URL(fileURLWithPath: fx.path("m", "iter-00/sft-log.json")))
+    #expect(try fx.run("m") != nil)
+    let manifest = try CanonicalJSON.decoder().decode(SearchManifest.self, from: fx.file("m", "manifest.json"))
+    let notes = manifest.invocations.last?.notes ?? []
+    #expect(notes.count == 1 && notes[0].contains("iter-00/proposer.gguf rebuilt with SHA-256 \(recorded)"))
+    #expect(fx.file("m", "iter-01/val-results.json") == fx.file("full", "iter-01/val-results.json"))
+
+    try fm.copyItem(atPath: fx.root + "/full", toPath: fx.root + "/r")
+    try fm.removeItem(atPath: fx.path("r", "summary.json"))
+    try fm.removeItem(atPath: fx.path("r", "iter-00/proposer.gguf"))
+    try Data("{\"prompt\": 3}\n".utf8).write(to: URL(fileURLWithPath: fx.path("r", "iter-00/sft-rows.jsonl")))
+    #expect { try fx.run("r") } throws: { "\($0)".contains("iter-00/sft-rows.jsonl") && "\($0)".contains("line 1") }
   }
 
   @Test("evaluation shards 1/2 and 2/2 then a plain run equal the unsharded run")
