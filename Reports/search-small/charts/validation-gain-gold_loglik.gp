@@ -17,7 +17,9 @@ plot "validation-gain-gold_loglik.dat" index 0 using 1:3:4 with filledcurves fs 
      "validation-gain-gold_loglik.dat" index 1 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#d62728" notitle, \
      "validation-gain-gold_loglik.dat" index 1 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.1 lc rgb "#d62728" title "search-small-archive (95% CI band)", \
      "validation-gain-gold_loglik.dat" index 2 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#2ca02c" notitle, \
-     "validation-gain-gold_loglik.dat" index 2 using 1:2 with linespoints lw 2 dt 3 pt 7 ps 1.1 lc rgb "#2ca02c" title "search-small-rewrite (95% CI band)", \
+     "validation-gain-gold_loglik.dat" index 2 using 1:2 with linespoints lw 2 dt 3 pt 7 ps 1.1 lc rgb "#2ca02c" title "search-small-qd (95% CI band)", \
+     "validation-gain-gold_loglik.dat" index 3 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#ff7f0e" notitle, \
+     "validation-gain-gold_loglik.dat" index 3 using 1:2 with linespoints lw 2 dt 4 pt 8 ps 1.1 lc rgb "#ff7f0e" title "search-small-rewrite (95% CI band)", \
      0 with lines dt 2 lw 2 lc rgb "#444444" title "no gain"
 set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
 set output "validation-gain-gold_loglik.svg"
