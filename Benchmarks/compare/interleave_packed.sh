@@ -22,3 +22,4 @@ for round in $(seq 1 "$rounds"); do
   "$py" Benchmarks/compare/selfedit_bench.py --packed --inputs "$out/inputs.json" --threads 2 --json > "$out/hf-$round.json"
   echo "round $round HF+PEFT done, loadavg $(cat /proc/loadavg)" >&2
 done
+python3 Benchmarks/compare/summarize_packed.py "$out" | tee "$out/summary.md"
