@@ -67,8 +67,11 @@ public struct SearchResults: Sendable {
         }
       }
     }
-    return (Self.mean(base.flatMap { $0.flatMap { $0.flatMap { $0 } } }), Self.mean(adapted.flatMap { $0.flatMap { $0.flatMap { $0 } } }),
-            Self.mean(gains), Self.mean(wins), Self.mean(ng))
+    let b = base.flatMap { $0.flatMap { $0.flatMap { $0 } } }, x = adapted.flatMap { $0.flatMap { $0.flatMap { $0 } } }
+    // Skipped (failed) self-edits leave their baseline cells out too, so accuracy - baseline is
+    // the mean gain over the same cells (the reference scores them as baseline, gain 0).
+    let scoredBase = skipMissing ? zip(b, x).filter { !$0.1.isNaN }.map(\.0) : b
+    return (Self.mean(scoredBase), Self.mean(x), Self.mean(gains), Self.mean(wins), Self.mean(ng))
   }
 
   /// The fixed-prompt variants' selection: per article, the top-k completions of template 0 by
@@ -165,10 +168,10 @@ public struct QualityDiversityArchive: Sendable {
   public var qdScore: Double { elites.values.reduce(0) { $0 + max(0, $1.normalizedGain.isNaN ? 0 : $1.normalizedGain) } }
 
   /// What the meta prompt shows: the elites by accuracy (so the top-2 and bottom-2 come from four
-  /// different cells), topped up with seed entries while fewer than 4 elites exist.
+  /// different cells), topped up with seed entries (not already elites) while fewer than 4 exist.
   public var shown: [ArchiveEntry] {
     let e = elites.sorted { $0.key < $1.key }.map(\.value)
-    let pool = e.count >= 4 ? e : e + seed
+    let pool = e.count >= 4 ? e : e + seed.filter { !e.contains($0) }
     return ArchiveEntry.update([], with: pool)
   }
 }

@@ -36,6 +36,16 @@ public enum SearchVariant: String, Codable, CaseIterable, Sendable {
   }
 }
 
+/// Where the seed archive's scores come from (archive variants).
+public enum SeedScores: String, Codable, CaseIterable, Sendable {
+  /// The seed file's accuracies, as the reference uses them: measured by the reference's model
+  /// and judge, so on another scale than any other reward (a log-likelihood is negative) or model.
+  case released
+  /// The seed templates completed and evaluated like proposals on the train passages by the
+  /// iteration-0 proposer under the run's reward: seeds and new entries share one scale.
+  case measured
+}
+
 /// How the proposer is sampled (reference-pipeline 3.3-3.4).
 public struct ProposerSpec: Codable, Equatable, Sendable {
   /// Token cap of a template (the reference allows 12,000 with thinking; SmolLM2 does not think).
@@ -86,6 +96,8 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// What ranks templates and completions, and fills the archive: a Metric raw value.
   public var reward = Metric.goldLogLikelihood.rawValue
   public var validationPolicy = ValidationPolicy.clamped
+  /// Archive variants: `measured` (nil means measured; written out for archive variants).
+  public var seedArchive: SeedScores? = nil
   public var proposer = ProposerSpec()
   /// The inner loop; a template's six hyperparameters replace rank, alpha, dropout, lr, epochs, GA.
   public var training: TrainingSpec = SearchConfig.searchTraining
@@ -112,6 +124,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   }
 
   public var rewardMetric: Metric { Metric(rawValue: reward) ?? .goldLogLikelihood }
+  public var seedScores: SeedScores { seedArchive ?? .measured }
   /// Templates per iteration as evaluated: M for the search, one fixed prompt otherwise.
   public var templatesPerIteration: Int { variant.proposesTemplates ? templates : 1 }
   /// Completions per (template, train passage).
@@ -119,7 +132,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
 
   public static let keys: Set<String> = [
     "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit", "trainPassages",
-    "validationSplit", "validationPassages", "reward", "validationPolicy", "proposer", "training", "evaluation", "sft",
+    "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training", "evaluation", "sft",
   ]
 
   /// Whether a config file is a search config (it names a variant).
@@ -158,6 +171,11 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       guard let p = ValidationPolicy(rawValue: s) else { throw v.fail("reference or clamped") }
       c.validationPolicy = p
     }
+    if let v = try root.fieldIfPresent("seedArchive") {
+      let s = try v.string()
+      guard let x = SeedScores(rawValue: s) else { throw v.fail("measured or released") }
+      c.seedArchive = x
+    }
     if let p = try root.fieldIfPresent("proposer") {
       try p.onlyKeys(["templateMaxTokens", "completionMaxTokens", "retries", "constrained", "exploitFraction"])
       if let v = try p.fieldIfPresent("templateMaxTokens") { c.proposer.templateMaxTokens = try v.int() }
@@ -192,6 +210,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
         c.sft.seed = UInt64(x)
       }
     }
+    c.seedArchive = c.variant.usesArchive ? c.seedScores : nil  // the canonical form
     try c.validate(path: path)
     return c
   }
@@ -232,5 +251,11 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (16...32768).contains(sft.maxLength) else { throw bad("sft.maxLength", "16...32768", sft.maxLength) }
   }
 
-  public func canonical() throws -> Data { try CanonicalJSON.pretty(self) }
+  /// Every default filled in; `seedArchive` only where it applies (archive variants), so configs
+  /// of the other variants read the same as before the key existed.
+  public func canonical() throws -> Data {
+    var c = self
+    c.seedArchive = variant.usesArchive ? seedScores : nil
+    return try CanonicalJSON.pretty(c)
+  }
 }

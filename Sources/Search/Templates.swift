@@ -115,10 +115,11 @@ public enum CompletionText {
     }
   }
 
-  /// `parse_completion_baseline`: lines; a numbered list starting on line 1 or 2 drops the lines
-  /// before it; lines stripped, empty ones dropped; no title, no passage.
+  /// `parse_completion_baseline`: think tags removed and the text stripped (`strip_thinking_content`),
+  /// lines; a numbered list starting on line 1 or 2 drops the lines before it; lines stripped,
+  /// empty ones dropped; no title, no passage.
   public static func baselineLines(_ text: String) -> [String] {
-    var lines = SelfEditTemplate.stripThink(text).components(separatedBy: "\n")
+    var lines = TrainingSequences.pyStrip(SelfEditTemplate.stripThink(text)).components(separatedBy: "\n")
     if lines.count > 1, lines[1].hasPrefix("1.") { lines.removeFirst() } else if lines.count > 2, lines[2].hasPrefix("1.") { lines.removeFirst(2) }
     return lines.map(TrainingSequences.pyStrip).filter { !$0.isEmpty }
   }
@@ -249,9 +250,10 @@ public enum ProposerSampling {
     return (e, m - e)
   }
 
-  /// Completion c of C uses exploit settings when c < round(C * 0.6).
-  public static func completionUsesExploit(_ c: Int, of total: Int) -> Bool {
-    c < Int((Double(total) * 0.6).rounded(.toNearestOrEven))
+  /// Completion c of C uses exploit settings when c < round(C * fraction) (the run's
+  /// `exploit_fraction`, as for templates).
+  public static func completionUsesExploit(_ c: Int, of total: Int, exploitFraction f: Double = 0.6) -> Bool {
+    c < split(total, exploitFraction: f).exploit
   }
 }
 

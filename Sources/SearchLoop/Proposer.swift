@@ -132,6 +132,18 @@ final class Proposer {
                                                       hyperparameters: hp.dumps(ensureASCII: false), training: t, clamped: [])])
   }
 
+  /// The seed archive's templates as proposals (measured seed scores): the file's instruction and
+  /// hyperparameters, the validation policy applied as to proposed ones.
+  func seedTemplates(_ seeds: [ArchiveEntry], file: String) -> ProposalStage {
+    var templates: [ProposedTemplate] = []
+    for (i, e) in seeds.enumerated() {
+      let (spec, changed) = config.validationPolicy.apply(e.template, base: config.training)
+      templates.append(ProposedTemplate(index: i, slot: i, category: "seed", instruction: e.template.instruction,
+                                        hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false), training: spec, clamped: changed))
+    }
+    return ProposalStage(prompt: file, slots: seeds.count, attempts: [], templates: templates)
+  }
+
   // MARK: Completions
 
   /// The prompt that turns a passage into training data: the completion prompt filled with the
@@ -153,7 +165,7 @@ final class Proposer {
     let requests: [Request] = keys.map { key in
       let prompt = completionPrompt(templates[key.t], passages[key.a])
       if variant.proposesTemplates {
-        let exploit = ProposerSampling.completionUsesExploit(key.c, of: c)
+        let exploit = ProposerSampling.completionUsesExploit(key.c, of: c, exploitFraction: config.proposer.exploitFraction)
         return Request(prompt: prompt, chat: true, options: exploit ? ProposerSampling.exploit : ProposerSampling.completionExplore,
                        maxTokens: config.proposer.completionMaxTokens, constraint: cons)
       }
@@ -174,7 +186,7 @@ final class Proposer {
       case .success(let s): seqs = s
       case .failure(let e): failure = e.localizedDescription
       }
-      let category = variant.proposesTemplates ? (ProposerSampling.completionUsesExploit(keys[i].c, of: c) ? "exploit" : "explore") : "fixed"
+      let category = variant.proposesTemplates ? (ProposerSampling.completionUsesExploit(keys[i].c, of: c, exploitFraction: config.proposer.exploitFraction) ? "exploit" : "explore") : "fixed"
       out.append(CompletionRecord(template: keys[i].t, passage: keys[i].a, completion: keys[i].c, category: category,
                                   seed: unitSeed(config.seed, name(i, tries.count - 1)), attempts: tries.count, text: last.text,
                                   tokens: last.result.tokens.count, finish: last.result.finish.rawValue, sequences: seqs,

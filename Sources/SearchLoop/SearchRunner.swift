@@ -74,6 +74,8 @@ public final class SearchRunner {
   var models: [Int: LanguageModel] = [:]
   /// Rebuilt checkpoints whose bytes differ from the recorded ones (see `rebuildCheckpoint`).
   var rebuildNotes: [String] = []
+  /// The seed archive as this run scores it, with each entry's mean training tokens when measured.
+  var seeds: (entries: [ArchiveEntry], tokens: [Double]?)?
 
   public init(model: LanguageModel, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
     baseModel = model
@@ -157,6 +159,9 @@ public final class SearchRunner {
 
     let train = try loadPassages(config.trainSplit, config.trainPassages)
     let val = try loadPassages(config.validationSplit, config.validationPassages)
+    guard try scoreSeeds(train: train) else {
+      try finish("waiting for other shards (seed archive evaluations)"); return nil
+    }
     var iterations: [SearchSummary.Iteration] = []
     for i in 0..<config.iterations {
       try AtomicFile.ensureDirectory(iterDir(i))
@@ -322,11 +327,49 @@ public final class SearchRunner {
 
   // MARK: Archive
 
-  /// The archive shown to iteration i (seed for 0, else what iteration i-1 left).
+  /// The seed archive as this run scores it (`SeedScores`). Measured: the seed templates are
+  /// completed, trained and evaluated like proposals on the train passages by the iteration-0
+  /// proposer (stages `iter-00/seed-*`), each entry then carrying the run's reward and normalized
+  /// gain, sorted as the archive sorts; a seed with no evaluated self-edit is left out (counted
+  /// in `seed-results.json`). False while other shards' seed evaluations are missing.
+  func scoreSeeds(train: [Passage]) throws -> Bool {
+    let file = try ArchiveEntry.load(try Datasets.file(Self.archiveSeedFile, dataRoot: options.dataRoot))
+    guard config.variant.usesArchive, config.seedScores == .measured else { seeds = (file, nil); return true }
+    try AtomicFile.ensureDirectory(iterDir(0))
+    let model = try proposer(0)
+    let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
+    proposer.log = options.log
+    let proposals = try stage(iterDir(0) + "/seed-proposals.json") { proposer.seedTemplates(file, file: Self.archiveSeedFile) }
+    let completions = try stage(iterDir(0) + "/seed-completions.json") {
+      options.log("[\(config.name)] seed archive: completing \(proposals.templates.count) seed template(s) x \(train.count) passages x \(config.trainCompletions)")
+      return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "seed/complete")
+    }
+    guard try evaluate(0, "seed", model: model, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else { return false }
+    let seedResults = try stage(iterDir(0) + "/seed-results.json") {
+      try self.results(0, "seed", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
+    }
+    var scored: [(entry: ArchiveEntry, tokens: Double)] = []
+    for (t, r) in zip(proposals.templates, seedResults.templates) {
+      let acc = r.accuracy[config.reward] ?? .nan
+      guard !acc.isNaN else { continue }
+      scored.append((ArchiveEntry(template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan), r.meanDataTokens))
+    }
+    let order = scored.indices.sorted { a, b in
+      scored[a].entry.accuracy != scored[b].entry.accuracy ? scored[a].entry.accuracy > scored[b].entry.accuracy : a < b
+    }
+    seeds = (order.map { scored[$0].entry }, order.map { scored[$0].tokens })
+    return true
+  }
+
+  /// The archive shown to iteration i (seed for 0, else what iteration i-1 left). Measured seeds
+  /// are also the grid's first elites (their descriptors are known).
   func archiveEntries(_ i: Int) throws -> (entries: [ArchiveEntry], qd: QualityDiversityArchive?) {
-    let seed = try ArchiveEntry.load(try Datasets.file(Self.archiveSeedFile, dataRoot: options.dataRoot))
+    guard let (seed, seedTokens) = seeds else { throw ExperimentError.invalidInput(what: "search run", expected: "the seed archive scored before iteration 0", found: "not scored") }
     var entries = seed
     var qd = config.variant == .qualityDiversity ? QualityDiversityArchive(seed: seed) : nil
+    if i == 0, let n = seedTokens, qd != nil {
+      for (e, x) in zip(seed, n) { qd!.insert(e, meanTrainingTokens: x) }
+    }
     if i > 0, let f = try Self.readJSON(ArchiveFile.self, iterDir(i - 1) + "/archive.json") {
       let loaded = try f.entries.map {
         ArchiveEntry(template: SelfEditTemplate(instruction: $0.instruction, hyperparameters: try PyJSON.loads($0.hyperparameters, source: "archive.json")),

@@ -199,7 +199,7 @@ extension SearchRunner {
       } else {
         for (a, t, k) in r.topCompletions(k: config.variant == .restem ? 1 : 2) {
           guard let comp = byKey["\(t)/\(a)/\(k)"] else { continue }
-          rows.append(SFTRow(prompt: proposer.completionPrompt(proposals.templates[t], train[a]), completion: TrainingSequences.pyStrip(comp.text)))
+          rows.append(SFTRow(prompt: proposer.completionPrompt(proposals.templates[t], train[a]), completion: config.variant == .restem ? TrainingSequences.pyStrip(comp.text) : comp.text))  // 3.5: raw content; 2.6: stripped
         }
       }
     }

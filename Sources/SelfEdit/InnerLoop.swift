@@ -40,13 +40,15 @@ public final class InnerLoop {
   public func loraConfig(seed: UInt64) -> LoRAConfig { config.training.loraConfig(seed: seed) }
   public func trainingConfig(seed: UInt64) throws -> TrainingConfig { try config.training.trainingConfig(eos: model.eosId, seed: seed) }
 
-  /// Token ids of the training sequences: blank ones dropped, EOS appended if asked, truncated to
-  /// `maxLength` as HF's tokenizer(truncation=True) does.
+  /// Token ids of the training sequences: blank ones dropped, EOS appended if asked (unless the
+  /// stripped text already ends with it, reference-pipeline 3.6), truncated to `maxLength` as HF's
+  /// tokenizer(truncation=True) does.
   public func examples(_ sequences: [String], spec: TrainingSpec? = nil) -> [TrainingExample] {
     let t = spec ?? config.training
+    let eosText = model.eosId.flatMap { model.tokenizer.tokenText($0) }
     return sequences.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { s in
       var ids = model.encode(s)
-      if t.appendEOS, let e = model.eosId { ids.append(e) }
+      if t.appendEOS, let e = model.eosId, !(eosText.map { s.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix($0) } ?? false) { ids.append(e) }
       return TrainingExample(tokens: Array(ids.prefix(min(t.maxLength, model.config.contextLength))))
     }.filter { $0.tokens.count >= 2 }
   }

@@ -224,6 +224,57 @@ struct SearchLoopTests {
     #expect { try fx.run("r") } throws: { "\($0)".contains("iter-00/sft-rows.jsonl") && "\($0)".contains("line 1") }
   }
 
+  @Test("archive variants score the seed archive with the run's model and reward (measured) unless told to use the released accuracies")
+  func measuredSeedArchive() throws {
+    let fx = try SearchFixture(variant: .archive)
+    fx.config.iterations = 1
+    try fx.run("m")
+    let seedResults = try CanonicalJSON.decoder().decode(StageResults.self, from: fx.file("m", "iter-00/seed-results.json"))
+    let seedProposals = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("m", "iter-00/seed-proposals.json"))
+    #expect(seedProposals.templates.map(\.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
+    #expect(seedResults.templates.count == 4 && seedResults.reward == "gold_loglik")
+    // The iteration-0 meta prompt shows the seeds with their measured scores, best first.
+    let measured = seedResults.templates.compactMap { t -> (String, Double)? in
+      guard let a = t.accuracy["gold_loglik"], !a.isNaN else { return nil }
+      return (seedProposals.templates[t.index].instruction, a)
+    }.sorted { $0.1 > $1.1 }
+    let p0 = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("m", "iter-00/train-proposals.json"))
+    #expect(p0.prompt.hasPrefix("Best: {\"data_creation_instruction\": \"\(measured[0].0)\""))
+    #expect(!p0.prompt.contains(" 0.5/") && measured.allSatisfy { $0.1 < 0 })
+    // The archive after the iteration holds the measured seeds and the new templates on one scale.
+    let archive = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: fx.file("m", "iter-00/archive.json"))
+    for (ins, acc) in measured { #expect(archive.entries.contains { $0.instruction == ins && $0.accuracy == acc }, "\(ins)") }
+    #expect(archive.entries.allSatisfy { $0.accuracy <= 0 })
+    let config = try SearchConfig.parse(fx.file("m", "config.json"), path: "config.json")
+    #expect(config.seedArchive == .measured)
+
+    fx.config.seedArchive = .released
+    try fx.run("r")
+    #expect(!FileManager.default.fileExists(atPath: fx.path("r", "iter-00/seed-results.json")))
+    let r0 = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("r", "iter-00/train-proposals.json"))
+    #expect(r0.prompt.hasPrefix("Best: {\"data_creation_instruction\": \"plan 0\"") && r0.prompt.contains(" 0.5/"))
+
+    // search-qd: measured seeds are the grid's first elites.
+    let q = try SearchFixture(variant: .qualityDiversity)
+    q.config.iterations = 1
+    try q.run("q")
+    let grid = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: q.file("q", "iter-00/archive.json"))
+    #expect(grid.entries.contains { $0.instruction.hasPrefix("plan ") })
+  }
+
+  @Test("an inner-loop sequence gets EOS appended unless its stripped text already ends with it (3.6)")
+  func eosAppendedOnce() throws {
+    let fx = try SearchFixture()
+    let lm = try LanguageModel(path: fx.modelPath)
+    var rc = RunConfig()
+    rc.training = SearchConfig.searchTraining
+    let loop = try InnerLoop(model: lm, config: rc, prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let eos = try #require(lm.eosId), eosText = try #require(lm.tokenizer.tokenText(eos))
+    let ex = loop.examples(["Zed is in town", "Zed is in town" + eosText + " \n"])
+    #expect(ex[0].tokens == lm.encode("Zed is in town") + [eos])
+    #expect(ex[1].tokens == lm.encode("Zed is in town" + eosText + " \n"))
+  }
+
   @Test("evaluation shards 1/2 and 2/2 then a plain run equal the unsharded run")
   func shards() throws {
     let fx = try SearchFixture()
@@ -270,6 +321,9 @@ struct SearchLoopTests {
       let comps = try CanonicalJSON.decoder().decode(CompletionStage.self, from: fx.file(v.rawValue, "iter-00/train-completions.json"))
       #expect(comps.completions.count == 3 * 2, "\(v)")  // M x C = 2 x 1 per passage
       let rows = String(decoding: fx.file(v.rawValue, "iter-00/sft-rows.jsonl"), as: UTF8.self).split(separator: "\n")
+      // Rows carry the raw completion (3.5), stripped only for ReST-EM (2.6).
+      let texts = Set(comps.completions.map { v == .restem ? TrainingSequences.pyStrip($0.text) : $0.text })
+      for r in rows { #expect(texts.contains(try CanonicalJSON.decoder().decode(SFTRow.self, from: Data(r.utf8)).completion), "\(v)") }
       let evaluable = Set(comps.completions.filter { $0.failure == nil }.map(\.passage))
       #expect(rows.count == evaluable.reduce(0) { n, a in n + min(perPassage, comps.completions.filter { $0.passage == a && $0.failure == nil }.count) }, "\(v)")
     }
@@ -284,6 +338,8 @@ struct SearchLoopTests {
     #expect(CompletionText.baselineLines("Sure:\n1. a\n2. b\n\n") == ["1. a", "2. b"])
     #expect(CompletionText.baselineLines("Title\nSure:\n1. a") == ["1. a"])
     #expect(CompletionText.baselineLines(" x \n\n y") == ["x", "y"])
+    // strip_thinking_content strips first: a leading newline does not shift the line indices.
+    #expect(CompletionText.baselineLines("\nIntro\n\n1. a\n2. b") == ["1. a", "2. b"])
   }
 
   @Test("SFT rows: completion cut first, a prompt over budget keeps half, EOS appended, the longest row loses its EOS")
@@ -333,6 +389,15 @@ struct SearchConfigTests {
     let s = try SearchConfig.parse(Data(#"{"variant": "search-qd", "training": {"epochs": 3}}"#.utf8), path: "c.json")
     #expect(s.templatesPerIteration == 3 && s.trainCompletions == 1 && s.training.epochs == 3 && s.training.appendEOS)
     #expect(try SearchConfig.parse(try s.canonical(), path: "again") == s)
+    // seedArchive: measured by default and written out for archive variants only.
+    let sText = String(decoding: try s.canonical(), as: UTF8.self)
+    #expect(s.seedArchive == .measured && sText.contains(#""seedArchive" : "measured""#))
+    let n = try SearchConfig.parse(Data(#"{"variant": "search-noarchive", "seedArchive": "released"}"#.utf8), path: "c.json")
+    let nText = String(decoding: try n.canonical(), as: UTF8.self)
+    #expect(n.seedArchive == nil && !nText.contains("seedArchive"))
+    #expect { try SearchConfig.parse(Data(#"{"variant": "search-archive", "seedArchive": "judge"}"#.utf8), path: "c.json") } throws: {
+      "\($0)".contains("seedArchive") && "\($0)".contains("measured or released")
+    }
     for file in ["search-smoke", "search-small", "search-paper"] {
       #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/\(file).json") }
     }

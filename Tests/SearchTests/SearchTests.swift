@@ -89,6 +89,8 @@ struct TemplateTests {
     #expect(ProposerSampling.split(1, exploitFraction: 1.0) == (1, 0) && ProposerSampling.split(4) == (2, 2) && ProposerSampling.split(0) == (0, 0))
     #expect(ProposerSampling.split(5, exploitFraction: 0.1) == (1, 4) && ProposerSampling.split(2, exploitFraction: 0) == (0, 2))
     #expect((0..<3).map { ProposerSampling.completionUsesExploit($0, of: 3) } == [true, true, false])
+    // Completions follow the run's exploit fraction too (the reference's --exploit_fraction).
+    #expect((0..<3).map { ProposerSampling.completionUsesExploit($0, of: 3, exploitFraction: 1.0 / 3) } == [true, false, false])
   }
 
   @Test("validation policies: reference lifts only epochs and accumulation to 1; clamped uses the stated ranges and counts")
@@ -146,6 +148,19 @@ struct ScoringTests {
     #expect(throws: SearchError.self) { try SearchResults(base: [[[[0.5]]]], adapted: [[[[0.5, 0.5]]]]) }
     let perfect = try SearchResults(base: [[[[1.0]]]], adapted: [[[[1.0]]]])
     #expect(perfect.templateNormalizedGain(0).isNaN)
+  }
+
+  @Test("skipped (failed) self-edits leave their baseline cells out of the overall baseline: accuracy - baseline = gain")
+  func overallSkipsFailedCells() throws {
+    // Articles a0 (B 0.2) and a1 (B 0.6), two templates; a0's second self-edit failed (NaN).
+    let base: [[[[Double]]]] = [[[[0.2]], [[0.2]]], [[[0.6]], [[0.6]]]]
+    let adapted: [[[[Double]]]] = [[[[0.5]], [[Double.nan]]], [[[0.7]], [[0.9]]]]
+    let o = try SearchResults(base: base, adapted: adapted, skipMissing: true).overall
+    #expect(abs(o.baseline - 1.4 / 3) < 1e-12 && abs(o.accuracy - 0.7) < 1e-12)
+    #expect(abs(o.gain - (o.accuracy - o.baseline)) < 1e-12)
+    // The reference (NaN counts 0, every cell kept): baseline over all four cells.
+    let ref = try SearchResults(base: base, adapted: adapted).overall
+    #expect(abs(ref.baseline - 0.4) < 1e-12 && abs(ref.accuracy - 2.1 / 4) < 1e-12)
   }
 
   @Test("SFT pairs: top-2 templates per article, best completion; the archive variant drops what does not beat B_a")
