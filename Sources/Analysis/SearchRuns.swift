@@ -35,6 +35,9 @@ public struct SearchRun: Sendable {
   public var reward: String
   public var complete: Bool
   public var iterations: [SearchRunIteration]
+  /// Archive variants with measured seed scores: the seed templates with the run's reward and
+  /// normalized gain on the train passages (`iter-00/seed-*`); empty otherwise.
+  public var seeds: [(template: Template, accuracy: Double, normalizedGain: Double)] = []
 
   /// Whether `dir` holds a search run (its config names a variant).
   public static func isSearchRun(_ dir: String) -> Bool {
@@ -58,8 +61,32 @@ public struct SearchRun: Sendable {
       guard FileManager.default.fileExists(atPath: d + "/val-results.json") else { break }
       its.append(try iteration(i, dir: d, reward: reward))
     }
-    return SearchRun(dir: dir, name: name, variant: variant, reward: reward,
-                     complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+    var run = SearchRun(dir: dir, name: name, variant: variant, reward: reward,
+                        complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+    let seedDir = dir + "/iter-00"
+    if FileManager.default.fileExists(atPath: seedDir + "/seed-results.json") {
+      let t = try templates(try JSONValue.load(seedDir + "/seed-proposals.json"), path: seedDir + "/seed-proposals.json")
+      let s = scores(try JSONValue.load(seedDir + "/seed-results.json"), reward: reward)
+      run.seeds = zip(t, s).map { ($0, $1.accuracy, $1.normalizedGain) }
+    }
+    return run
+  }
+
+  /// The valid templates of a proposals file (instruction + proposed hyperparameters).
+  static func templates(_ proposals: JSONValue, path: String) throws -> [Template] {
+    var templates: [Template] = []
+    for (j, t) in array(proposals["templates"]).enumerated() {
+      let hpText = try string(t["hyperparameters"], path, "templates[\(j)].hyperparameters")
+      let hp = try JSONValue.parse(Data(hpText.utf8), path: path + " templates[\(j)].hyperparameters")
+      guard case .object(let o) = hp else { throw AnalysisError.malformed(path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind) }
+      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o))
+    }
+    return templates
+  }
+
+  /// Per template of a results file: the reward's accuracy and normalized gain.
+  static func scores(_ results: JSONValue, reward: String) -> [(accuracy: Double, normalizedGain: Double)] {
+    array(results["templates"]).map { t in (number(t["accuracy"]?[reward]) ?? .nan, number(t["normalizedGain"]?[reward]) ?? .nan) }
   }
 
   static func string(_ v: JSONValue?, _ path: String, _ key: String) throws -> String {
@@ -87,15 +114,8 @@ public struct SearchRun: Sendable {
     let results = try JSONValue.load(d + "/train-results.json")
     let completions = try JSONValue.load(d + "/train-completions.json")
     let val = try JSONValue.load(d + "/val-results.json")
-    var templates: [Template] = []
-    for (j, t) in array(proposals["templates"]).enumerated() {
-      let path = d + "/train-proposals.json"
-      let hpText = try string(t["hyperparameters"], path, "templates[\(j)].hyperparameters")
-      let hp = try JSONValue.parse(Data(hpText.utf8), path: path + " templates[\(j)].hyperparameters")
-      guard case .object(let o) = hp else { throw AnalysisError.malformed(path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind) }
-      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o))
-    }
-    let scores = array(results["templates"]).map { t in (number(t["accuracy"]?[reward]) ?? .nan, number(t["normalizedGain"]?[reward]) ?? .nan) }
+    let templates = try templates(proposals, path: d + "/train-proposals.json")
+    let scores = scores(results, reward: reward)
     let comps = array(completions["completions"])
     let ok = comps.filter { $0["failure"] == nil || $0["failure"] == .null }
     let tokens = ok.compactMap { number($0["dataTokens"]) }

@@ -111,7 +111,8 @@ public enum SearchReport {
     md += "\n## Templates proposed\n\n"
     for r in runs {
       md += "### \(r.name)\n\n"
-      var rows: [[String]] = []
+      // Measured seeds first: the archive's starting scores on the run's own scale.
+      var rows: [[String]] = r.seeds.map { ["0", "seed", excerpt($0.template.instruction), hyperparameters($0.template), Markdown.f($0.accuracy), Markdown.f($0.normalizedGain)] }
       for it in r.iterations {
         for (t, s) in zip(it.templates, it.templateScores) {
           rows.append(["\(it.iteration)", "train", excerpt(t.instruction), hyperparameters(t), Markdown.f(s.accuracy), Markdown.f(s.normalizedGain)])

@@ -247,6 +247,10 @@ struct SearchLoopTests {
     #expect(archive.entries.allSatisfy { $0.accuracy <= 0 })
     let config = try SearchConfig.parse(fx.file("m", "config.json"), path: "config.json")
     #expect(config.seedArchive == .measured)
+    // Analysis reads the measured seeds for the report's template table.
+    let run = try SearchRun.load(fx.root + "/m")
+    #expect(run.seeds.map(\.template.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
+    #expect(zip(run.seeds, seedResults.templates).allSatisfy { a, b in a.accuracy.isNaN ? (b.accuracy["gold_loglik"] ?? .nan).isNaN : a.accuracy == b.accuracy["gold_loglik"] })
 
     fx.config.seedArchive = .released
     try fx.run("r")
