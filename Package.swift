@@ -58,7 +58,7 @@ let package = Package(
       name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "SelfEdit", "Search"],
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
-    .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM", "Experiment", "Workspace"], path: "Tests/TestSupport"),
     // Fuzzing: every parser of untrusted bytes as a target; seb-fuzz is libFuzzer's entry when built
     // with -sanitize=fuzzer -DSEB_FUZZ (Tests/Fuzz/run.sh), a corpus replayer otherwise.
     .target(name: "SebFuzzTargets", dependencies: ["GGUF", "SafeTensors", "Tokenizer", "LLM", "Training", "Experiment", "Analysis", "TestSupport"],

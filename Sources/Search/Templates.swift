@@ -183,7 +183,12 @@ public struct ArchiveEntry: Equatable, Sendable {
   /// their order, old entries first). Nothing is evicted.
   public static func update(_ archive: [ArchiveEntry], with new: [ArchiveEntry]) -> [ArchiveEntry] {
     let all = archive + new
-    return all.indices.sorted { all[$0].accuracy != all[$1].accuracy ? all[$0].accuracy > all[$1].accuracy : $0 < $1 }.map { all[$0] }
+    return rankOrder(all).map { all[$0] }
+  }
+
+  /// Indices of `entries` in archive order: accuracy descending, ties keep their order.
+  public static func rankOrder(_ entries: [ArchiveEntry]) -> [Int] {
+    entries.indices.sorted { entries[$0].accuracy != entries[$1].accuracy ? entries[$0].accuracy > entries[$1].accuracy : $0 < $1 }
   }
 }
 

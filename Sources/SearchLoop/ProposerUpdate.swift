@@ -38,7 +38,8 @@ public enum ProposerUpdate {
                          log: @escaping (String) -> Void = { _ in }) throws -> SFTLog {
     let ex = examples(rows, model: model, maxLength: spec.maxLength)
     guard !ex.isEmpty else {
-      // Every selected completion is empty (possible for ReST-EM): nothing to learn, the proposer stays.
+      // No row selected, or every selected completion empty (possible for ReST-EM): nothing to
+      // learn, the proposer stays (its file copied, so the next iteration's baseline is unchanged).
       try carryOver(model: model, to: out)
       return SFTLog(rows: rows.count, maxLength: 0, steps: 0, tokens: 0, losses: [], checkpoint: URL(fileURLWithPath: out).lastPathComponent,
                     checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest)

@@ -218,15 +218,7 @@ public final class SearchRunner {
         let rows = try sftRows(i, train: train, prompt: prompt, proposals: proposals, completions: completions)
         sftLog = try stage(iterDir(i) + "/sft-log.json") {
           options.log("  proposer update: \(rows.count) SFT rows")
-          guard !rows.isEmpty else {
-            // Nothing selected: the next proposer is this one, written out all the same.
-            try ProposerUpdate.carryOver(model: model, to: iterDir(i) + "/proposer.gguf")
-            return SFTLog(rows: 0, maxLength: 0, steps: 0, tokens: 0, losses: [], checkpoint: "proposer.gguf",
-                          checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: iterDir(i) + "/proposer.gguf")).digest)
-          }
-          // Train on a private copy: the merge changes weights that this iteration's model must keep.
-          let copy = try LanguageModel(path: model.path)
-          return try ProposerUpdate.run(rows: rows, model: copy, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
+          return try updateProposer(rows: rows, from: model, out: iterDir(i) + "/proposer.gguf")
         }
       }
       iterations.append(SearchSummary.Iteration(
@@ -263,6 +255,13 @@ public final class SearchRunner {
     return m
   }
 
+  /// The update of `model` on `rows`, written to `out`: trained on a private copy (the merge
+  /// changes weights the iteration's model must keep); with no row, the file copied unchanged.
+  func updateProposer(rows: [SFTRow], from model: LanguageModel, out: String) throws -> SFTLog {
+    let copy = rows.isEmpty ? model : try LanguageModel(path: model.path)
+    return try ProposerUpdate.run(rows: rows, model: copy, spec: config.sft, out: out, log: options.log)
+  }
+
   /// Checkpoints are not committed with a run (~145 MB each, gitignored), but the update that
   /// wrote one is a pure function of the previous proposer and `sft-rows.jsonl`: retrain it and
   /// check the bytes against the hash `sft-log.json` recorded. Another CPU kind can round the
@@ -279,11 +278,7 @@ public final class SearchRunner {
     }
     let previous = try proposer(j)
     options.log("  rebuilding \(out) from \(rows.count) SFT rows (the checkpoint is not part of the committed run)")
-    if rows.isEmpty {
-      try ProposerUpdate.carryOver(model: previous, to: out)
-    } else {
-      _ = try ProposerUpdate.run(rows: rows, model: try LanguageModel(path: previous.path), spec: config.sft, out: out)
-    }
+    _ = try updateProposer(rows: rows, from: previous, out: out)
     let sha = try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest
     if sha != log.checkpointSHA256 {
       let note = "iter-\(String(format: "%02d", j))/proposer.gguf rebuilt with SHA-256 \(sha), recorded \(log.checkpointSHA256)"
@@ -354,9 +349,7 @@ public final class SearchRunner {
       guard !acc.isNaN else { continue }
       scored.append((ArchiveEntry(template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan), r.meanDataTokens))
     }
-    let order = scored.indices.sorted { a, b in
-      scored[a].entry.accuracy != scored[b].entry.accuracy ? scored[a].entry.accuracy > scored[b].entry.accuracy : a < b
-    }
+    let order = ArchiveEntry.rankOrder(scored.map(\.entry))
     seeds = (order.map { scored[$0].entry }, order.map { scored[$0].tokens })
     return true
   }

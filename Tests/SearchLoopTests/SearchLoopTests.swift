@@ -26,31 +26,11 @@ final class SearchFixture {
 
   init(variant: SearchVariant = .noArchive) throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-search-\(UUID().uuidString)").path
-    let fm = FileManager.default
-    try fm.createDirectory(atPath: root + "/data/squad", withIntermediateDirectories: true)
-    try fm.createDirectory(atPath: root + "/data/self-edit-search", withIntermediateDirectories: true)
+    try SearchDataRoot.write(at: root, train: "tiny-train", val: "tiny-val")
     let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
                           ropeTheta: 10000, rmsEps: 1e-5, contextLength: 4096)
     modelPath = root + "/tiny.gguf"
     try Data(try TinyGGUF.make(config: cfg, seed: 5)).write(to: URL(fileURLWithPath: modelPath))
-    var passages: [[String: Any]] = []
-    for i in 0..<6 {
-      let qs = [["question": "Where is Zed \(i)?", "answer": "town \(i)"], ["question": "Color?", "answer": "blue"]]
-      passages.append(["title": "Zed \(i)", "context": "Zed \(i) is in town \(i). It is blue.", "questions": qs])
-    }
-    let file = root + "/data/squad/squad_val.json"
-    try JSONSerialization.data(withJSONObject: passages).write(to: URL(fileURLWithPath: file))
-    let all = try Datasets.loadSEAL(path: file)
-    for (name, start) in [("tiny-train", 0), ("tiny-val", 3)] {
-      let split = try SplitManifest.make(name: name, source: "squad/squad_val.json", passages: all, start: start, count: 3)
-      try CanonicalJSON.pretty(split).write(to: URL(fileURLWithPath: root + "/\(name).json"))
-    }
-    try Data("Write a plan.".utf8).write(to: URL(fileURLWithPath: root + "/data/self-edit-search/meta_prompt.txt"))
-    try Data("Best: ${highest_acc_template} ${acc1}/${ngain1}\n2: ${second_highest_acc_template} ${acc2}/${ngain2}\n3: ${second_lowest_acc_template} ${acc3}/${ngain3}\nWorst: ${lowest_acc_template} ${acc4}/${ngain4}\nWrite a plan.".utf8)
-      .write(to: URL(fileURLWithPath: root + "/data/self-edit-search/meta_prompt_archive.txt"))
-    let hp = #"{"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.001, "num_epochs": 2, "gradient_accumulation_steps": 1}"#
-    let seed = (0..<4).map { #"{"data_creation_instruction": "plan \#($0)", "hyperparameters": \#(hp), "accuracy": \#(0.5 - Double($0) / 10), "normalized_gain": 0.1}"# }
-    try Data(("[" + seed.joined(separator: ", ") + "]").utf8).write(to: URL(fileURLWithPath: root + "/data/self-edit-search/archive_seed.json"))
     config.name = "tiny"
     config.seed = 7
     config.variant = variant
@@ -90,16 +70,7 @@ final class SearchFixture {
   func path(_ out: String, _ name: String) -> String { root + "/\(out)/\(name)" }
   func file(_ out: String, _ name: String) -> Data { FileManager.default.contents(atPath: path(out, name)) ?? Data() }
 
-  /// Every file of a run except the manifest and timings (wall times), name -> bytes.
-  func snapshot(_ out: String) -> [String: Data] {
-    var out2: [String: Data] = [:]
-    let base = root + "/" + out
-    for f in (FileManager.default.enumerator(atPath: base)?.allObjects as? [String]) ?? [] where f != "manifest.json" && !f.hasPrefix("timings") {
-      var isDir: ObjCBool = false
-      if FileManager.default.fileExists(atPath: base + "/" + f, isDirectory: &isDir), !isDir.boolValue { out2[f] = file(out, f) }
-    }
-    return out2
-  }
+  func snapshot(_ out: String) -> [String: Data] { SearchDataRoot.snapshot(root + "/" + out) }
 }
 
 @Suite("Strategy search on a tiny model", .serialized)

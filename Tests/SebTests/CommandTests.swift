@@ -433,25 +433,7 @@ struct SearchKillTests {
   /// A data root (6 passages, short meta prompts, a 4-entry seed archive), two split manifests and a config.
   static func fixture() throws -> (dir: String, config: String) {
     let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-searchkill-\(UUID().uuidString)").path
-    let fm = FileManager.default
-    try fm.createDirectory(atPath: d + "/data/squad", withIntermediateDirectories: true)
-    try fm.createDirectory(atPath: d + "/data/self-edit-search", withIntermediateDirectories: true)
-    let passages = (0..<6).map { i in
-      ["title": "Zed \(i)", "context": "Zed \(i) is in town \(i). It is blue.",
-       "questions": [["question": "Where is Zed \(i)?", "answer": "town \(i)"]]] as [String: Any]
-    }
-    try JSONSerialization.data(withJSONObject: passages).write(to: URL(fileURLWithPath: d + "/data/squad/squad_val.json"))
-    let all = try Datasets.loadSEAL(path: d + "/data/squad/squad_val.json")
-    for (name, start) in [("train", 0), ("val", 3)] {
-      try CanonicalJSON.pretty(try SplitManifest.make(name: name, source: "squad/squad_val.json", passages: all, start: start, count: 3))
-        .write(to: URL(fileURLWithPath: d + "/\(name).json"))
-    }
-    try Data("Write a plan.".utf8).write(to: URL(fileURLWithPath: d + "/data/self-edit-search/meta_prompt.txt"))
-    try Data("${highest_acc_template} ${acc1} ${ngain1} ${second_highest_acc_template} ${acc2} ${ngain2} ${second_lowest_acc_template} ${acc3} ${ngain3} ${lowest_acc_template} ${acc4} ${ngain4}".utf8)
-      .write(to: URL(fileURLWithPath: d + "/data/self-edit-search/meta_prompt_archive.txt"))
-    let hp = #"{"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.001, "num_epochs": 2, "gradient_accumulation_steps": 1}"#
-    let seed = (0..<4).map { #"{"data_creation_instruction": "plan \#($0)", "hyperparameters": \#(hp), "accuracy": 0.\#($0), "normalized_gain": 0.1}"# }
-    try Data(("[" + seed.joined(separator: ", ") + "]").utf8).write(to: URL(fileURLWithPath: d + "/data/self-edit-search/archive_seed.json"))
+    try SearchDataRoot.write(at: d, train: "train", val: "val")
     let config = """
       {"name": "kill", "variant": "search-archive", "iterations": 2, "templates": 2, "trainSplit": "\(d)/train.json", "trainPassages": 3,
        "validationSplit": "\(d)/val.json", "validationPassages": 2, "proposer": {"templateMaxTokens": 200, "completionMaxTokens": 40},
@@ -459,17 +441,6 @@ struct SearchKillTests {
       """
     try Data(config.utf8).write(to: URL(fileURLWithPath: d + "/search.json"))
     return (d, d + "/search.json")
-  }
-
-  static func snapshot(_ dir: String) -> [String: Data] {
-    var out: [String: Data] = [:]
-    for f in (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String]) ?? [] where f != "manifest.json" && !f.hasPrefix("timings") {
-      var isDir: ObjCBool = false
-      if FileManager.default.fileExists(atPath: dir + "/" + f, isDirectory: &isDir), !isDir.boolValue {
-        out[f] = FileManager.default.contents(atPath: dir + "/" + f)
-      }
-    }
-    return out
   }
 
   @Test("kill -9 at arbitrary moments, resumed each time: the finished run equals an uninterrupted one, every file but the manifest")
@@ -492,7 +463,7 @@ struct SearchKillTests {
       finished = p.terminationReason == .exit && p.terminationStatus == 0
     }
     #expect(finished && kills >= 1, "finished \(finished) after \(kills) kills")
-    let a = Self.snapshot(d + "/whole"), b = Self.snapshot(d + "/killed")
+    let a = SearchDataRoot.snapshot(d + "/whole"), b = SearchDataRoot.snapshot(d + "/killed")
     #expect(a.keys.sorted() == b.keys.sorted())
     for (k, v) in a.sorted(by: { $0.key < $1.key }) where b[k] != v { Issue.record("differs after \(kills) kills: \(k)") }
   }
