@@ -146,6 +146,7 @@ public final class SearchRunner {
                                         found: "a different search config")
       }
     } else { try AtomicFile.write(canon, to: cfgPath) }
+    AtomicFile.removeOrphans(under: dir)
     var manifest = try makeManifest()
     manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
                                            adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,

@@ -97,6 +97,7 @@ public final class RunDirectory {
     } else {
       try AtomicFile.write(canonical, to: configPath)
     }
+    AtomicFile.removeOrphans(under: dir)
     let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     for f in files where f.hasPrefix("records") && f.hasSuffix(".jsonl") {
       let s = String(f.dropFirst("records".count).dropLast(".jsonl".count))

@@ -138,6 +138,32 @@ public enum AtomicFile {
     try? fm.removeItem(atPath: old)
   }
 
+  /// Removes what a killed writer left under `dir` (recursively): `NAME.tmp-PID`, `NAME.staging-PID`
+  /// and `NAME.old-PID` whose process no longer exists. SIGKILL cannot be caught, so a resumed run
+  /// sweeps them when it reopens its directory; a live PID (a concurrent shard) keeps its files.
+  /// Returns the removed paths, relative to `dir`.
+  @discardableResult
+  public static func removeOrphans(under dir: String) -> [String] {
+    let fm = FileManager.default
+    var removed: [String] = []
+    for rel in ((try? fm.subpathsOfDirectory(atPath: dir)) ?? []).sorted() {
+      let name = (rel as NSString).lastPathComponent
+      guard let pid = orphanPID(name), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+      if (try? fm.removeItem(atPath: dir + "/" + rel)) != nil { removed.append(rel) }
+    }
+    return removed
+  }
+
+  /// The writer's PID when `name` is one of the temporary names above.
+  static func orphanPID(_ name: String) -> pid_t? {
+    for marker in [".tmp-", ".staging-", ".old-"] {
+      guard let r = name.range(of: marker, options: .backwards) else { continue }
+      let digits = name[r.upperBound...]
+      if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let pid = pid_t(digits) { return pid }
+    }
+    return nil
+  }
+
   /// A short message for Foundation errors (no NSCocoaErrorDomain dumps).
   public static func describe(_ error: Error) -> String {
     if let e = error as? LocalizedError, let d = e.errorDescription { return d }

@@ -48,6 +48,25 @@ struct RecordLogTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["f.txt"])
   }
 
+  @Test("reopening sweeps what a killed writer left (dead PID), keeps a live writer's temporaries and every output")
+  func orphanSweep() throws {
+    let d = tempDir()
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/true")
+    try p.run()
+    p.waitUntilExit()
+    let dead = p.processIdentifier, live = getpid()
+    try AtomicFile.write("out", to: d + "/iter-00/f.json")
+    for name in ["iter-00/.f.json.tmp-\(dead)", ".a.staging-\(dead)/x", "adapter.tmp-\(dead)/b", "r.old-\(dead)",
+                 "iter-00/.g.json.tmp-\(live)", "notes.tmp-x", "tmp-\(dead)"] {
+      try AtomicFile.write("partial", to: d + "/" + name)
+    }
+    let removed = AtomicFile.removeOrphans(under: d)
+    #expect(Set(removed) == [".a.staging-\(dead)", "adapter.tmp-\(dead)", "iter-00/.f.json.tmp-\(dead)", "r.old-\(dead)"])
+    let left = Set(try FileManager.default.subpathsOfDirectory(atPath: d))
+    #expect(left == ["iter-00", "iter-00/f.json", "iter-00/.g.json.tmp-\(live)", "notes.tmp-x", "tmp-\(dead)"])
+  }
+
   @Test("a staged directory appears whole on success; a failure leaves the old files and no staging behind")
   func stagedDirectory() throws {
     let d = tempDir(), out = d + "/report"
