@@ -2,7 +2,8 @@
 // temporary path registers it while it exists; the handler (installed by an executable) removes
 // the registered paths and exits 130 / 143 as a shell expects. Outputs themselves are already
 // safe: they appear only by rename, and run records are append-only with torn-line repair.
-// SIGKILL cannot be caught: then a hidden `.NAME.tmp-PID` may remain beside an intact output.
+// SIGKILL cannot be caught: then a hidden `.NAME.tmp-PID` may remain beside an intact output,
+// until a resumed run sweeps it (AtomicFile.removeOrphans).
 import Dispatch
 import Foundation
 
