@@ -11,9 +11,12 @@ import Foundation
 /// One proposed template: the instruction text and its hyperparameters (values as decoded from JSON).
 public struct Template: Equatable, Sendable {
   public var instruction: String
+  /// As proposed (the similarity measures read these, as the reference does).
   public var hyperparameters: [String: JSONValue]
-  public init(instruction: String, hyperparameters: [String: JSONValue]) {
-    self.instruction = instruction; self.hyperparameters = hyperparameters
+  /// Keys the run's validation policy clamped, with the value it trained with instead.
+  public var clamped: [String: Double]
+  public init(instruction: String, hyperparameters: [String: JSONValue], clamped: [String: Double] = [:]) {
+    self.instruction = instruction; self.hyperparameters = hyperparameters; self.clamped = clamped
   }
 }
 

@@ -73,15 +73,27 @@ public struct SearchRun: Sendable {
   }
 
   /// The valid templates of a proposals file (instruction + proposed hyperparameters).
-  static func templates(_ proposals: JSONValue, path: String) throws -> [Template] {
+  public static func templates(_ proposals: JSONValue, path: String) throws -> [Template] {
     var templates: [Template] = []
     for (j, t) in array(proposals["templates"]).enumerated() {
       let hpText = try string(t["hyperparameters"], path, "templates[\(j)].hyperparameters")
       let hp = try JSONValue.parse(Data(hpText.utf8), path: path + " templates[\(j)].hyperparameters")
       guard case .object(let o) = hp else { throw AnalysisError.malformed(path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind) }
-      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o))
+      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o,
+                                clamped: clamped(t)))
     }
     return templates
+  }
+
+  /// The clamped keys of a proposals-file template, with the values its `training` settings used.
+  static func clamped(_ t: JSONValue) -> [String: Double] {
+    let field = ["lora_rank": "rank", "lora_alpha": "alpha", "lora_dropout": "dropout", "learning_rate": "learningRate",
+                 "num_epochs": "epochs", "gradient_accumulation_steps": "gradientAccumulation"]
+    var out: [String: Double] = [:]
+    for case .string(let k) in array(t["clamped"]) {
+      if let f = field[k], let v = number(t["training"]?[f]) { out[k] = v }
+    }
+    return out
   }
 
   /// Per template of a results file: the reward's accuracy and normalized gain.
@@ -127,7 +139,7 @@ public struct SearchRun: Sendable {
     if let p = try? JSONValue.load(d + "/val-proposals.json"), let t = array(p["templates"]).first, case .string(let s)? = t["instruction"] {
       var hp: [String: JSONValue] = [:]
       if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: d) { hp = o }
-      valTemplate = Template(instruction: s, hyperparameters: hp)
+      valTemplate = Template(instruction: s, hyperparameters: hp, clamped: clamped(t))
     }
     var coverage: Double?, qd: Double?, size: Int?
     if let a = try? JSONValue.load(d + "/archive.json") {

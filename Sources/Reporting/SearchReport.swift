@@ -74,7 +74,8 @@ public enum SearchReport {
     md += "trained and evaluated on the iteration's proposer; *gain* is the per-passage difference to the un-adapted proposer. "
     md += "Intervals are 95% percentile-bootstrap intervals over passages. Train-template accuracy and normalized gain are the "
     md += "reference's `write_results` numbers on the train passages for the run's reward. Failed proposals never parsed after "
-    md += "their retries; failed completions gave no training sequence; both are counted, never scored.\n\n"
+    md += "their retries; failed completions gave no training sequence; both are counted, never scored. "
+    md += "In the templates tables `lr 0 → 1e-05` is a proposed value the validation policy clamped (proposed → trained).\n\n"
     if let notes { md += notes.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n" }
     md += "## Runs\n\n"
     md += Markdown.table(["run", "variant", "reward", "directory", "iterations", "complete"],
@@ -131,12 +132,14 @@ public enum SearchReport {
     return one.count <= n ? one : String(one.prefix(n)) + "…"
   }
 
-  static func hyperparameters(_ t: Template) -> String {
+  /// "r 32, α 64, drop 0, lr 0.001, ep 10, GA 1" (clamped values as proposed → trained).
+  public static func hyperparameters(_ t: Template) -> String {
     let order = ["lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps"]
     let short = ["r", "α", "drop", "lr", "ep", "GA"]
     return zip(order, short).compactMap { k, s in
-      if case .number(let x)? = t.hyperparameters[k] { return "\(s) \(String(format: "%g", x))" }
-      return nil
+      guard case .number(let x)? = t.hyperparameters[k] else { return nil }
+      // A clamped value shows what was proposed and what was trained.
+      return "\(s) \(String(format: "%g", x))" + (t.clamped[k].map { " → " + String(format: "%g", $0) } ?? "")
     }.joined(separator: ", ")
   }
 }

@@ -406,4 +406,16 @@ struct SearchReportTests {
     let cut = try SearchRun.load(fx.root + "/r")
     #expect(cut.iterations.count == 1 && !cut.complete)
   }
+
+  @Test("a clamped hyperparameter reads back with the value trained and shows as proposed → trained")
+  func clampedShown() throws {
+    let t: JSONValue = try JSONValue.parse(Data(#"""
+      {"templates": [{"instruction": "x", "clamped": ["learning_rate", "lora_dropout"],
+        "hyperparameters": "{\"lora_rank\": 32, \"lora_dropout\": 1.0, \"learning_rate\": 0.0, \"num_epochs\": 10}",
+        "training": {"rank": 32, "dropout": 0.9, "learningRate": 1e-05, "epochs": 10}}]}
+      """#.utf8), path: "p.json")
+    let templates = try SearchRun.templates(t, path: "p.json")
+    #expect(templates.first?.clamped == ["learning_rate": 1e-5, "lora_dropout": 0.9])
+    #expect(SearchReport.hyperparameters(templates[0]) == "r 32, drop 1 → 0.9, lr 0 → 1e-05, ep 10")
+  }
 }
