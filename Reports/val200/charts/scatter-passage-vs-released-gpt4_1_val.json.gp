@@ -7,8 +7,8 @@ set key outside bottom center horizontal noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
-set yrange [-4.32923:2.09544]
-set xrange [-4.32923:2.09544]
+set yrange [-9.94401:2.38951]
+set xrange [-9.94401:2.38951]
 set size square
 set xzeroaxis lt 1 lc rgb "#888888"
 set yzeroaxis lt 1 lc rgb "#888888"
