@@ -143,7 +143,7 @@ extension LoRAAdapter {
     if exists, !replace, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
       throw TrainingError.badAdapterFile(path: path, detail: "already exists; choose another --out or pass --force to replace it")
     }
-    let tmp = URL(fileURLWithPath: path + ".tmp-\(getpid())")
+    let tmp = URL(fileURLWithPath: path + AtomicFile.Scratch.tmp.suffix)
     Interrupts.register(tmp.path)
     defer { Interrupts.unregister(tmp.path) }
     try? fm.removeItem(at: tmp)

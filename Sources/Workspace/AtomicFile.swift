@@ -7,12 +7,20 @@ import Glibc
 #endif
 
 public enum AtomicFile {
+  /// The suffixes of a writer's temporary paths (`NAME.tmp-PID`, ...): every temporary beside an
+  /// output is named with one, so `removeOrphans` recognises exactly what the writers create.
+  public enum Scratch: String, CaseIterable, Sendable {
+    case tmp, staging, old
+    /// ".tmp-PID" for this process.
+    public var suffix: String { ".\(rawValue)-\(getpid())" }
+  }
+
   /// Writes `data` to `path` atomically (creating parent directories).
   public static func write(_ data: Data, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     let dir = url.deletingLastPathComponent().path
     try ensureDirectory(dir)
-    let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+    let tmp = dir + "/." + url.lastPathComponent + Scratch.tmp.suffix
     Interrupts.register(tmp)
     defer { Interrupts.unregister(tmp) }
     let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -85,7 +93,7 @@ public enum AtomicFile {
     let url = URL(fileURLWithPath: dir).standardizedFileURL
     try ensureDirectory(url.deletingLastPathComponent().path)
     try checkCreatable(directory: url.path)
-    let staging = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".staging-\(getpid())").path
+    let staging = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + Scratch.staging.suffix).path
     try? FileManager.default.removeItem(atPath: staging)
     Interrupts.register(staging)
     try ensureDirectory(staging)
@@ -126,7 +134,7 @@ public enum AtomicFile {
       try? fm.removeItem(atPath: tmp)  // now holds the old directory
       return
     }
-    let old = path + ".old-\(getpid())"
+    let old = path + Scratch.old.suffix
     Interrupts.register(old)
     defer { Interrupts.unregister(old) }
     guard rename(path, old) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
@@ -154,10 +162,10 @@ public enum AtomicFile {
     return removed
   }
 
-  /// The writer's PID when `name` is one of the temporary names above.
+  /// The writer's PID when `name` ends in one of the `Scratch` suffixes.
   static func orphanPID(_ name: String) -> pid_t? {
-    for marker in [".tmp-", ".staging-", ".old-"] {
-      guard let r = name.range(of: marker, options: .backwards) else { continue }
+    for kind in Scratch.allCases {
+      guard let r = name.range(of: ".\(kind.rawValue)-", options: .backwards) else { continue }
       let digits = name[r.upperBound...]
       if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let pid = pid_t(digits) { return pid }
     }
