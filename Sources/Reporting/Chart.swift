@@ -103,7 +103,7 @@ public struct ChartWriter {
     set title \(quote(c.title)) noenhanced
     set xlabel \(quote(c.xLabel)) noenhanced
     set ylabel \(quote(c.yLabel)) noenhanced
-    set key outside bottom center horizontal noenhanced box
+    set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
     set grid ytics lc rgb "#dddddd"
     set border 3
     set tics nomirror
@@ -167,6 +167,15 @@ public struct ChartWriter {
       plots.append("\(file) using 1:2 with points pt 7 ps 0.8 lc rgb \"\(colors[0])\" title \(quote(pointLabel))")
       plots.append("x with lines dt 2 lc rgb \"#444444\" title \"y = x\"")
     }
+    // gnuplot 5.4 sizes the bottom margin of an outside key without the x label, so the key box
+    // covered it: the key sits at the page's foot in two columns and the margin holds its rows.
+    let entries: Int
+    switch c.kind {
+    case let .lines(series, refs): entries = series.count + refs.count
+    case .scatter: entries = 2
+    case .bars: entries = 0
+    }
+    if entries > 0 { gp += "set bmargin \(4 + (entries + 1) / 2)\n" }
     let plot = "plot " + plots.joined(separator: ", \\\n     ")
     gp += """
 

@@ -261,6 +261,20 @@ struct ChartTests {
     #expect(throws: ReportingError.self) { try ChartWriter.render(bad) }
   }
 
+  @Test("the legend sits below the x label: the bottom margin grows with the legend's rows (two columns)")
+  func legendMargin() throws {
+    func gp(series: Int, references: Int) throws -> String {
+      let s = (0..<series).map { Series(name: "s\($0)", x: [0, 1], y: [1, 2]) }
+      let r = (0..<references).map { ReferenceLine(label: "r\($0)", y: 0) }
+      return try ChartWriter.render(Chart(name: "l", title: "", xLabel: "x", yLabel: "y", kind: .lines(s, references: r))).gp
+    }
+    #expect(try gp(series: 1, references: 0).contains("set bmargin 5\n"))
+    #expect(try gp(series: 4, references: 1).contains("set bmargin 7\n"))
+    #expect(try gp(series: 4, references: 1).contains("maxcols 2"))
+    let bars = try ChartWriter.render(Chart(name: "b", title: "", xLabel: "", yLabel: "", kind: .bars([Bar(label: "a", value: 1)]))).gp
+    #expect(bars.contains("set key off") && !bars.contains("set bmargin 5"))
+  }
+
   @Test("without gnuplot the data and script are still written and the result says why")
   func missingGnuplot() throws {
     let dir = NSTemporaryDirectory() + "seb-chart-\(getpid())"

@@ -3,13 +3,14 @@
 set title "Intra-iteration hyperparameter similarity of the train templates" noenhanced
 set xlabel "iteration" noenhanced
 set ylabel "mean pairwise hyperparameter similarity" noenhanced
-set key outside bottom center horizontal noenhanced box
+set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
 set yrange [0:1.05]
 set xtics 1
 set xrange [-0.25:1.25]
+set bmargin 7
 
 set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
 set output "hp-similarity.png"
