@@ -3,7 +3,7 @@
 set title "val200-baselines: contains (all references), 95% CI" noenhanced
 set xlabel "method" noenhanced
 set ylabel "accuracy (macro over passages)" noenhanced
-set key outside bottom center horizontal noenhanced box
+set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

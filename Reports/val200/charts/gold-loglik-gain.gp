@@ -3,7 +3,7 @@
 set title "val200-baselines: gold log-likelihood gain over the un-adapted model, 95% CI" noenhanced
 set xlabel "method" noenhanced
 set ylabel "gain in mean token log-likelihood" noenhanced
-set key outside bottom center horizontal noenhanced box
+set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror

@@ -3,7 +3,7 @@
 set title "val200-baselines: per-passage gold log-lik gain" noenhanced
 set xlabel "per-passage gain: passage" noenhanced
 set ylabel "per-passage gain: released:gpt4_1_val.json" noenhanced
-set key outside bottom center horizontal noenhanced box
+set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
@@ -12,6 +12,7 @@ set xrange [-9.94401:2.38951]
 set size square
 set xzeroaxis lt 1 lc rgb "#888888"
 set yzeroaxis lt 1 lc rgb "#888888"
+set bmargin 5
 
 set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
 set output "scatter-passage-vs-released-gpt4_1_val.json.png"
