@@ -113,6 +113,7 @@ public struct ChartWriter {
     if let r = c.xRange { gp += "set xrange [\(num(r.lowerBound)):\(num(r.upperBound))]\n" }
     if c.integerXTics { gp += "set xtics 1\n" }
     var plots: [String] = []
+    var legendEntries = 0  // bar charts have no key
     let file = quote(c.name + ".dat")
     switch c.kind {
     case let .lines(series, refs):
@@ -136,6 +137,7 @@ public struct ChartWriter {
         // colour-blind readers.
         plots.append("\(file) index \(i) using 1:2 with linespoints lw 2 dt \(1 + i % 5) pt \(5 + i % 6) ps 1.1 lc rgb \"\(color)\" title \(quote(s.name))")
       }
+      legendEntries = series.count + refs.count
       for (j, r) in refs.enumerated() {
         plots.append("\(num(r.y)) with lines dt \(2 + j % 3) lw 2 lc rgb \"#444444\" title \(quote(r.label))")
       }
@@ -166,16 +168,11 @@ public struct ChartWriter {
       gp += "set size square\nset xzeroaxis lt 1 lc rgb \"#888888\"\nset yzeroaxis lt 1 lc rgb \"#888888\"\n"
       plots.append("\(file) using 1:2 with points pt 7 ps 0.8 lc rgb \"\(colors[0])\" title \(quote(pointLabel))")
       plots.append("x with lines dt 2 lc rgb \"#444444\" title \"y = x\"")
+      legendEntries = 2
     }
     // gnuplot 5.4 sizes the bottom margin of an outside key without the x label, so the key box
     // covered it: the key sits at the page's foot in two columns and the margin holds its rows.
-    let entries: Int
-    switch c.kind {
-    case let .lines(series, refs): entries = series.count + refs.count
-    case .scatter: entries = 2
-    case .bars: entries = 0
-    }
-    if entries > 0 { gp += "set bmargin \(4 + (entries + 1) / 2)\n" }
+    if legendEntries > 0 { gp += "set bmargin \(4 + (legendEntries + 1) / 2)\n" }
     let plot = "plot " + plots.joined(separator: ", \\\n     ")
     gp += """
 
