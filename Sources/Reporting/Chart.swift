@@ -92,7 +92,9 @@ public struct ChartWriter {
     "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
   }
 
-  static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+  // Tableau 10: the most series a chart of ours has is 9 (text similarity), each with its own colour.
+  static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                       "#bcbd22", "#17becf"]
 
   /// The .dat and .gp text for a chart.
   public static func render(_ c: Chart) throws -> (dat: String, gp: String) {

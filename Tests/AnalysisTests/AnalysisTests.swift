@@ -275,6 +275,15 @@ struct ChartTests {
     #expect(bars.contains("set key off") && !bars.contains("set bmargin 5"))
   }
 
+  @Test("up to ten series each get their own line colour")
+  func seriesColours() throws {
+    let s = (0..<10).map { Series(name: "s\($0)", x: [0, 1], y: [1, 2]) }
+    let gp = try ChartWriter.render(Chart(name: "c", title: "", xLabel: "x", yLabel: "y", kind: .lines(s, references: []))).gp
+    let colours = gp.split(separator: "\n").filter { $0.contains("with linespoints") }
+      .compactMap { line in line.range(of: "#[0-9a-f]{6}", options: .regularExpression).map { String(line[$0]) } }
+    #expect(Set(colours).count == 10)
+  }
+
   @Test("without gnuplot the data and script are still written and the result says why")
   func missingGnuplot() throws {
     let dir = NSTemporaryDirectory() + "seb-chart-\(getpid())"

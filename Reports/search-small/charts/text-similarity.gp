@@ -22,7 +22,7 @@ plot "text-similarity.dat" index 0 using 1:2 with linespoints lw 2 dt 1 pt 5 ps 
      "text-similarity.dat" index 5 using 1:2 with linespoints lw 2 dt 1 pt 10 ps 1.1 lc rgb "#8c564b" title "search-small-archive: TF-IDF", \
      "text-similarity.dat" index 6 using 1:2 with linespoints lw 2 dt 2 pt 5 ps 1.1 lc rgb "#e377c2" title "search-small-qd: embedding", \
      "text-similarity.dat" index 7 using 1:2 with linespoints lw 2 dt 3 pt 6 ps 1.1 lc rgb "#7f7f7f" title "search-small-qd: Jaccard", \
-     "text-similarity.dat" index 8 using 1:2 with linespoints lw 2 dt 4 pt 7 ps 1.1 lc rgb "#1f77b4" title "search-small-qd: TF-IDF", \
+     "text-similarity.dat" index 8 using 1:2 with linespoints lw 2 dt 4 pt 7 ps 1.1 lc rgb "#bcbd22" title "search-small-qd: TF-IDF", \
      0.92 with lines dt 2 lw 2 lc rgb "#444444" title "collapse threshold 0.92 (embedding scale)"
 set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
 set output "text-similarity.svg"
