@@ -7,8 +7,8 @@ set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced
 set grid ytics lc rgb "#dddddd"
 set border 3
 set tics nomirror
-set yrange [-9.94401:2.38951]
-set xrange [-9.94401:2.38951]
+set yrange [-9.94401:2.58784]
+set xrange [-9.94401:2.58784]
 set size square
 set xzeroaxis lt 1 lc rgb "#888888"
 set yzeroaxis lt 1 lc rgb "#888888"
