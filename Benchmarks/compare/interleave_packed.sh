@@ -7,16 +7,23 @@
 # on 2 cores; run it on a quiet machine (Benchmarks/compare/run_when_quiet.sh) and nothing else.
 #
 #   Benchmarks/compare/interleave_packed.sh OUT_DIR [ROUNDS]     (needs /tmp/cmpenv, see README.md)
+#
+# A round is about an hour where cblas_sgemm reaches ~190 GFLOP/s (2 vCPUs of a Sapphire Rapids). On 2
+# vCPUs of an AMD EPYC with AVX2 only (sgemm 77-115 GFLOP/s in `seb-bench machine`) K = 1 alone ran over
+# 40 minutes, so a round there is 2.5-3 h: check `seb-bench machine` before starting one.
+# KS="1 8" (default "1 4 8 16") and ITEMS=8 (default 16) shorten a round; the summary names both.
 set -eu
 out=${1:?usage: interleave_packed.sh OUT_DIR [ROUNDS]}
 rounds=${2:-1}
+ks=${KS:-1 4 8 16}
+items=${ITEMS:-16}
 py=${PYTHON:-/tmp/cmpenv/bin/python}
 mkdir -p "$out"
-.build/release/seb-bench packed --adapters 1 --items 16 --threads 2 --dump-inputs "$out/inputs.json" --json > "$out/seb-k1-1.json"
+.build/release/seb-bench packed --adapters 1 --items "$items" --threads 2 --dump-inputs "$out/inputs.json" --json > "$out/seb-k1-1.json"
 for round in $(seq 1 "$rounds"); do
-  for k in 1 4 8 16; do
+  for k in $ks; do
     [ "$round-$k" = "1-1" ] && continue  # measured while writing the inputs
-    .build/release/seb-bench packed --adapters $k --items 16 --threads 2 --json > "$out/seb-k$k-$round.json"
+    .build/release/seb-bench packed --adapters "$k" --items "$items" --threads 2 --json > "$out/seb-k$k-$round.json"
     echo "round $round K=$k done, loadavg $(cat /proc/loadavg)" >&2
   done
   "$py" Benchmarks/compare/selfedit_bench.py --packed --inputs "$out/inputs.json" --threads 2 --json > "$out/hf-$round.json"

@@ -28,6 +28,15 @@ def value(named, prefix):
     raise KeyError(f"no row starting with {prefix!r}")
 
 
+def items(named, prefix):
+    """The self-edit count in a row named '<prefix> (N self-edits)'."""
+    for name in named:
+        m = re.fullmatch(re.escape(prefix) + r" \((\d+) self-edits\)", name)
+        if m:
+            return int(m[1])
+    raise KeyError(f"no row '{prefix} (N self-edits)'")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: summarize_packed.py OUT_DIR")
@@ -43,17 +52,22 @@ def main():
                 "gflops": value(named, f"K = {k}: training products"),
                 "sgemm": value(named, f"K = {k}: sgemm in the same rounds"),
                 "threads": doc["threads"],
+                "items": items(named, f"K = {k}: evaluations per hour"),
             }
         m = re.fullmatch(r"hf-(\d+)\.json", f)
         if m:
             doc, named = rows(os.path.join(out, f))
-            hf[int(m[1])] = {"eph": value(named, "HF+PEFT: evaluations per hour"), "threads": doc["threads"]}
+            hf[int(m[1])] = {"eph": value(named, "HF+PEFT: evaluations per hour"), "threads": doc["threads"],
+                             "items": items(named, "HF+PEFT: evaluations per hour")}
     rounds = sorted({r for r, _ in seb} & set(hf))
     if not rounds:
         sys.exit(f"{out}: no round with both seb-k*-R.json and hf-R.json")
     ks = sorted({k for _, k in seb})
     threads = sorted({v["threads"] for v in seb.values()} | {v["threads"] for v in hf.values()})
-    print(f"Rounds: {len(rounds)}; threads: {', '.join(map(str, threads))}.\n")
+    counts = sorted({v["items"] for v in seb.values()} | {v["items"] for v in hf.values()})
+    if len(counts) != 1:
+        sys.exit(f"{out}: runs over different numbers of self-edits {counts}; give each its own OUT_DIR")
+    print(f"Rounds: {len(rounds)}; self-edits per run: {counts[0]}; threads: {', '.join(map(str, threads))}.\n")
     print("| round | program | evaluations / hour | vs our K = 1 | vs HF + PEFT | training products | % of same-round sgemm |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     ratios = {k: {"k1": [], "hf": [], "pct": []} for k in ks}
