@@ -11,7 +11,7 @@
 # A round is about an hour where cblas_sgemm reaches ~190 GFLOP/s (2 vCPUs of a Sapphire Rapids). On 2
 # vCPUs of an AMD EPYC with AVX2 only (sgemm 77-115 GFLOP/s in `seb-bench machine`) K = 1 alone ran over
 # 40 minutes, so a round there is 2.5-3 h: check `seb-bench machine` before starting one.
-# KS="1 8" (default "1 4 8 16") and ITEMS=8 (default 16) shorten a round; the summary names both.
+# KS="1 8" (default "1 4 8 16") and ITEMS=8 (default 16) shorten a round; the summary states the self-edit count.
 set -eu
 out=${1:?usage: interleave_packed.sh OUT_DIR [ROUNDS]}
 rounds=${2:-1}

@@ -21,20 +21,24 @@ def rows(path):
     return doc, {r["name"]: r for r in doc["rows"]}
 
 
-def value(named, prefix):
+def row(named, prefix):
     for name, r in named.items():
         if name.startswith(prefix):
-            return r["value"]
+            return name, r["value"]
     raise KeyError(f"no row starting with {prefix!r}")
 
 
+def value(named, prefix):
+    return row(named, prefix)[1]
+
+
 def items(named, prefix):
-    """The self-edit count in a row named '<prefix> (N self-edits)'."""
-    for name in named:
-        m = re.fullmatch(re.escape(prefix) + r" \((\d+) self-edits\)", name)
-        if m:
-            return int(m[1])
-    raise KeyError(f"no row '{prefix} (N self-edits)'")
+    """The self-edit count in the row named '<prefix> (N self-edits)'."""
+    name, _ = row(named, prefix)
+    m = re.search(r"\((\d+) self-edits\)$", name)
+    if not m:
+        raise KeyError(f"row {name!r} does not end in '(N self-edits)'")
+    return int(m[1])
 
 
 def main():
