@@ -69,7 +69,8 @@ if suites.contains("--help") || suites.contains("-h") {
                  --dump-inputs FILE writes the exact texts for Benchmarks/compare/selfedit_bench.py
       packed     self-edit evaluations per hour on 16 released self-edits of val200 (train + answer)
                  with K = --adapters 1,4,8,16 adapters trained together, each round beside this
-                 machine's cblas_sgemm (512x576x576 and 512x1536x576, pool split);
+                 machine's cblas_sgemm (512x576x576 and 512x1536x576, pool split), --repeats rounds
+                 (default 5; interleave_packed.sh passes 1 and alternates programs instead);
                  --dump-inputs FILE writes the inputs for selfedit_bench.py --packed
       constrained  per-token cost of schema-constrained decoding (the search's template schema) against
                  the same decode unconstrained, 8 sequences of 256 tokens; cold (masks being built) and warm
@@ -291,12 +292,13 @@ if suites.contains("packed"), let model, let tokenizer {
   }
   // Rounds interleave every K with an sgemm measurement, so each ratio compares like moments.
   var byK: [Int: [[String: Double]]] = [:]
-  for _ in 0..<repeats {
+  for round in 1...repeats {
     for k in adapterCounts {
       var r = try bench.run(adaptersPerStep: k)
       r["sgemm"] = sgemmGFLOPs()
       byK[k, default: []].append(r)
-      if !json { fputs("  K = \(k): train \(String(format: "%.1f", r["train"]!)) s, answer \(String(format: "%.1f", r["answer"]!)) s, sgemm \(String(format: "%.0f", r["sgemm"]!)) GFLOP/s\n", stderr) }
+      // Progress on stderr even with --json (stdout stays one JSON document): a K = 1 run of 16 self-edits is ~20 min.
+      fputs("  round \(round)/\(repeats) K = \(k): train \(String(format: "%.1f", r["train"]!)) s, answer \(String(format: "%.1f", r["answer"]!)) s, sgemm \(String(format: "%.0f", r["sgemm"]!)) GFLOP/s\n", stderr)
     }
   }
   let n = bench.inputs.items.count
