@@ -9,7 +9,7 @@
 #   Benchmarks/compare/interleave_packed.sh OUT_DIR [ROUNDS]     (needs /tmp/cmpenv, see README.md)
 #
 # Round times on 2 vCPUs of an AMD EPYC with AVX2 only (sgemm ~110 GFLOP/s in `seb-bench machine`),
-# session 11: K = 1 18 min, HF + PEFT 37 min, K = 8 14 min, K = 16 ~13 min; all four K and HF about
+# session 11: K = 1 18 min, HF + PEFT 37 min, K = 8 14 min, K = 16 13 min (1.4 h measured); with K = 4 about
 # 1.6 h a round. Sapphire Rapids sessions (sgemm ~190 GFLOP/s) are faster.
 # KS="1 8 16" (default "1 4 8 16") and ITEMS=8 (default 16) shorten a round; the summary states the self-edit count.
 set -eu
