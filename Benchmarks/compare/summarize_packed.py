@@ -32,9 +32,8 @@ def value(named, prefix):
     return row(named, prefix)[1]
 
 
-def items(named, prefix):
-    """The self-edit count in the row named '<prefix> (N self-edits)'."""
-    name, _ = row(named, prefix)
+def items(name):
+    """The self-edit count in a row named '... (N self-edits)'."""
     m = re.search(r"\((\d+) self-edits\)$", name)
     if not m:
         raise KeyError(f"row {name!r} does not end in '(N self-edits)'")
@@ -51,18 +50,19 @@ def main():
         if m:
             doc, named = rows(os.path.join(out, f))
             k, rnd = int(m[1]), int(m[2])
+            eph_name, eph = row(named, f"K = {k}: evaluations per hour")
             seb[(rnd, k)] = {
-                "eph": value(named, f"K = {k}: evaluations per hour"),
+                "eph": eph,
                 "gflops": value(named, f"K = {k}: training products"),
                 "sgemm": value(named, f"K = {k}: sgemm in the same rounds"),
                 "threads": doc["threads"],
-                "items": items(named, f"K = {k}: evaluations per hour"),
+                "items": items(eph_name),
             }
         m = re.fullmatch(r"hf-(\d+)\.json", f)
         if m:
             doc, named = rows(os.path.join(out, f))
-            hf[int(m[1])] = {"eph": value(named, "HF+PEFT: evaluations per hour"), "threads": doc["threads"],
-                             "items": items(named, "HF+PEFT: evaluations per hour")}
+            eph_name, eph = row(named, "HF+PEFT: evaluations per hour")
+            hf[int(m[1])] = {"eph": eph, "threads": doc["threads"], "items": items(eph_name)}
     rounds = sorted({r for r, _ in seb} & set(hf))
     if not rounds:
         sys.exit(f"{out}: no round with both seb-k*-R.json and hf-R.json")
