@@ -1,9 +1,10 @@
 // swift-tools-version: 6.0
 // SelfEditBench: self-edit experiments (SEAL, self-edit strategy search) in one Swift process on the CPU.
-// Data flow of the folders: Workspace (plumbing) -> COpenBLAS -> Tensor -> GGUF -> Tokenizer -> LLM
-//   -> Training -> Experiment (configs, records, splits, graders) -> SelfEdit (the harness)
-//   -> Embedding -> Analysis -> Reporting -> seb (thin CLI). Analysis and Reporting read Experiment
-//   records and never import the runtime (Tensor .. Training) or the harness.
+// Data flow of the folders: Workspace (plumbing) -> COpenBLAS -> Tensor -> GGUF -> Tokenizer -> Decoding -> LLM
+//   -> Training -> CPUEngine (LocalEngine). Experiment (configs, records, splits, graders) -> EngineAPI (the
+//   Engine protocol, in text) -> SelfEdit (the harness) -> Search/SearchLoop (the strategy search) -> Embedding
+//   -> Analysis -> Reporting -> seb (thin CLI). Only engines (CPUEngine) and executables import the runtime
+//   (Tensor .. Training); the harness and the search reach a model through EngineAPI alone.
 import PackageDescription
 
 // Numeric modules are built -Ounchecked in release (bounds checks are done once at the API edge,
@@ -31,18 +32,25 @@ let package = Package(
     .target(name: "Tensor", dependencies: ["COpenBLAS", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "GGUF", dependencies: ["Tensor"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "ModelStore", dependencies: ["CArchive", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "Tokenizer", dependencies: ["GGUF"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "LLM", dependencies: ["Tensor", "GGUF", "Tokenizer"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "Tokenizer", dependencies: [], exclude: ["README.md"], swiftSettings: fast),
+    // What a caller asks of decoding (sampling options, byte automata for constrained output): a leaf,
+    // so the engine interface and the search state them without importing the runtime.
+    .target(name: "Decoding", dependencies: [], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "LLM", dependencies: ["Tensor", "GGUF", "Tokenizer", "Decoding"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Training", dependencies: ["LLM", "Tensor", "GGUF", "SafeTensors"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "SafeTensors", dependencies: [], exclude: ["README.md"]),
     // The experiment as data: configs, records, splits, prompts, graders, aggregation. No runtime.
     .target(name: "Experiment", dependencies: ["Workspace"], exclude: ["README.md"]),
-    // The knowledge-incorporation harness: self-edits, the inner loop, run directories.
-    .target(name: "SelfEdit", dependencies: ["Experiment", "Workspace", "LLM", "Training", "Tokenizer", "GGUF", "Tensor"],
+    // The seam: what the harness and the search ask of a model, in text (a protocol and its messages).
+    .target(name: "EngineAPI", dependencies: ["Experiment", "Decoding"], exclude: ["README.md"]),
+    // The engine over the in-process CPU runtime.
+    .target(name: "CPUEngine", dependencies: ["EngineAPI", "Experiment", "Workspace", "LLM", "Training", "GGUF", "Tensor"],
             exclude: ["README.md"], swiftSettings: fast),
+    // The knowledge-incorporation harness: self-edits, the inner loop, run directories. Runtime-free.
+    .target(name: "SelfEdit", dependencies: ["EngineAPI", "Experiment", "Workspace"], exclude: ["README.md"]),
     // The self-edit strategy search: templates, meta prompts, metrics, archives, selection.
-    .target(name: "Search", dependencies: ["Experiment", "Workspace", "LLM"], exclude: ["README.md"]),
-    .target(name: "SearchLoop", dependencies: ["Search", "SelfEdit", "Experiment", "Training", "LLM", "GGUF", "Tensor", "Workspace"], exclude: ["README.md"]),
+    .target(name: "Search", dependencies: ["Experiment", "Workspace", "EngineAPI", "Decoding"], exclude: ["README.md"]),
+    .target(name: "SearchLoop", dependencies: ["Search", "SelfEdit", "EngineAPI", "Experiment", "Workspace"], exclude: ["README.md"]),
     .target(name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"], swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
     .target(name: "Analysis", dependencies: ["Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
@@ -51,11 +59,11 @@ let package = Package(
       name: "seb",
       dependencies: [
         "Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "SafeTensors", "Embedding",
-        "Experiment", "SelfEdit", "Search", "SearchLoop", "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Experiment", "EngineAPI", "CPUEngine", "SelfEdit", "Search", "SearchLoop", "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
-      name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "SelfEdit", "Search"],
+      name: "seb-bench", dependencies: ["Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "Experiment", "EngineAPI", "CPUEngine", "SelfEdit", "Search"],
       path: "Benchmarks/SebBench", swiftSettings: fast),
 
     .target(name: "TestSupport", dependencies: ["GGUF", "Tensor", "LLM", "Experiment", "Workspace"], path: "Tests/TestSupport"),
@@ -68,19 +76,19 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
     .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "CArchive", "Workspace"]),
-    .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"]),
-    .testTarget(name: "LLMTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Tensor", "TestSupport"]),
+    .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+    .testTarget(name: "LLMTests", dependencies: ["LLM", "Decoding", "GGUF", "Tokenizer", "Tensor", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "LLM", "GGUF", "Tensor", "SafeTensors", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "SafeTensors", "ModelStore"], exclude: ["Fixtures"]),
     .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Workspace"]),
-    .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
-    .testTarget(name: "SearchLoopTests", dependencies: ["SearchLoop", "Search", "SelfEdit", "Analysis", "Reporting", "Experiment", "LLM", "GGUF", "Training", "TestSupport", "Workspace"]),
-    .testTarget(name: "SearchTests", dependencies: ["Search", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace"]),
+    .testTarget(name: "SelfEditTests", dependencies: ["SelfEdit", "EngineAPI", "CPUEngine", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training", "TestSupport"]),
+    .testTarget(name: "SearchLoopTests", dependencies: ["SearchLoop", "EngineAPI", "CPUEngine", "Search", "SelfEdit", "Analysis", "Reporting", "Experiment", "LLM", "GGUF", "Training", "TestSupport", "Workspace"]),
+    .testTarget(name: "SearchTests", dependencies: ["Search", "Decoding", "EngineAPI", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace"]),
     .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
     .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
-    .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor", "SearchLoop"]),
+    .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor", "SearchLoop", "CPUEngine", "Experiment"]),
   ],
   swiftLanguageModes: [.v5]
 )

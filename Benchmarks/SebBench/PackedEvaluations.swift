@@ -4,6 +4,8 @@
 // each then answering its passage's questions with exactly 64 greedy tokens (EOS ignored) and
 // scoring the gold answers once. Benchmarks/compare/selfedit_bench.py --packed replays the same
 // inputs with HF transformers + PEFT (one adapter at a time, what users run).
+import CPUEngine
+import EngineAPI
 import Experiment
 import Foundation
 import LLM
@@ -28,18 +30,22 @@ struct PackedInputs: Codable {
 
 final class PackedEvaluationBench {
   let model: LanguageModel
+  let engine: LocalEngine
   let loop: InnerLoop
   let inputs: PackedInputs
+  let spec: TrainingSpec
 
   init(model: LanguageModel, dataRoot: String, count: Int) throws {
     self.model = model
+    engine = LocalEngine(model: model)
     var config = RunConfig()
     config.methods = ["released:gpt4_1_val.json"]
+    spec = config.training
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let released = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
     var byContext: [String: [String]] = [:]
     for e in released where byContext[e.context] == nil { byContext[e.context] = e.completions }
-    let loop = try InnerLoop(model: model, config: config, prompts: PromptLibrary())
+    let loop = try InnerLoop(engine: engine, config: config, prompts: PromptLibrary())
     self.loop = loop
     var items: [PackedInputs.Item] = []
     for (i, p) in passages.enumerated() where items.count < count {
@@ -60,12 +66,13 @@ final class PackedEvaluationBench {
     let trained = try loop.trainMany(inputs.items.enumerated().map { ($1.sequences, UInt64($0 + 1)) }, adaptersPerStep: k)
     let t1 = DispatchTime.now().uptimeNanoseconds
     var tokens = 0
-    for r in trained { tokens += try r.get().1.tokens }
+    for r in trained { tokens += try r.get().summary.tokens }
+    defer { engine.release(trained.compactMap { try? $0.get().adapter }) }
     // FLOPs: each optimizer step is one sequence (batch 1); its length is its token count.
     var flops = 0.0
     let c = model.config
     for item in inputs.items {
-      let lens = loop.examples(item.sequences).map(\.tokens.count)
+      let lens = engine.examples(item.sequences, spec: spec).map(\.tokens.count)
       flops += Double(inputs.epochs) * lens.reduce(0.0) { $0 + TrainingBenchmark.flops(c, T: $1, targets: [.q, .v], rank: inputs.rank) }
     }
     // Every adapter's questions in one batched decode (exactly answerTokens each, EOS ignored),
@@ -73,7 +80,7 @@ final class PackedEvaluationBench {
     var adapters: [LinearDelta] = [], requests: [GenerationRequest] = []
     var scoring: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)] = []
     for (item, r) in zip(inputs.items, trained) {
-      let delta = try r.get().0.apply(to: model.weights)
+      let delta = try engine.adapter(try r.get().adapter)!.apply(to: model.weights)
       adapters.append(delta)
       for (q, gold) in zip(item.questions, item.golds) {
         let ids = model.encode(q)

@@ -5,6 +5,7 @@
 // self-edit of that passage (10 epochs, q,v r32 alpha 64, lr 1e-3, batch 1, linear decay, clip 1.0);
 // answering every question with exactly 64 greedy tokens (EOS ignored) plus one scoring pass of
 // the gold answer.
+import CPUEngine
 import Experiment
 import Foundation
 import LLM
@@ -28,10 +29,12 @@ final class SelfEditStageBench {
   let model: LanguageModel
   let inputs: SelfEditInputs
   let loop: InnerLoop
+  let engine: LocalEngine
   var trainedTokens = 0
 
   init(model: LanguageModel, dataRoot: String) throws {
     self.model = model
+    engine = LocalEngine(model: model)
     var config = RunConfig()
     config.methods = ["implications"]
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
@@ -39,7 +42,7 @@ final class SelfEditStageBench {
     let released = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
     let completion = Datasets.firstNonEmpty(released[0].completions)[0]
     let prompts = PromptLibrary()
-    let loop = try InnerLoop(model: model, config: config, prompts: prompts)
+    let loop = try InnerLoop(engine: engine, config: config, prompts: prompts)
     self.loop = loop
     inputs = SelfEditInputs(
       generatePrompt: PromptLibrary.fill(try prompts.text("implications"), ["title": p.title, "context": p.context]),
@@ -64,9 +67,10 @@ final class SelfEditStageBench {
     }
     var adapter: LoRAAdapter?
     let train = try time {
-      let (a, s) = try loop.train(sequences: inputs.sequences, seed: 1)
-      adapter = a
-      trainedTokens = s.tokens
+      let t = try loop.trainMany([(inputs.sequences, 1)], adaptersPerStep: 1)[0].get()
+      adapter = engine.adapter(t.adapter)
+      engine.release([t.adapter])
+      trainedTokens = t.summary.tokens
     }
     let answer = try time {
       let delta = try adapter!.apply(to: model.weights)

@@ -2,30 +2,12 @@
 // owns a Sampler with its own SplitMix64 stream, so its text depends only on its prompt, options
 // and seed. Order of the filters: presence penalty -> greedy (temperature 0) or: top-k ->
 // temperature -> softmax -> min-p -> top-p -> renormalise -> draw.
-import Tensor
+// Re-exported: GenerationRequest and TokenConstraint are stated in its types, so every user of LLM needs them.
+@_exported import Decoding
 import Foundation
+import Tensor
 
-public struct SamplingOptions: Sendable, Equatable, Codable {
-  /// 0 means greedy (argmax; ties go to the lowest id).
-  public var temperature: Float = 0
-  /// Keep the smallest set of tokens whose probability reaches top-p (1 = off).
-  public var topP: Float = 1
-  /// Keep the k most likely tokens (0 = off).
-  public var topK: Int = 0
-  /// Drop tokens with probability < min-p * p(max) (0 = off).
-  public var minP: Float = 0
-  /// Subtracted from the logit of every token already generated (0 = off), as OpenAI/vLLM's
-  /// presence_penalty (prompt tokens are not counted).
-  public var presencePenalty: Float = 0
-
-  public init(temperature: Float = 0, topP: Float = 1, topK: Int = 0, minP: Float = 0, presencePenalty: Float = 0) {
-    self.temperature = temperature
-    self.topP = topP
-    self.topK = topK
-    self.minP = minP
-    self.presencePenalty = presencePenalty
-  }
-
+extension SamplingOptions {
   public func validate() throws {
     if !(temperature.isFinite && temperature >= 0) {
       throw LLMError.badOption(name: "temperature", value: "\(temperature)", expected: "a finite number >= 0")

@@ -61,20 +61,6 @@ public struct ProposerSpec: Codable, Equatable, Sendable {
   public init() {}
 }
 
-/// The proposer update (reference-pipeline 3.10 and 2.6 step 4).
-public struct SFTSpec: Codable, Equatable, Sendable {
-  public var rank = 64
-  public var alpha = 128.0
-  public var learningRate = 3e-4
-  public var epochs = 2
-  /// Effective batch 10: per-device 1 x accumulation 5 x 2 processes in the reference.
-  public var gradientAccumulation = 10
-  /// Longest prompt + completion in tokens (the reference: 3600, completion cut first).
-  public var maxLength = 3600
-  public var seed: UInt64 = 42
-  public init() {}
-}
-
 public struct SearchConfig: Codable, Equatable, Sendable {
   public var name = "search"
   public var seed: UInt64 = 0

@@ -4,7 +4,8 @@
 // constrained decoding.
 import Experiment
 import Foundation
-import LLM
+import EngineAPI
+import Decoding
 
 /// A data-creation instruction plus hyperparameters, as parsed (key order and int/float kept, so
 /// json.dumps of it is byte-exact; extra keys of the model's object are kept in `raw`).
@@ -125,10 +126,27 @@ public enum CompletionText {
   }
 }
 
-/// The two JSON shapes the proposer writes, as automata for constrained decoding (LLM's
-/// Constrained.swift). Rank is an enumeration of the meta prompt's powers of two; numbers are
-/// bounded so every output stays a small, parseable JSON object.
+/// The two JSON shapes the proposer writes, as automata for constrained decoding (module Decoding)
+/// and as the JSON Schemas that say the same to an engine with its own constrained decoder. Rank
+/// is an enumeration of the meta prompt's powers of two; numbers are bounded so every output
+/// stays a small, parseable JSON object.
 public enum OutputSchemas {
+  public static let templateGrammar = OutputGrammar(name: "template", jsonSchema: templateJSONSchema, automaton: { templateDFA })
+  public static let trainingSequencesGrammar = OutputGrammar(name: "training_sequences", jsonSchema: trainingSequencesJSONSchema,
+                                                             automaton: { sequencesDFA })
+  static let templateJSONSchema = """
+    {"type": "object", "properties": {"data_creation_instruction": {"type": "string", "minLength": 1}, "hyperparameters": \
+    {"type": "object", "properties": {"lora_rank": {"enum": [4, 8, 16, 32, 64]}, "lora_alpha": {"type": "integer", "minimum": 0, \
+    "maximum": 999}, "lora_dropout": {"type": "number", "minimum": 0}, "learning_rate": {"type": "number", \
+    "minimum": 0}, "num_epochs": {"type": "integer", "minimum": 0, "maximum": 99}, \
+    "gradient_accumulation_steps": {"type": "integer", "minimum": 0, "maximum": 9}}, "required": ["lora_rank", "lora_alpha", \
+    "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps"], "additionalProperties": false}}, \
+    "required": ["data_creation_instruction", "hyperparameters"], "additionalProperties": false}
+    """
+  static let trainingSequencesJSONSchema = """
+    {"type": "object", "properties": {"training_sequences": {"type": "array", "minItems": 1, "items": {"type": "string", \
+    "minLength": 1}}}, "required": ["training_sequences"], "additionalProperties": false}
+    """
   /// Built once per process (the automata are constants).
   public static func template() -> ByteDFA { templateDFA }
   public static func trainingSequences() -> ByteDFA { sequencesDFA }

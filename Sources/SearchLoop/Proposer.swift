@@ -1,57 +1,49 @@
 // Proposer.swift: the model writing templates and completions (reference-pipeline 3.3-3.5, 2.1):
 // prompts filled byte for byte, exploit/explore sampling, decoding under the JSON schemas, parsing
 // as the reference parses, bounded retries with fresh seeds, and every attempt's raw text kept.
+import Decoding
+import EngineAPI
 import Experiment
 import Foundation
-import LLM
 import Search
 import SelfEdit
-import Training
 
 final class Proposer {
-  let model: LanguageModel
+  let engine: Engine
   let config: SearchConfig
   let prompts: PromptLibrary
   let completeTemplate: String
-  private var constraints: [String: TokenConstraint] = [:]
   /// Progress lines while sequences are generated.
   var log: (String) -> Void = { _ in }
 
-  init(model: LanguageModel, config: SearchConfig, prompts: PromptLibrary) throws {
-    self.model = model
+  init(engine: Engine, config: SearchConfig, prompts: PromptLibrary) throws {
+    self.engine = engine
     self.config = config
     self.prompts = prompts
     completeTemplate = try prompts.text("complete-template")
   }
 
-  /// The token-level automaton of a schema for this model's vocabulary (built once).
-  func constraint(_ name: String, _ dfa: () -> ByteDFA) -> TokenConstraint? {
-    guard config.proposer.constrained else { return nil }
-    if let c = constraints[name] { return c }
-    let tok = model.tokenizer
-    let c = TokenConstraint(dfa: dfa(), vocabSize: model.config.vocabSize) { Array((try? tok.bytes(of: $0, skipSpecial: true)) ?? []) }
-    constraints[name] = c
-    return c
-  }
+  /// A schema's grammar, or nil when the config decodes unconstrained.
+  func grammar(_ g: OutputGrammar) -> OutputGrammar? { config.proposer.constrained ? g : nil }
 
   struct Request {
     var prompt: String
     var chat: Bool
-    var options: SamplingOptions
+    var sampling: SamplingOptions
     var maxTokens: Int
-    var constraint: TokenConstraint?
+    var grammar: OutputGrammar?
   }
 
   /// One sample per request (seeded by `seeds`), batched; results in request order.
-  func sample(_ requests: [Request], seeds: [UInt64]) throws -> [GenerationResult] {
+  func sample(_ requests: [Request], seeds: [UInt64]) throws -> [Generation] {
     guard !requests.isEmpty else { return [] }
     let reqs = zip(requests, seeds).map { r, seed in
-      GenerationRequest(promptTokens: model.encode(r.chat ? model.chatPrompt(user: r.prompt) : r.prompt), options: r.options,
-                        maxNewTokens: r.maxTokens, stopTokens: model.stopIds, samples: 1, seed: seed, constraint: r.constraint)
+      GenerateRequest(prompt: r.chat ? engine.chatPrompt(system: nil, user: r.prompt) : r.prompt, sampling: r.sampling,
+                      maxTokens: r.maxTokens, seed: seed, grammar: r.grammar)
     }
     let t0 = Date()
     var last = Date.distantPast
-    let results = try model.generator().generate(reqs, batchSize: 8) { done, total in
+    let results = try engine.generate(reqs, batchSize: 8) { done, total in
       let s = Date().timeIntervalSince(t0)
       // At most one line every 10 s (and the last one).
       guard done == total || Date().timeIntervalSince(last) >= 10 else { return }
@@ -59,7 +51,7 @@ final class Proposer {
       self.log(String(format: "    generated %d/%d sequences, %.1f/min, ETA %@", done, total, Double(done) / max(s, 1e-9) * 60,
                       ProgressMeter.duration(s / Double(done) * Double(total - done))))
     }
-    var out = [GenerationResult?](repeating: nil, count: reqs.count)
+    var out = [Generation?](repeating: nil, count: reqs.count)
     for r in results { out[r.request] = r }
     return out.map { $0! }
   }
@@ -67,15 +59,15 @@ final class Proposer {
   /// Samples each request until `accept` takes its text or the retries are spent; attempt a of
   /// item i is seeded by `seed(i, a)`. Returns every attempt per item, the last one decisive.
   func sampleWithRetries<T>(_ requests: [Request], seed: (Int, Int) -> UInt64, accept: (Int, String) -> Result<T, SearchError>)
-    throws -> [[(result: GenerationResult, text: String, parsed: Result<T, SearchError>)]]
+    throws -> [[(result: Generation, text: String, parsed: Result<T, SearchError>)]]
   {
-    var out = [[(result: GenerationResult, text: String, parsed: Result<T, SearchError>)]](repeating: [], count: requests.count)
+    var out = [[(result: Generation, text: String, parsed: Result<T, SearchError>)]](repeating: [], count: requests.count)
     var pending = Array(requests.indices)
     for attempt in 0...config.proposer.retries where !pending.isEmpty {
       let results = try sample(pending.map { requests[$0] }, seeds: pending.map { seed($0, attempt) })
       var still: [Int] = []
       for (i, r) in zip(pending, results) {
-        let text = model.completionText(r)
+        let text = r.text
         let parsed = accept(i, text)
         out[i].append((r, text, parsed))
         if case .failure = parsed { still.append(i) }
@@ -92,10 +84,10 @@ final class Proposer {
   func proposeTemplates(prompt: String, slots m: Int, exploitFraction: Double, seedName: String) throws -> ProposalStage {
     let split = ProposerSampling.split(m, exploitFraction: exploitFraction)
     let categories = (0..<m).map { $0 < split.exploit ? "exploit" : "explore" }
-    let cons = constraint("template", OutputSchemas.template)
+    let cons = grammar(OutputSchemas.templateGrammar)
     let requests = categories.map {
-      Request(prompt: prompt, chat: true, options: $0 == "exploit" ? ProposerSampling.exploit : ProposerSampling.explore,
-              maxTokens: config.proposer.templateMaxTokens, constraint: cons)
+      Request(prompt: prompt, chat: true, sampling: $0 == "exploit" ? ProposerSampling.exploit : ProposerSampling.explore,
+              maxTokens: config.proposer.templateMaxTokens, grammar: cons)
     }
     let runs = try sampleWithRetries(requests, seed: { unitSeed(self.config.seed, "\(seedName)/slot\($0)/attempt\($1)") }) { _, text in
       Result { try SelfEditTemplate.parse(text) }.mapError { $0 as? SearchError ?? .badTemplate(reason: "\($0)") }
@@ -106,7 +98,7 @@ final class Proposer {
         var failure: String?
         if case .failure(let e) = t.parsed { failure = e.localizedDescription }
         attempts.append(ProposalAttempt(slot: slot, category: categories[slot], attempt: a, seed: unitSeed(config.seed, "\(seedName)/slot\(slot)/attempt\(a)"),
-                                        text: t.text, tokens: t.result.tokens.count, finish: t.result.finish.rawValue, failure: failure))
+                                        text: t.text, tokens: t.result.tokens, finish: t.result.finish, failure: failure))
       }
       if case .success(let tpl)? = tries.last?.parsed {
         let (spec, changed) = config.validationPolicy.apply(tpl, base: config.training)
@@ -161,18 +153,18 @@ final class Proposer {
     var keys: [(t: Int, a: Int, c: Int)] = []
     for t in templates.indices { for a in passages.indices { for k in 0..<c { keys.append((t, a, k)) } } }
     let variant = config.variant
-    let cons = constraint("sequences", OutputSchemas.trainingSequences)
+    let cons = grammar(OutputSchemas.trainingSequencesGrammar)
     let requests: [Request] = keys.map { key in
       let prompt = completionPrompt(templates[key.t], passages[key.a])
       if variant.proposesTemplates {
         let exploit = ProposerSampling.completionUsesExploit(key.c, of: c, exploitFraction: config.proposer.exploitFraction)
-        return Request(prompt: prompt, chat: true, options: exploit ? ProposerSampling.exploit : ProposerSampling.completionExplore,
-                       maxTokens: config.proposer.completionMaxTokens, constraint: cons)
+        return Request(prompt: prompt, chat: true, sampling: exploit ? ProposerSampling.exploit : ProposerSampling.completionExplore,
+                       maxTokens: config.proposer.completionMaxTokens, grammar: cons)
       }
       // Fixed prompts: T 1.0, top-p 0.95, no schema; the search repo sends them as a chat message,
       // SEAL (restem) as raw text.
-      return Request(prompt: prompt, chat: variant != .restem, options: SamplingOptions(temperature: 1.0, topP: 0.95),
-                     maxTokens: config.proposer.completionMaxTokens, constraint: nil)
+      return Request(prompt: prompt, chat: variant != .restem, sampling: SamplingOptions(temperature: 1.0, topP: 0.95),
+                     maxTokens: config.proposer.completionMaxTokens, grammar: nil)
     }
     func name(_ i: Int, _ a: Int) -> String { "\(seedName)/t\(keys[i].t)/a\(keys[i].a)/c\(keys[i].c)/attempt\(a)" }
     let runs = try sampleWithRetries(requests, seed: { unitSeed(self.config.seed, name($0, $1)) }) { i, text in
@@ -189,8 +181,8 @@ final class Proposer {
       let category = variant.proposesTemplates ? (ProposerSampling.completionUsesExploit(keys[i].c, of: c, exploitFraction: config.proposer.exploitFraction) ? "exploit" : "explore") : "fixed"
       out.append(CompletionRecord(template: keys[i].t, passage: keys[i].a, completion: keys[i].c, category: category,
                                   seed: unitSeed(config.seed, name(i, tries.count - 1)), attempts: tries.count, text: last.text,
-                                  tokens: last.result.tokens.count, finish: last.result.finish.rawValue, sequences: seqs,
-                                  dataTokens: seqs.reduce(0) { $0 + model.encode($1).count }, failure: failure))
+                                  tokens: last.result.tokens, finish: last.result.finish, sequences: seqs,
+                                  dataTokens: seqs.reduce(0) { $0 + engine.countTokens($1) }, failure: failure))
     }
     return CompletionStage(completions: out)
   }

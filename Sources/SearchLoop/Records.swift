@@ -167,26 +167,8 @@ public struct ArchiveFile: Codable, Equatable, Sendable {
   public var qdScore: Double?
 }
 
-/// One row of the proposer's SFT data (reference-pipeline 3.9 / 2.6).
-public struct SFTRow: Codable, Equatable, Sendable {
-  public var prompt: String
-  public var completion: String
-  public init(prompt: String, completion: String) { self.prompt = prompt; self.completion = completion }
-}
-
 /// Wall time of one stage (`timings.jsonl`; kept apart so every other file is byte-reproducible).
 public struct StageTiming: Codable, Equatable, Sendable {
   public var stage: String
   public var seconds: Double
-}
-
-/// The proposer update's log.
-public struct SFTLog: Codable, Equatable, Sendable {
-  public var rows: Int
-  public var maxLength: Int
-  public var steps: Int
-  public var tokens: Int
-  public var losses: [Double]
-  public var checkpoint: String
-  public var checkpointSHA256: String
 }

@@ -5,12 +5,11 @@
 // update, merged and saved as GGUF for the next iteration. Each stage's output is written whole
 // when the stage ends (evaluations one record at a time), so `kill -9` at any moment resumes at
 // the stage, or the record, where it stopped; evaluation stages take `--shard`.
+import EngineAPI
 import Experiment
 import Foundation
-import LLM
 import Search
 import SelfEdit
-import Training
 import Workspace
 
 public struct SearchOptions {
@@ -27,7 +26,7 @@ public struct SearchOptions {
 }
 
 /// The run directory's manifest: what produced it, and every invocation.
-public struct SearchManifest: Codable, Equatable, Sendable {
+public struct SearchManifest: SessionManifest, Equatable, Sendable {
   public var config: SearchConfig
   public var configSHA256: String
   public var model: String
@@ -66,24 +65,24 @@ public struct SearchSummary: Codable, Equatable, Sendable {
 }
 
 public final class SearchRunner {
-  let baseModel: LanguageModel
+  let baseEngine: Engine
   let modelSHA256: String
   public let config: SearchConfig
   let options: SearchOptions
   let dir: String
-  var models: [Int: LanguageModel] = [:]
+  var engines: [Int: Engine] = [:]
   /// Rebuilt checkpoints whose bytes differ from the recorded ones (see `rebuildCheckpoint`).
   var rebuildNotes: [String] = []
   /// The seed archive as this run scores it, with each entry's mean training tokens when measured.
   var seeds: (entries: [ArchiveEntry], tokens: [Double]?)?
 
-  public init(model: LanguageModel, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
-    baseModel = model
+  public init(engine: Engine, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
+    baseEngine = engine
     self.modelSHA256 = modelSHA256
     self.config = config
     self.options = options
     dir = options.out
-    models[0] = model
+    engines[0] = engine
   }
 
   func iterDir(_ i: Int) -> String { dir + String(format: "/iter-%02d", i) }
@@ -137,26 +136,13 @@ public final class SearchRunner {
   /// Runs or resumes; returns the summary, or nil when other shards' evaluations are missing.
   @discardableResult
   public func run() throws -> SearchSummary? {
-    try AtomicFile.ensureDirectory(dir)
-    let canon = try config.canonical()
-    let cfgPath = dir + "/config.json"
-    if let old = FileManager.default.contents(atPath: cfgPath) {
-      guard old == canon else {
-        throw ExperimentError.malformed(path: cfgPath, key: "(file)", expected: "the config of this run (use another --out for another config)",
-                                        found: "a different search config")
-      }
-    } else { try AtomicFile.write(canon, to: cfgPath) }
-    AtomicFile.removeOrphans(under: dir)
-    var manifest = try makeManifest()
-    manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
-                                           adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,
-                                           status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
-    try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
-    func finish(_ status: String) throws {
-      manifest.invocations[manifest.invocations.count - 1].finished = isoNow()
-      manifest.invocations[manifest.invocations.count - 1].status = status
-      try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
+    let session = try RunSession(dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256) {
+      try makeManifest()
     }
+    try session.start(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
+                                 adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,
+                                 status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
+    func finish(_ status: String) throws { try session.finish(status: status) }
 
     let train = try loadPassages(config.trainSplit, config.trainPassages)
     let val = try loadPassages(config.validationSplit, config.validationPassages)
@@ -166,15 +152,12 @@ public final class SearchRunner {
     var iterations: [SearchSummary.Iteration] = []
     for i in 0..<config.iterations {
       try AtomicFile.ensureDirectory(iterDir(i))
-      let model = try proposer(i)
-      if !rebuildNotes.isEmpty {
-        manifest.invocations[manifest.invocations.count - 1].notes = rebuildNotes
-        try AtomicFile.write(try CanonicalJSON.pretty(manifest), to: dir + "/manifest.json")
-      }
-      let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
+      let engine = try proposer(i)
+      if !rebuildNotes.isEmpty { try session.update { $0.notes = rebuildNotes } }
+      let proposer = try Proposer(engine: engine, config: config, prompts: options.prompts)
       proposer.log = options.log
       let prompt = try metaPrompt(i)
-      options.log("[\(config.name)] iteration \(i + 1)/\(config.iterations): proposer \(model.name)")
+      options.log("[\(config.name)] iteration \(i + 1)/\(config.iterations): proposer \(engine.identity.model)")
 
       // Train stage.
       let proposals = try stage(iterDir(i) + "/train-proposals.json") {
@@ -187,7 +170,7 @@ public final class SearchRunner {
         options.log("  completing \(proposals.templates.count) template(s) x \(train.count) passages x \(config.trainCompletions)")
         return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "iter\(i)/train/complete")
       }
-      guard try evaluate(i, "train", model: model, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else {
+      guard try evaluate(i, "train", engine: engine, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else {
         try finish("waiting for other shards (iteration \(i + 1) train evaluations)"); return nil
       }
       let trainResults = try stage(iterDir(i) + "/train-results.json") {
@@ -206,7 +189,7 @@ public final class SearchRunner {
         options.log("  validation: completing on \(val.count) passages")
         return try proposer.complete(templates: valProposals.templates, passages: val, completions: 1, seedName: "iter\(i)/val/complete")
       }
-      guard try evaluate(i, "val", model: model, passages: val, proposals: valProposals, completions: valCompletions, c: 1) else {
+      guard try evaluate(i, "val", engine: engine, passages: val, proposals: valProposals, completions: valCompletions, c: 1) else {
         try finish("waiting for other shards (iteration \(i + 1) validation evaluations)"); return nil
       }
       let valResults = try stage(iterDir(i) + "/val-results.json") {
@@ -219,7 +202,7 @@ public final class SearchRunner {
         let rows = try sftRows(i, train: train, prompt: prompt, proposals: proposals, completions: completions)
         sftLog = try stage(iterDir(i) + "/sft-log.json") {
           options.log("  proposer update: \(rows.count) SFT rows")
-          return try updateProposer(rows: rows, from: model, out: iterDir(i) + "/proposer.gguf")
+          return try engine.proposerUpdate(rows: rows, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
         }
       }
       iterations.append(SearchSummary.Iteration(
@@ -247,20 +230,13 @@ public final class SearchRunner {
 
   /// The proposer of iteration i: the model given for 0, then the checkpoint the previous update
   /// wrote (rebuilt from the committed SFT rows when the file is missing, as in a fresh clone).
-  func proposer(_ i: Int) throws -> LanguageModel {
-    if let m = models[i] { return m }
+  func proposer(_ i: Int) throws -> Engine {
+    if let e = engines[i] { return e }
     let path = iterDir(i - 1) + "/proposer.gguf"
     if !FileManager.default.fileExists(atPath: path) { try rebuildCheckpoint(i - 1) }
-    let m = try LanguageModel(path: path)
-    models = [0: baseModel, i: m]  // the base stays: iteration 0 may be resumed in the same process
-    return m
-  }
-
-  /// The update of `model` on `rows`, written to `out`: trained on a private copy (the merge
-  /// changes weights the iteration's model must keep); with no row, the file copied unchanged.
-  func updateProposer(rows: [SFTRow], from model: LanguageModel, out: String) throws -> SFTLog {
-    let copy = rows.isEmpty ? model : try LanguageModel(path: model.path)
-    return try ProposerUpdate.run(rows: rows, model: copy, spec: config.sft, out: out, log: options.log)
+    let e = try baseEngine.loading(modelAt: path)
+    engines = [0: baseEngine, i: e]  // the base stays: iteration 0 may be resumed in the same process
+    return e
   }
 
   /// Checkpoints are not committed with a run (~145 MB each, gitignored), but the update that
@@ -279,7 +255,7 @@ public final class SearchRunner {
     }
     let previous = try proposer(j)
     options.log("  rebuilding \(out) from \(rows.count) SFT rows (the checkpoint is not part of the committed run)")
-    _ = try updateProposer(rows: rows, from: previous, out: out)
+    _ = try previous.proposerUpdate(rows: rows, spec: config.sft, out: out, log: options.log)
     let sha = try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest
     if sha != log.checkpointSHA256 {
       let note = "iter-\(String(format: "%02d", j))/proposer.gguf rebuilt with SHA-256 \(sha), recorded \(log.checkpointSHA256)"
@@ -288,11 +264,8 @@ public final class SearchRunner {
     }
   }
 
+  /// A new run's manifest (RunSession reopens an existing one).
   func makeManifest() throws -> SearchManifest {
-    if let m = try Self.readJSON(SearchManifest.self, dir + "/manifest.json") {
-      guard m.modelSHA256 == modelSHA256 else { throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256) }
-      return m
-    }
     var data: [String: String] = [:]
     for f in [Self.metaPromptFile, Self.metaPromptArchiveFile, Self.archiveSeedFile] {
       data[f] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(f, dataRoot: options.dataRoot))).digest
@@ -305,7 +278,7 @@ public final class SearchRunner {
     for n in ["complete-template", "answer-chat-system", "answer-seal"] + [config.variant.fixedPrompt].compactMap({ $0 }) {
       prompts[n] = try options.prompts.sha256(n)
     }
-    return SearchManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseModel.name, modelSHA256: modelSHA256,
+    return SearchManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseEngine.identity.model, modelSHA256: modelSHA256,
                           dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [])
   }
 
@@ -332,15 +305,15 @@ public final class SearchRunner {
     let file = try ArchiveEntry.load(try Datasets.file(Self.archiveSeedFile, dataRoot: options.dataRoot))
     guard config.variant.usesArchive, config.seedScores == .measured else { seeds = (file, nil); return true }
     try AtomicFile.ensureDirectory(iterDir(0))
-    let model = try proposer(0)
-    let proposer = try Proposer(model: model, config: config, prompts: options.prompts)
+    let engine = try proposer(0)
+    let proposer = try Proposer(engine: engine, config: config, prompts: options.prompts)
     proposer.log = options.log
     let proposals = try stage(iterDir(0) + "/seed-proposals.json") { proposer.seedTemplates(file, file: Self.archiveSeedFile) }
     let completions = try stage(iterDir(0) + "/seed-completions.json") {
       options.log("[\(config.name)] seed archive: completing \(proposals.templates.count) seed template(s) x \(train.count) passages x \(config.trainCompletions)")
       return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "seed/complete")
     }
-    guard try evaluate(0, "seed", model: model, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else { return false }
+    guard try evaluate(0, "seed", engine: engine, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else { return false }
     let seedResults = try stage(iterDir(0) + "/seed-results.json") {
       try self.results(0, "seed", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
     }

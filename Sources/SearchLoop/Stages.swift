@@ -1,10 +1,9 @@
 // Stages.swift: the evaluation, metrics and SFT-row stages of a search iteration.
+import EngineAPI
 import Experiment
 import Foundation
-import LLM
 import Search
 import SelfEdit
-import Training
 import Workspace
 
 extension SearchRunner {
@@ -23,9 +22,9 @@ extension SearchRunner {
   /// is not yet recorded, with the un-adapted model's answers as each passage's baseline (greedy
   /// answers make the reference's T x C x E baseline runs identical, so one is evaluated).
   /// Returns whether every passage of the stage (all shards) is recorded.
-  func evaluate(_ i: Int, _ stage: String, model: LanguageModel, passages: [Passage], proposals: ProposalStage,
+  func evaluate(_ i: Int, _ stage: String, engine: Engine, passages: [Passage], proposals: ProposalStage,
                 completions: CompletionStage, c: Int) throws -> Bool {
-    let loop = try InnerLoop(model: model, config: loopConfig, prompts: options.prompts)
+    let loop = try InnerLoop(engine: engine, config: loopConfig, prompts: options.prompts)
     var done = Set(try records(i, stage).keys)
     let templates = proposals.templates
     func keys(_ a: Int) -> [String] {
@@ -75,16 +74,17 @@ extension SearchRunner {
         self.options.log(String(format: "  %@ block %d/%d: %d/%d adapters trained, %.2f/min, block ETA %@", stage, n + 1, todo.count, d, total,
                                 Double(d) / s * 60, ProgressMeter.duration(s / Double(d) * Double(total - d))))
       }
-      var answering: [(item: Int, delta: LinearDelta)] = []
+      var answering: [(item: Int, adapter: AdapterHandle)] = []
       for (j, result) in trained.enumerated() {
         switch result {
         case .failure(let e): items[j].record.failure = "training: \(e.localizedDescription)"
-        case .success(let (adapter, summary)):
-          items[j].record.training = TrainingBrief(summary)
-          answering.append((j, try adapter.apply(to: model.weights)))
+        case .success(let t):
+          items[j].record.training = TrainingBrief(t.summary)
+          answering.append((j, t.adapter))
         }
       }
-      let answers = try loop.answerMany(answering.map { (passages[items[$0.item].record.passage], Optional($0.delta)) })
+      defer { engine.release(answering.map(\.adapter)) }
+      let answers = try loop.answerMany(answering.map { (passages[items[$0.item].record.passage], Optional($0.adapter)) })
       for (x, ans) in zip(answering, answers) {
         items[x.item].record.answers = ans.map(\.text)
         items[x.item].record.scores = passageScores(ans)
@@ -186,7 +186,7 @@ extension SearchRunner {
       let r = try SearchResults(base: base, adapted: adapted, skipMissing: true)
       var byKey: [String: CompletionRecord] = [:]
       for x in completions.completions { byKey["\(x.template)/\(x.passage)/\(x.completion)"] = x }
-      let proposer = try Proposer(model: try self.proposer(i), config: config, prompts: options.prompts)
+      let proposer = try Proposer(engine: try self.proposer(i), config: config, prompts: options.prompts)
       if config.variant.proposesTemplates {
         for (a, t, k) in r.sftPairs(archive: config.variant.usesArchive) {
           guard let comp = byKey["\(t)/\(a)/\(k)"] else { continue }

@@ -3,22 +3,23 @@
 // keys or internet, and so two processes can play teacher and student. One request at a time,
 // HTTP/1.1 with Content-Length, connection closed after each reply. The chat template is the
 // model's; `temperature` (default 0 = greedy), `top_p`, `max_tokens` and `seed` are honoured.
+import Decoding
+import EngineAPI
 import Foundation
-import LLM
 #if canImport(Glibc)
 import Glibc
 #endif
 
 public final class ChatServer {
-  let model: LanguageModel
+  let engine: Engine
   let name: String
   let fd: Int32
   public let port: Int
   public var log: (String) -> Void = { _ in }
 
   /// Binds 127.0.0.1:`port` (0 = any free port).
-  public init(model: LanguageModel, name: String, port: Int = 0) throws {
-    self.model = model
+  public init(engine: Engine, name: String, port: Int = 0) throws {
+    self.engine = engine
     self.name = name
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw SelfEditError.endpoint(url: "127.0.0.1:\(port)", message: "socket: \(String(cString: strerror(errno)))") }
@@ -91,17 +92,16 @@ public final class ChatServer {
       }
       let temperature = (obj["temperature"] as? NSNumber)?.floatValue ?? 0
       let topP = (obj["top_p"] as? NSNumber)?.floatValue ?? 1
-      let maxTokens = min((obj["max_tokens"] as? NSNumber)?.intValue ?? 512, model.config.contextLength / 2)
+      let maxTokens = min((obj["max_tokens"] as? NSNumber)?.intValue ?? 512, engine.identity.contextLength / 2)
       let seed = (obj["seed"] as? NSNumber)?.uint64Value ?? 0
-      let prompt = model.encode(model.chatPrompt(system: system, user: user))
-      let req = GenerationRequest(promptTokens: prompt, options: SamplingOptions(temperature: temperature, topP: topP),
-                                  maxNewTokens: maxTokens, stopTokens: model.stopIds, seed: seed)
-      let r = try model.generator().generate([req])[0]
-      let text = model.completionText(r)
-      log("served \(prompt.count) prompt + \(r.tokens.count) completion tokens")
+      let req = GenerateRequest(prompt: engine.chatPrompt(system: system, user: user), sampling: SamplingOptions(temperature: temperature, topP: topP),
+                                maxTokens: maxTokens, seed: seed)
+      let r = try engine.generate([req], batchSize: 8, progress: nil)[0]
+      let text = r.text
+      log("served \(r.promptTokens) prompt + \(r.tokens) completion tokens")
       reply(c, 200, ["object": "chat.completion", "model": name,
-                     "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": r.finish == .length ? "length" : "stop"]],
-                     "usage": ["prompt_tokens": prompt.count, "completion_tokens": r.tokens.count]])
+                     "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": r.finish == "length" ? "length" : "stop"]],
+                     "usage": ["prompt_tokens": r.promptTokens, "completion_tokens": r.tokens]])
     } catch {
       reply(c, 400, ["error": ["message": "\(error)"]])
     }

@@ -4,10 +4,9 @@
 // by a teacher endpoint), one fresh adapter per self-edit and evaluation run, closed-book answers
 // and all grades, each appended to the run directory as soon as it exists. Resuming skips what is
 // recorded; a torn last line is dropped; nothing is counted twice.
+import EngineAPI
 import Experiment
 import Foundation
-import LLM
-import Training
 import Workspace
 
 public struct HarnessOptions {
@@ -38,19 +37,19 @@ public struct HarnessOptions {
 }
 
 public final class Harness {
-  public let model: LanguageModel
+  public let engine: Engine
   public let modelSHA256: String
   public let config: RunConfig
   public let options: HarnessOptions
   let loop: InnerLoop
   let runDir: RunDirectory
 
-  public init(model: LanguageModel, modelSHA256: String, config: RunConfig, options: HarnessOptions) throws {
-    self.model = model
+  public init(engine: Engine, modelSHA256: String, config: RunConfig, options: HarnessOptions) throws {
+    self.engine = engine
     self.modelSHA256 = modelSHA256
     self.config = config
     self.options = options
-    loop = try InnerLoop(model: model, config: config, prompts: options.prompts)
+    loop = try InnerLoop(engine: engine, config: config, prompts: options.prompts)
     runDir = RunDirectory(dir: options.out, shard: options.shard)
   }
 
@@ -65,16 +64,17 @@ public final class Harness {
   @discardableResult
   public func run() throws -> RunSummary? {
     let (split, passages) = try Harness.passages(config: config, dataRoot: options.dataRoot)
-    try runDir.prepare(config: config)
+    let session = try RunSession(dir: options.out, config: try config.canonical(), manifestPath: runDir.manifestPath, modelSHA256: modelSHA256) {
+      try makeManifest(split: split, passages: passages)
+    }
+    try runDir.checkShardLayout()
     let released = try loadReleased(passages)
-    var manifest = try makeManifest(split: split, passages: passages)
     let existing = try runDir.records()
     var done = Set(existing.map(\.key))
     var selfEdits: [String: SelfEditRecord] = [:]
     for s in try runDir.selfEdits() { selfEdits[s.key] = s }
-    manifest.invocations.append(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName,
-                                           threads: options.threads, adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
-    try runDir.writeManifest(manifest)
+    try session.start(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
+                                 adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
 
     let records = try RecordLog(path: runDir.recordsPath)
     let seLog = try RecordLog(path: runDir.selfEditsPath)
@@ -133,12 +133,9 @@ public final class Harness {
       try trainAndAnswer(&all, passages: passages, answering: Set(all.map(\.record.key)).subtracting(done))
       for e in all where !done.contains(e.record.key) { try append(e.record, seconds: e.seconds) }
     }
-    manifest.invocations[manifest.invocations.count - 1].finished = isoNow()
-    manifest.invocations[manifest.invocations.count - 1].recordsAtEnd = done.count
-    manifest.invocations[manifest.invocations.count - 1].status = "finished"
-    try runDir.writeManifest(manifest)
+    try session.finish(status: "finished", recordsAtEnd: done.count)
     guard options.shard.isWhole else { return nil }
-    let summary = try Harness.summarize(dir: options.out, config: config, manifest: manifest, records: try runDir.records())
+    let summary = try Harness.summarize(dir: options.out, config: config, manifest: session.manifest, records: try runDir.records())
     return summary
   }
 
@@ -154,11 +151,8 @@ public final class Harness {
     return s
   }
 
+  /// A new run's manifest (RunSession reopens an existing one).
   func makeManifest(split: SplitManifest, passages: [Passage]) throws -> RunManifest {
-    if let m = try runDir.manifest() {
-      guard m.modelSHA256 == modelSHA256 else { throw SelfEditError.modelMismatch(dir: options.out, expected: m.modelSHA256, found: modelSHA256) }
-      return m
-    }
     var data: [String: String] = [:]
     let src = try Datasets.file(split.source, dataRoot: options.dataRoot)
     data[split.source] = try SHA256.hashFile(at: URL(fileURLWithPath: src)).digest
@@ -175,10 +169,9 @@ public final class Harness {
       prompts[name] = try options.prompts.sha256(name)
     }
     let splitBytes = try CanonicalJSON.pretty(split)
-    let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
     return RunManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), seed: config.seed,
-                       shard: options.shard.label, model: model.name, modelSHA256: modelSHA256,
-                       modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, split: split.name,
+                       shard: options.shard.label, model: engine.identity.model, modelSHA256: modelSHA256,
+                       modelBytes: engine.identity.modelBytes, split: split.name,
                        splitManifestSHA256: SHA256.hash(Array(splitBytes)), dataFiles: data, passages: passages.count,
                        questions: passages.reduce(0) { $0 + $1.questions.count }, promptSHA256: prompts, gitCommit: gitCommit(),
                        invocations: [])
@@ -216,7 +209,7 @@ public final class Harness {
         for r in results[j] {
           let text = loop.completionText(r)
           new.append(SelfEditRecord(method: m, passage: p, selfEdit: r.sample, text: text, failure: text.isEmpty ? "empty completion" : nil,
-                                    completionTokens: r.tokens.count, finish: r.finish.rawValue))
+                                    completionTokens: r.tokens, finish: r.finish))
         }
       }
     case .released:
@@ -299,9 +292,11 @@ public final class Harness {
       log(String(format: "  block of passages %d-%d: %d/%d adapters trained, %.2f/min, block ETA %@", first, last, done, total, Double(done) / s * 60, eta))
     }
     let trainSeconds = Date().timeIntervalSince(t0)
-    let tokens = trained.map { (try? $0.get().1.tokens) ?? 0 }
+    // The engine holds every trained adapter until this block is answered.
+    defer { engine.release(trained.compactMap { try? $0.get().adapter }) }
+    let tokens = trained.map { (try? $0.get().summary.tokens) ?? 0 }
     let allTokens = max(1, tokens.reduce(0, +))
-    var toAnswer: [(item: Int, delta: LinearDelta)] = []
+    var toAnswer: [(item: Int, adapter: AdapterHandle)] = []
     for (n, i) in idx.enumerated() {
       var r = items[i].record
       let share = trainSeconds * Double(tokens[n]) / Double(allTokens)
@@ -309,20 +304,20 @@ public final class Harness {
       switch trained[n] {
       case .failure(let e):
         r.failure = "training: \(e.localizedDescription)"
-      case .success(let (adapter, summary)):
-        r.training = summary
+      case .success(let t):
+        r.training = t.summary
         // Recorded ones are answered again too (the batch fixes the gold scores' rounding).
         if options.keepAdapters && answering.contains(r.key) {
           let dir = options.out + "/adapters/" + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
-          try adapter.save(to: URL(fileURLWithPath: dir))
+          try engine.saveAdapter(t.adapter, to: dir)
         }
-        toAnswer.append((i, try adapter.apply(to: model.weights)))
+        toAnswer.append((i, t.adapter))
       }
       items[i].record = r
     }
     // Every adapter's questions in one batched decode; on an error, each alone to name the failure.
     let t1 = Date()
-    let batch = toAnswer.map { (passages[items[$0.item].record.passage], Optional($0.delta)) }
+    let batch = toAnswer.map { (passages[items[$0.item].record.passage], Optional($0.adapter)) }
     if let all = try? loop.answerMany(batch) {
       let secs = Date().timeIntervalSince(t1) / Double(max(1, toAnswer.count))
       for (a, answers) in zip(toAnswer, all) { items[a.item].record.answers = answers; items[a.item].seconds["answer"] = secs }
@@ -330,9 +325,9 @@ public final class Harness {
       for a in toAnswer {
         let t = Date()
         do {
-          items[a.item].record.answers = try loop.answer(passages[items[a.item].record.passage], delta: a.delta)
-        } catch let e as LLMError {
-          items[a.item].record.failure = "answering: \(e.description)"
+          items[a.item].record.answers = try loop.answer(passages[items[a.item].record.passage], adapter: a.adapter)
+        } catch let e as EngineError {
+          items[a.item].record.failure = "answering: \(e.localizedDescription)"
         }
         items[a.item].seconds["answer"] = Date().timeIntervalSince(t)
       }

@@ -3,18 +3,18 @@
 // or an OpenAI-compatible endpoint. Verdicts are appended to judge.jsonl and cached by
 // (prompt, judge model), so a rerun only asks what is new; an empty answer is "no" without a call
 // (as SEAL); a judge failure is recorded as a failure, never as "wrong".
+import EngineAPI
 import Experiment
 import Foundation
-import LLM
 import Workspace
 
 public enum JudgeBackend {
-  case local(LanguageModel)
+  case local(Engine)
   case endpoint(ChatEndpoint)
 
   public var name: String {
     switch self {
-    case .local(let m): return "local:\(m.name)"
+    case .local(let e): return "local:\(e.identity.model)"
     case .endpoint(let e): return "\(e.spec.model)@\(e.spec.url)"
     }
   }
@@ -29,11 +29,11 @@ public enum Judge {
   /// Judges every answer of the run that has no verdict from this judge yet (failed ones are retried).
   /// Returns (judged now, failures now).
   @discardableResult
-  public static func run(dir: String, backend: JudgeBackend, prompts: PromptLibrary = PromptLibrary(),
+  public static func run(dir: String, backend: JudgeBackend, dataRoot: String, prompts: PromptLibrary = PromptLibrary(),
                          log: (String) -> Void = { _ in }) throws -> (judged: Int, failed: Int) {
     let config = try RunConfig.load(path: dir + "/config.json")
     let records = try RunFiles.recordFiles(in: dir).flatMap { try RunFiles.decodeLines(EvalRecord.self, path: $0) }
-    let (_, passages) = try Harness.passages(config: config, dataRoot: Paths.dataRoot(explicit: nil))
+    let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let template = try prompts.text("judge-seal")
     let path = dir + "/judge.jsonl"
     // Verdicts of this judge already recorded (by prompt and judge model: other judges' verdicts do not count).
@@ -76,9 +76,8 @@ public enum Judge {
     case .endpoint(let e):
       // Temperature 0: SEAL's grader ran at the API default (1.0), which makes grades stochastic (5, S3).
       return try e.complete(prompt, temperature: 0)
-    case .local(let m):
-      let req = GenerationRequest(promptTokens: m.encode(m.chatPrompt(user: prompt)), maxNewTokens: 8, stopTokens: m.stopIds)
-      return m.completionText(try m.generator().generate([req])[0])
+    case .local(let e):
+      return try e.generate([GenerateRequest(prompt: e.chatPrompt(system: nil, user: prompt), maxTokens: 8)], batchSize: 8, progress: nil)[0].text
     }
   }
 }

@@ -49,7 +49,7 @@ extension Harness {
     // Every file of the merged run is written in a staging folder and moved in only when all exist.
     return try AtomicFile.staged(directory: out) { stage in
       let st = RunDirectory(dir: stage, shard: .whole)
-      try st.prepare(config: config)
+      try RunDirectory.claim(stage, config: try config.canonical())
       let records = RunDirectory.sorted(Array(byKey.values), methods: config.methods)
       var data = Data()
       for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }

@@ -85,19 +85,8 @@ public final class RunDirectory {
   public var summaryPath: String { dir + "/summary.json" }
   public var judgePath: String { dir + "/judge.jsonl" }
 
-  /// Creates or reopens the directory for `config`; refuses a different config or shard layout.
-  public func prepare(config: RunConfig) throws {
-    try AtomicFile.checkWritable(directory: dir)
-    let canonical = try config.canonical()
-    if let existing = FileManager.default.contents(atPath: configPath) {
-      guard existing == canonical else {
-        throw ExperimentError.runConflict(dir: dir, message: "it holds a different config (config.json differs: "
-          + RunDirectory.firstDifference(existing, canonical) + "); use another --out")
-      }
-    } else {
-      try AtomicFile.write(canonical, to: configPath)
-    }
-    AtomicFile.removeOrphans(under: dir)
+  /// Refuses a directory whose record files were written with another shard layout.
+  public func checkShardLayout() throws {
     let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     for f in files where f.hasPrefix("records") && f.hasSuffix(".jsonl") {
       let s = String(f.dropFirst("records".count).dropLast(".jsonl".count))
@@ -105,6 +94,22 @@ public final class RunDirectory {
         throw ExperimentError.runConflict(dir: dir, message: "it holds \(f), written with another shard layout than --shard \(shard.label)")
       }
     }
+  }
+
+  /// Writes `config.json` into a new run directory, or checks that an existing one holds these
+  /// bytes (a different config is refused as a run conflict: exit 73 in seb, for every kind of
+  /// run); then clears temporary files a killed writer left. Shared by the harness and the search.
+  public static func claim(_ dir: String, config canonical: Data) throws {
+    let path = dir + "/config.json"
+    if let existing = FileManager.default.contents(atPath: path) {
+      guard existing == canonical else {
+        throw ExperimentError.runConflict(dir: dir, message: "it holds a different config (config.json differs: "
+          + RunDirectory.firstDifference(existing, canonical) + "); use another --out")
+      }
+    } else {
+      try AtomicFile.write(canonical, to: path)
+    }
+    AtomicFile.removeOrphans(under: dir)
   }
 
   /// The first top-level config key whose value differs (for the refusal message).

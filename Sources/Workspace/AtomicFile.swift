@@ -67,8 +67,10 @@ public enum AtomicFile {
     }
   }
 
-  /// Checks, without creating anything, that `dir` exists as a writable directory or could be
-  /// created (its nearest existing ancestor is a writable directory).
+  /// Checks, leaving nothing behind, that `dir` exists as a writable directory or could be
+  /// created (its nearest existing ancestor is a writable directory). Permission bits do not say
+  /// it for root, a read-only mount or a pseudo file system (/proc), so a probe directory is made
+  /// in that ancestor and removed. Commands call it before any work: a bad --out fails at once.
   public static func checkCreatable(directory dir: String) throws {
     var url = URL(fileURLWithPath: dir).standardizedFileURL
     while true {
@@ -76,12 +78,27 @@ public enum AtomicFile {
       if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
         guard isDir.boolValue else { throw WorkspaceError.notWritable(path: url.path, message: "exists and is not a directory") }
         guard access(url.path, W_OK | X_OK) == 0 else { throw WorkspaceError.notWritable(path: url.path, message: "no write permission") }
+        let probe = url.appendingPathComponent(".seb-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        guard mkdir(probe, 0o700) == 0 else {
+          let reason = String(cString: strerror(errno))
+          throw WorkspaceError.notWritable(path: dir, message: "cannot create anything in \(url.path) (\(reason))")
+        }
+        rmdir(probe)
         return
       }
       let parent = url.deletingLastPathComponent()
       if parent.path == url.path { throw WorkspaceError.notWritable(path: dir, message: "no existing parent directory") }
       url = parent
     }
+  }
+
+  /// The same for one file: its folder could be created, and `path` is not a folder or a special file.
+  public static func checkCreatable(file path: String) throws {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+      guard !isDir.boolValue else { throw WorkspaceError.notWritable(path: path, message: "is a directory, not a file") }
+    }
+    try checkCreatable(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
   }
 
   /// Runs `body` with a fresh staging directory beside `dir` and, when it returns, moves every

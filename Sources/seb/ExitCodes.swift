@@ -28,7 +28,7 @@ enum ExitStatus {
     case AnalysisError.unreadable(let path, _) where !FileManager.default.fileExists(atPath: path): return noInput
     case AnalysisError.toolFailed: return software
     case is AnalysisError: return dataError
-    case ExperimentError.runConflict, WorkspaceError.notWritable: return cantCreate
+    case ExperimentError.runConflict, SelfEditError.modelMismatch, WorkspaceError.notWritable: return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,
          is EmbeddingError, is WorkspaceError:
       return dataError

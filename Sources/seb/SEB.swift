@@ -31,20 +31,25 @@ struct SEB: ParsableCommand {
   static func main() {
     BLAS.preferAVX512KernelsByReexec()
     Interrupts.installCleanup()
-    let embedder: () throws -> TextEmbedder? = {
-      let dir = SentenceEmbedder.defaultModelDirectory(flag: nil)
-      guard SentenceEmbedder.isMiniLMInstalled(modelDir: dir) else { return nil }
-      return try MiniLMTextEmbedder(SentenceEmbedder.installedMiniLM(modelDir: dir))
-    }
-    ReportCommand.makeEmbedder = embedder
-    AnalyzeCommand.makeEmbedder = embedder
-    AnalyzeCommand.makeTokenCounter = {
-      let path = Runtime.defaultModelPath()
-      guard FileManager.default.fileExists(atPath: path) else { return nil }
-      let tok = try Runtime.loadTokenizer(path: path)
-      return { tok.encode($0).count }
-    }
     runWithExitCodes()
+  }
+}
+
+extension Runtime {
+  /// The installed MiniLM as Analysis's text embedder (nil when not installed: reports then say
+  /// "not computed"). Built on demand by the commands that embed, never stored.
+  static func embedder() throws -> TextEmbedder? {
+    let dir = SentenceEmbedder.defaultModelDirectory(flag: nil)
+    guard SentenceEmbedder.isMiniLMInstalled(modelDir: dir) else { return nil }
+    return try MiniLMTextEmbedder(SentenceEmbedder.installedMiniLM(modelDir: dir))
+  }
+
+  /// Token counts with the default model's tokenizer (nil when it is not installed).
+  static func tokenCounter() throws -> ((String) -> Int)? {
+    let path = defaultModelPath()
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    let tok = try loadTokenizer(path: path)
+    return { tok.encode($0).count }
   }
 }
 

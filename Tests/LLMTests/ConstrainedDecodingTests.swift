@@ -1,6 +1,7 @@
 // Schema-constrained decoding: the byte automaton, the token masks, and sampled outputs that
 // always parse, over thousands of seeds on a tiny model.
 import Foundation
+import Decoding
 import GGUF
 import LLM
 import TestSupport

@@ -4,6 +4,8 @@
 // differently from the base model: the writer keeps every projection's row order (llama.cpp's
 // permuted q/k included) and the merge lands in the right tensors.
 import Foundation
+import Experiment
+import CPUEngine
 import GGUF
 import LLM
 import SearchLoop

@@ -3,6 +3,7 @@
 // no BOS) and the model-facts §3.4 chat prompt exactly, and decodes each back to its text.
 import Foundation
 import GGUF
+import LLM
 import Testing
 import Tokenizer
 

@@ -3,6 +3,7 @@
 // kill -9 at any stage resumes to the same bytes, shards, every variant, and the stage rules
 // (completion parsing, SFT truncation, pydantic dumps, GGUF round trip).
 import Analysis
+import CPUEngine
 import Experiment
 import Foundation
 import GGUF
@@ -64,7 +65,7 @@ final class SearchFixture {
 
   @discardableResult
   func run(_ out: String, shard: Shard = .whole) throws -> SearchSummary? {
-    try SearchRunner(model: try LanguageModel(path: modelPath), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
+    try SearchRunner(engine: try LocalEngine(path: modelPath), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
   }
 
   func path(_ out: String, _ name: String) -> String { root + "/\(out)/\(name)" }
@@ -243,9 +244,9 @@ struct SearchLoopTests {
     let lm = try LanguageModel(path: fx.modelPath)
     var rc = RunConfig()
     rc.training = SearchConfig.searchTraining
-    let loop = try InnerLoop(model: lm, config: rc, prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let engine = LocalEngine(model: lm)
     let eos = try #require(lm.eosId), eosText = try #require(lm.tokenizer.tokenText(eos))
-    let ex = loop.examples(["Zed is in town", "Zed is in town" + eosText + " \n"])
+    let ex = engine.examples(["Zed is in town", "Zed is in town" + eosText + " \n"], spec: rc.training)
     #expect(ex[0].tokens == lm.encode("Zed is in town") + [eos])
     #expect(ex[1].tokens == lm.encode("Zed is in town" + eosText + " \n"))
   }

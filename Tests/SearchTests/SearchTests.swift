@@ -2,6 +2,7 @@
 // Python's JSON, template parsing, the exploit/explore split, validation, metrics, archive
 // update, SFT pair selection and the MAP-Elites archive.
 import Experiment
+import Decoding
 import Foundation
 import GGUF
 import LLM

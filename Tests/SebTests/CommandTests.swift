@@ -166,6 +166,20 @@ struct ExperimentCommandTests {
     #expect(r.stderr.contains(d + "/file"))
   }
 
+  @Test("seb run and seb search refuse a directory that holds another config with exit 73, naming it")
+  func configConflict() throws {
+    let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/Data/configs"
+    for (args, name) in [(["run", configs + "/smoke.json"], "run"),
+                         (["search", configs + "/search-smoke.json", "--variant", "search-noarchive"], "search")] {
+      let d = temp()
+      try FileManager.default.createDirectory(atPath: d + "/out", withIntermediateDirectories: true)
+      try Data("{\"name\": \"another run\"}".utf8).write(to: URL(fileURLWithPath: d + "/out/config.json"))
+      let r = try Seb.run(args + ["--out", d + "/out", "--model", try Seb.tinyModel()])
+      #expect(r.status == 73, "\(name): \(r.stderr)")
+      #expect(r.stderr.contains(d + "/out") && r.stderr.contains("different config"), "\(name): \(r.stderr)")
+    }
+  }
+
   @Test("check and report on a directory without a summary name the missing file")
   func missingSummary() throws {
     let d = temp()
@@ -350,6 +364,16 @@ struct BadInputTests {
     BadInput(name: "analyze JSON of the wrong shape", args: ["analyze", "collapse", "$D/nocases.json", "--out", "$D/out"], status: 65, message: "$D/nocases.json"),
     BadInput(name: "paper report from a missing data root", args: ["report", "paper", "--data", "$D/none", "--out", "$D/out"], status: 66, message: "$D/none"),
     BadInput(name: "embed without the model", args: ["embed", "x", "--dir", "$D/none"], status: 66, message: "$D/none"),
+    // every writer checks its output before any work (/proc takes no new entry, even for root)
+    BadInput(name: "report into /proc", args: ["report", "$D/searchrun", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "graders report into /proc", args: ["report", "graders", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "paper report into /proc", args: ["report", "paper", "--data", "$D/none", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "analyze charts into /proc", args: ["analyze", "similarity", "$D/none.json", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "collapse charts into /proc", args: ["analyze", "collapse", "$D/none.json", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "merge into /proc", args: ["merge", "$D/empty", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "split into /proc", args: ["split", "make", "s", "--source", "squad.json", "--data", "$D", "--count", "1", "--out", "/proc/seb-x/s.json"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "search into /proc", args: ["search", "$D/search-ok.json", "--out", "/proc/seb-x", "--model", "$M"], status: 73, message: "/proc/seb-x"),
+    BadInput(name: "judge whose judge.jsonl is a folder", args: ["judge", "$D/judgerun", "--model", "$M"], status: 73, message: "$D/judgerun/judge.jsonl"),
   ]
 
   /// The folder every case reads from.
@@ -368,10 +392,13 @@ struct BadInputTests {
     try write("search-badkey.json", "{\"variant\": \"search-noarchive\", \"proposer\": {\"temprature\": 1}}")
     try write("search-badvariant.json", "{\"variant\": \"search-magic\"}")
     try write("search-judge.json", "{\"variant\": \"search-qd\", \"reward\": \"judge\"}")
+    try write("search-ok.json", "{\"variant\": \"rewrite\"}")
     try write("search-nosplit.json", "{\"variant\": \"rewrite\", \"trainSplit\": \"nosuch\"}")
     try FileManager.default.createDirectory(atPath: d + "/searchrun", withIntermediateDirectories: true)
     try write("searchrun/config.json", "{\"variant\": \"rewrite\", \"name\": \"x\", \"iterations\": 1}")
     try write("wrongtype.json", "{\"name\": \"x\", \"seed\": \"zero\", \"split\": \"val200\", \"methods\": [\"base\"]}")
+    try FileManager.default.createDirectory(atPath: d + "/judgerun/judge.jsonl", withIntermediateDirectories: true)
+    try write("judgerun/config.json", "{\"name\": \"x\", \"methods\": [\"base\"]}")
     try write("squad.json", "[{\"title\": \"T\", \"context\": \"C\", \"questions\": [{\"question\": \"Q\", \"answer\": \"A\"}]}]")
     let model = try Seb.tinyModel(context: 128)
     let full = try Data(contentsOf: URL(fileURLWithPath: model))
@@ -398,7 +425,7 @@ struct BadInputTests {
     for p in c.absent.map(sub) { #expect(!FileManager.default.fileExists(atPath: p), "\(c.name): \(p) exists") }
     // No temporary or staging file is left anywhere in the folder.
     let after = Set((try? FileManager.default.subpathsOfDirectory(atPath: d)) ?? [])
-    let leftovers = after.subtracting(before).filter { $0.contains(".tmp-") || $0.contains(".staging-") || $0.contains(".old-") }
+    let leftovers = after.subtracting(before).filter { $0.contains(".tmp-") || $0.contains(".staging-") || $0.contains(".old-") || $0.contains(".seb-probe-") }
     #expect(leftovers.isEmpty, "\(c.name): left \(leftovers)")
   }
 }

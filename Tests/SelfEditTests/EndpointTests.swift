@@ -2,6 +2,7 @@
 // http.server, started by the test): the teacher method end to end, the judge through an
 // endpoint, a 429 retried with backoff, the API key sent from its environment variable.
 import Experiment
+import CPUEngine
 import LLM
 import Foundation
 import SelfEdit
@@ -74,10 +75,8 @@ struct EndpointTests {
     let rec = try #require(try RunDirectory(dir: fx.root + "/t", shard: .whole).records().first { $0.method == "teacher" })
     #expect(rec.sequences.count == 3)
     #expect(rec.sequences[0].hasSuffix("\nZed lives in a town.") && rec.sequences[1].hasSuffix("\nZed is blue."))
-    setenv(Paths.dataRootVariable, fx.root + "/data", 1)
-    defer { unsetenv(Paths.dataRootVariable) }
     let judge = ChatEndpoint(spec: EndpointSpec(url: server.url, model: "stub-judge", apiKeyEnv: "SEB_TEST_KEY", retries: 1, timeoutSeconds: 10))
-    let (n, failed) = try Judge.run(dir: fx.root + "/t", backend: .endpoint(judge), prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let (n, failed) = try Judge.run(dir: fx.root + "/t", backend: .endpoint(judge), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
     #expect(n > 0 && failed == 0)
     let v = try Judge.verdicts(path: fx.root + "/t/judge.jsonl")
     #expect(v.values.allSatisfy { $0 != nil })
@@ -104,7 +103,7 @@ struct ChatServerTests {
   @Test("the local server answers the OpenAI-compatible client with the model's greedy text")
   func roundTrip() throws {
     let fx = try Fixture()
-    let server = try ChatServer(model: fx.model, name: "tiny")
+    let server = try ChatServer(engine: LocalEngine(model: fx.model), name: "tiny")
     let t = Thread { server.serve(requests: 2) }
     t.start()
     let e = ChatEndpoint(spec: EndpointSpec(url: "http://127.0.0.1:\(server.port)/v1", model: "tiny", maxTokens: 6, retries: 0, timeoutSeconds: 20))

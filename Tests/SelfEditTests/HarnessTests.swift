@@ -2,6 +2,7 @@
 // a tiny data root written by the test: determinism, kill/resume, shards + merge, refusals, and
 // failures recorded (never thrown away, never scored as wrong).
 import Experiment
+import CPUEngine
 import Foundation
 import GGUF
 import LLM
@@ -66,7 +67,7 @@ final class Fixture {
 
   @discardableResult
   func run(_ out: String, shard: Shard = .whole) throws -> RunSummary? {
-    try Harness(model: model, modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
+    try Harness(engine: LocalEngine(model: model), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
   }
 
   func file(_ out: String, _ name: String) -> Data { FileManager.default.contents(atPath: root + "/\(out)/\(name)") ?? Data() }
@@ -158,7 +159,7 @@ struct HarnessTests {
     fx.config.training.epochs = 2
     #expect(throws: ExperimentError.self) { try fx.run("a", shard: Shard(index: 1, count: 2)) }
     #expect(throws: SelfEditError.self) {
-      try Harness(model: fx.model, modelSHA256: "other", config: fx.config, options: fx.options("a")).run()
+      try Harness(engine: LocalEngine(model: fx.model), modelSHA256: "other", config: fx.config, options: fx.options("a")).run()
     }
     #expect(fx.file("a", "records.jsonl") == before)
     #expect(throws: SelfEditError.badShard(found: "3/2")) { _ = try Shard.parse("3/2") }
@@ -198,11 +199,9 @@ struct HarnessTests {
     fx.config.methods = ["base"]
     fx.config.limit = 2
     try fx.run("j")
-    setenv(Paths.dataRootVariable, fx.root + "/data", 1)
-    defer { unsetenv(Paths.dataRootVariable) }
-    let (n, failed) = try Judge.run(dir: fx.root + "/j", backend: .local(fx.model), prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let (n, failed) = try Judge.run(dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
     #expect(n == 8 && failed == 0)
-    #expect(try Judge.run(dir: fx.root + "/j", backend: .local(fx.model), prompts: PromptLibrary(directory: packageRoot + "/Data/prompts")).judged == 0)
+    #expect(try Judge.run(dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts")).judged == 0)
     let down = ChatEndpoint(spec: EndpointSpec(url: "http://127.0.0.1:9/v1", model: "m", retries: 0, timeoutSeconds: 2))
     #expect(throws: SelfEditError.self) { _ = try down.complete("hi") }
   }

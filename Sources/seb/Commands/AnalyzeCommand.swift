@@ -12,11 +12,6 @@ struct AnalyzeCommand: ParsableCommand {
     commandName: "analyze", abstract: "Similarity, training-data length and collapse of ad-hoc files.",
     subcommands: [Similarity.self, LengthsCommand.self, CollapseCommand.self])
 
-  /// Embedding model for the embedding text similarity (nil -> "not computed (model not installed)").
-  static var makeEmbedder: (() throws -> TextEmbedder?)? = nil
-  /// Token counter for lengths in tokens (nil -> tokens not computed).
-  static var makeTokenCounter: (() throws -> ((String) -> Int)?)? = nil
-
   struct Thresholds: ParsableArguments {
     @Option(help: "Text-similarity collapse threshold (embedding scale).") var textThreshold: Double = 0.92
     @Option(help: "Hyperparameter-similarity collapse threshold.") var hpThreshold: Double = 0.98
@@ -61,8 +56,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "JSON list of iterations, each a list of {data_creation_instruction, hyperparameters} (or strings).") var file: String
     @Option(help: "Also write charts into this folder.") var out: String?
     func run() throws {
+      if let out { try AtomicFile.checkCreatable(directory: out) }
       let groups = try Collapse.loadTemplateGroups(file)
-      let its = try Collapse.analyze(groups, embedder: try AnalyzeCommand.makeEmbedder?() ?? nil)
+      let its = try Collapse.analyze(groups, embedder: try Runtime.embedder())
       print("# Similarity of \(file)\n")
       print(Markdown.table(["iter", "templates", "hyperparameter sim."] + (its.first?.text.map { "text: \($0.measure.name)" } ?? []),
                            its.map { it in ["\(it.iteration)", "\(it.templates)", Markdown.f(it.hyperparameter)]
@@ -77,7 +73,7 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "Any JSON holding objects with a list-valued training_sequences.") var file: String
     func run() throws {
       let doc = try JSONValue.load(file)
-      let counter = try AnalyzeCommand.makeTokenCounter?() ?? nil
+      let counter = try Runtime.tokenCounter()
       var rows: [[String]] = []
       func row(_ name: String, _ s: LengthSummary) -> [String] {
         [name, "\(s.lists)", "\(s.emptyLists)", "\(s.sequences)", Markdown.f(s.meanCharacters, 1),
@@ -105,8 +101,9 @@ struct AnalyzeCommand: ParsableCommand {
     @OptionGroup var thresholds: Thresholds
     @Option(help: "Also write charts into this folder.") var out: String?
     func run() throws {
+      if let out { try AtomicFile.checkCreatable(directory: out) }
       let t = thresholds.value
-      let its = try Collapse.analyze(try Collapse.loadTemplateGroups(file), embedder: try AnalyzeCommand.makeEmbedder?() ?? nil, thresholds: t)
+      let its = try Collapse.analyze(try Collapse.loadTemplateGroups(file), embedder: try Runtime.embedder(), thresholds: t)
       print("# Collapse of \(file)\n")
       print(PaperReport.collapseTable(its, thresholds: t))
       let flagged = its.filter { $0.hyperparameterFlag || !$0.textFlags.isEmpty }.map { "\($0.iteration)" }

@@ -1,6 +1,6 @@
 // `seb report paper` and `seb report graders`: regenerate the published numbers and the grader
 // fidelity study from the released files into Markdown + charts. Thin: all work is in Analysis and
-// Reporting. The lead plugs a sentence-embedding model in through `ReportCommand.makeEmbedder`.
+// Reporting. The sentence-embedding model comes from `Runtime.embedder()` (nil when not installed).
 import Analysis
 import Experiment
 import ArgumentParser
@@ -29,6 +29,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
       let out = self.out ?? runs[0] + "/report"
+      try AtomicFile.checkCreatable(directory: out)
       var text: String?
       if let notes {
         guard let d = FileManager.default.contents(atPath: notes) else { throw ExperimentError.missingFile(path: notes, what: "--notes file") }
@@ -42,7 +43,7 @@ struct ReportCommand: ParsableCommand {
                                 + zip(runs, search).map { "\($0) is \($1 ? "a search run" : "not")" }.joined(separator: ", "))
         }
         let loaded = try runs.map { try SearchRun.load($0) }
-        let embedder = try ReportCommand.makeEmbedder?()
+        let embedder = try Runtime.embedder()
         let o = try AtomicFile.staged(directory: out) { dir in
           (try SearchReport.write(runs: loaded, outDir: dir, command: ReportCommand.commandLine(), embedder: embedder, gnuplot: gnuplot, notes: text), dir)
         }
@@ -58,10 +59,6 @@ struct ReportCommand: ParsableCommand {
       print("wrote \(out)/README.md and \(o.0.charts.count) charts")
     }
   }
-
-  /// Set by the executable's entry point to supply the embedding model; nil or returning nil ->
-  /// the embedding column says "not computed (model not installed)".
-  static var makeEmbedder: (() throws -> TextEmbedder?)? = nil
 
   struct Options: ParsableArguments {
     @Option(help: "Data root (default: env SEB_DATA_ROOT, else ../shared/data beside the package root).")
@@ -93,7 +90,8 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
       let dataRoot = Paths.dataRoot(explicit: options.data)
       let out = options.out ?? Paths.defaultReportDir("paper")
-      let embedder = try ReportCommand.makeEmbedder?() ?? nil
+      try AtomicFile.checkCreatable(directory: out)
+      let embedder = try Runtime.embedder()
       let thresholds = CollapseThresholds(text: textThreshold, hyperparameter: hpThreshold)
       let r = try PaperNumbers.regenerate(dataRoot: dataRoot, embedder: embedder, seed: seed, resamples: resamples,
                                           hashFiles: !noHash, thresholds: thresholds)
@@ -124,6 +122,7 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
       let dataRoot = Paths.dataRoot(explicit: options.data)
       let out = options.out ?? Paths.defaultReportDir("paper")
+      try AtomicFile.checkCreatable(directory: out)
       let (report, files) = try GraderFidelity.evaluateReleased(dataRoot: dataRoot, graders: OfflineGrader.standardSet(f1Thresholds: f1))
       let md = GraderReport.markdown(report, files: files, dataRoot: Paths.display(dataRoot), command: ReportCommand.commandLine())
       let path = (out as NSString).appendingPathComponent("graders.md")

@@ -2,6 +2,8 @@
 // `seb split make`. Argument parsing and printing only: the harness is module SelfEdit, the
 // config, splits and expectations are module Experiment.
 import ArgumentParser
+import CPUEngine
+import EngineAPI
 import Experiment
 import Foundation
 import LLM
@@ -10,12 +12,12 @@ import Search
 import SelfEdit
 import Workspace
 
-/// Loads the model once and hashes it (the run manifest and summary name its sha256).
-func loadModelForRun(_ model: ModelOptions) throws -> (LanguageModel, String, Int) {
+/// Loads the model once into the local engine and hashes it (the run manifest and summary name its sha256).
+func loadEngineForRun(_ model: ModelOptions) throws -> (Engine, String, Int) {
   let threads = Runtime.setThreads(model.threads)
-  let m = try LanguageModel(path: model.path)
+  let e = try LocalEngine(path: model.path, threads: threads)
   let sha = try SHA256.hashFile(at: URL(fileURLWithPath: model.path)).digest
-  return (m, sha, threads)
+  return (e, sha, threads)
 }
 
 struct RunOptions: ParsableArguments {
@@ -49,7 +51,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   let dataRoot = Paths.dataRoot(explicit: run.data)
   _ = try Harness.passages(config: config, dataRoot: dataRoot)
   for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
-  let (m, sha, threads) = try loadModelForRun(model)
+  let (engine, sha, threads) = try loadEngineForRun(model)
   var opts = HarnessOptions(dataRoot: dataRoot, out: run.out)
   opts.shard = shard
   opts.threads = threads
@@ -58,7 +60,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   opts.adaptersPerStep = run.adaptersPerStep
   opts.log = { eprint($0) }
   eprint("run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, \(run.adaptersPerStep) adapters per step, into \(run.out)")
-  let h = try Harness(model: m, modelSHA256: sha, config: config, options: opts)
+  let h = try Harness(engine: engine, modelSHA256: sha, config: config, options: opts)
   if let s = try h.run() {
     print(RunText.summaryTable(s))
     print("wrote \(run.out)/summary.json")
@@ -119,6 +121,7 @@ struct MergeCommand: ParsableCommand {
   @Argument(help: "Run directories holding shard files.") var inputs: [String]
   @Option(help: "New run directory.") var out: String
   func run() throws {
+    try AtomicFile.checkCreatable(directory: out)
     let s = try Harness.merge(inputs: inputs, out: out)
     print(RunText.summaryTable(s))
     print("wrote \(out)/summary.json (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)")
@@ -159,9 +162,9 @@ struct JudgeCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
 
   func run() throws {
-    if let d = data { setenv(Paths.dataRootVariable, d, 1) }
-    // The run directory first: a wrong path is named before any model is loaded.
+    // The run directory first: a wrong path or one that cannot take judge.jsonl is named before any model is loaded.
     _ = try RunConfig.load(path: dir + "/config.json")
+    for f in ["judge.jsonl", "summary.json"] { try AtomicFile.checkCreatable(file: dir + "/" + f) }
     let backend: JudgeBackend
     if let url {
       guard let judgeModel else { throw ValidationError("--url needs --judge-model") }
@@ -169,10 +172,9 @@ struct JudgeCommand: ParsableCommand {
       try spec.validate(path: "--url", key: "judge")
       backend = .endpoint(ChatEndpoint(spec: spec))
     } else {
-      _ = Runtime.setThreads(model.threads)
-      backend = .local(try LanguageModel(path: model.path))
+      backend = .local(try LocalEngine(path: model.path, threads: Runtime.setThreads(model.threads)))
     }
-    let (n, failed) = try Judge.run(dir: dir, backend: backend, log: { eprint($0) })
+    let (n, failed) = try Judge.run(dir: dir, backend: backend, dataRoot: Paths.dataRoot(explicit: data), log: { eprint($0) })
     let config = try RunConfig.load(path: dir + "/config.json")
     let rd = RunDirectory(dir: dir, shard: .whole)
     if let manifest = try rd.manifest() {
@@ -198,6 +200,7 @@ struct SplitCommand: ParsableCommand {
     @Option(help: "Data root.") var data: String?
     @Option(help: "Output file.") var out: String
     func run() throws {
+      try AtomicFile.checkCreatable(file: out)
       let root = Paths.dataRoot(explicit: data)
       let passages = try Datasets.loadSEAL(path: try Datasets.file(source, dataRoot: root))
       let m = try SplitManifest.make(name: name, source: source, passages: passages, seed: seed, start: start, count: count)
@@ -238,7 +241,7 @@ struct ServeCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
   func run() throws {
     let m = try model.load()
-    let server = try ChatServer(model: m.model, name: name, port: port)
+    let server = try ChatServer(engine: LocalEngine(model: m.model, threads: m.threads), name: name, port: port)
     print("serving \(m.model.name) at http://127.0.0.1:\(server.port)/v1/chat/completions"); fflush(stdout)
     server.log = { eprint($0) }
     server.serve()

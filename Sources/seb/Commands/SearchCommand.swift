@@ -55,7 +55,7 @@ func runSearch(_ c: SearchConfig, out: String, data: String?, shard: String?, se
   try AtomicFile.checkCreatable(directory: out)
   let dataRoot = Paths.dataRoot(explicit: data)
   for s in [config.trainSplit, config.validationSplit] { _ = try SplitManifest.load(s).passages(dataRoot: dataRoot) }
-  let (m, sha, threads) = try loadModelForRun(model)
+  let (engine, sha, threads) = try loadEngineForRun(model)
   var opts = SearchOptions(dataRoot: dataRoot, out: out)
   opts.shard = try shard.map(Shard.parse) ?? .whole
   opts.threads = threads
@@ -65,7 +65,7 @@ func runSearch(_ c: SearchConfig, out: String, data: String?, shard: String?, se
   eprint("search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
          + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
          + "reward \(config.reward), seed \(config.seed), \(threads) threads, \(adaptersPerStep) adapters per step, into \(out)")
-  guard let s = try SearchRunner(model: m, modelSHA256: sha, config: config, options: opts).run() else {
+  guard let s = try SearchRunner(engine: engine, modelSHA256: sha, config: config, options: opts).run() else {
     print("shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue")
     return
   }

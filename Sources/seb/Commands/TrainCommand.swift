@@ -6,6 +6,7 @@ import Foundation
 import GGUF
 import LLM
 import Tokenizer
+import CPUEngine
 import Experiment
 import SelfEdit
 import Training
@@ -91,7 +92,7 @@ struct TrainCommand: ParsableCommand {
       throw WorkspaceError.notWritable(path: out, message: "already holds files; choose another --out or pass --force to replace it")
     }
     let m = try model.load(pack: false)
-    try InnerLoop.checkFits(flags, model: m.weights.config)
+    try LocalEngine.checkFits(flags, model: m.weights.config)
     let weights = m.weights, tokenizer = m.tokenizer
     let pieces = try TrainingData.read(path: data)
     var examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
@@ -115,7 +116,7 @@ struct TrainCommand: ParsableCommand {
     if let config {
       let spec = try TrainingSpec.parse(try JSONNode.load(config))
       try spec.validate(path: config, key: "training")
-      try InnerLoop.checkFits(spec, model: weights.config)
+      try LocalEngine.checkFits(spec, model: weights.config)
       lora = spec.loraConfig(seed: seed)
       cfg = try spec.trainingConfig(eos: tokenizer.eosId, seed: seed)
       examples = examples.map { e in

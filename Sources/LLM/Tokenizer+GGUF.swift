@@ -1,5 +1,7 @@
 // Tokenizer+GGUF.swift: builds a Tokenizer from a GGUF file's tokenizer.* keys (model-facts 2.6).
+// Here, where the runtime meets the file format, so the tokenizer itself depends on nothing.
 import GGUF
+import Tokenizer
 
 extension Tokenizer {
   public init(gguf f: GGUFFile) throws {
