@@ -30,7 +30,7 @@ let package = Package(
 
     .target(name: "Workspace", dependencies: ["CArchive"], exclude: ["README.md"]),
     .target(name: "Tensor", dependencies: ["COpenBLAS", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "GGUF", dependencies: ["Tensor"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "GGUF", dependencies: ["Tensor", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "ModelStore", dependencies: ["CArchive", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Tokenizer", dependencies: [], exclude: ["README.md"], swiftSettings: fast),
     // What a caller asks of decoding (sampling options, byte automata for constrained output): a leaf,
@@ -38,7 +38,7 @@ let package = Package(
     .target(name: "Decoding", dependencies: [], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "LLM", dependencies: ["Tensor", "GGUF", "Tokenizer", "Decoding"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Training", dependencies: ["LLM", "Tensor", "GGUF", "SafeTensors"], exclude: ["README.md"], swiftSettings: fast),
-    .target(name: "SafeTensors", dependencies: [], exclude: ["README.md"]),
+    .target(name: "SafeTensors", dependencies: ["Workspace"], exclude: ["README.md"]),
     // The experiment as data: configs, records, splits, prompts, graders, aggregation. No runtime.
     .target(name: "Experiment", dependencies: ["Workspace"], exclude: ["README.md"]),
     // The seam: what the harness and the search ask of a model, in text (a protocol and its messages).

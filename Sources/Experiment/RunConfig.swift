@@ -134,19 +134,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  public static func load(path: String) throws -> RunConfig {
-    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "run config") }
-    return try parse(d, path: path)
-  }
+  public static func load(path: String) throws -> RunConfig { try parse(try ConfigFile.read(path, what: "run config"), path: path) }
 
   /// Range checks; errors name the key, the value and the accepted range.
   public func validate(path: String = "config") throws {
     func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
       .malformed(path: path, key: key, expected: expected, found: "\(found)")
     }
-    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-      throw bad("name", "a non-empty name of letters, digits, '-', '_', '.'", name)
-    }
+    try ConfigFile.checkName(name, path: path)
     if let l = limit, l < 1 { throw bad("limit", "an integer >= 1", l) }
     guard !methods.isEmpty else { throw bad("methods", "at least one method", "[]") }
     for (i, m) in methods.enumerated() {
@@ -292,4 +287,19 @@ public enum Method: Equatable, Sendable {
 
   /// Whether the model under test generates the self-edits (batched generation stage).
   public var generatesWithModel: Bool { if case .prompt = self { return true }; return false }
+}
+
+/// What every config file (run or search) shares: reading it, and the rule for run names.
+public enum ConfigFile {
+  public static func read(_ path: String, what: String) throws -> Data {
+    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: what) }
+    return d
+  }
+
+  /// A run name becomes part of paths and report titles: letters, digits, '-', '_', '.'.
+  public static func checkName(_ name: String, path: String) throws {
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+      throw ExperimentError.malformed(path: path, key: "name", expected: "a non-empty name of letters, digits, '-', '_', '.'", found: name)
+    }
+  }
 }

@@ -5,6 +5,7 @@
 // arrays of arrays are `.array([GGUFArray])`, each inner array with its own element type, exactly
 // as the format allows. Encoding: a value is its bytes little-endian; a string is a u64 byte length
 // then UTF-8 bytes (no terminator); an array is element type (u32), count (u64), then elements.
+import Workspace
 
 /// One metadata value. `typeName` gives the GGUF spelling used in errors ("u32", "array<string>").
 public enum GGUFValue: Equatable, Sendable {
@@ -200,17 +201,9 @@ public enum GGUFArray: Equatable, Sendable {
   }
 }
 
+/// A string as `seb model info` shows it: JSON-escaped, cut after `maxLength` characters.
 func quotePreview(_ s: String, maxLength: Int) -> String {
-  var out = ""
-  for ch in s.unicodeScalars {
-    switch ch {
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    case "\"": out += "\\\""
-    default: out.unicodeScalars.append(ch)
-    }
-  }
-  if out.count > maxLength { return "\"" + out.prefix(maxLength) + "\"... (\(s.utf8.count) bytes)" }
-  return "\"" + out + "\""
+  let body = JSONText.quote(s).dropFirst().dropLast()
+  if body.count > maxLength { return "\"" + body.prefix(maxLength) + "\"... (\(s.utf8.count) bytes)" }
+  return "\"" + body + "\""
 }

@@ -13,6 +13,7 @@
 // Writer invariants: keys sorted by name, data in the same order, header padded with spaces so
 // the data starts at an 8-byte aligned offset; same inputs give the same bytes.
 import Foundation
+import Workspace
 
 /// Element types this reader understands.
 public enum SafeTensorsDType: String, Sendable, CaseIterable {
@@ -347,24 +348,6 @@ public enum SafeTensorsWriter {
     }
   }
 
-  /// JSON string literal with the escapes JSON requires.
-  static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 {
-          out += String(format: "\\u%04x", scalar.value)
-        } else {
-          out.unicodeScalars.append(scalar)
-        }
-      }
-    }
-    return out + "\""
-  }
+  /// JSON string literal (the escapes serde_json writes).
+  static func jsonString(_ s: String) -> String { JSONText.quote(s) }
 }

@@ -4,6 +4,7 @@
 // surrogate pairs above U+FFFF) and writes floats as repr() does (shortest round-trip: 0.001,
 // 1e-05, 1e+16, 1.0). Used for templates, the archive and SFT rows (reference-pipeline 3.2, 3.9).
 import Foundation
+import Workspace
 
 public indirect enum PyJSON: Equatable, Sendable {
   case null
@@ -56,7 +57,7 @@ public indirect enum PyJSON: Equatable, Sendable {
     case .bool(let b): out += b ? "true" : "false"
     case .int(let i): out += String(i)
     case .float(let d): out += PyJSON.repr(d)
-    case .string(let s): PyJSON.quote(s, ascii, into: &out)
+    case .string(let s): JSONText.quote(s, asciiOnly: ascii, into: &out)
     case .array(let a):
       out += "["
       for (i, v) in a.enumerated() {
@@ -68,7 +69,7 @@ public indirect enum PyJSON: Equatable, Sendable {
       out += "{"
       for (i, (k, v)) in o.enumerated() {
         if i > 0 { out += ", " }
-        PyJSON.quote(k, ascii, into: &out)
+        JSONText.quote(k, asciiOnly: ascii, into: &out)
         out += ": "
         v.write(&out, ascii)
       }
@@ -94,33 +95,6 @@ public indirect enum PyJSON: Equatable, Sendable {
       s = mant + "e" + (neg ? "-" : "+") + exp
     }
     return s
-  }
-
-  static func quote(_ s: String, _ ascii: Bool, into out: inout String) {
-    out += "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case "\u{08}": out += "\\b"
-      case "\u{0C}": out += "\\f"
-      default:
-        if u.value < 0x20 || (ascii && u.value > 0x7E) {
-          if u.value > 0xFFFF {
-            let v = u.value - 0x10000
-            out += String(format: "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF))
-          } else {
-            out += String(format: "\\u%04x", u.value)
-          }
-        } else {
-          out.unicodeScalars.append(u)
-        }
-      }
-    }
-    out += "\""
   }
 
   // MARK: loads

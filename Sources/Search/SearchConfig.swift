@@ -201,18 +201,13 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  public static func load(path: String) throws -> SearchConfig {
-    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "search config") }
-    return try parse(d, path: path)
-  }
+  public static func load(path: String) throws -> SearchConfig { try parse(try ConfigFile.read(path, what: "search config"), path: path) }
 
   public func validate(path: String = "config") throws {
     func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
       .malformed(path: path, key: key, expected: expected, found: "\(found)")
     }
-    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-      throw bad("name", "a non-empty name of letters, digits, '-', '_', '.'", name)
-    }
+    try ConfigFile.checkName(name, path: path)
     guard (1...50).contains(iterations) else { throw bad("iterations", "1...50", iterations) }
     guard (1...64).contains(templates) else { throw bad("templates", "1...64", templates) }
     guard (1...64).contains(completions) else { throw bad("completions", "1...64", completions) }
