@@ -240,6 +240,17 @@ struct ExperimentCommandTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == ["adapter_config.json", "adapter_model.safetensors"])
     #expect(try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }.isEmpty)
   }
+
+  @Test("train --config cuts prompt + completion rows to maxLength, prompt included, as the inner loop cuts sequences")
+  func trainConfigTruncatesLongPrompts() throws {
+    let d = temp()
+    let row = "{\"prompt\": \"a long prompt that is longer than the limit\", \"completion\": \" done\"}\n"
+    try Data((row + row).utf8).write(to: URL(fileURLWithPath: d + "/data.jsonl"))
+    try Data("{\"rank\": 4, \"alpha\": 8, \"epochs\": 1, \"maxLength\": 4}".utf8).write(to: URL(fileURLWithPath: d + "/c.json"))
+    let r = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.jsonl", "--out", d + "/a", "--config", d + "/c.json", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("\"tokens\":8"), "\(r.stdout)")
+  }
 }
 
 @Suite("seb run survives kill -9", .serialized, .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))

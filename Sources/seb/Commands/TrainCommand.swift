@@ -84,48 +84,36 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    // Every value checked (and the output checked) before the model is loaded.
-    let flags = try spec()
-    try flags.validate(path: "seb train", key: "options")
+    // One set of settings, every value checked (and the output checked) before the model is
+    // loaded: the config's `training` object when given, else the flags.
+    let spec: TrainingSpec
+    if let config {
+      spec = try TrainingSpec.parse(try JSONNode.load(config))
+      try spec.validate(path: config, key: "training")
+    } else {
+      spec = try self.spec()
+      try spec.validate(path: "seb train", key: "options")
+    }
     try AtomicFile.checkCreatable(directory: out)
     if !force, let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
       throw WorkspaceError.notWritable(path: out, message: "already holds files; choose another --out or pass --force to replace it")
     }
     let m = try model.load(pack: false)
-    try LocalEngine.checkFits(flags, model: m.weights.config)
+    try LocalEngine.checkFits(spec, model: m.weights.config)
     let weights = m.weights, tokenizer = m.tokenizer
-    let pieces = try TrainingData.read(path: data)
-    var examples = TrainingData.examples(pieces, eos: appendEos ? tokenizer.eosId : nil) {
-      tokenizer.encode($0)
+    let lora = spec.loraConfig(seed: seed)
+    var cfg = try spec.trainingConfig(eos: tokenizer.eosId, seed: seed)
+    if config == nil {
+      // Flags a run config has no key for (the harness trains with a linear decay, all tokens or SEAL's pads).
+      cfg.schedule = schedule == .constant
+        ? (warmup > 0 ? .constantWithWarmup(warmupSteps: warmup) : .constant)
+        : (warmup > 0 ? .linearWithWarmup(warmupSteps: warmup) : .linear)
+      if lossMask == .completion { cfg.lossMask = .completionOnly }
     }
-    var cfg = TrainingConfig()
-    cfg.learningRate = lr; cfg.epochs = epochs; cfg.batchSize = batchSize; cfg.gradientAccumulation = gradAccum
-    cfg.schedule = schedule == .constant
-      ? (warmup > 0 ? .constantWithWarmup(warmupSteps: warmup) : .constant)
-      : (warmup > 0 ? .linearWithWarmup(warmupSteps: warmup) : .linear)
-    cfg.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil
-    cfg.seed = seed
-    switch lossMask {
-    case .all: cfg.lossMask = .allTokens
-    case .completion: cfg.lossMask = .completionOnly
-    case .sealPadded:
-      guard let pad = tokenizer.eosId else { throw ValidationError("the model has no EOS token to pad with") }
-      cfg.lossMask = .sealPadded(padToken: pad, length: padLength)
-    }
-    var lora = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: try parseTargets(), seed: seed)
-    if let config {
-      let spec = try TrainingSpec.parse(try JSONNode.load(config))
-      try spec.validate(path: config, key: "training")
-      try LocalEngine.checkFits(spec, model: weights.config)
-      lora = spec.loraConfig(seed: seed)
-      cfg = try spec.trainingConfig(eos: tokenizer.eosId, seed: seed)
-      examples = examples.map { e in
-        var e = e
-        if spec.appendEOS && !appendEos, let eos = tokenizer.eosId { e.tokens.append(eos) }
-        e.tokens = Array(e.tokens.prefix(spec.maxLength))
-        return e
-      }
-    }
+    // A config's EOS and truncation rules are the inner loop's (appendEOS, maxLength).
+    let eos = appendEos || (config != nil && spec.appendEOS) ? tokenizer.eosId : nil
+    var examples = TrainingData.examples(try TrainingData.read(path: data), eos: eos) { tokenizer.encode($0) }
+    if config != nil { examples = examples.map { TrainingExample(tokens: Array($0.tokens.prefix(spec.maxLength)), promptLength: min($0.promptLength, spec.maxLength)) } }
     let start = Date()
     var doneTokens = 0
     let (adapter, log) = try LoRATrainer.train(model: weights, examples: examples, adapterConfig: lora, config: cfg) { s, total in
