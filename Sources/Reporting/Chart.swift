@@ -4,7 +4,8 @@
 // two images. So every chart can be regenerated (`gnuplot NAME.gp` in that folder) and restyled.
 // gnuplot missing or failing -> the .dat and .gp are still written and the result carries a message.
 // Invariants: output bytes depend only on the chart (numbers printed with %.6g, fixed styles);
-// text is passed with gnuplot's `noenhanced` so underscores and carets print literally.
+// the terminals are `noenhanced` so underscores and carets print literally. The style rules (axes,
+// outliers, legends, small multiples) are in ChartView.swift and ChartScript.swift.
 import Foundation
 
 public struct Series: Sendable {
@@ -26,38 +27,74 @@ public struct ReferenceLine: Sendable {
 }
 
 public struct Bar: Sendable {
+  /// What the tick says (a display name: `MethodNames.display`).
   public var label: String
   public var value: Double
   public var lower: Double?
   public var upper: Double?
-  public init(label: String, value: Double, lower: Double? = nil, upper: Double? = nil) {
-    self.label = label; self.value = value; self.lower = lower; self.upper = upper
+  /// The raw id behind the label (kept in the .dat), e.g. `released:gpt4_1_val.json`.
+  public var id: String?
+  public init(label: String, value: Double, lower: Double? = nil, upper: Double? = nil, id: String? = nil) {
+    self.label = label; self.value = value; self.lower = lower; self.upper = upper; self.id = id
+  }
+}
+
+/// One panel of small multiples: its own title, series and reference lines; the axes are shared.
+public struct Panel: Sendable {
+  public var title: String
+  public var series: [Series]
+  public var references: [ReferenceLine]
+  public init(title: String, series: [Series], references: [ReferenceLine] = []) {
+    self.title = title; self.series = series; self.references = references
   }
 }
 
 public struct Chart: Sendable {
   public enum Kind: Sendable {
-    /// Lines with points per series, optional bands, horizontal reference lines.
+    /// Lines with points per series (intervals as whiskers), horizontal reference lines.
     case lines([Series], references: [ReferenceLine])
-    /// One bar per label, with optional interval whiskers.
+    /// Small multiples: one panel each, sharing the axes, the styles of equally named series and one legend.
+    case panels([Panel])
+    /// One bar per label, with optional interval whiskers; the value axis contains 0.
     case bars([Bar])
-    /// Points (x, y) with the diagonal y = x and the axes through 0.
+    /// Points (x, y) with the diagonal y = x and the axes through 0; outliers drawn at the edge.
     case scatter(x: [Double], y: [Double], pointLabel: String)
   }
+  /// More series than this in one panel cannot be told apart: split them into panels.
+  public static let maxSeriesPerPanel = 6
   /// File stem (no extension), e.g. "hp-similarity".
   public var name: String
   public var title: String
   public var xLabel: String
   public var yLabel: String
   public var kind: Kind
+  /// A fixed view instead of the fitted one (a bar chart's still contains 0).
   public var yRange: ClosedRange<Double>?
   public var xRange: ClosedRange<Double>?
-  /// Integer x tics (iterations) instead of gnuplot's automatic ones.
+  /// Integer x tics (iterations) instead of gnuplot's automatic ones; coinciding series are dodged.
   public var integerXTics: Bool
+  /// Integer y tics (counts).
+  public var integerYTics: Bool
+  /// Lines under the title: what a measure is computed with, why a line is (not) drawn.
+  public var notes: [String]
   public init(name: String, title: String, xLabel: String, yLabel: String, kind: Kind,
-              yRange: ClosedRange<Double>? = nil, xRange: ClosedRange<Double>? = nil, integerXTics: Bool = false) {
+              yRange: ClosedRange<Double>? = nil, xRange: ClosedRange<Double>? = nil, integerXTics: Bool = false,
+              integerYTics: Bool = false, notes: [String] = []) {
     self.name = name; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.kind = kind
-    self.yRange = yRange; self.xRange = xRange; self.integerXTics = integerXTics
+    self.yRange = yRange; self.xRange = xRange; self.integerXTics = integerXTics; self.integerYTics = integerYTics
+    self.notes = notes
+  }
+}
+
+extension Chart {
+  /// Whether there is anything to draw (a report leaves out a chart of runs that have no value yet).
+  public var hasPoints: Bool {
+    switch kind {
+    case let .lines(series, _): return series.contains { !$0.x.isEmpty }
+    case let .panels(panels): return panels.contains { $0.series.contains { !$0.x.isEmpty } }
+    case let .bars(bars): return !bars.isEmpty
+    case let .scatter(x, _, _): return !x.isEmpty
+    }
   }
 }
 
@@ -87,110 +124,22 @@ public struct ChartWriter {
   public var gnuplot: String?
   public init(directory: String, gnuplot: String? = nil) { self.directory = directory; self.gnuplot = gnuplot }
 
-  static func num(_ x: Double) -> String { x.isFinite ? String(format: "%.6g", x) : "NaN" }
-  static func quote(_ s: String) -> String {
-    "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-  }
-
-  // Tableau 10: the most series a chart of ours has is 9 (text similarity), each with its own colour.
-  static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                       "#bcbd22", "#17becf"]
-
-  /// The .dat and .gp text for a chart.
+  /// The .dat and .gp text for a chart (ChartScript.swift draws each kind).
   public static func render(_ c: Chart) throws -> (dat: String, gp: String) {
-    var dat = "# \(c.title)\n"
-    var gp = """
-    # \(c.title)
-    # Regenerate: gnuplot \(c.name).gp   (reads \(c.name).dat, writes \(c.name).png and \(c.name).svg)
-    set title \(quote(c.title)) noenhanced
-    set xlabel \(quote(c.xLabel)) noenhanced
-    set ylabel \(quote(c.yLabel)) noenhanced
-    set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
-    set grid ytics lc rgb "#dddddd"
-    set border 3
-    set tics nomirror
-
-    """
-    if let r = c.yRange { gp += "set yrange [\(num(r.lowerBound)):\(num(r.upperBound))]\n" }
-    if let r = c.xRange { gp += "set xrange [\(num(r.lowerBound)):\(num(r.upperBound))]\n" }
-    if c.integerXTics { gp += "set xtics 1\n" }
-    var plots: [String] = []
-    var legendEntries = 0  // bar charts have no key
-    let file = quote(c.name + ".dat")
-    switch c.kind {
-    case let .lines(series, refs):
-      guard !series.isEmpty else { throw ReportingError.invalidChart(name: c.name, expected: "at least one series", found: "none") }
-      dat += "# blocks (gnuplot index) in order: " + series.map(\.name).joined(separator: " | ") + "\n# x y lower upper\n"
-      for (i, s) in series.enumerated() {
-        guard s.x.count == s.y.count, (s.lower?.count ?? s.x.count) == s.x.count, (s.upper?.count ?? s.x.count) == s.x.count else {
-          throw ReportingError.invalidChart(name: c.name, expected: "x, y, lower, upper of equal length in series \(s.name)",
-                                            found: "\(s.x.count), \(s.y.count), \(s.lower?.count ?? -1), \(s.upper?.count ?? -1)")
-        }
-        if i > 0 { dat += "\n\n" }
-        dat += "# \(s.name)\n"
-        for k in 0..<s.x.count {
-          dat += "\(num(s.x[k])) \(num(s.y[k])) \(num(s.lower?[k] ?? s.y[k])) \(num(s.upper?[k] ?? s.y[k]))\n"
-        }
-        let color = colors[i % colors.count]
-        if s.lower != nil, s.upper != nil {
-          plots.append("\(file) index \(i) using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb \"\(color)\" notitle")
-        }
-        // Dash type and point type as well as colour: series stay apart in grey print and for
-        // colour-blind readers.
-        plots.append("\(file) index \(i) using 1:2 with linespoints lw 2 dt \(1 + i % 5) pt \(5 + i % 6) ps 1.1 lc rgb \"\(color)\" title \(quote(s.name))")
-      }
-      legendEntries = series.count + refs.count
-      for (j, r) in refs.enumerated() {
-        plots.append("\(num(r.y)) with lines dt \(2 + j % 3) lw 2 lc rgb \"#444444\" title \(quote(r.label))")
-      }
-      if c.xRange == nil {
-        let xs = series.flatMap(\.x).filter(\.isFinite)
-        if let lo = xs.min(), let hi = xs.max() { gp += "set xrange [\(num(lo - 0.25)):\(num(hi + 0.25))]\n" }
-      }
-    case let .bars(bars):
-      guard !bars.isEmpty else { throw ReportingError.invalidChart(name: c.name, expected: "at least one bar", found: "none") }
-      dat += "# index label value lower upper\n"
-      for (i, b) in bars.enumerated() {
-        dat += "\(i) \(quote(b.label)) \(num(b.value)) \(num(b.lower ?? b.value)) \(num(b.upper ?? b.value))\n"
-      }
-      gp += "set style fill solid 0.6 border -1\nset boxwidth 0.6\nset xtics rotate by -25 left noenhanced\nset xrange [-0.6:\(num(Double(bars.count) - 0.4))]\nset key off\nset bmargin 8\n"
-      plots.append("\(file) using 1:3:xtic(2) with boxes lc rgb \"\(colors[0])\" title \"value\"")
-      if bars.contains(where: { $0.lower != nil }) {
-        plots.append("\(file) using 1:3:4:5 with yerrorbars lc rgb \"#222222\" pt 0 lw 1.5 title \"95% interval\"")
-        plots.append("\(file) using 1:(column(5)):(sprintf(\"%.3g\", column(3))) with labels offset 0,0.8 notitle")
-      } else {
-        plots.append("\(file) using 1:3:(sprintf(\"%.4g\", column(3))) with labels offset 0,0.8 notitle")
-      }
-    case let .scatter(x, y, pointLabel):
-      guard x.count == y.count, !x.isEmpty else {
-        throw ReportingError.invalidChart(name: c.name, expected: "equal, non-zero numbers of x and y", found: "\(x.count) and \(y.count)")
-      }
-      dat += "# x y\n"
-      for k in 0..<x.count { dat += "\(num(x[k])) \(num(y[k]))\n" }
-      gp += "set size square\nset xzeroaxis lt 1 lc rgb \"#888888\"\nset yzeroaxis lt 1 lc rgb \"#888888\"\n"
-      plots.append("\(file) using 1:2 with points pt 7 ps 0.8 lc rgb \"\(colors[0])\" title \(quote(pointLabel))")
-      plots.append("x with lines dt 2 lc rgb \"#444444\" title \"y = x\"")
-      legendEntries = 2
+    guard !c.xLabel.isEmpty, !c.yLabel.isEmpty else {
+      throw ReportingError.invalidChart(name: c.name, expected: "a title on both axes", found: "x \"\(c.xLabel)\", y \"\(c.yLabel)\"")
     }
-    // gnuplot 5.4 sizes the bottom margin of an outside key without the x label, so the key box
-    // covered it: the key sits at the page's foot in two columns and the margin holds its rows.
-    if legendEntries > 0 { gp += "set bmargin \(4 + (legendEntries + 1) / 2)\n" }
-    let plot = "plot " + plots.joined(separator: ", \\\n     ")
-    gp += """
-
-    set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-    set output \(quote(c.name + ".png"))
-    \(plot)
-    set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-    set output \(quote(c.name + ".svg"))
-    replot
-    unset output
-
-    """
-    return (dat, gp)
+    let d: Drawing
+    switch c.kind {
+    case let .lines(series, refs): d = try lines(c, [Panel(title: "", series: series, references: refs)])
+    case let .panels(panels): d = try lines(c, panels)
+    case let .bars(bars): d = try self.bars(c, bars)
+    case let .scatter(x, y, label): d = try scatter(c, x: x, y: y, pointLabel: label)
+    }
+    return ("# \(c.title)\n" + d.dat, script(c, d))
   }
 
-  /// Writes NAME.dat and NAME.gp, then runs gnuplot in `directory` if it can be found.
+/// Writes NAME.dat and NAME.gp, then runs gnuplot in `directory` if it can be found.
   public func write(_ chart: Chart) throws -> ChartOutput {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (dat, gp) = try ChartWriter.render(chart)

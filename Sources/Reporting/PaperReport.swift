@@ -37,33 +37,24 @@ public enum PaperReport {
       name: "hp-similarity", title: "Intra-iteration hyperparameter similarity, released Qwen3-8B search templates",
       yLabel: "mean pairwise hyperparameter similarity",
       series: r.search.map { ("\($0.name) variant", $0.iterations.map(\.hyperparameter)) },
-      threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.hyperparameter, 2))", y: thresholds.hyperparameter),
-      yRange: 0.75...1.02))
-    var textSeries: [(name: String, values: [Double?])] = []
-    for v in r.search {
-      for m in v.iterations.first?.text.map(\.measure) ?? [] {
-        let vals = v.iterations.map { $0.score(m) }
-        if vals.contains(where: { $0 != nil }) { textSeries.append(("\(v.name): \(m.shortName)", vals)) }
-      }
-    }
-    charts.append(ExperimentCharts.similarityPerIteration(
+      threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.hyperparameter, 2))", y: thresholds.hyperparameter)))
+    charts.append(ExperimentCharts.textSimilarity(
       name: "text-similarity", title: "Intra-iteration instruction similarity, released Qwen3-8B search templates",
-      yLabel: "mean pairwise text similarity", series: textSeries,
-      threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.text, 2)) (embedding scale)", y: thresholds.text)))
+      runs: r.search.map { ("\($0.name) variant", $0.iterations) }, threshold: thresholds.text))
     charts.append(ExperimentCharts.methodBars(
       name: "seal-single-passage", title: "SEAL single-passage accuracy (released gpt-4.1 verdicts), 95% bootstrap CI over 200 passages",
-      yLabel: "accuracy (macro over passages)", rows: r.seal.map { ($0.name, $0.macro) }, yRange: 0...0.6))
+      yLabel: "accuracy (macro over passages)", rows: r.seal.map { ($0.name, $0.macro) }))
     charts.append(ExperimentCharts.methodBars(
       name: "self-edit-length", title: "Mean self-edit length (first completion, 200 eval passages), 95% bootstrap CI",
       yLabel: "characters", rows: r.lengths.map { ($0.method, $0.estimate) }))
     let byKey = Dictionary(uniqueKeysWithValues: r.seal.map { ($0.key, $0) })
     if let b = byKey["base"], let i1 = byKey["iter1"], let i2 = byKey["iter2"], let g = byKey["gpt4_1"], let base = byKey["baseline"] {
       charts.append(try ExperimentCharts.accuracyPerIteration(
-        name: "seal-accuracy-per-round", title: "SEAL accuracy per ReST-EM round (released files), 95% bootstrap band",
+        name: "seal-accuracy-per-round", title: "SEAL accuracy per ReST-EM round (released files), 95% bootstrap CI over 200 passages",
         methods: [IterationScores(method: "SEAL self-edits", iterations: [0, 1, 2], perPassage: [b.perPassage, i1.perPassage, i2.perPassage])],
         references: [ReferenceLine(label: "GPT-4.1 implications \(Markdown.f(g.macro.mean))", y: g.macro.mean),
                      ReferenceLine(label: "base model, no adaptation \(Markdown.f(base.macro.mean))", y: base.macro.mean)],
-        seed: r.seed, resamples: r.resamples))
+        seed: r.seed, resamples: r.resamples, xLabel: "ReST-EM round (0 = base-model self-edits, before any round)"))
       let g0 = zip(b.perPassage, base.perPassage).map { $0 - $1 }
       let g2 = zip(i2.perPassage, base.perPassage).map { $0 - $1 }
       charts.append(ExperimentCharts.gainScatter(

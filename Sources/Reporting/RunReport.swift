@@ -80,7 +80,7 @@ public enum RunReport {
       let bars1 = methods.compactMap { m in s.methods[m]?.metrics[Metric.containsAll.rawValue].map { (method: m, estimate: $0.adapter) } }
       if !bars1.isEmpty {
         let c = try writer.write(ExperimentCharts.methodBars(name: "contains-all\(tag)", title: "\(s.name): contains (all references), 95% CI",
-                                                             yLabel: "accuracy (macro over passages)", rows: bars1, yRange: 0...1))
+                                                             yLabel: "accuracy (macro over passages)", rows: bars1))
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "contains accuracy per method") + "\n"
       }
       let bars2 = methods.compactMap { m in s.methods[m]?.metrics[Metric.goldLogLikelihood.rawValue].map { (method: m, estimate: $0.gain) } }
@@ -95,7 +95,7 @@ public enum RunReport {
         let common = a.keys.filter { b[$0] != nil }.sorted()
         if !common.isEmpty {
           let c = try writer.write(ExperimentCharts.gainScatter(
-            name: "scatter-passage-vs-\(other.replacingOccurrences(of: ":", with: "-"))\(tag)", title: "\(s.name): per-passage gold log-lik gain",
+            name: "scatter-passage-vs-\(other.replacingOccurrences(of: ":", with: "-"))\(tag)", title: "\(s.name): per-passage gold log-likelihood gain (adapter minus un-adapted model)",
             methodA: "passage", gainsA: common.map { a[$0]!.adapter - a[$0]!.baseline },
             methodB: other, gainsB: common.map { b[$0]!.adapter - b[$0]!.baseline }))
           charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "per-passage gain scatter") + "\n"

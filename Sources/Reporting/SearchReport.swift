@@ -1,8 +1,8 @@
 // SearchReport.swift: the report of one or more strategy-search runs (`seb report RUN...` on
 // search run directories): per iteration the validation score and gain with intervals, the
 // templates proposed, failed and clamped proposals, and the collapse charts the paper draws for
-// the released runs (text and hyperparameter similarity with threshold lines, distinct
-// instructions, training-data length), several runs per chart. Every number comes from the run
+// the released runs (text similarity per measure, hyperparameter similarity with its threshold
+// line, distinct instructions, training-data length), several runs per chart. Every number comes from the run
 // files through Analysis.SearchRun.
 import Analysis
 import Foundation
@@ -16,40 +16,30 @@ public enum SearchReport {
       name: "hp-similarity", title: "Intra-iteration hyperparameter similarity of the train templates", yLabel: "mean pairwise hyperparameter similarity",
       series: zip(runs, collapse).map { ($0.name, $1.map(\.hyperparameter)) },
       threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.hyperparameter, 2))", y: thresholds.hyperparameter)))
-    var text: [(name: String, values: [Double?])] = []
-    for (r, c) in zip(runs, collapse) {
-      for m in c.first?.text.map(\.measure) ?? [] {
-        let v = c.map { $0.score(m) }
-        if v.contains(where: { $0 != nil }) { text.append(("\(r.name): \(m.shortName)", v)) }
-      }
-    }
-    if !text.isEmpty {
-      charts.append(ExperimentCharts.similarityPerIteration(
-        name: "text-similarity", title: "Intra-iteration instruction similarity of the train templates", yLabel: "mean pairwise text similarity",
-        series: text, threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.text, 2)) (embedding scale)", y: thresholds.text)))
+    if collapse.contains(where: { $0.contains { $0.text.contains { $0.value != nil } } }) {
+      charts.append(ExperimentCharts.textSimilarity(
+        name: "text-similarity", title: "Intra-iteration instruction similarity of the train templates",
+        runs: zip(runs, collapse).map { ($0.name, $1) }, threshold: thresholds.text))
     }
     let maxT = Double(runs.flatMap { $0.iterations.map(\.slots) }.max() ?? 1)
     charts.append(ExperimentCharts.similarityPerIteration(
       name: "distinct-instructions", title: "Distinct train instructions per iteration", yLabel: "distinct instructions",
-      series: zip(runs, collapse).map { ($0.name, $1.map { Double($0.distinctInstructions) }) }, threshold: nil, yRange: 0...(maxT + 0.5)))
+      series: zip(runs, collapse).map { ($0.name, $1.map { Double($0.distinctInstructions) }) }, threshold: nil, yRange: 0...(maxT + 0.5), counts: true))
     let lengths = runs.map { r in (r.name, r.iterations.map(\.meanDataTokens)) }
     let maxL = lengths.flatMap { $0.1.compactMap { $0 } }.max() ?? 1
     charts.append(ExperimentCharts.similarityPerIteration(
       name: "data-length", title: "Training-data length per iteration (mean tokens of a train completion's sequences)", yLabel: "tokens",
       series: lengths, threshold: nil, yRange: 0...(maxL * 1.1 + 1)))
     for metric in metrics(runs) {
-      for (kind, label) in [("score", "validation \(metric)"), ("gain", "validation \(metric) gain over the un-adapted proposer")] {
-        let series = runs.map { r -> Series in
-          let e = r.iterations.map { kind == "score" ? $0.validation[metric]?.score : $0.validation[metric]?.gain }
-          return Series(name: r.name + " (95% CI band)", x: r.iterations.map { Double($0.iteration) }, y: e.map { $0?.mean ?? .nan },
-                        lower: e.map { $0?.lower ?? .nan }, upper: e.map { $0?.upper ?? .nan })
-        }
-        charts.append(Chart(name: "validation-\(kind)-\(metric)", title: "\(label) per iteration, 95% bootstrap CI over passages",
-                            xLabel: "iteration", yLabel: label, kind: .lines(series, references: kind == "gain" ? [ReferenceLine(label: "no gain", y: 0)] : []),
-                            integerXTics: true))
+      let v = runs.map { r in
+        ValidationSeries(run: r.name, iterations: r.iterations.map(\.iteration), score: r.iterations.map { $0.validation[metric]?.score },
+                         gain: r.iterations.map { $0.validation[metric]?.gain }, baseline: r.iterations.map { $0.validation[metric]?.baseline })
       }
+      charts.append(ExperimentCharts.validationScore(name: "validation-score-\(metric)", metric: metric, runs: v))
+      charts.append(ExperimentCharts.validationGain(name: "validation-gain-\(metric)", metric: metric, runs: v))
     }
-    return charts
+    // A run without a finished iteration (or without pairs of templates) has no value to draw yet.
+    return charts.filter(\.hasPoints)
   }
 
   /// The reward of each run first, then contains_single (the reference grader's fallback).

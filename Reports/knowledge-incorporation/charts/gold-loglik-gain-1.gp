@@ -1,25 +1,32 @@
 # report-val10: gold log-likelihood gain over the un-adapted model, 95% CI
 # Regenerate: gnuplot gold-loglik-gain-1.gp   (reads gold-loglik-gain-1.dat, writes gold-loglik-gain-1.png and gold-loglik-gain-1.svg)
-set title "report-val10: gold log-likelihood gain over the un-adapted model, 95% CI" noenhanced
-set xlabel "method" noenhanced
-set ylabel "gain in mean token log-likelihood" noenhanced
-set key outside right top vertical noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set xtics rotate by -25 left noenhanced
-set xrange [-0.6:10.6]
-set key off
-set bmargin 8
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1418,560 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1418,560 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "gold-loglik-gain-1." . fmt
+  set multiplot title "report-val10: gold log-likelihood gain over the un-adapted model, 95% CI"
+  # panel 1
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.0648801
+  set rmargin at screen 0.980254
+  set tmargin at screen 0.908929
+  set bmargin at screen 0.230357
+  unset title
+  set xlabel "method" offset 0,-3
+  set ylabel "gain in mean token log-likelihood"
+  set xrange [-0.6:10.6]
+  set yrange [-4.58118:1.59971]
+  set xtics ("base (no\nadapter)" 0, "passage only" 1, "implications" 2, "implications-\nlong" 3, "implications-\nvery-long" 4, "rewrite" 5, "self-qa" 6, "Qwen2.5-7B\nbase\nself-edits\n(released)" 7, "GPT-4.1\nself-edits\n(released)" 8, "SEAL round 1\nself-edits\n(released)" 9, "SEAL round 2\nself-edits\n(released)" 10) scale 0
+  set style fill solid 0.6 border -1
+  set boxwidth 0.6
+  set xzeroaxis lt 1 lw 1.5 lc rgb "#555555"
+  unset key
+  plot "gold-loglik-gain-1.dat" using 1:3 with boxes lc rgb "#1f77b4" notitle, \
+       "gold-loglik-gain-1.dat" using 1:3:4:5 with yerrorbars lc rgb "#222222" pt 7 ps 0.5 lw 1.5 notitle, \
+       "gold-loglik-gain-1.dat" using 1:6:7 with labels center notitle
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "gold-loglik-gain-1.png"
-plot "gold-loglik-gain-1.dat" using 1:3:xtic(2) with boxes lc rgb "#1f77b4" title "value", \
-     "gold-loglik-gain-1.dat" using 1:3:4:5 with yerrorbars lc rgb "#222222" pt 0 lw 1.5 title "95% interval", \
-     "gold-loglik-gain-1.dat" using 1:(column(5)):(sprintf("%.3g", column(3))) with labels offset 0,0.8 notitle
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "gold-loglik-gain-1.svg"
-replot
-unset output
+  unset output
+}

@@ -1,23 +1,45 @@
-# report-val10: per-passage gold log-lik gain
+# report-val10: per-passage gold log-likelihood gain (adapter minus un-adapted model)
 # Regenerate: gnuplot scatter-passage-vs-implications-1.gp   (reads scatter-passage-vs-implications-1.dat, writes scatter-passage-vs-implications-1.png and scatter-passage-vs-implications-1.svg)
-set title "report-val10: per-passage gold log-lik gain" noenhanced
-set xlabel "per-passage gain: passage" noenhanced
-set ylabel "per-passage gain: implications" noenhanced
-set key outside right top vertical noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set yrange [-3.33905:2.09544]
-set xrange [-3.33905:2.09544]
-set size square
-set xzeroaxis lt 1 lc rgb "#888888"
-set yzeroaxis lt 1 lc rgb "#888888"
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,544 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,544 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "scatter-passage-vs-implications-1." . fmt
+  set multiplot title "report-val10: per-passage gold log-likelihood gain (adapter minus un-adapted model)"
+  # panel 1
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.972
+  set tmargin at screen 0.90625
+  set bmargin at screen 0.207721
+  unset title
+  set xlabel "per-passage gain: passage only"
+  set ylabel "per-passage gain: implications"
+  set xrange [-0.955571:2.2153]
+  set yrange [-3.57109:1.69367]
+  set xzeroaxis lt 1 lc rgb "#888888"
+  set yzeroaxis lt 1 lc rgb "#888888"
+  set grid xtics ytics lc rgb "#dddddd"
+  unset key
+  plot "scatter-passage-vs-implications-1.dat" index 0 using 1:2:(0.7*sqrt($3)) with points pt 7 ps variable lc rgb "#1f77b4" notitle, \
+       x with lines lw 1 dt 2 lc rgb "#444444" notitle
+  # legend, below every panel and its x label
+  reset
+  unset border
+  unset xtics
+  unset ytics
+  set xrange [0:1]
+  set yrange [0:1]
+  set lmargin at screen 0
+  set rmargin at screen 1
+  set tmargin at screen 0.0827206
+  set bmargin at screen 0
+  set key at screen 0.5, screen 0.0147059 center bottom vertical maxrows 1 Left reverse box samplen 3
+  plot NaN notitle, \
+       keyentry with points pt 7 ps 0.7 lc rgb "#1f77b4" title "one passage", \
+       keyentry with lines lw 1 dt 2 lc rgb "#444444" title "y = x"
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "scatter-passage-vs-implications-1.png"
-plot "scatter-passage-vs-implications-1.dat" using 1:2 with points pt 7 ps 0.8 lc rgb "#1f77b4" title "one passage", \
-     x with lines dt 2 lc rgb "#444444" title "y = x"
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "scatter-passage-vs-implications-1.svg"
-replot
-unset output
+  unset output
+}

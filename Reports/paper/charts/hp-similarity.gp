@@ -1,22 +1,45 @@
 # Intra-iteration hyperparameter similarity, released Qwen3-8B search templates
 # Regenerate: gnuplot hp-similarity.gp   (reads hp-similarity.dat, writes hp-similarity.png and hp-similarity.svg)
-set title "Intra-iteration hyperparameter similarity, released Qwen3-8B search templates" noenhanced
-set xlabel "iteration" noenhanced
-set ylabel "mean pairwise hyperparameter similarity" noenhanced
-set key outside right top vertical noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set yrange [0.75:1.02]
-set xtics 1
-set xrange [-0.25:4.25]
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,544 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,544 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "hp-similarity." . fmt
+  set multiplot title "Intra-iteration hyperparameter similarity, released Qwen3-8B search templates"
+  # panel 1
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.972
+  set tmargin at screen 0.90625
+  set bmargin at screen 0.207721
+  unset title
+  set xlabel "iteration"
+  set ylabel "mean pairwise hyperparameter similarity"
+  set xrange [-0.4:4.4]
+  set yrange [0.825618:1.00987]
+  set xtics 1
+  unset key
+  plot "hp-similarity.dat" index 0 using 5:2 with linespoints lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "hp-similarity.dat" index 1 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle, \
+       0.98 with lines lw 1.5 dt 2 lc rgb "#444444" notitle
+  # legend, below every panel and its x label
+  reset
+  unset border
+  unset xtics
+  unset ytics
+  set xrange [0:1]
+  set yrange [0:1]
+  set lmargin at screen 0
+  set rmargin at screen 1
+  set tmargin at screen 0.0827206
+  set bmargin at screen 0
+  set key at screen 0.5, screen 0.0147059 center bottom vertical maxrows 1 Left reverse box samplen 3
+  plot NaN notitle, \
+       keyentry with linespoints lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" title "No archive variant", \
+       keyentry with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "Archive variant", \
+       keyentry with lines lw 1.5 dt 2 lc rgb "#444444" title "collapse threshold 0.98"
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "hp-similarity.png"
-plot "hp-similarity.dat" index 0 using 1:2 with linespoints lw 2 pt 5 ps 1.1 lc rgb "#1f77b4" title "No archive variant", \
-     "hp-similarity.dat" index 1 using 1:2 with linespoints lw 2 pt 6 ps 1.1 lc rgb "#d62728" title "Archive variant", \
-     0.98 with lines dt 2 lw 2 lc rgb "#444444" title "collapse threshold 0.98"
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "hp-similarity.svg"
-replot
-unset output
+  unset output
+}

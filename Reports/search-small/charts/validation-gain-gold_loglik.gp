@@ -1,28 +1,53 @@
 # validation gold_loglik gain over the un-adapted proposer per iteration, 95% bootstrap CI over passages
 # Regenerate: gnuplot validation-gain-gold_loglik.gp   (reads validation-gain-gold_loglik.dat, writes validation-gain-gold_loglik.png and validation-gain-gold_loglik.svg)
-set title "validation gold_loglik gain over the un-adapted proposer per iteration, 95% bootstrap CI over passages" noenhanced
-set xlabel "iteration" noenhanced
-set ylabel "validation gold_loglik gain over the un-adapted proposer" noenhanced
-set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set xtics 1
-set xrange [-0.25:1.25]
-set bmargin 7
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,595 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,595 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "validation-gain-gold_loglik." . fmt
+  set multiplot title "validation gold_loglik gain over the un-adapted proposer per iteration, 95% bootstrap CI over passages\nSeries are drawn side by side (x moved by up to ±0.12) so that equal values and their whiskers stay visible.\nWhiskers: 95% interval of each run's mean gain."
+  # panel 1
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.972
+  set tmargin at screen 0.857143
+  set bmargin at screen 0.218487
+  unset title
+  set xlabel "iteration"
+  set ylabel "gain in gold_loglik"
+  set xrange [-0.4:1.4]
+  set yrange [-2.12031:0.131068]
+  set xtics 1
+  unset key
+  plot "validation-gain-gold_loglik.dat" index 0 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-gain-gold_loglik.dat" index 0 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-gain-gold_loglik.dat" index 1 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 6 ps 1.2 lc rgb "#d62728" notitle, \
+       "validation-gain-gold_loglik.dat" index 1 using 5:2 with lines lw 2 dt 2 lc rgb "#d62728" notitle, \
+       "validation-gain-gold_loglik.dat" index 2 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 7 ps 1.2 lc rgb "#2ca02c" notitle, \
+       "validation-gain-gold_loglik.dat" index 2 using 5:2 with lines lw 2 dt 3 lc rgb "#2ca02c" notitle, \
+       "validation-gain-gold_loglik.dat" index 3 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 8 ps 1.2 lc rgb "#ff7f0e" notitle, \
+       "validation-gain-gold_loglik.dat" index 3 using 5:2 with lines lw 2 dt 4 lc rgb "#ff7f0e" notitle, \
+       0 with lines lw 1.5 dt 2 lc rgb "#444444" notitle
+  # legend, below every panel and its x label
+  reset
+  unset border
+  unset xtics
+  unset ytics
+  set xrange [0:1]
+  set yrange [0:1]
+  set lmargin at screen 0
+  set rmargin at screen 1
+  set tmargin at screen 0.104202
+  set bmargin at screen 0
+  set key at screen 0.5, screen 0.0134454 center bottom vertical maxrows 2 Left reverse box samplen 3
+  plot NaN notitle, \
+       keyentry with yerrorlines lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" title "search-small-noarchive", \
+       keyentry with yerrorlines lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "search-small-archive", \
+       keyentry with yerrorlines lw 2 dt 3 pt 7 ps 1.2 lc rgb "#2ca02c" title "search-small-qd", \
+       keyentry with yerrorlines lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" title "search-small-rewrite", \
+       keyentry with lines lw 1.5 dt 2 lc rgb "#444444" title "no gain"
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "validation-gain-gold_loglik.png"
-plot "validation-gain-gold_loglik.dat" index 0 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#1f77b4" notitle, \
-     "validation-gain-gold_loglik.dat" index 0 using 1:2 with linespoints lw 2 dt 1 pt 5 ps 1.1 lc rgb "#1f77b4" title "search-small-noarchive (95% CI band)", \
-     "validation-gain-gold_loglik.dat" index 1 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#d62728" notitle, \
-     "validation-gain-gold_loglik.dat" index 1 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.1 lc rgb "#d62728" title "search-small-archive (95% CI band)", \
-     "validation-gain-gold_loglik.dat" index 2 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#2ca02c" notitle, \
-     "validation-gain-gold_loglik.dat" index 2 using 1:2 with linespoints lw 2 dt 3 pt 7 ps 1.1 lc rgb "#2ca02c" title "search-small-qd (95% CI band)", \
-     "validation-gain-gold_loglik.dat" index 3 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#ff7f0e" notitle, \
-     "validation-gain-gold_loglik.dat" index 3 using 1:2 with linespoints lw 2 dt 4 pt 8 ps 1.1 lc rgb "#ff7f0e" title "search-small-rewrite (95% CI band)", \
-     0 with lines dt 2 lw 2 lc rgb "#444444" title "no gain"
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "validation-gain-gold_loglik.svg"
-replot
-unset output
+  unset output
+}

@@ -1,27 +1,101 @@
-# validation contains_single per iteration, 95% bootstrap CI over passages
+# validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages
 # Regenerate: gnuplot validation-score-contains_single.gp   (reads validation-score-contains_single.dat, writes validation-score-contains_single.png and validation-score-contains_single.svg)
-set title "validation contains_single per iteration, 95% bootstrap CI over passages" noenhanced
-set xlabel "iteration" noenhanced
-set ylabel "validation contains_single" noenhanced
-set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set xtics 1
-set xrange [-0.25:1.25]
-set bmargin 6
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,803 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,803 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "validation-score-contains_single." . fmt
+  set multiplot title "validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages\nSeries are drawn side by side (x moved by up to ±0.04) so that equal values and their whiskers stay visible."
+  # panel 1: search-small-noarchive
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.472
+  set tmargin at screen 0.884184
+  set bmargin at screen 0.572852
+  set title "search-small-noarchive"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.0063:0.1113]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 0 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 0 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 1 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # panel 2: search-small-archive
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.592
+  set rmargin at screen 0.972
+  set tmargin at screen 0.884184
+  set bmargin at screen 0.572852
+  set title "search-small-archive"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.0063:0.1113]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 2 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 2 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 3 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # panel 3: search-small-qd
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.472
+  set tmargin at screen 0.452055
+  set bmargin at screen 0.140722
+  set title "search-small-qd"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.0063:0.1113]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 4 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 4 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 5 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # panel 4: search-small-rewrite
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.592
+  set rmargin at screen 0.972
+  set tmargin at screen 0.452055
+  set bmargin at screen 0.140722
+  set title "search-small-rewrite"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.0063:0.1113]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 6 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 6 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 7 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # legend, below every panel and its x label
+  reset
+  unset border
+  unset xtics
+  unset ytics
+  set xrange [0:1]
+  set yrange [0:1]
+  set lmargin at screen 0
+  set rmargin at screen 1
+  set tmargin at screen 0.0560399
+  set bmargin at screen 0
+  set key at screen 0.5, screen 0.00996264 center bottom vertical maxrows 1 Left reverse box samplen 3
+  plot NaN notitle, \
+       keyentry with yerrorlines lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" title "adapted (exploit template): mean, 95% interval", \
+       keyentry with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "un-adapted proposer"
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "validation-score-contains_single.png"
-plot "validation-score-contains_single.dat" index 0 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#1f77b4" notitle, \
-     "validation-score-contains_single.dat" index 0 using 1:2 with linespoints lw 2 dt 1 pt 5 ps 1.1 lc rgb "#1f77b4" title "search-small-noarchive (95% CI band)", \
-     "validation-score-contains_single.dat" index 1 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#d62728" notitle, \
-     "validation-score-contains_single.dat" index 1 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.1 lc rgb "#d62728" title "search-small-archive (95% CI band)", \
-     "validation-score-contains_single.dat" index 2 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#2ca02c" notitle, \
-     "validation-score-contains_single.dat" index 2 using 1:2 with linespoints lw 2 dt 3 pt 7 ps 1.1 lc rgb "#2ca02c" title "search-small-qd (95% CI band)", \
-     "validation-score-contains_single.dat" index 3 using 1:3:4 with filledcurves fs transparent solid 0.18 noborder lc rgb "#ff7f0e" notitle, \
-     "validation-score-contains_single.dat" index 3 using 1:2 with linespoints lw 2 dt 4 pt 8 ps 1.1 lc rgb "#ff7f0e" title "search-small-rewrite (95% CI band)"
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "validation-score-contains_single.svg"
-replot
-unset output
+  unset output
+}

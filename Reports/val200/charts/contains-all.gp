@@ -1,26 +1,31 @@
 # val200-baselines: contains (all references), 95% CI
 # Regenerate: gnuplot contains-all.gp   (reads contains-all.dat, writes contains-all.png and contains-all.svg)
-set title "val200-baselines: contains (all references), 95% CI" noenhanced
-set xlabel "method" noenhanced
-set ylabel "accuracy (macro over passages)" noenhanced
-set key at screen 0.5, screen 0.01 center bottom horizontal maxcols 2 noenhanced box
-set grid ytics lc rgb "#dddddd"
-set border 3
-set tics nomirror
-set yrange [0:1]
-set style fill solid 0.6 border -1
-set boxwidth 0.6
-set xtics rotate by -25 left noenhanced
-set xrange [-0.6:5.6]
-set key off
-set bmargin 8
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,543 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,543 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "contains-all." . fmt
+  set multiplot title "val200-baselines: contains (all references), 95% CI"
+  # panel 1
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.972
+  set tmargin at screen 0.906077
+  set bmargin at screen 0.206262
+  unset title
+  set xlabel "method" offset 0,-2
+  set ylabel "accuracy (macro over passages)"
+  set xrange [-0.6:5.6]
+  set yrange [0:0.229793]
+  set xtics ("base (no\nadapter)" 0, "passage only" 1, "GPT-4.1\nself-edits\n(released)" 2, "Qwen2.5-7B base\nself-edits\n(released)" 3, "implications" 4, "rewrite" 5) scale 0
+  set style fill solid 0.6 border -1
+  set boxwidth 0.6
+  unset key
+  plot "contains-all.dat" using 1:3 with boxes lc rgb "#1f77b4" notitle, \
+       "contains-all.dat" using 1:3:4:5 with yerrorbars lc rgb "#222222" pt 7 ps 0.5 lw 1.5 notitle, \
+       "contains-all.dat" using 1:6:7 with labels center notitle
+  unset multiplot
 
-set terminal pngcairo size 1000,600 enhanced font "DejaVu Sans,11"
-set output "contains-all.png"
-plot "contains-all.dat" using 1:3:xtic(2) with boxes lc rgb "#1f77b4" title "value", \
-     "contains-all.dat" using 1:3:4:5 with yerrorbars lc rgb "#222222" pt 0 lw 1.5 title "95% interval", \
-     "contains-all.dat" using 1:(column(5)):(sprintf("%.3g", column(3))) with labels offset 0,0.8 notitle
-set terminal svg size 1000,600 dynamic font "DejaVu Sans,11"
-set output "contains-all.svg"
-replot
-unset output
+  unset output
+}
