@@ -106,6 +106,17 @@ public enum ExperimentCharts {
                  kind: .panels(panels), integerXTics: true, notes: notes)
   }
 
+  /// The collapse charts of one file of template groups (`seb analyze similarity|collapse`): the
+  /// hyperparameter similarity with its threshold, and the text similarity per measure (the text
+  /// threshold only on the measure it belongs to).
+  public static func collapse(stem: String, iterations its: [IterationCollapse], thresholds: CollapseThresholds) -> [Chart] {
+    [similarityPerIteration(name: "\(stem)-hp-similarity", title: "Intra-iteration hyperparameter similarity (\(stem))",
+                            yLabel: "mean pairwise hyperparameter similarity", series: [("hyperparameters", its.map(\.hyperparameter))],
+                            threshold: ReferenceLine(label: "threshold \(thresholds.hyperparameter)", y: thresholds.hyperparameter)),
+     textSimilarity(name: "\(stem)-text-similarity", title: "Intra-iteration instruction similarity (\(stem))",
+                    runs: [(stem, its)], threshold: thresholds.text)]
+  }
+
   /// A panel title that says what computes the similarity.
   static func measureTitle(_ m: TextMeasure) -> String {
     switch m {

@@ -18,30 +18,9 @@ struct AnalyzeCommand: ParsableCommand {
     var value: CollapseThresholds { CollapseThresholds(text: textThreshold, hyperparameter: hpThreshold) }
   }
 
-  /// Charts of one analysis, written whole into `out` or not at all. The text threshold is on the
-  /// embedding scale, so it is drawn only on the embedding measure's chart; the lexical measures
-  /// (Jaccard, TF-IDF) get their own chart without it.
+  /// Charts of one analysis (Reporting's collapse charts), written whole into `out` or not at all.
   static func charts(_ its: [IterationCollapse], thresholds: CollapseThresholds, out: String, stem: String) throws {
-    let measures = its.first?.text.map(\.measure) ?? []
-    func series(_ ms: [TextMeasure]) -> [(String, [Double?])] {
-      ms.map { m in (m.name, its.map { $0.score(m) }) }.filter { $0.1.contains { $0 != nil } }
-    }
-    var charts = [ExperimentCharts.similarityPerIteration(
-      name: "\(stem)-hp-similarity", title: "Intra-iteration hyperparameter similarity (\(stem))", yLabel: "mean pairwise hyperparameter similarity",
-      series: [("hyperparameters", its.map(\.hyperparameter))],
-      threshold: ReferenceLine(label: "threshold \(thresholds.hyperparameter)", y: thresholds.hyperparameter))]
-    let embedding = series(measures.filter(\.isEmbedding)), lexical = series(measures.filter { !$0.isEmbedding })
-    if !embedding.isEmpty {
-      charts.append(ExperimentCharts.similarityPerIteration(
-        name: "\(stem)-text-similarity", title: "Intra-iteration instruction similarity, embedding (\(stem))",
-        yLabel: "mean pairwise cosine similarity", series: embedding,
-        threshold: ReferenceLine(label: "threshold \(thresholds.text)", y: thresholds.text)))
-    }
-    if !lexical.isEmpty {
-      charts.append(ExperimentCharts.similarityPerIteration(
-        name: "\(stem)-lexical-similarity", title: "Intra-iteration instruction similarity, lexical (\(stem))",
-        yLabel: "mean pairwise similarity", series: lexical, threshold: nil))
-    }
+    let charts = ExperimentCharts.collapse(stem: stem, iterations: its, thresholds: thresholds)
     let (outputs, staging) = try AtomicFile.staged(directory: out) { dir in
       (try charts.map { try ChartWriter(directory: dir).write($0) }, dir)
     }
