@@ -14,6 +14,8 @@ public enum AnalysisError: Error, LocalizedError, Equatable {
   case toolFailed(tool: String, status: Int32, message: String)
   /// The text embedder returned something unusable.
   case embedder(name: String, expected: String, found: String)
+  /// An embeddings endpoint gave no reply after its retries, or refused the request.
+  case endpoint(url: String, message: String)
 
   public var errorDescription: String? {
     switch self {
@@ -27,6 +29,8 @@ public enum AnalysisError: Error, LocalizedError, Equatable {
       return "\(tool) exited with status \(status): \(message)"
     case let .embedder(name, expected, found):
       return "embedder \(name): expected \(expected), found \(found)"
+    case let .endpoint(url, message):
+      return "endpoint \(url): \(message)"
     }
   }
 }

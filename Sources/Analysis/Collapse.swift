@@ -1,17 +1,24 @@
 // Collapse analysis of a template search, per iteration: intra-iteration hyperparameter similarity,
 // text similarity by each measure, distinct instruction strings, and flags where a score crosses
 // its threshold (strictly greater; the paper's values are 0.92 for text and 0.98 for
-// hyperparameters). The text threshold is on the embedding scale (1+cos)/2; it is applied to the
-// lexical measures too, but flagged under their own names since their scales differ.
+// hyperparameters). The text threshold belongs to one measure: text-embedding-3-large's (1+cos)/2.
+// Scores of another embedding model (the offline MiniLM) or of the lexical measures are reported
+// without flags: a cut-off on their scale would need paired scores to calibrate it, which the
+// released data does not have (the paper's own text similarities are not released).
 // Input: plain groups of templates (one group per iteration), whatever file they came from.
 import Foundation
 
 public struct CollapseThresholds: Equatable, Sendable {
   public var text: Double
   public var hyperparameter: Double
-  public init(text: Double = 0.92, hyperparameter: Double = 0.98) {
-    self.text = text; self.hyperparameter = hyperparameter
+  /// The embedding model the text threshold is stated for (the paper's).
+  public var textModel: String
+  public static let paperTextModel = "text-embedding-3-large"
+  public init(text: Double = 0.92, hyperparameter: Double = 0.98, textModel: String = CollapseThresholds.paperTextModel) {
+    self.text = text; self.hyperparameter = hyperparameter; self.textModel = textModel
   }
+  /// The measure the text threshold is compared with.
+  public var textMeasure: TextMeasure { .embedding(model: textModel) }
 }
 
 /// One text measure's score for one group; `value` nil = not computed, with the reason in `note`.
@@ -28,7 +35,7 @@ public struct IterationCollapse: Equatable, Sendable {
   public var hyperparameter: Double?
   public var text: [TextScore]
   public var hyperparameterFlag: Bool
-  /// Names of the embedding measures whose score is above the text threshold (on their scale).
+  /// The text threshold's own measure when its score is above it (empty for every other measure).
   public var textFlags: [String]
 
   public func score(_ m: TextMeasure) -> Double? { text.first { $0.measure == m }?.value }
@@ -54,8 +61,8 @@ public enum Collapse {
       return IterationCollapse(
         iteration: i, templates: g.count, distinctInstructions: Set(texts).count, hyperparameter: hp, text: scores,
         hyperparameterFlag: (hp ?? 0) > thresholds.hyperparameter,
-        // The threshold is on the embedding scale; lexical scores are not compared with it.
-        textFlags: scores.compactMap { s in s.measure.isEmbedding && (s.value ?? 0) > thresholds.text ? s.measure.name : nil })
+        // Only the measure the threshold is stated for is compared with it.
+        textFlags: scores.compactMap { s in s.measure == thresholds.textMeasure && (s.value ?? 0) > thresholds.text ? s.measure.name : nil })
     }
   }
 

@@ -30,7 +30,7 @@ public struct ValidationSeries: Sendable {
 public enum ExperimentCharts {
   /// The model whose embeddings the paper's text-collapse threshold (0.92) was set on. The line is
   /// drawn only on that measure: not on another embedding model's (MiniLM), not on lexical ones.
-  public static let textThresholdModel = "text-embedding-3-large"
+  public static let textThresholdModel = CollapseThresholds.paperTextModel
 
   /// Accuracy per iteration per method, each with a seeded bootstrap 95% interval over passages (whiskers).
   public static func accuracyPerIteration(name: String, title: String, methods: [IterationScores],

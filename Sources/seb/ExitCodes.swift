@@ -27,6 +27,7 @@ enum ExitStatus {
     case GGUFError.cannotOpen(let file, _) where !FileManager.default.fileExists(atPath: file): return noInput
     case AnalysisError.unreadable(let path, _) where !FileManager.default.fileExists(atPath: path): return noInput
     case AnalysisError.toolFailed: return software
+    case AnalysisError.endpoint: return unavailable
     case is AnalysisError: return dataError
     case ExperimentError.runConflict, SelfEditError.modelMismatch, WorkspaceError.notWritable: return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,

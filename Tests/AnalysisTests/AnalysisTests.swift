@@ -122,11 +122,16 @@ struct CollapseTests {
     #expect(its[1].textFlags.isEmpty && its[0].textFlags.isEmpty)
     #expect(its[0].text[0].value == nil && its[0].text[0].note == "not computed (model not installed)")
     struct Words: TextEmbedder {
-      var name = "words"
+      var name: String
       func embed(_ t: [String]) throws -> [[Float]] { t.map { $0.hasPrefix("same") ? [1, 0] : [0, 1] } }
     }
-    let embedded = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words())
-    #expect(embedded[1].textFlags == ["embedding words, (1+cos)/2"] && embedded[0].textFlags.isEmpty)
+    // The 0.92 belongs to the paper's model: the same scores from another model are not flagged.
+    let paper = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words(name: "text-embedding-3-large"))
+    #expect(paper[1].textFlags == ["embedding text-embedding-3-large, (1+cos)/2"] && paper[0].textFlags.isEmpty)
+    let miniLM = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words(name: "all-MiniLM-L6-v2 (local, mean pooling)"))
+    #expect(miniLM[1].score(miniLM[1].text[0].measure)! > 0.99 && miniLM.allSatisfy { $0.textFlags.isEmpty })
+    let own = try Collapse.analyze([[t, t, t]], embedder: Words(name: "mine"), thresholds: CollapseThresholds(textModel: "mine"))
+    #expect(own[0].textFlags == ["embedding mine, (1+cos)/2"])
     let strict = try Collapse.analyze([[t, t]], thresholds: CollapseThresholds(text: 1, hyperparameter: 1))
     #expect(!strict[0].hyperparameterFlag && strict[0].textFlags.isEmpty)
   }

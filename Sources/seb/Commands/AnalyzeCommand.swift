@@ -34,10 +34,11 @@ struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Per-iteration hyperparameter and text similarity of template groups.")
     @Argument(help: "JSON list of iterations, each a list of {data_creation_instruction, hyperparameters} (or strings).") var file: String
     @Option(help: "Also write charts into this folder.") var out: String?
+    @OptionGroup var embeddings: EmbeddingOptions
     func run() throws {
       if let out { try AtomicFile.checkCreatable(directory: out) }
       let groups = try Collapse.loadTemplateGroups(file)
-      let its = try Collapse.analyze(groups, embedder: try Runtime.embedder())
+      let its = try Collapse.analyze(groups, embedder: try Runtime.embedder(embeddings))
       print("# Similarity of \(file)\n")
       print(Markdown.table(["iter", "templates", "hyperparameter sim."] + (its.first?.text.map { "text: \($0.measure.name)" } ?? []),
                            its.map { it in ["\(it.iteration)", "\(it.templates)", Markdown.f(it.hyperparameter)]
@@ -79,10 +80,11 @@ struct AnalyzeCommand: ParsableCommand {
     @Argument(help: "JSON list of iterations, each a list of templates.") var file: String
     @OptionGroup var thresholds: Thresholds
     @Option(help: "Also write charts into this folder.") var out: String?
+    @OptionGroup var embeddings: EmbeddingOptions
     func run() throws {
       if let out { try AtomicFile.checkCreatable(directory: out) }
       let t = thresholds.value
-      let its = try Collapse.analyze(try Collapse.loadTemplateGroups(file), embedder: try Runtime.embedder(), thresholds: t)
+      let its = try Collapse.analyze(try Collapse.loadTemplateGroups(file), embedder: try Runtime.embedder(embeddings), thresholds: t)
       print("# Collapse of \(file)\n")
       print(PaperReport.collapseTable(its, thresholds: t))
       let flagged = its.filter { $0.hyperparameterFlag || !$0.textFlags.isEmpty }.map { "\($0.iteration)" }

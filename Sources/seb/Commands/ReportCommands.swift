@@ -24,6 +24,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "gnuplot executable (default: gnuplot on PATH).") var gnuplot: String?
     @Option(help: "Seed of the between-run bootstrap intervals.") var seed: UInt64 = 0
     @Option(help: "A Markdown file (your reading of the numbers) placed after the report's header.") var notes: String?
+    @OptionGroup var embeddings: EmbeddingOptions
 
     func validate() throws { if runs.isEmpty { throw ValidationError("give at least one run directory") } }
 
@@ -43,7 +44,7 @@ struct ReportCommand: ParsableCommand {
                                 + zip(runs, search).map { "\($0) is \($1 ? "a search run" : "not")" }.joined(separator: ", "))
         }
         let loaded = try runs.map { try SearchRun.load($0) }
-        let embedder = try Runtime.embedder()
+        let embedder = try Runtime.embedder(embeddings)
         let o = try AtomicFile.staged(directory: out) { dir in
           (try SearchReport.write(runs: loaded, outDir: dir, command: ReportCommand.commandLine(), embedder: embedder, gnuplot: gnuplot, notes: text), dir)
         }
@@ -82,6 +83,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Text-similarity collapse threshold.") var textThreshold: Double = 0.92
     @Option(help: "Hyperparameter-similarity collapse threshold.") var hpThreshold: Double = 0.98
     @Flag(help: "Skip the sha256 of the files read.") var noHash = false
+    @OptionGroup var embeddings: EmbeddingOptions
 
     func validate() throws {
       guard resamples > 0 else { throw ValidationError("--resamples must be positive, got \(resamples)") }
@@ -91,7 +93,7 @@ struct ReportCommand: ParsableCommand {
       let dataRoot = Paths.dataRoot(explicit: options.data)
       let out = options.out ?? Paths.defaultReportDir("paper")
       try AtomicFile.checkCreatable(directory: out)
-      let embedder = try Runtime.embedder()
+      let embedder = try Runtime.embedder(embeddings)
       let thresholds = CollapseThresholds(text: textThreshold, hyperparameter: hpThreshold)
       let r = try PaperNumbers.regenerate(dataRoot: dataRoot, embedder: embedder, seed: seed, resamples: resamples,
                                           hashFiles: !noHash, thresholds: thresholds)
