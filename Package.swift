@@ -88,7 +88,7 @@ let package = Package(
     // Runs the built `seb` on tiny models written by the test.
     .testTarget(name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),
     // Needs the installed model; enabled by SEB_REAL_MODEL=1 and run optimised in CI (.ci/test).
-    .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor", "SearchLoop", "CPUEngine", "Experiment"]),
+    .testTarget(name: "RealModelTests", dependencies: ["LLM", "GGUF", "Tokenizer", "Training", "ModelStore", "Tensor", "SearchLoop", "CPUEngine", "EngineAPI", "Experiment"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -197,13 +197,22 @@ public final class ByteDFABuilder {
   }
 
   /// `open` item (`separator` item)* `close`, at least one item.
-  public func list(open: String = "[", separator: String = ", ", close: String = "]", item: () -> Piece) -> Piece {
+  public func list(open: String = "[", separator: String = ", ", close: String = "]", allowEmpty: Bool = false, item: () -> Piece) -> Piece {
     let o = literal(open), it = item(), sep = literal(separator), c = literal(close)
     attach(o.exits, to: it.entry)
+    if allowEmpty { attach(o.exits, to: c.entry) }
     attach(it.exits, to: sep.entry)
     attach(sep.exits, to: it.entry)
     attach(it.exits, to: c.entry)
     return (o.entry, c.exits)
+  }
+
+  /// `piece` with an optional leading "-" (JSON's negative numbers; `piece` must not begin with "-").
+  public func optionalMinus(_ p: Piece) -> Piece {
+    let e = newState()
+    table[Int(e)] = table[Int(p.entry)]
+    set(e, UInt8(ascii: "-"), p.entry)
+    return (e, p.exits)
   }
 
   /// The automaton whose language is `piece` (its exits accept; reachable states renumbered).

@@ -134,6 +134,51 @@ public enum OutputSchemas {
   public static let templateGrammar = OutputGrammar(name: "template", jsonSchema: templateJSONSchema, automaton: { templateDFA })
   public static let trainingSequencesGrammar = OutputGrammar(name: "training_sequences", jsonSchema: trainingSequencesJSONSchema,
                                                              automaton: { sequencesDFA })
+  /// The reference's own schemas (`guided_json` = pydantic's `model_json_schema()` of
+  /// `SelfEditTemplate` and `TrainingSequences`: types only, reference-pipeline 3.3-3.4), used with
+  /// the `reference` validation policy: any string, signed integers and numbers, any list of
+  /// strings. The automata bound digit counts (12) only so they stay finite; pydantic does not.
+  public static let referenceTemplateGrammar = OutputGrammar(name: "template-reference", jsonSchema: referenceTemplateJSONSchema,
+                                                             automaton: { referenceTemplateDFA })
+  public static let referenceTrainingSequencesGrammar = OutputGrammar(
+    name: "training_sequences-reference", jsonSchema: referenceTrainingSequencesJSONSchema, automaton: { referenceSequencesDFA })
+  /// pydantic 2's `json.dumps(SelfEditTemplate.model_json_schema())`, byte for byte.
+  public static let referenceTemplateJSONSchema = """
+    {"$defs": {"Hyperparameters": {"properties": {"lora_rank": {"title": "Lora Rank", "type": "integer"}, "lora_alpha": \
+    {"title": "Lora Alpha", "type": "integer"}, "lora_dropout": {"title": "Lora Dropout", "type": "number"}, "learning_rate": \
+    {"title": "Learning Rate", "type": "number"}, "num_epochs": {"title": "Num Epochs", "type": "integer"}, \
+    "gradient_accumulation_steps": {"title": "Gradient Accumulation Steps", "type": "integer"}}, "required": ["lora_rank", \
+    "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps"], "title": "Hyperparameters", \
+    "type": "object"}}, "properties": {"data_creation_instruction": {"title": "Data Creation Instruction", "type": "string"}, \
+    "hyperparameters": {"$ref": "#/$defs/Hyperparameters"}}, "required": ["data_creation_instruction", "hyperparameters"], \
+    "title": "SelfEditTemplate", "type": "object"}
+    """
+  /// pydantic 2's `json.dumps(TrainingSequences.model_json_schema())`, byte for byte.
+  public static let referenceTrainingSequencesJSONSchema = """
+    {"properties": {"training_sequences": {"items": {"type": "string"}, "title": "Training Sequences", "type": "array"}}, \
+    "required": ["training_sequences"], "title": "TrainingSequences", "type": "object"}
+    """
+  static let referenceTemplateDFA: ByteDFA = {
+    let b = ByteDFABuilder()
+    func int() -> ByteDFABuilder.Piece { b.optionalMinus(b.integer(maxDigits: 12)) }
+    func num() -> ByteDFABuilder.Piece { b.optionalMinus(b.number(maxIntDigits: 12, maxFractionDigits: 12)) }
+    let hp = ByteDFA.jsonObject(b, [
+      ("lora_rank", int()), ("lora_alpha", int()), ("lora_dropout", num()), ("learning_rate", num()), ("num_epochs", int()),
+      ("gradient_accumulation_steps", int()),
+    ])
+    return b.build(ByteDFA.jsonObject(b, [("data_creation_instruction", b.string()), ("hyperparameters", hp)]))
+  }()
+  static let referenceSequencesDFA: ByteDFA = {
+    let b = ByteDFABuilder()
+    return b.build(ByteDFA.jsonObject(b, [("training_sequences", b.list(allowEmpty: true) { b.string() })]))
+  }()
+
+  /// The grammars a validation policy decodes under: the reference's types-only schemas with its
+  /// raw values, or ours, bounded to the meta prompt's hints, with `clamped`.
+  public static func grammars(_ policy: ValidationPolicy) -> (template: OutputGrammar, trainingSequences: OutputGrammar) {
+    policy == .reference ? (referenceTemplateGrammar, referenceTrainingSequencesGrammar) : (templateGrammar, trainingSequencesGrammar)
+  }
+
   static let templateJSONSchema = """
     {"type": "object", "properties": {"data_creation_instruction": {"type": "string", "minLength": 1}, "hyperparameters": \
     {"type": "object", "properties": {"lora_rank": {"enum": [4, 8, 16, 32, 64]}, "lora_alpha": {"type": "integer", "minimum": 0, \

@@ -84,7 +84,7 @@ final class Proposer {
   func proposeTemplates(prompt: String, slots m: Int, exploitFraction: Double, seedName: String) throws -> ProposalStage {
     let split = ProposerSampling.split(m, exploitFraction: exploitFraction)
     let categories = (0..<m).map { $0 < split.exploit ? "exploit" : "explore" }
-    let cons = grammar(OutputSchemas.templateGrammar)
+    let cons = grammar(OutputSchemas.grammars(config.validationPolicy).template)
     let requests = categories.map {
       Request(prompt: prompt, chat: true, sampling: $0 == "exploit" ? ProposerSampling.exploit : ProposerSampling.explore,
               maxTokens: config.proposer.templateMaxTokens, grammar: cons)
@@ -153,7 +153,7 @@ final class Proposer {
     var keys: [(t: Int, a: Int, c: Int)] = []
     for t in templates.indices { for a in passages.indices { for k in 0..<c { keys.append((t, a, k)) } } }
     let variant = config.variant
-    let cons = grammar(OutputSchemas.trainingSequencesGrammar)
+    let cons = grammar(OutputSchemas.grammars(config.validationPolicy).trainingSequences)
     let requests: [Request] = keys.map { key in
       let prompt = completionPrompt(templates[key.t], passages[key.a])
       if variant.proposesTemplates {

@@ -6,6 +6,7 @@
 import Foundation
 import Experiment
 import CPUEngine
+import EngineAPI
 import GGUF
 import LLM
 import SearchLoop
@@ -46,5 +47,21 @@ struct ProposerUpdateRealModelTests {
     #expect(sum(withDelta) - sum(plain) > 1, "the SFT step must move the probe")
     #expect(abs(sum(merged) - sum(withDelta)) < 0.1 * abs(sum(withDelta) - sum(plain)))
     #expect(reloaded.weights.layers.count == base.weights.layers.count)
+  }
+}
+
+@Suite("Wide adapters on the real model", .enabled(if: ProposerFixture.enabled))
+struct WideAdapterRealModelTests {
+  @Test("a rank-128 template (the reference's raw proposals) trains on q,v: SmolLM2's narrowest adapted projection is 192 wide")
+  func rank128Trains() throws {
+    let engine = try LocalEngine(path: ProposerFixture.modelPath)
+    var spec = TrainingSpec()
+    spec.rank = 128; spec.alpha = 256; spec.epochs = 1
+    let r = try engine.train([TrainJob(sequences: ["Lutz is the capital of Zubrowka."], spec: spec, seed: 1)], adaptersPerStep: 1, progress: nil)
+    let trained = try r[0].get()
+    #expect(trained.summary.steps == 1 && trained.summary.losses.allSatisfy(\.isFinite))
+    spec.rank = 193
+    #expect(throws: (any Error).self) { try engine.checkFits(spec) }
+    engine.release([trained.adapter])
   }
 }

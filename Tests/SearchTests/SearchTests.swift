@@ -116,6 +116,31 @@ struct TemplateTests {
     #expect(!t.accepts(Array(text.replacingOccurrences(of: "\"lora_rank\": 16", with: "\"lora_rank\": 17").utf8)))
     #expect(s.accepts(Array(#"{"training_sequences": ["a b", "c"]}"#.utf8)))
   }
+
+  @Test("the reference policy decodes under pydantic's types-only schemas: rank 128, negatives, empty strings and lists")
+  func referenceSchemas() throws {
+    let (tg, sg) = OutputSchemas.grammars(.reference)
+    let t = tg.automaton(), s = sg.automaton()
+    let wide = #"{"data_creation_instruction": "", "hyperparameters": {"lora_rank": 128, "lora_alpha": 256, "lora_dropout": 0.1, "learning_rate": -0.001, "num_epochs": -1, "gradient_accumulation_steps": 12}}"#
+    #expect(t.accepts(Array(wide.utf8)))
+    #expect(!OutputSchemas.grammars(.clamped).template.automaton().accepts(Array(wide.utf8)))
+    #expect(!t.accepts(Array(wide.replacingOccurrences(of: "\"lora_rank\": 128", with: "\"lora_rank\": 1.5").utf8)))
+    #expect(s.accepts(Array(#"{"training_sequences": []}"#.utf8)) && s.accepts(Array(#"{"training_sequences": ["", "x"]}"#.utf8)))
+    // The schemas are pydantic's: types only, no bound, no enumeration (the reference's own text).
+    let schema = try PyJSON.loads(tg.jsonSchema, source: "template schema")
+    guard case .object(let defs)? = schema["$defs"], case .object(let hp)? = defs.first(where: { $0.0 == "Hyperparameters" })?.1,
+          case .object(let props)? = hp.first(where: { $0.0 == "properties" })?.1 else { Issue.record("no Hyperparameters properties"); return }
+    let types = props.map { k, v -> String in if case .string(let t)? = v["type"] { return "\(k):\(t)" } else { return k } }
+    #expect(types == ["lora_rank:integer", "lora_alpha:integer", "lora_dropout:number", "learning_rate:number", "num_epochs:integer",
+                      "gradient_accumulation_steps:integer"])
+    for bound in ["minimum", "maximum", "enum", "minLength", "minItems"] {
+      #expect(!tg.jsonSchema.contains(bound) && !sg.jsonSchema.contains(bound), "\(bound)")
+    }
+    // Raw values: rank 128 stays 128 (and is a valid training setting); only epochs/accumulation < 1 are lifted to 1.
+    let parsed = try SelfEditTemplate.parse(wide)
+    let (spec, changed) = ValidationPolicy.reference.apply(parsed, base: TrainingSpec())
+    #expect(spec.rank == 128 && spec.alpha == 256 && spec.epochs == 1 && changed == ["num_epochs"])
+  }
 }
 
 @Suite("Search: metrics, archives and SFT selection")
