@@ -42,7 +42,8 @@ final class PackedEvaluationBench {
     config.methods = ["released:gpt4_1_val.json"]
     spec = config.training
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
-    let released = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
+    let released = try Datasets.loadReleased(
+      path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
     var byContext: [String: [String]] = [:]
     for e in released where byContext[e.context] == nil { byContext[e.context] = e.completions }
     let loop = try InnerLoop(engine: engine, config: config, prompts: PromptLibrary())
@@ -50,20 +51,23 @@ final class PackedEvaluationBench {
     var items: [PackedInputs.Item] = []
     for (i, p) in passages.enumerated() where items.count < count {
       guard let c = Datasets.firstNonEmpty(byContext[p.context] ?? []).first else { continue }
-      items.append(PackedInputs.Item(
-        passage: i, sequences: TrainingSequences.seal(completion: c, context: p.context, title: p.title),
-        questions: p.questions.map { loop.answerPrompt($0, title: p.title) }, golds: p.questions.map(\.answer)))
+      items.append(
+        PackedInputs.Item(
+          passage: i, sequences: TrainingSequences.seal(completion: c, context: p.context, title: p.title),
+          questions: p.questions.map { loop.answerPrompt($0, title: p.title) }, golds: p.questions.map(\.answer)))
     }
     let t = config.training
-    inputs = PackedInputs(items: items, epochs: t.epochs, learningRate: t.learningRate, rank: t.rank, alpha: t.alpha,
-                          answerTokens: config.evaluation.maxTokens)
+    inputs = PackedInputs(
+      items: items, epochs: t.epochs, learningRate: t.learningRate, rank: t.rank, alpha: t.alpha,
+      answerTokens: config.evaluation.maxTokens)
   }
 
   /// Trains every item's adapter, K at a time, then answers with each. Seconds per stage, trained
   /// tokens and the products' FLOPs of training (TrainingBenchmark.flops per optimizer step).
   func run(adaptersPerStep k: Int) throws -> [String: Double] {
     let t0 = DispatchTime.now().uptimeNanoseconds
-    let trained = try loop.trainMany(inputs.items.enumerated().map { ($1.sequences, UInt64($0 + 1)) }, adaptersPerStep: k)
+    let trained = try loop.trainMany(
+      inputs.items.enumerated().map { ($1.sequences, UInt64($0 + 1)) }, adaptersPerStep: k)
     let t1 = DispatchTime.now().uptimeNanoseconds
     var tokens = 0
     for r in trained { tokens += try r.get().summary.tokens }
@@ -73,7 +77,9 @@ final class PackedEvaluationBench {
     let c = model.config
     for item in inputs.items {
       let lens = engine.examples(item.sequences, spec: spec).map(\.tokens.count)
-      flops += Double(inputs.epochs) * lens.reduce(0.0) { $0 + TrainingBenchmark.flops(c, T: $1, targets: [.q, .v], rank: inputs.rank) }
+      flops +=
+        Double(inputs.epochs)
+        * lens.reduce(0.0) { $0 + TrainingBenchmark.flops(c, T: $1, targets: [.q, .v], rank: inputs.rank) }
     }
     // Every adapter's questions in one batched decode (exactly answerTokens each, EOS ignored),
     // then every gold answer scored, 16 sequences per forward.
@@ -84,7 +90,9 @@ final class PackedEvaluationBench {
       adapters.append(delta)
       for (q, gold) in zip(item.questions, item.golds) {
         let ids = model.encode(q)
-        requests.append(GenerationRequest(promptTokens: ids, maxNewTokens: inputs.answerTokens, stopTokens: [], adapter: adapters.count - 1))
+        requests.append(
+          GenerationRequest(
+            promptTokens: ids, maxNewTokens: inputs.answerTokens, stopTokens: [], adapter: adapters.count - 1))
         scoring.append((ids, model.encode(gold), delta))
       }
     }

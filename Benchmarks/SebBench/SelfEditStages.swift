@@ -39,7 +39,8 @@ final class SelfEditStageBench {
     config.methods = ["implications"]
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let p = passages[0]
-    let released = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
+    let released = try Datasets.loadReleased(
+      path: try Datasets.file(Datasets.releasedDir + "/gpt4_1_val.json", dataRoot: dataRoot))
     let completion = Datasets.firstNonEmpty(released[0].completions)[0]
     let prompts = PromptLibrary()
     let loop = try InnerLoop(engine: engine, config: config, prompts: prompts)
@@ -61,8 +62,9 @@ final class SelfEditStageBench {
       return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
     let gen = try time {
-      let req = GenerationRequest(promptTokens: model.encode(inputs.generatePrompt), options: SamplingOptions(temperature: 1, topP: 0.95),
-                                  maxNewTokens: inputs.generateTokens, stopTokens: [], seed: 1)
+      let req = GenerationRequest(
+        promptTokens: model.encode(inputs.generatePrompt), options: SamplingOptions(temperature: 1, topP: 0.95),
+        maxNewTokens: inputs.generateTokens, stopTokens: [], seed: 1)
       _ = try model.generator().generate([req])
     }
     var adapter: LoRAAdapter?
@@ -77,7 +79,9 @@ final class SelfEditStageBench {
       let ids = inputs.questions.map { model.encode($0) }
       let reqs = ids.map { GenerationRequest(promptTokens: $0, maxNewTokens: inputs.answerTokens, stopTokens: []) }
       _ = try model.generator(delta: delta).generate(reqs, batchSize: 8)
-      for (q, gold) in zip(ids, inputs.golds) { _ = try model.continuationLogProbs(prompt: q, continuation: model.encode(gold), delta: delta) }
+      for (q, gold) in zip(ids, inputs.golds) {
+        _ = try model.continuationLogProbs(prompt: q, continuation: model.encode(gold), delta: delta)
+      }
     }
     return ["generate": gen, "train": train, "answer": answer, "total": gen + train + answer]
   }

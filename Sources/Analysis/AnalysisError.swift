@@ -19,17 +19,17 @@ public enum AnalysisError: Error, LocalizedError, Equatable {
 
   public var errorDescription: String? {
     switch self {
-    case let .unreadable(path, reason):
+    case .unreadable(let path, let reason):
       return "cannot read \(path): \(reason)"
-    case let .malformed(path, key, expected, found):
+    case .malformed(let path, let key, let expected, let found):
       return "\(path): at \(key) expected \(expected), found \(found)"
-    case let .invalidInput(what, expected, found):
+    case .invalidInput(let what, let expected, let found):
       return "\(what): expected \(expected), found \(found)"
-    case let .toolFailed(tool, status, message):
+    case .toolFailed(let tool, let status, let message):
       return "\(tool) exited with status \(status): \(message)"
-    case let .embedder(name, expected, found):
+    case .embedder(let name, let expected, let found):
       return "embedder \(name): expected \(expected), found \(found)"
-    case let .endpoint(url, message):
+    case .endpoint(let url, let message):
       return "endpoint \(url): \(message)"
     }
   }

@@ -14,7 +14,8 @@ public struct CollapseThresholds: Equatable, Sendable {
   /// The embedding model the text threshold is stated for (the paper's).
   public var textModel: String
   public static let paperTextModel = "text-embedding-3-large"
-  public init(text: Double = 0.92, hyperparameter: Double = 0.98, textModel: String = CollapseThresholds.paperTextModel) {
+  public init(text: Double = 0.92, hyperparameter: Double = 0.98, textModel: String = CollapseThresholds.paperTextModel)
+  {
     self.text = text; self.hyperparameter = hyperparameter; self.textModel = textModel
   }
   /// The measure the text threshold is compared with.
@@ -44,16 +45,22 @@ public struct IterationCollapse: Equatable, Sendable {
 public enum Collapse {
   /// Scores each group. The TF-IDF idf is fitted on every instruction of every group. With no
   /// embedder the embedding score is nil with note "not computed (model not installed)".
-  public static func analyze(_ groups: [[Template]], embedder: TextEmbedder? = nil,
-                             thresholds: CollapseThresholds = CollapseThresholds()) throws -> [IterationCollapse] {
+  public static func analyze(
+    _ groups: [[Template]], embedder: TextEmbedder? = nil,
+    thresholds: CollapseThresholds = CollapseThresholds()
+  ) throws -> [IterationCollapse] {
     let tfidf = TFIDF(corpus: groups.flatMap { $0.map(\.instruction) })
     return try groups.enumerated().map { i, g in
       let texts = g.map(\.instruction)
       var scores: [TextScore] = []
       if let e = embedder {
-        scores.append(TextScore(measure: .embedding(model: e.name), value: try TextSimilarity.embeddingGroup(texts, embedder: e), note: nil))
+        scores.append(
+          TextScore(
+            measure: .embedding(model: e.name), value: try TextSimilarity.embeddingGroup(texts, embedder: e), note: nil)
+        )
       } else {
-        scores.append(TextScore(measure: .embedding(model: "none"), value: nil, note: "not computed (model not installed)"))
+        scores.append(
+          TextScore(measure: .embedding(model: "none"), value: nil, note: "not computed (model not installed)"))
       }
       scores.append(TextScore(measure: .tokenJaccard, value: TextSimilarity.jaccardGroup(texts), note: nil))
       scores.append(TextScore(measure: .tfidfCosine, value: tfidf.group(texts), note: nil))
@@ -62,7 +69,9 @@ public enum Collapse {
         iteration: i, templates: g.count, distinctInstructions: Set(texts).count, hyperparameter: hp, text: scores,
         hyperparameterFlag: (hp ?? 0) > thresholds.hyperparameter,
         // Only the measure the threshold is stated for is compared with it.
-        textFlags: scores.compactMap { s in s.measure == thresholds.textMeasure && (s.value ?? 0) > thresholds.text ? s.measure.name : nil })
+        textFlags: scores.compactMap { s in
+          s.measure == thresholds.textMeasure && (s.value ?? 0) > thresholds.text ? s.measure.name : nil
+        })
     }
   }
 
@@ -83,15 +92,17 @@ public enum Collapse {
       return try ts.enumerated().map { j, t in
         if case .string(let s) = t { return Template(instruction: s, hyperparameters: [:]) }
         guard case .string(let ins)? = t["data_creation_instruction"] else {
-          throw AnalysisError.malformed(path: path, key: "[\(i)][\(j)].data_creation_instruction",
-                                        expected: "a string", found: t["data_creation_instruction"]?.kind ?? "missing")
+          throw AnalysisError.malformed(
+            path: path, key: "[\(i)][\(j)].data_creation_instruction",
+            expected: "a string", found: t["data_creation_instruction"]?.kind ?? "missing")
         }
         var hps: [String: JSONValue] = [:]
         switch t["hyperparameters"] {
         case .object(let o)?: hps = o
         case nil, .null?: break
         case let other?:
-          throw AnalysisError.malformed(path: path, key: "[\(i)][\(j)].hyperparameters", expected: "an object", found: other.kind)
+          throw AnalysisError.malformed(
+            path: path, key: "[\(i)][\(j)].hyperparameters", expected: "an object", found: other.kind)
         }
         return Template(instruction: ins, hyperparameters: hps)
       }

@@ -37,23 +37,28 @@ public struct EndpointEmbedder: TextEmbedder {
   }
 
   func request(_ texts: [String]) throws -> [[Float]] {
-    let payload = try JSONSerialization.data(withJSONObject: ["model": model, "input": texts, "encoding_format": "float"] as [String: Any],
-                                             options: [.sortedKeys])
+    let payload = try JSONSerialization.data(
+      withJSONObject: ["model": model, "input": texts, "encoding_format": "float"] as [String: Any],
+      options: [.sortedKeys])
     let data: Data
     do {
-      data = try HTTPPost.json(embeddingsURL, payload: payload, apiKeyEnv: apiKeyEnv, timeout: timeoutSeconds, retries: retries, backoff: backoff)
+      data = try HTTPPost.json(
+        embeddingsURL, payload: payload, apiKeyEnv: apiKeyEnv, timeout: timeoutSeconds, retries: retries,
+        backoff: backoff)
     } catch let f as HTTPPost.Failure {
       throw AnalysisError.endpoint(url: f.url, message: f.message)
     }
     guard let reply = try? JSONDecoder().decode(Reply.self, from: data) else {
-      throw AnalysisError.embedder(name: model, expected: "{\"data\": [{\"index\", \"embedding\": [numbers]}]}",
-                                   found: String(decoding: data.prefix(200), as: UTF8.self))
+      throw AnalysisError.embedder(
+        name: model, expected: "{\"data\": [{\"index\", \"embedding\": [numbers]}]}",
+        found: String(decoding: data.prefix(200), as: UTF8.self))
     }
     // Replies may come in any order; `index` says which input each belongs to.
     var byIndex = [[Float]?](repeating: nil, count: texts.count)
     for item in reply.data where (0..<texts.count).contains(item.index) { byIndex[item.index] = item.embedding }
     guard byIndex.allSatisfy({ $0 != nil }) else {
-      throw AnalysisError.embedder(name: model, expected: "one embedding per input (\(texts.count))", found: "\(reply.data.count)")
+      throw AnalysisError.embedder(
+        name: model, expected: "one embedding per input (\(texts.count))", found: "\(reply.data.count)")
     }
     return byIndex.map { $0! }
   }

@@ -15,7 +15,9 @@ public struct GradedAnswer: Sendable {
   public var single: String
   public var references: [String]
   public var judge: Bool
-  public init(method: String, passage: Int, side: String, prediction: String, single: String, references: [String], judge: Bool) {
+  public init(
+    method: String, passage: Int, side: String, prediction: String, single: String, references: [String], judge: Bool
+  ) {
     self.method = method; self.passage = passage; self.side = side; self.prediction = prediction
     self.single = single; self.references = references; self.judge = judge
   }
@@ -39,7 +41,8 @@ public struct Agreement: Equatable, Sendable {
   public var kappa: Double {
     let n = Double(self.n)
     let po = agreement
-    let pe = (Double(truePositive + falsePositive) / n) * (Double(truePositive + falseNegative) / n)
+    let pe =
+      (Double(truePositive + falsePositive) / n) * (Double(truePositive + falseNegative) / n)
       + (Double(falseNegative + trueNegative) / n) * (Double(falsePositive + trueNegative) / n)
     return pe == 1 ? (po == 1 ? 1 : 0) : (po - pe) / (1 - pe)
   }
@@ -67,18 +70,26 @@ public struct GraderFidelityReport: Sendable {
 
 public enum GraderFidelity {
   /// Builds the answer table from SEAL eval runs (method name, verdict table) and the reference map.
-  public static func answers(runs: [(method: String, passages: [SEALFiles.PassageVerdicts])],
-                             references: [String: [String]]) -> (answers: [GradedAnswer], unmatched: Int) {
+  public static func answers(
+    runs: [(method: String, passages: [SEALFiles.PassageVerdicts])],
+    references: [String: [String]]
+  ) -> (answers: [GradedAnswer], unmatched: Int) {
     var out: [GradedAnswer] = [], unmatched = 0
     for (method, passages) in runs {
       for (p, pv) in passages.enumerated() {
         for (j, q) in pv.questions.enumerated() {
           let refs = references[SEALFiles.referenceKey(context: pv.context, question: q.question)] ?? []
           if refs.isEmpty { unmatched += 1 }
-          out.append(GradedAnswer(method: method, passage: p, side: "baseline", prediction: (q.baseline_answer ?? "").trimmingCharacters(in: .whitespacesAndNewlines),
-                                  single: q.answer, references: refs, judge: pv.baselineCorrect[j]))
-          out.append(GradedAnswer(method: method, passage: p, side: "adapter", prediction: (q.adapter_answer ?? "").trimmingCharacters(in: .whitespacesAndNewlines),
-                                  single: q.answer, references: refs, judge: pv.adapterCorrect[j]))
+          out.append(
+            GradedAnswer(
+              method: method, passage: p, side: "baseline",
+              prediction: (q.baseline_answer ?? "").trimmingCharacters(in: .whitespacesAndNewlines),
+              single: q.answer, references: refs, judge: pv.baselineCorrect[j]))
+          out.append(
+            GradedAnswer(
+              method: method, passage: p, side: "adapter",
+              prediction: (q.adapter_answer ?? "").trimmingCharacters(in: .whitespacesAndNewlines),
+              single: q.answer, references: refs, judge: pv.adapterCorrect[j]))
         }
       }
     }
@@ -86,7 +97,9 @@ public enum GraderFidelity {
   }
 
   /// Macro adapter accuracy per method from a verdict function.
-  static func macroAccuracy(_ answers: [GradedAnswer], methods: [String], verdict: (GradedAnswer) -> Bool) -> [(method: String, accuracy: Double)] {
+  static func macroAccuracy(
+    _ answers: [GradedAnswer], methods: [String], verdict: (GradedAnswer) -> Bool
+  ) -> [(method: String, accuracy: Double)] {
     methods.map { m in
       var correct: [Int: Int] = [:], total: [Int: Int] = [:]
       for a in answers where a.method == m && a.side == "adapter" {
@@ -99,7 +112,8 @@ public enum GraderFidelity {
   }
 
   static func ranking(_ acc: [(method: String, accuracy: Double)]) -> [String] {
-    acc.enumerated().sorted { ($0.element.accuracy, -$0.offset) > ($1.element.accuracy, -$1.offset) }.map(\.element.method)
+    acc.enumerated().sorted { ($0.element.accuracy, -$0.offset) > ($1.element.accuracy, -$1.offset) }.map(
+      \.element.method)
   }
 
   /// Kendall's tau-a between two score lists over the same items.
@@ -107,33 +121,43 @@ public enum GraderFidelity {
     let n = min(x.count, y.count)
     guard n >= 2 else { return .nan }
     var s = 0.0
-    for i in 0..<n { for j in (i + 1)..<n {
-      let a = (x[i] - x[j]).sign == .minus ? -1.0 : (x[i] == x[j] ? 0 : 1)
-      let b = (y[i] - y[j]).sign == .minus ? -1.0 : (y[i] == y[j] ? 0 : 1)
-      s += a * b
-    } }
+    for i in 0..<n {
+      for j in (i + 1)..<n {
+        let a = (x[i] - x[j]).sign == .minus ? -1.0 : (x[i] == x[j] ? 0 : 1)
+        let b = (y[i] - y[j]).sign == .minus ? -1.0 : (y[i] == y[j] ? 0 : 1)
+        s += a * b
+      }
+    }
     return s / Double(n * (n - 1) / 2)
   }
 
-  public static func evaluate(_ answers: [GradedAnswer], methods: [String], graders: [OfflineGrader], unmatched: Int = 0) -> GraderFidelityReport {
+  public static func evaluate(
+    _ answers: [GradedAnswer], methods: [String], graders: [OfflineGrader], unmatched: Int = 0
+  ) -> GraderFidelityReport {
     let judgeAcc = macroAccuracy(answers, methods: methods) { $0.judge }
     let judgeRank = ranking(judgeAcc)
     let results = graders.map { g -> GraderResult in
       let verdicts = answers.map { g.grade(prediction: $0.prediction, single: $0.single, all: $0.references) }
       var overall = Agreement()
       var per = [String: Agreement]()
-      for (a, v) in zip(answers, verdicts) { overall.add(grader: v, judge: a.judge); per[a.method, default: Agreement()].add(grader: v, judge: a.judge) }
+      for (a, v) in zip(answers, verdicts) {
+        overall.add(grader: v, judge: a.judge); per[a.method, default: Agreement()].add(grader: v, judge: a.judge)
+      }
       let accuracy = macroAccuracyAligned(answers, verdicts: verdicts, methods: methods)
       let rank = ranking(accuracy)
-      return GraderResult(grader: g.name, overall: overall, perMethod: methods.map { ($0, per[$0] ?? Agreement()) },
-                          methodAccuracy: accuracy, ranking: rank, sameRankingAsJudge: rank == judgeRank,
-                          kendallTau: kendallTau(judgeAcc.map(\.accuracy), accuracy.map(\.accuracy)))
+      return GraderResult(
+        grader: g.name, overall: overall, perMethod: methods.map { ($0, per[$0] ?? Agreement()) },
+        methodAccuracy: accuracy, ranking: rank, sameRankingAsJudge: rank == judgeRank,
+        kendallTau: kendallTau(judgeAcc.map(\.accuracy), accuracy.map(\.accuracy)))
     }
-    return GraderFidelityReport(answers: answers.count, methods: methods, judgeAccuracy: judgeAcc, judgeRanking: judgeRank,
-                                results: results, unmatchedReferences: unmatched)
+    return GraderFidelityReport(
+      answers: answers.count, methods: methods, judgeAccuracy: judgeAcc, judgeRanking: judgeRank,
+      results: results, unmatchedReferences: unmatched)
   }
 
-  static func macroAccuracyAligned(_ answers: [GradedAnswer], verdicts: [Bool], methods: [String]) -> [(method: String, accuracy: Double)] {
+  static func macroAccuracyAligned(
+    _ answers: [GradedAnswer], verdicts: [Bool], methods: [String]
+  ) -> [(method: String, accuracy: Double)] {
     methods.map { m in
       var correct: [Int: Int] = [:], total: [Int: Int] = [:]
       for (a, v) in zip(answers, verdicts) where a.method == m && a.side == "adapter" {
@@ -146,7 +170,9 @@ public enum GraderFidelity {
   }
 
   /// Loads the five released eval runs and the explorer references from a data root and evaluates.
-  public static func evaluateReleased(dataRoot: String, graders: [OfflineGrader]) throws -> (report: GraderFidelityReport, files: [String]) {
+  public static func evaluateReleased(
+    dataRoot: String, graders: [OfflineGrader]
+  ) throws -> (report: GraderFidelityReport, files: [String]) {
     let methods = ["naive", "base", "gpt4_1", "iter1", "iter2"]
     var runs: [(method: String, passages: [SEALFiles.PassageVerdicts])] = []
     var files: [String] = []

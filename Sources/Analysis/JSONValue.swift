@@ -40,10 +40,14 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
   public static func parse(_ data: Data, path: String) throws -> JSONValue {
     do { return try JSONDecoder().decode(JSONValue.self, from: data) } catch {
       // The first line of the parser's reason, not a DecodingError dump.
-      let reason = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String)
-        ?? (error as? DecodingError).map { e -> String in if case .dataCorrupted(let c) = e { return c.debugDescription } else { return "\(e)" } }
+      let reason =
+        ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String)
+        ?? (error as? DecodingError).map { e -> String in
+          if case .dataCorrupted(let c) = e { return c.debugDescription } else { return "\(e)" }
+        }
         ?? "\(error)"
-      throw AnalysisError.malformed(path: path, key: "(document)", expected: "JSON", found: "text that is not JSON (\(reason))")
+      throw AnalysisError.malformed(
+        path: path, key: "(document)", expected: "JSON", found: "text that is not JSON (\(reason))")
     }
   }
 
@@ -55,7 +59,8 @@ public indirect enum JSONValue: Equatable, Sendable, Decodable {
 /// Reads a whole file; a typed error names the path.
 public func readFile(_ path: String) throws -> Data {
   do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-    throw AnalysisError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? AtomicFile.describe(error) : "no such file")
+    throw AnalysisError.unreadable(
+      path: path, reason: FileManager.default.fileExists(atPath: path) ? AtomicFile.describe(error) : "no such file")
   }
 }
 
@@ -66,13 +71,16 @@ public func decodeFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
 
 public func decodeData<T: Decodable>(_ type: T.Type, data: Data, path: String) throws -> T {
   do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
-    throw AnalysisError.malformed(path: path, key: keyPath(ctx.codingPath + [key]), expected: "key \(key.stringValue)", found: "missing")
+    throw AnalysisError.malformed(
+      path: path, key: keyPath(ctx.codingPath + [key]), expected: "key \(key.stringValue)", found: "missing")
   } catch let DecodingError.typeMismatch(t, ctx) {
-    throw AnalysisError.malformed(path: path, key: keyPath(ctx.codingPath), expected: "\(t)", found: ctx.debugDescription)
+    throw AnalysisError.malformed(
+      path: path, key: keyPath(ctx.codingPath), expected: "\(t)", found: ctx.debugDescription)
   } catch let DecodingError.valueNotFound(t, ctx) {
     throw AnalysisError.malformed(path: path, key: keyPath(ctx.codingPath), expected: "\(t)", found: "null")
   } catch let DecodingError.dataCorrupted(ctx) {
-    throw AnalysisError.malformed(path: path, key: keyPath(ctx.codingPath), expected: "valid JSON", found: ctx.debugDescription)
+    throw AnalysisError.malformed(
+      path: path, key: keyPath(ctx.codingPath), expected: "valid JSON", found: ctx.debugDescription)
   } catch {
     throw AnalysisError.malformed(path: path, key: "(document)", expected: "\(T.self)", found: "\(error)")
   }

@@ -47,9 +47,10 @@ public enum Lengths {
   public static func summarize(lists: [[String]], tokenCounter: ((String) -> Int)? = nil) -> LengthSummary {
     let per = lists.map { $0.reduce(0) { $0 + characters($1) } }
     let tokens = tokenCounter.map { count in lists.reduce(0) { $0 + $1.reduce(0) { $0 + count($1) } } }
-    return LengthSummary(lists: lists.count, emptyLists: lists.filter(\.isEmpty).count,
-                         sequences: lists.reduce(0) { $0 + $1.count }, totalCharacters: per.reduce(0, +),
-                         totalTokens: tokens, perListCharacters: per)
+    return LengthSummary(
+      lists: lists.count, emptyLists: lists.filter(\.isEmpty).count,
+      sequences: lists.reduce(0) { $0 + $1.count }, totalCharacters: per.reduce(0, +),
+      totalTokens: tokens, perListCharacters: per)
   }
 
   public static func summarize(_ doc: JSONValue, tokenCounter: ((String) -> Int)? = nil) -> LengthSummary {

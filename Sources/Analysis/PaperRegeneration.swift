@@ -39,8 +39,8 @@ public struct MethodAccuracy: Sendable {
   public var source: String
   /// The paper's printed percentage, if any.
   public var paper: String?
-  public var correct: [Int]   // (P) per passage
-  public var total: [Int]     // (P) per passage
+  public var correct: [Int]  // (P) per passage
+  public var total: [Int]  // (P) per passage
   public var perPassage: [Double] { zip(correct, total).map { Double($0) / Double($1) } }
   public var macro: Estimate
   public var micro: Double
@@ -56,8 +56,8 @@ public struct RankingSummary: Sendable {
   public var round: Int
   public var source: String
   public var baseline: [Double]  // (P)
-  public var adapter: [Double]   // (P) mean over completions
-  public var bestOfK: [Double]   // (P) max over completions
+  public var adapter: [Double]  // (P) mean over completions
+  public var bestOfK: [Double]  // (P) max over completions
 }
 
 public struct SelfEditLength: Sendable {
@@ -101,39 +101,42 @@ public struct PaperRegeneration: Sendable {
 
 public enum PaperNumbers {
   /// [recomputed] values of paper-numbers.md, keyed by check id.
-  public static let published: [(id: String, label: String, value: String)] = [
-    ("seal.baseline.macro", "SEAL single passage: Base model (base.json baseline), macro", "0.3267"),
-    ("seal.naive.macro", "SEAL single passage: Train on passage, macro", "0.3351"),
-    ("seal.naive.micro", "SEAL single passage: Train on passage, micro", "0.3357"),
-    ("seal.base.macro", "SEAL single passage: Passage + base-model implications, macro", "0.3968"),
-    ("seal.base.micro", "SEAL single passage: Passage + base-model implications, micro", "0.4066"),
-    ("seal.gpt4_1.macro", "SEAL single passage: Passage + GPT-4.1 implications, macro", "0.4631"),
-    ("seal.gpt4_1.micro", "SEAL single passage: Passage + GPT-4.1 implications, micro", "0.4559"),
-    ("seal.iter1.macro", "SEAL single passage: after ReST-EM round 1, macro", "0.4268"),
-    ("seal.iter1.micro", "SEAL single passage: after ReST-EM round 1, micro", "0.4230"),
-    ("seal.iter2.macro", "SEAL single passage: after round 2, macro", "0.4699"),
-    ("seal.iter2.micro", "SEAL single passage: after round 2, micro", "0.4671"),
-    ("cpt.naive", "CPT (200 passages at once), naive, micro", "0.3224"),
-    ("cpt.base", "CPT, base-model implications, micro", "0.4097"),
-    ("cpt.gpt4_1", "CPT, GPT-4.1 implications, micro", "0.3943"),
-    ("cpt.iter2", "CPT, SEAL round 2, micro", "0.4384"),
-    ("rank.1.baseline", "ReST-EM round 1 ranking: baseline", "0.3187"),
-    ("rank.1.adapter", "ReST-EM round 1 ranking: mean adapter", "0.4018"),
-    ("rank.1.best", "ReST-EM round 1 ranking: mean best-of-5", "0.5431"),
-    ("rank.2.baseline", "ReST-EM round 2 ranking: baseline", "0.3526"),
-    ("rank.2.adapter", "ReST-EM round 2 ranking: mean adapter", "0.4332"),
-    ("rank.2.best", "ReST-EM round 2 ranking: mean best-of-5", "0.5935"),
-    ("len.base", "Mean self-edit length (chars): implications, base model", "976.9"),
-    ("len.iter1", "Mean self-edit length (chars): round 1", "880.9"),
-    ("len.iter2", "Mean self-edit length (chars): round 2", "850.1"),
-    ("len.gpt4_1", "Mean self-edit length (chars): GPT-4.1", "2092.8"),
-  ] + searchPublished
+  public static let published: [(id: String, label: String, value: String)] =
+    [
+      ("seal.baseline.macro", "SEAL single passage: Base model (base.json baseline), macro", "0.3267"),
+      ("seal.naive.macro", "SEAL single passage: Train on passage, macro", "0.3351"),
+      ("seal.naive.micro", "SEAL single passage: Train on passage, micro", "0.3357"),
+      ("seal.base.macro", "SEAL single passage: Passage + base-model implications, macro", "0.3968"),
+      ("seal.base.micro", "SEAL single passage: Passage + base-model implications, micro", "0.4066"),
+      ("seal.gpt4_1.macro", "SEAL single passage: Passage + GPT-4.1 implications, macro", "0.4631"),
+      ("seal.gpt4_1.micro", "SEAL single passage: Passage + GPT-4.1 implications, micro", "0.4559"),
+      ("seal.iter1.macro", "SEAL single passage: after ReST-EM round 1, macro", "0.4268"),
+      ("seal.iter1.micro", "SEAL single passage: after ReST-EM round 1, micro", "0.4230"),
+      ("seal.iter2.macro", "SEAL single passage: after round 2, macro", "0.4699"),
+      ("seal.iter2.micro", "SEAL single passage: after round 2, micro", "0.4671"),
+      ("cpt.naive", "CPT (200 passages at once), naive, micro", "0.3224"),
+      ("cpt.base", "CPT, base-model implications, micro", "0.4097"),
+      ("cpt.gpt4_1", "CPT, GPT-4.1 implications, micro", "0.3943"),
+      ("cpt.iter2", "CPT, SEAL round 2, micro", "0.4384"),
+      ("rank.1.baseline", "ReST-EM round 1 ranking: baseline", "0.3187"),
+      ("rank.1.adapter", "ReST-EM round 1 ranking: mean adapter", "0.4018"),
+      ("rank.1.best", "ReST-EM round 1 ranking: mean best-of-5", "0.5431"),
+      ("rank.2.baseline", "ReST-EM round 2 ranking: baseline", "0.3526"),
+      ("rank.2.adapter", "ReST-EM round 2 ranking: mean adapter", "0.4332"),
+      ("rank.2.best", "ReST-EM round 2 ranking: mean best-of-5", "0.5935"),
+      ("len.base", "Mean self-edit length (chars): implications, base model", "976.9"),
+      ("len.iter1", "Mean self-edit length (chars): round 1", "880.9"),
+      ("len.iter2", "Mean self-edit length (chars): round 2", "850.1"),
+      ("len.gpt4_1", "Mean self-edit length (chars): GPT-4.1", "2092.8"),
+    ] + searchPublished
 
   static let searchHP: [String: [String]] = [
     "noarchive": ["0.8355", "0.9289", "0.9269", "0.9179", "0.9750"],
     "archive": ["0.9329", "0.9594", "0.9729", "1.0000", "1.0000"],
   ]
-  static let searchDistinct: [String: [String]] = ["archive": ["5", "5", "4", "4", "3"], "noarchive": ["5", "5", "5", "5", "5"]]
+  static let searchDistinct: [String: [String]] = [
+    "archive": ["5", "5", "4", "4", "3"], "noarchive": ["5", "5", "5", "5", "5"],
+  ]
   static let searchJaccard: [String: [String]] = [
     "archive": ["0.218", "0.391", "0.602", "0.789", "0.843"],
     "noarchive": ["0.160", "0.256", "0.425", "0.405", "0.574"],
@@ -142,9 +145,17 @@ public enum PaperNumbers {
     var out: [(id: String, label: String, value: String)] = []
     for v in ["noarchive", "archive"] {
       let name = v == "archive" ? "Archive" : "No archive"
-      for i in 0..<5 { out.append(("search.\(v).hp.\(i)", "Search \(name): hyperparameter similarity, iter \(i)", searchHP[v]![i])) }
-      for i in 0..<5 { out.append(("search.\(v).distinct.\(i)", "Search \(name): distinct instructions, iter \(i)", searchDistinct[v]![i])) }
-      for i in 0..<5 { out.append(("search.\(v).jaccard.\(i)", "Search \(name): mean pairwise token Jaccard, iter \(i)", searchJaccard[v]![i])) }
+      for i in 0..<5 {
+        out.append(("search.\(v).hp.\(i)", "Search \(name): hyperparameter similarity, iter \(i)", searchHP[v]![i]))
+      }
+      for i in 0..<5 {
+        out.append(
+          ("search.\(v).distinct.\(i)", "Search \(name): distinct instructions, iter \(i)", searchDistinct[v]![i]))
+      }
+      for i in 0..<5 {
+        out.append(
+          ("search.\(v).jaccard.\(i)", "Search \(name): mean pairwise token Jaccard, iter \(i)", searchJaccard[v]![i]))
+      }
     }
     return out
   }
@@ -157,7 +168,8 @@ public enum PaperNumbers {
 
   static let methodNames: [(key: String, name: String)] = [
     ("naive", "Train on passage"), ("base", "Passage + base-model implications"),
-    ("gpt4_1", "Passage + GPT-4.1 implications"), ("iter1", "SEAL after ReST-EM round 1"), ("iter2", "SEAL after round 2"),
+    ("gpt4_1", "Passage + GPT-4.1 implications"), ("iter1", "SEAL after ReST-EM round 1"),
+    ("iter2", "SEAL after round 2"),
   ]
 
   public static let evalDir = "seal/results/query_server/eval"
@@ -167,9 +179,11 @@ public enum PaperNumbers {
   ]
 
   /// Recomputes every [recomputed] number from `dataRoot`. `hashFiles` adds sha256 of each file read.
-  public static func regenerate(dataRoot: String, embedder: TextEmbedder? = nil, seed: UInt64 = 0,
-                                resamples: Int = 2000, hashFiles: Bool = false,
-                                thresholds: CollapseThresholds = CollapseThresholds()) throws -> PaperRegeneration {
+  public static func regenerate(
+    dataRoot: String, embedder: TextEmbedder? = nil, seed: UInt64 = 0,
+    resamples: Int = 2000, hashFiles: Bool = false,
+    thresholds: CollapseThresholds = CollapseThresholds()
+  ) throws -> PaperRegeneration {
     var files: [DataFileRecord] = []
     func path(_ rel: String) throws -> String {
       let p = (dataRoot as NSString).appendingPathComponent(rel)
@@ -192,24 +206,30 @@ public enum PaperNumbers {
       let run = try SEALFiles.loadEvalRun(try path(rel))
       let keys = run.map { $0.title + "\u{1F}" + $0.context }
       if let pk = passageKeys, pk != keys {
-        throw AnalysisError.malformed(path: rel, key: "articles", expected: "the same passages in the same order as \(evalDir)/naive.json", found: "a different list")
+        throw AnalysisError.malformed(
+          path: rel, key: "articles", expected: "the same passages in the same order as \(evalDir)/naive.json",
+          found: "a different list")
       }
       passageKeys = keys
       let total = run.map(\.adapterCorrect.count)
       func row(key: String, name: String, correct: [Int], paper: String?, seedOffset: UInt64) throws -> MethodAccuracy {
         let per = zip(correct, total).map { Double($0) / Double($1) }
-        return MethodAccuracy(key: key, name: name, source: rel, paper: paper, correct: correct, total: total,
-                              macro: try Stats.bootstrapMean(per, resamples: resamples, seed: seed &+ seedOffset),
-                              micro: Stats.micro(correct: correct, total: total))
+        return MethodAccuracy(
+          key: key, name: name, source: rel, paper: paper, correct: correct, total: total,
+          macro: try Stats.bootstrapMean(per, resamples: resamples, seed: seed &+ seedOffset),
+          micro: Stats.micro(correct: correct, total: total))
       }
       if m.key == "base" {
-        let b = try row(key: "baseline", name: "Base model (no adaptation)", correct: run.map { $0.baselineCorrect.filter { $0 }.count },
-                        paper: paperSingle["baseline"], seedOffset: 100)
+        let b = try row(
+          key: "baseline", name: "Base model (no adaptation)",
+          correct: run.map { $0.baselineCorrect.filter { $0 }.count },
+          paper: paperSingle["baseline"], seedOffset: 100)
         seal.insert(b, at: 0)
         computed["seal.baseline.macro"] = (b.macro.mean, rel)
       }
-      let r = try row(key: m.key, name: m.name, correct: run.map { $0.adapterCorrect.filter { $0 }.count },
-                      paper: paperSingle[m.key], seedOffset: UInt64(i))
+      let r = try row(
+        key: m.key, name: m.name, correct: run.map { $0.adapterCorrect.filter { $0 }.count },
+        paper: paperSingle[m.key], seedOffset: UInt64(i))
       seal.append(r)
       computed["seal.\(m.key).macro"] = (r.macro.mean, rel)
       computed["seal.\(m.key).micro"] = (r.micro, rel)
@@ -217,9 +237,16 @@ public enum PaperNumbers {
     seal.sort { order($0.key) < order($1.key) }
     var pairs: [NamedPair] = []
     let byKey = Dictionary(uniqueKeysWithValues: seal.map { ($0.key, $0) })
-    for (k, (a, b)) in [("iter2", "base"), ("iter2", "gpt4_1"), ("iter1", "base"), ("iter2", "iter1"), ("base", "naive"), ("naive", "baseline")].enumerated() {
+    for (k, (a, b)) in [
+      ("iter2", "base"), ("iter2", "gpt4_1"), ("iter1", "base"), ("iter2", "iter1"), ("base", "naive"),
+      ("naive", "baseline"),
+    ].enumerated() {
       guard let x = byKey[a], let y = byKey[b] else { continue }
-      pairs.append(NamedPair(a: x.name, b: y.name, result: try PairedDifference(a: x.perPassage, b: y.perPassage, resamples: resamples, seed: seed &+ 200 &+ UInt64(k))))
+      pairs.append(
+        NamedPair(
+          a: x.name, b: y.name,
+          result: try PairedDifference(
+            a: x.perPassage, b: y.perPassage, resamples: resamples, seed: seed &+ 200 &+ UInt64(k))))
     }
 
     // CPT.
@@ -227,9 +254,12 @@ public enum PaperNumbers {
     for key in ["naive", "base", "gpt4_1", "iter2"] {
       let rel = "seal/results/cpt/cpt_\(key).json"
       let reply = try SEALFiles.loadCPT(try path(rel))
-      let micro = Stats.micro(correct: [reply.adapter_correct.filter { $0 }.count], total: [reply.adapter_correct.count])
-      cpt.append(CPTResult(name: methodNames.first { $0.key == key }!.name, source: rel, paper: paperCPT[key]!, micro: micro,
-                           questions: reply.adapter_correct.count))
+      let micro = Stats.micro(
+        correct: [reply.adapter_correct.filter { $0 }.count], total: [reply.adapter_correct.count])
+      cpt.append(
+        CPTResult(
+          name: methodNames.first { $0.key == key }!.name, source: rel, paper: paperCPT[key]!, micro: micro,
+          questions: reply.adapter_correct.count))
       computed["cpt.\(key)"] = (micro, rel)
     }
 
@@ -238,8 +268,9 @@ public enum PaperNumbers {
     for round in 1...2 {
       let rel = "seal/results/query_server/train/rank_iter\(round - 1).json"
       let run = try SEALFiles.loadRankingRun(try path(rel))
-      let s = RankingSummary(round: round, source: rel, baseline: run.map { Stats.mean($0.baselineMeans) },
-                             adapter: run.map { Stats.mean($0.adapterMeans) }, bestOfK: run.map { $0.adapterMeans.max() ?? .nan })
+      let s = RankingSummary(
+        round: round, source: rel, baseline: run.map { Stats.mean($0.baselineMeans) },
+        adapter: run.map { Stats.mean($0.adapterMeans) }, bestOfK: run.map { $0.adapterMeans.max() ?? .nan })
       ranking.append(s)
       computed["rank.\(round).baseline"] = (Stats.mean(s.baseline), rel)
       computed["rank.\(round).adapter"] = (Stats.mean(s.adapter), rel)
@@ -248,7 +279,9 @@ public enum PaperNumbers {
 
     // Self-edit lengths.
     var lengths: [SelfEditLength] = []
-    for (k, (key, name)) in [("base", "Implications, base model"), ("iter1", "SEAL round 1"), ("iter2", "SEAL round 2"), ("gpt4_1", "GPT-4.1")].enumerated() {
+    for (k, (key, name)) in [
+      ("base", "Implications, base model"), ("iter1", "SEAL round 1"), ("iter2", "SEAL round 2"), ("gpt4_1", "GPT-4.1"),
+    ].enumerated() {
       let rel = "seal/data/synthetic_data/eval/\(key)_val.json"
       let gen = try SEALFiles.loadGenerated(try path(rel)).prefix(200)
       let per = gen.map { Double(Lengths.characters(SEALFiles.firstNonEmpty($0.completions))) }
@@ -272,23 +305,29 @@ public enum PaperNumbers {
 
     let checks = published.map { p -> PublishedCheck in
       let c = computed[p.id]
-      return PublishedCheck(id: p.id, label: p.label, published: p.value, computed: c?.0 ?? .nan, source: c?.1 ?? "(not computed)")
+      return PublishedCheck(
+        id: p.id, label: p.label, published: p.value, computed: c?.0 ?? .nan, source: c?.1 ?? "(not computed)")
     }
     var disagreements: [String] = []
     for m in seal {
       guard let paper = m.paper else { continue }
       let ours = String(format: "%.1f", m.macro.mean * 100)
       if ours != paper {
-        disagreements.append("\(m.name): the released file \(m.source) gives \(ours) (macro \(String(format: "%.4f", m.macro.mean))); the paper prints \(paper).")
+        disagreements.append(
+          "\(m.name): the released file \(m.source) gives \(ours) (macro \(String(format: "%.4f", m.macro.mean))); the paper prints \(paper)."
+        )
       }
     }
     for c in cpt {
       let ours = String(format: "%.1f", c.micro * 100)
-      if ours != c.paper { disagreements.append("CPT \(c.name): \(c.source) gives \(ours); the paper prints \(c.paper).") }
+      if ours != c.paper {
+        disagreements.append("CPT \(c.name): \(c.source) gives \(ours); the paper prints \(c.paper).")
+      }
     }
-    return PaperRegeneration(dataRoot: dataRoot, seal: seal, pairs: pairs, cpt: cpt, ranking: ranking, lengths: lengths,
-                             search: search, checks: checks, disagreements: disagreements, files: files,
-                             embedderName: embedder?.name, seed: seed, resamples: resamples)
+    return PaperRegeneration(
+      dataRoot: dataRoot, seal: seal, pairs: pairs, cpt: cpt, ranking: ranking, lengths: lengths,
+      search: search, checks: checks, disagreements: disagreements, files: files,
+      embedderName: embedder?.name, seed: seed, resamples: resamples)
   }
 
   static func order(_ key: String) -> Int {

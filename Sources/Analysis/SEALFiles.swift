@@ -61,45 +61,54 @@ public enum SEALFiles {
     let run = try decodeFile(QueryServerRun.self, path: path)
     return try run.articles.enumerated().map { i, a in
       guard let c = a.completions.first else {
-        throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions", expected: "at least one completion", found: "none")
+        throw AnalysisError.malformed(
+          path: path, key: "articles[\(i)].completions", expected: "at least one completion", found: "none")
       }
       guard !c.questions.isEmpty else {
-        throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions[0].questions", expected: "graded questions", found: "none")
+        throw AnalysisError.malformed(
+          path: path, key: "articles[\(i)].completions[0].questions", expected: "graded questions", found: "none")
       }
       var base: [Bool] = [], adpt: [Bool] = []
       for (j, q) in c.questions.enumerated() {
         guard let b = q.baseline_correct, let d = q.adapter_correct else {
-          throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions[0].questions[\(j)]",
-                                        expected: "baseline_correct and adapter_correct", found: "null")
+          throw AnalysisError.malformed(
+            path: path, key: "articles[\(i)].completions[0].questions[\(j)]",
+            expected: "baseline_correct and adapter_correct", found: "null")
         }
         base.append(b); adpt.append(d)
       }
-      return PassageVerdicts(title: a.title, context: a.context, questions: c.questions, baselineCorrect: base, adapterCorrect: adpt)
+      return PassageVerdicts(
+        title: a.title, context: a.context, questions: c.questions, baselineCorrect: base, adapterCorrect: adpt)
     }
   }
 
   /// A ReST-EM ranking run (k completions per passage, each with its mean over eval runs).
   public struct RankingPassage: Sendable {
     public var baselineMeans: [Double]  // (K) per completion
-    public var adapterMeans: [Double]   // (K) per completion
+    public var adapterMeans: [Double]  // (K) per completion
   }
 
   public static func loadRankingRun(_ path: String) throws -> [RankingPassage] {
     let run = try decodeFile(QueryServerRun.self, path: path)
     return try run.articles.enumerated().map { i, a in
       guard !a.completions.isEmpty else {
-        throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions", expected: "completions", found: "none")
+        throw AnalysisError.malformed(
+          path: path, key: "articles[\(i)].completions", expected: "completions", found: "none")
       }
       return RankingPassage(
         baselineMeans: try a.completions.enumerated().map { j, c in
           guard let v = c.stats.baseline_mean else {
-            throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions[\(j)].stats.baseline_mean", expected: "a number", found: "null")
+            throw AnalysisError.malformed(
+              path: path, key: "articles[\(i)].completions[\(j)].stats.baseline_mean", expected: "a number",
+              found: "null")
           }
           return v
         },
         adapterMeans: try a.completions.enumerated().map { j, c in
           guard let v = c.stats.adapter_mean else {
-            throw AnalysisError.malformed(path: path, key: "articles[\(i)].completions[\(j)].stats.adapter_mean", expected: "a number", found: "null")
+            throw AnalysisError.malformed(
+              path: path, key: "articles[\(i)].completions[\(j)].stats.adapter_mean", expected: "a number",
+              found: "null")
           }
           return v
         })
@@ -129,13 +138,19 @@ public enum SEALFiles {
     let data = path.hasSuffix(".gz") ? try Gunzip.decompress(path: path) : try readFile(path)
     let root = try decodeData(Root.self, data: data, path: path)
     var out: [String: [String]] = [:]
-    for a in root.data { for p in a.paragraphs { for q in p.qas {
-      out[referenceKey(context: p.context, question: q.question), default: []].append(contentsOf: q.answers.map(\.text))
-    } } }
+    for a in root.data {
+      for p in a.paragraphs {
+        for q in p.qas {
+          out[referenceKey(context: p.context, question: q.question), default: []].append(
+            contentsOf: q.answers.map(\.text))
+        }
+      }
+    }
     return out
   }
 
   public static func referenceKey(context: String, question: String) -> String {
-    context.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{1F}" + question.trimmingCharacters(in: .whitespacesAndNewlines)
+    context.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{1F}"
+      + question.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 }

@@ -41,7 +41,8 @@ public struct SearchRun: Sendable {
 
   /// Whether `dir` holds a search run (its config names a variant).
   public static func isSearchRun(_ dir: String) -> Bool {
-    guard let d = FileManager.default.contents(atPath: dir + "/config.json"), let v = try? JSONValue.parse(d, path: dir) else { return false }
+    guard let d = FileManager.default.contents(atPath: dir + "/config.json"), let v = try? JSONValue.parse(d, path: dir)
+    else { return false }
     return v["variant"] != nil
   }
 
@@ -49,7 +50,8 @@ public struct SearchRun: Sendable {
   public static func load(_ dir: String) throws -> SearchRun {
     let config = try JSONValue.load(dir + "/config.json")
     guard case .string(let variant)? = config["variant"], case .string(let name)? = config["name"] else {
-      throw AnalysisError.malformed(path: dir + "/config.json", key: "variant", expected: "a search config", found: config.kind)
+      throw AnalysisError.malformed(
+        path: dir + "/config.json", key: "variant", expected: "a search config", found: config.kind)
     }
     var reward = "gold_loglik"
     if case .string(let r)? = config["reward"] { reward = r }
@@ -61,11 +63,13 @@ public struct SearchRun: Sendable {
       guard FileManager.default.fileExists(atPath: d + "/val-results.json") else { break }
       its.append(try iteration(i, dir: d, reward: reward))
     }
-    var run = SearchRun(dir: dir, name: name, variant: variant, reward: reward,
-                        complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+    var run = SearchRun(
+      dir: dir, name: name, variant: variant, reward: reward,
+      complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
     let seedDir = dir + "/iter-00"
     if FileManager.default.fileExists(atPath: seedDir + "/seed-results.json") {
-      let t = try templates(try JSONValue.load(seedDir + "/seed-proposals.json"), path: seedDir + "/seed-proposals.json")
+      let t = try templates(
+        try JSONValue.load(seedDir + "/seed-proposals.json"), path: seedDir + "/seed-proposals.json")
       let s = scores(try JSONValue.load(seedDir + "/seed-results.json"), reward: reward)
       run.seeds = zip(t, s).map { ($0, $1.accuracy, $1.normalizedGain) }
     }
@@ -78,17 +82,24 @@ public struct SearchRun: Sendable {
     for (j, t) in array(proposals["templates"]).enumerated() {
       let hpText = try string(t["hyperparameters"], path, "templates[\(j)].hyperparameters")
       let hp = try JSONValue.parse(Data(hpText.utf8), path: path + " templates[\(j)].hyperparameters")
-      guard case .object(let o) = hp else { throw AnalysisError.malformed(path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind) }
-      templates.append(Template(instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o,
-                                clamped: clamped(t)))
+      guard case .object(let o) = hp else {
+        throw AnalysisError.malformed(
+          path: path, key: "templates[\(j)].hyperparameters", expected: "an object", found: hp.kind)
+      }
+      templates.append(
+        Template(
+          instruction: try string(t["instruction"], path, "templates[\(j)].instruction"), hyperparameters: o,
+          clamped: clamped(t)))
     }
     return templates
   }
 
   /// The clamped keys of a proposals-file template, with the values its `training` settings used.
   static func clamped(_ t: JSONValue) -> [String: Double] {
-    let field = ["lora_rank": "rank", "lora_alpha": "alpha", "lora_dropout": "dropout", "learning_rate": "learningRate",
-                 "num_epochs": "epochs", "gradient_accumulation_steps": "gradientAccumulation"]
+    let field = [
+      "lora_rank": "rank", "lora_alpha": "alpha", "lora_dropout": "dropout", "learning_rate": "learningRate",
+      "num_epochs": "epochs", "gradient_accumulation_steps": "gradientAccumulation",
+    ]
     var out: [String: Double] = [:]
     for case .string(let k) in array(t["clamped"]) {
       if let f = field[k], let v = number(t["training"]?[f]) { out[k] = v }
@@ -98,11 +109,15 @@ public struct SearchRun: Sendable {
 
   /// Per template of a results file: the reward's accuracy and normalized gain.
   static func scores(_ results: JSONValue, reward: String) -> [(accuracy: Double, normalizedGain: Double)] {
-    array(results["templates"]).map { t in (number(t["accuracy"]?[reward]) ?? .nan, number(t["normalizedGain"]?[reward]) ?? .nan) }
+    array(results["templates"]).map { t in
+      (number(t["accuracy"]?[reward]) ?? .nan, number(t["normalizedGain"]?[reward]) ?? .nan)
+    }
   }
 
   static func string(_ v: JSONValue?, _ path: String, _ key: String) throws -> String {
-    guard case .string(let s)? = v else { throw AnalysisError.malformed(path: path, key: key, expected: "a string", found: v?.kind ?? "missing") }
+    guard case .string(let s)? = v else {
+      throw AnalysisError.malformed(path: path, key: key, expected: "a string", found: v?.kind ?? "missing")
+    }
     return s
   }
 
@@ -117,8 +132,9 @@ public struct SearchRun: Sendable {
   static func array(_ v: JSONValue?) -> [JSONValue] { if case .array(let a)? = v { return a }; return [] }
 
   static func estimate(_ v: JSONValue?) -> Estimate {
-    Estimate(mean: number(v?["mean"]) ?? .nan, lower: number(v?["lower"]) ?? .nan, upper: number(v?["upper"]) ?? .nan,
-             n: Int(number(v?["n"]) ?? 0))
+    Estimate(
+      mean: number(v?["mean"]) ?? .nan, lower: number(v?["lower"]) ?? .nan, upper: number(v?["upper"]) ?? .nan,
+      n: Int(number(v?["n"]) ?? 0))
   }
 
   static func iteration(_ i: Int, dir d: String, reward: String) throws -> SearchRunIteration {
@@ -133,12 +149,21 @@ public struct SearchRun: Sendable {
     let tokens = ok.compactMap { number($0["dataTokens"]) }
     var validation: [String: (score: Estimate, gain: Estimate, baseline: Double)] = [:]
     if case .object(let o)? = val["overall"] {
-      for (metric, v) in o { validation[metric] = (estimate(v["accuracyInterval"]), estimate(v["gainInterval"]), number(v["baseline"]) ?? .nan) }
+      for (metric, v) in o {
+        validation[metric] = (
+          estimate(v["accuracyInterval"]), estimate(v["gainInterval"]), number(v["baseline"]) ?? .nan
+        )
+      }
     }
     var valTemplate: Template?
-    if let p = try? JSONValue.load(d + "/val-proposals.json"), let t = array(p["templates"]).first, case .string(let s)? = t["instruction"] {
+    if let p = try? JSONValue.load(d + "/val-proposals.json"), let t = array(p["templates"]).first,
+      case .string(let s)? = t["instruction"]
+    {
       var hp: [String: JSONValue] = [:]
-      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: d) { hp = o }
+      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: d)
+      {
+        hp = o
+      }
       valTemplate = Template(instruction: s, hyperparameters: hp, clamped: clamped(t))
     }
     var coverage: Double?, qd: Double?, size: Int?
@@ -146,7 +171,9 @@ public struct SearchRun: Sendable {
       coverage = number(a["coverage"]); qd = number(a["qdScore"]); size = array(a["entries"]).count
     }
     var rows: Int?
-    if let s = try? Data(contentsOf: URL(fileURLWithPath: d + "/sft-rows.jsonl")) { rows = s.split(separator: 0x0A).count }
+    if let s = try? Data(contentsOf: URL(fileURLWithPath: d + "/sft-rows.jsonl")) {
+      rows = s.split(separator: 0x0A).count
+    }
     return SearchRunIteration(
       iteration: i, templates: templates, templateScores: scores, slots: Int(number(proposals["slots"]) ?? 0),
       failedProposals: Int(number(results["failedProposals"]) ?? 0), completions: comps.count,

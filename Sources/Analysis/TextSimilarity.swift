@@ -48,7 +48,9 @@ public enum TextSimilarity {
   public static func tokens(_ text: String) -> [String] {
     var out: [String] = [], cur = String.UnicodeScalarView()
     for s in text.lowercased().unicodeScalars {
-      if ("a"..."z").contains(s) || ("0"..."9").contains(s) || s == "'" { cur.append(s) } else if !cur.isEmpty {
+      if ("a"..."z").contains(s) || ("0"..."9").contains(s) || s == "'" {
+        cur.append(s)
+      } else if !cur.isEmpty {
         out.append(String(cur)); cur = String.UnicodeScalarView()
       }
     }
@@ -91,8 +93,9 @@ public enum TextSimilarity {
       throw AnalysisError.embedder(name: embedder.name, expected: "\(input.count) vectors", found: "\(vs.count)")
     }
     guard let d = vs.first?.count, d > 0, vs.allSatisfy({ $0.count == d }) else {
-      throw AnalysisError.embedder(name: embedder.name, expected: "vectors of one non-zero length",
-                                   found: "lengths \(Set(vs.map(\.count)).sorted())")
+      throw AnalysisError.embedder(
+        name: embedder.name, expected: "vectors of one non-zero length",
+        found: "lengths \(Set(vs.map(\.count)).sorted())")
     }
     guard vs.allSatisfy({ $0.allSatisfy { $0.isFinite } }) else {
       throw AnalysisError.embedder(name: embedder.name, expected: "finite values", found: "NaN or infinity")

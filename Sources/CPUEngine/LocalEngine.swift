@@ -23,12 +23,15 @@ public final class LocalEngine: Engine {
     self.model = model
     self.threads = threads
     let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
-    identity = EngineIdentity(engine: "local", version: Self.version, model: model.name, modelPath: model.path,
-                              modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, dtype: "float32",
-                              device: "cpu (\(threads) threads)", contextLength: model.config.contextLength)
+    identity = EngineIdentity(
+      engine: "local", version: Self.version, model: model.name, modelPath: model.path,
+      modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, dtype: "float32",
+      device: "cpu (\(threads) threads)", contextLength: model.config.contextLength)
   }
 
-  public convenience init(path: String, threads: Int = 1) throws { self.init(model: try LanguageModel(path: path), threads: threads) }
+  public convenience init(path: String, threads: Int = 1) throws {
+    self.init(model: try LanguageModel(path: path), threads: threads)
+  }
 
   public func loading(modelAt path: String) throws -> Engine {
     LocalEngine(model: try LanguageModel(path: path), threads: threads)
@@ -45,12 +48,15 @@ public final class LocalEngine: Engine {
   /// Refuses settings the model cannot take before any work: rank above the projection width and
   /// a padded length beyond the context.
   public static func checkFits(_ t: TrainingSpec, model c: LlamaConfig) throws {
-    let minWidth = t.targets.compactMap { Projection(loraName: $0) }.map { min($0.shape(c).out, $0.shape(c).in) }.min() ?? c.dim
+    let minWidth =
+      t.targets.compactMap { Projection(loraName: $0) }.map { min($0.shape(c).out, $0.shape(c).in) }.min() ?? c.dim
     guard t.rank <= minWidth else {
-      throw TrainingError.badHyperparameter(name: "training.rank", value: "\(t.rank)", expected: "<= \(minWidth) (the narrowest adapted projection)")
+      throw TrainingError.badHyperparameter(
+        name: "training.rank", value: "\(t.rank)", expected: "<= \(minWidth) (the narrowest adapted projection)")
     }
     if t.lossMask == "seal-padded" && t.padLength > c.contextLength {
-      throw TrainingError.badHyperparameter(name: "training.padLength", value: "\(t.padLength)", expected: "<= the model's context \(c.contextLength)")
+      throw TrainingError.badHyperparameter(
+        name: "training.padLength", value: "\(t.padLength)", expected: "<= the model's context \(c.contextLength)")
     }
   }
 
@@ -61,30 +67,45 @@ public final class LocalEngine: Engine {
     let eosText = model.eosId.flatMap { model.tokenizer.tokenText($0) }
     return sequences.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }.map { s in
       var ids = model.encode(s)
-      if t.appendEOS, let e = model.eosId, !(eosText.map { s.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix($0) } ?? false) { ids.append(e) }
+      if t.appendEOS, let e = model.eosId,
+        !(eosText.map { s.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix($0) } ?? false)
+      {
+        ids.append(e)
+      }
       return TrainingExample(tokens: Array(ids.prefix(min(t.maxLength, model.config.contextLength))))
     }.filter { $0.tokens.count >= 2 }
   }
 
   /// Each equals training it alone (packing changes only float32 summation order).
-  public func train(_ jobs: [TrainJob], adaptersPerStep: Int, progress: ((Int, Int) -> Void)?) throws -> [Result<TrainedAdapter, EngineFailure>] {
+  public func train(
+    _ jobs: [TrainJob], adaptersPerStep: Int, progress: ((Int, Int) -> Void)?
+  ) throws -> [Result<TrainedAdapter, EngineFailure>] {
     var packed: [TrainingJob] = [], jobOf: [Int?] = []
     var out = [Result<TrainedAdapter, EngineFailure>?](repeating: nil, count: jobs.count)
-    func fail(_ i: Int, _ e: TrainingError) { out[i] = .failure(EngineFailure(e.localizedDescription)); jobOf.append(nil) }
+    func fail(_ i: Int, _ e: TrainingError) {
+      out[i] = .failure(EngineFailure(e.localizedDescription)); jobOf.append(nil)
+    }
     for (i, job) in jobs.enumerated() {
       let ex = examples(job.sequences, spec: job.spec)
-      guard !ex.isEmpty else { fail(i, .badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens")); continue }
+      guard !ex.isEmpty else {
+        fail(i, .badSequence(index: 0, reason: "the self-edit yields no training sequence of 2 or more tokens"));
+        continue
+      }
       do {
         try checkFits(job.spec)
         let adapter = try LoRAAdapter(config: job.spec.loraConfig(seed: job.seed), shape: model.config)
-        packed.append(TrainingJob(examples: ex, adapter: adapter, config: try job.spec.trainingConfig(eos: model.eosId, seed: job.seed)))
+        packed.append(
+          TrainingJob(
+            examples: ex, adapter: adapter, config: try job.spec.trainingConfig(eos: model.eosId, seed: job.seed)))
         jobOf.append(packed.count - 1)
       } catch {
         fail(i, error as? TrainingError ?? .badSequence(index: 0, reason: "\(error)"))
       }
     }
     var finished = 0
-    let results = try LoRATrainer.train(model: model.weights, jobs: packed, packing: PackingOptions(adaptersPerStep: adaptersPerStep)) { _, step, total in
+    let results = try LoRATrainer.train(
+      model: model.weights, jobs: packed, packing: PackingOptions(adaptersPerStep: adaptersPerStep)
+    ) { _, step, total in
       if step.step == total - 1 { finished += 1; progress?(finished, packed.count) }
     }
     for (i, j) in jobOf.enumerated() {
@@ -95,8 +116,12 @@ public final class LocalEngine: Engine {
         let handle = AdapterHandle(id: nextAdapter)
         nextAdapter += 1
         adapters[handle.id] = (packed[j].adapter, nil)
-        out[i] = .success(TrainedAdapter(adapter: handle, summary: TrainingSummary(sequences: packed[j].examples.count, steps: log.steps.count,
-                                                                                   tokens: log.tokens, losses: log.losses)))
+        out[i] = .success(
+          TrainedAdapter(
+            adapter: handle,
+            summary: TrainingSummary(
+              sequences: packed[j].examples.count, steps: log.steps.count,
+              tokens: log.tokens, losses: log.losses)))
       }
     }
     return out.map { $0! }
@@ -127,12 +152,16 @@ public final class LocalEngine: Engine {
   func constraint(_ g: OutputGrammar) -> TokenConstraint {
     if let c = constraints[g.name] { return c }
     let tok = model.tokenizer
-    let c = TokenConstraint(dfa: g.automaton(), vocabSize: model.config.vocabSize) { Array((try? tok.bytes(of: $0, skipSpecial: true)) ?? []) }
+    let c = TokenConstraint(dfa: g.automaton(), vocabSize: model.config.vocabSize) {
+      Array((try? tok.bytes(of: $0, skipSpecial: true)) ?? [])
+    }
     constraints[g.name] = c
     return c
   }
 
-  public func generate(_ requests: [GenerateRequest], batchSize: Int, progress: ((Int, Int) -> Void)?) throws -> [Generation] {
+  public func generate(
+    _ requests: [GenerateRequest], batchSize: Int, progress: ((Int, Int) -> Void)?
+  ) throws -> [Generation] {
     guard !requests.isEmpty else { return [] }
     var deltas: [LinearDelta] = [], slot: [AdapterHandle: Int] = [:]
     var reqs: [GenerationRequest] = []
@@ -142,16 +171,20 @@ public final class LocalEngine: Engine {
         if slot[h] == nil { deltas.append(try delta(h)); slot[h] = deltas.count - 1 }
         index = slot[h]
       }
-      reqs.append(GenerationRequest(promptTokens: model.encode(r.prompt), options: r.sampling,
-                                    maxNewTokens: r.maxTokens, stopTokens: model.stopIds, stopStrings: r.stop, samples: r.samples, seed: r.seed,
-                                    adapter: index, constraint: r.grammar.map(constraint)))
+      reqs.append(
+        GenerationRequest(
+          promptTokens: model.encode(r.prompt), options: r.sampling,
+          maxNewTokens: r.maxTokens, stopTokens: model.stopIds, stopStrings: r.stop, samples: r.samples, seed: r.seed,
+          adapter: index, constraint: r.grammar.map(constraint)))
     }
     let gen = model.generator()
     gen.adapters = deltas
     do {
       return try gen.generate(reqs, batchSize: batchSize, progress: progress).map {
-        Generation(request: $0.request, sample: $0.sample, text: model.completionText($0), tokens: $0.tokens.count, promptTokens: $0.promptTokens,
-                   finish: $0.finish.rawValue)
+        Generation(
+          request: $0.request, sample: $0.sample, text: model.completionText($0), tokens: $0.tokens.count,
+          promptTokens: $0.promptTokens,
+          finish: $0.finish.rawValue)
       }
     } catch let e as LLMError {
       throw EngineError.model(message: e.description)
@@ -177,7 +210,9 @@ public final class LocalEngine: Engine {
 
   // MARK: Proposer update
 
-  public func proposerUpdate(rows: [SFTRow], spec: SFTSpec, out: String, log: @escaping (String) -> Void) throws -> SFTLog {
+  public func proposerUpdate(
+    rows: [SFTRow], spec: SFTSpec, out: String, log: @escaping (String) -> Void
+  ) throws -> SFTLog {
     // Trained on a private copy: the merge changes weights this engine's model must keep.
     let copy = rows.isEmpty ? model : try LanguageModel(path: model.path)
     return try ProposerUpdate.run(rows: rows, model: copy, spec: spec, out: out, log: log)
@@ -187,16 +222,21 @@ public final class LocalEngine: Engine {
 extension TrainingSpec {
   /// The trainer's adapter config (one mapping, shared by the engine and `seb train`).
   public func loraConfig(seed: UInt64) -> LoRAConfig {
-    LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets.compactMap { Projection(loraName: $0) }, seed: seed)
+    LoRAConfig(
+      rank: rank, alpha: alpha, dropout: dropout, targets: targets.compactMap { Projection(loraName: $0) }, seed: seed)
   }
 
   /// The trainer's optimisation config; `eos` is the pad token of SEAL's padded loss.
   public func trainingConfig(eos: Int?, seed: UInt64) throws -> TrainingConfig {
-    var tc = TrainingConfig(learningRate: learningRate, epochs: epochs, batchSize: batchSize,
-                            gradientAccumulation: gradientAccumulation, schedule: .linear, maxGradNorm: maxGradNorm, seed: seed)
+    var tc = TrainingConfig(
+      learningRate: learningRate, epochs: epochs, batchSize: batchSize,
+      gradientAccumulation: gradientAccumulation, schedule: .linear, maxGradNorm: maxGradNorm, seed: seed)
     if lossMask == "seal-padded" {
       // SEAL pads with pad = eos and trains on the pads (reference-pipeline 5, S1); our EOS is the model's.
-      guard let eos else { throw TrainingError.badHyperparameter(name: "training.lossMask", value: "seal-padded", expected: "a model with an EOS token") }
+      guard let eos else {
+        throw TrainingError.badHyperparameter(
+          name: "training.lossMask", value: "seal-padded", expected: "a model with an EOS token")
+      }
       tc.lossMask = .sealPadded(padToken: eos, length: padLength)
     }
     try tc.validate()

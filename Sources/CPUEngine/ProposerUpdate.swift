@@ -1,3 +1,4 @@
+import Experiment
 // ProposerUpdate.swift: the proposer's SFT step (reference-pipeline 3.10 and 2.6 step 4): rows of
 // prompt + completion as plain text (no chat template, reference-pipeline 5 X10), EOS appended,
 // loss on the completion only, LoRA on all seven projections, then merged into the weights and
@@ -6,7 +7,6 @@
 import Foundation
 import GGUF
 import LLM
-import Experiment
 import Tensor
 import Training
 import Workspace
@@ -34,39 +34,53 @@ public enum ProposerUpdate {
 
   /// Trains the update, merges it into `model`'s weights (which are then stale: reload from
   /// `out`), and writes the merged model to `out`.
-  public static func run(rows: [SFTRow], model: LanguageModel, spec: SFTSpec, out: String,
-                         log: @escaping (String) -> Void = { _ in }) throws -> SFTLog {
+  public static func run(
+    rows: [SFTRow], model: LanguageModel, spec: SFTSpec, out: String,
+    log: @escaping (String) -> Void = { _ in }
+  ) throws -> SFTLog {
     let ex = examples(rows, model: model, maxLength: spec.maxLength)
     guard !ex.isEmpty else {
       // No row selected, or every selected completion empty (possible for ReST-EM): nothing to
       // learn, the proposer stays (its file copied, so the next iteration's baseline is unchanged).
       try carryOver(model: model, to: out)
-      return SFTLog(rows: rows.count, maxLength: 0, steps: 0, tokens: 0, losses: [], checkpoint: URL(fileURLWithPath: out).lastPathComponent,
-                    checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest)
+      return SFTLog(
+        rows: rows.count, maxLength: 0, steps: 0, tokens: 0, losses: [],
+        checkpoint: URL(fileURLWithPath: out).lastPathComponent,
+        checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest)
     }
     let lora = LoRAConfig(rank: spec.rank, alpha: spec.alpha, dropout: 0, targets: Projection.allCases, seed: spec.seed)
-    var tc = TrainingConfig(learningRate: spec.learningRate, epochs: spec.epochs, batchSize: 1, gradientAccumulation: spec.gradientAccumulation,
-                            schedule: .linear, maxGradNorm: 1.0, seed: spec.seed)
+    var tc = TrainingConfig(
+      learningRate: spec.learningRate, epochs: spec.epochs, batchSize: 1,
+      gradientAccumulation: spec.gradientAccumulation,
+      schedule: .linear, maxGradNorm: 1.0, seed: spec.seed)
     tc.lossMask = .completionOnly  // TRL's completion_only_loss for prompt-completion rows
-    let (adapter, trainLog) = try LoRATrainer.train(model: model.weights, examples: ex, adapterConfig: lora, config: tc) { step, total in
+    let (adapter, trainLog) = try LoRATrainer.train(model: model.weights, examples: ex, adapterConfig: lora, config: tc)
+    { step, total in
       log(String(format: "  proposer SFT step %d/%d loss %.4f", step.step + 1, total, step.loss))
     }
     _ = try adapter.merge(into: model.weights)
     try writeGGUF(model: model, to: out)
-    return SFTLog(rows: rows.count, maxLength: ex.map(\.tokens.count).max() ?? 0, steps: trainLog.steps.count, tokens: trainLog.tokens,
-                  losses: trainLog.losses, checkpoint: URL(fileURLWithPath: out).lastPathComponent,
-                  checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest)
+    return SFTLog(
+      rows: rows.count, maxLength: ex.map(\.tokens.count).max() ?? 0, steps: trainLog.steps.count,
+      tokens: trainLog.tokens,
+      losses: trainLog.losses, checkpoint: URL(fileURLWithPath: out).lastPathComponent,
+      checkpointSHA256: try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest)
   }
 
   /// The proposer unchanged: its file copied byte for byte (re-encoding would round its weights).
   public static func carryOver(model: LanguageModel, to out: String) throws {
-    guard let d = FileManager.default.contents(atPath: model.path) else { throw LLMError.modelFileMissing(path: model.path) }
+    guard let d = FileManager.default.contents(atPath: model.path) else {
+      throw LLMError.modelFileMissing(path: model.path)
+    }
     try AtomicFile.write(d, to: out)
   }
 
   /// The seven projections' GGUF names of a layer, with the weights holding them.
   static func projections(_ l: LayerWeights) -> [(String, Linear)] {
-    [("attn_q", l.wq), ("attn_k", l.wk), ("attn_v", l.wv), ("attn_output", l.wo), ("ffn_gate", l.wGate), ("ffn_up", l.wUp), ("ffn_down", l.wDown)]
+    [
+      ("attn_q", l.wq), ("attn_k", l.wk), ("attn_v", l.wv), ("attn_output", l.wo), ("ffn_gate", l.wGate),
+      ("ffn_up", l.wUp), ("ffn_down", l.wDown),
+    ]
   }
 
   /// The model's file with the seven projections replaced by the in-memory (merged) weights, as

@@ -192,12 +192,16 @@ public final class ByteDFABuilder {
       }
       exits.append(cur)
     }
-    for x in exits { precondition(!table[Int(x)].contains { $0 != ByteDFA.dead }, "oneOf: an option is a prefix of another") }
+    for x in exits {
+      precondition(!table[Int(x)].contains { $0 != ByteDFA.dead }, "oneOf: an option is a prefix of another")
+    }
     return (e, exits)
   }
 
   /// `open` item (`separator` item)* `close`, at least one item.
-  public func list(open: String = "[", separator: String = ", ", close: String = "]", allowEmpty: Bool = false, item: () -> Piece) -> Piece {
+  public func list(
+    open: String = "[", separator: String = ", ", close: String = "]", allowEmpty: Bool = false, item: () -> Piece
+  ) -> Piece {
     let o = literal(open), it = item(), sep = literal(separator), c = literal(close)
     attach(o.exits, to: it.entry)
     if allowEmpty { attach(o.exits, to: c.entry) }
@@ -233,7 +237,8 @@ public final class ByteDFABuilder {
     var accepting = [Bool](repeating: false, count: order.count)
     for (k, s) in order.enumerated() {
       accepting[k] = exits.contains(s)
-      precondition(!accepting[k] || !table[Int(s)].contains { $0 != ByteDFA.dead }, "an accepting state may not continue")
+      precondition(
+        !accepting[k] || !table[Int(s)].contains { $0 != ByteDFA.dead }, "an accepting state may not continue")
       for b in 0..<256 where table[Int(s)][b] != ByteDFA.dead { next[k * 256 + b] = index[table[Int(s)][b]]! }
     }
     // Shortest distance to acceptance: breadth-first search on the reversed transitions.
@@ -258,7 +263,9 @@ public final class ByteDFABuilder {
 extension ByteDFA {
   /// The JSON object `{"k1": v1, "k2": v2, ...}` with keys in this order and `", "` / `": "`
   /// separators (Python's json.dumps defaults).
-  public static func jsonObject(_ b: ByteDFABuilder, _ fields: [(key: String, value: ByteDFABuilder.Piece)]) -> ByteDFABuilder.Piece {
+  public static func jsonObject(
+    _ b: ByteDFABuilder, _ fields: [(key: String, value: ByteDFABuilder.Piece)]
+  ) -> ByteDFABuilder.Piece {
     var parts: [ByteDFABuilder.Piece] = [b.literal("{")]
     for (i, f) in fields.enumerated() {
       parts.append(b.literal((i > 0 ? ", " : "") + "\"\(f.key)\": "))

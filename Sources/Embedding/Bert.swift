@@ -67,7 +67,8 @@ public struct BertConfig: Sendable, Equatable, Codable {
       typeVocabSize: try int("type_vocab_size", default: 2),
       layerNormEps: (obj["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12)
     guard hiddenSize % numHeads == 0 else {
-      throw EmbeddingError.badConfig(file: url.path, key: "num_attention_heads", found: "\(numHeads) does not divide \(hiddenSize)")
+      throw EmbeddingError.badConfig(
+        file: url.path, key: "num_attention_heads", found: "\(numHeads) does not divide \(hiddenSize)")
     }
   }
 
@@ -121,7 +122,9 @@ public final class BertModel: @unchecked Sendable {
 
   /// Builds the model from a tensor source: `fetch(name)` returns (shape, values) or nil.
   /// Every weight's shape is checked against the config.
-  public init(config: BertConfig, source: String = "weights", fetch: (String) throws -> (shape: [Int], values: [Float])?) throws {
+  public init(
+    config: BertConfig, source: String = "weights", fetch: (String) throws -> (shape: [Int], values: [Float])?
+  ) throws {
     guard config.numHeads > 0, config.hiddenSize % config.numHeads == 0 else {
       throw EmbeddingError.badConfig(file: source, key: "num_attention_heads", found: "\(config.numHeads)")
     }
@@ -160,7 +163,9 @@ public final class BertModel: @unchecked Sendable {
   }
 
   /// Loads from a safetensors file (F32/F16/BF16), accepting names with or without "bert.".
-  public convenience init(config: BertConfig, safetensors file: SafeTensorsFile, source: String = "model.safetensors") throws {
+  public convenience init(
+    config: BertConfig, safetensors file: SafeTensorsFile, source: String = "model.safetensors"
+  ) throws {
     try self.init(config: config, source: source) { name in
       for candidate in [name, "bert." + name] where file.tensors[candidate] != nil {
         do {

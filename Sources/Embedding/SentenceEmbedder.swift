@@ -39,7 +39,8 @@ public final class SentenceEmbedder: @unchecked Sendable {
       let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     {
       guard let n = (obj["max_seq_length"] as? NSNumber)?.intValue, n >= 2 else {
-        throw EmbeddingError.badConfig(file: sbert.path, key: "max_seq_length", found: "\(obj["max_seq_length"] ?? "nothing")")
+        throw EmbeddingError.badConfig(
+          file: sbert.path, key: "max_seq_length", found: "\(obj["max_seq_length"] ?? "nothing")")
       }
       maxLength = n
     }

@@ -35,7 +35,9 @@ public struct WordPieceTokenizer: Sendable {
     sepID = try special("[SEP]")
     unkID = try special("[UNK]")
     padID = vocab["[PAD]"] ?? 0
-    guard maxLength >= 2 else { throw EmbeddingError.badConfig(file: source, key: "max_seq_length", found: "\(maxLength)") }
+    guard maxLength >= 2 else {
+      throw EmbeddingError.badConfig(file: source, key: "max_seq_length", found: "\(maxLength)")
+    }
     self.vocab = vocab
     self.idToToken = tokens
     self.lowercase = lowercase

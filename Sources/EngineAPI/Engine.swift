@@ -1,3 +1,4 @@
+import Decoding
 // Engine.swift: everything the harness and the search ask of a model, in text. Prompts,
 // training sequences, answers and continuations cross this seam as strings; token ids, weights
 // and adapters stay behind it (adapters as opaque handles). `LocalEngine` (module CPUEngine)
@@ -10,7 +11,6 @@
 // need the same bytes pass the same packs and batches again (the harness resumes whole blocks).
 import Experiment
 import Foundation
-import Decoding
 
 /// What an engine serves: recorded in run manifests, compared on resume.
 public struct EngineIdentity: Codable, Equatable, Sendable {
@@ -27,9 +27,12 @@ public struct EngineIdentity: Codable, Equatable, Sendable {
   public var device: String
   /// Tokens the model takes at most (prompt + completion).
   public var contextLength: Int
-  public init(engine: String, version: String, model: String, modelPath: String, modelBytes: Int64, dtype: String, device: String,
-              contextLength: Int) {
-    self.engine = engine; self.version = version; self.model = model; self.modelPath = modelPath; self.modelBytes = modelBytes
+  public init(
+    engine: String, version: String, model: String, modelPath: String, modelBytes: Int64, dtype: String, device: String,
+    contextLength: Int
+  ) {
+    self.engine = engine; self.version = version; self.model = model; self.modelPath = modelPath;
+    self.modelBytes = modelBytes
     self.dtype = dtype; self.device = device; self.contextLength = contextLength
   }
 }
@@ -67,8 +70,11 @@ public struct GenerateRequest: Sendable {
   public var grammar: OutputGrammar?
   /// Decode with this adapter (nil: the base model).
   public var adapter: AdapterHandle?
-  public init(prompt: String, sampling: SamplingOptions = .greedy, maxTokens: Int, samples: Int = 1, seed: UInt64 = 0, stop: [String] = [],
-              grammar: OutputGrammar? = nil, adapter: AdapterHandle? = nil) {
+  public init(
+    prompt: String, sampling: SamplingOptions = .greedy, maxTokens: Int, samples: Int = 1, seed: UInt64 = 0,
+    stop: [String] = [],
+    grammar: OutputGrammar? = nil, adapter: AdapterHandle? = nil
+  ) {
     self.prompt = prompt; self.sampling = sampling; self.maxTokens = maxTokens; self.samples = samples; self.seed = seed
     self.stop = stop; self.grammar = grammar; self.adapter = adapter
   }
@@ -87,7 +93,8 @@ public struct Generation: Codable, Equatable, Sendable {
   /// "stop_token", "stop_string", "length" or "complete" (the grammar accepted).
   public var finish: String
   public init(request: Int, sample: Int, text: String, tokens: Int, promptTokens: Int, finish: String) {
-    self.request = request; self.sample = sample; self.text = text; self.tokens = tokens; self.promptTokens = promptTokens
+    self.request = request; self.sample = sample; self.text = text; self.tokens = tokens;
+    self.promptTokens = promptTokens
     self.finish = finish
   }
 }
@@ -98,7 +105,9 @@ public struct TrainJob: Sendable {
   public var sequences: [String]
   public var spec: TrainingSpec
   public var seed: UInt64
-  public init(sequences: [String], spec: TrainingSpec, seed: UInt64) { self.sequences = sequences; self.spec = spec; self.seed = seed }
+  public init(sequences: [String], spec: TrainingSpec, seed: UInt64) {
+    self.sequences = sequences; self.spec = spec; self.seed = seed
+  }
 }
 
 public struct TrainedAdapter: Sendable {
@@ -133,7 +142,8 @@ public enum EngineError: Error, LocalizedError, Equatable, Sendable {
   public var errorDescription: String? {
     switch self {
     case .model(let m): return m
-    case .unknownAdapter(let id): return "adapter \(id) is not held by this engine (released, or made by another engine)"
+    case .unknownAdapter(let id):
+      return "adapter \(id) is not held by this engine (released, or made by another engine)"
     }
   }
 }
@@ -158,7 +168,9 @@ public protocol Engine: AnyObject {
 
   /// One fresh adapter per job, `adaptersPerStep` packed through the frozen base at a time; a job
   /// that cannot train fails alone. `progress(done, total)` as adapters finish.
-  func train(_ jobs: [TrainJob], adaptersPerStep: Int, progress: ((Int, Int) -> Void)?) throws -> [Result<TrainedAdapter, EngineFailure>]
+  func train(
+    _ jobs: [TrainJob], adaptersPerStep: Int, progress: ((Int, Int) -> Void)?
+  ) throws -> [Result<TrainedAdapter, EngineFailure>]
 
   /// Per-token log-probabilities of each continuation (empty for a continuation without tokens).
   func score(_ items: [ScoreRequest]) throws -> [[Double]]

@@ -18,10 +18,14 @@ public enum Expectations {
       for (k, x) in o { flatten(x, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out) }
     } else if let a = v as? [Any] {
       for (i, x) in a.enumerated() { flatten(x, prefix: "\(prefix).\(i)", into: &out) }
-    } else { out[prefix] = v }
+    } else {
+      out[prefix] = v
+    }
   }
 
-  public static func check(summary: Data, summaryPath: String, expectations: Data, expectationsPath: String) throws -> [ExpectationResult] {
+  public static func check(
+    summary: Data, summaryPath: String, expectations: Data, expectationsPath: String
+  ) throws -> [ExpectationResult] {
     let s = try JSONNode.parse(summary, path: summaryPath)
     var flat: [String: Any] = [:]
     flatten(s.value, into: &flat)
@@ -38,11 +42,16 @@ public enum Expectations {
       }
       if let eq = try band.fieldIfPresent("equals") {
         let ok = JSONNode.describe(eq.value) == JSONNode.describe(found)
-        out.append(ExpectationResult(metric: name, passed: ok, message: "\(name): expected \(JSONNode.describe(eq.value)), found \(JSONNode.describe(found))"))
+        out.append(
+          ExpectationResult(
+            metric: name, passed: ok,
+            message: "\(name): expected \(JSONNode.describe(eq.value)), found \(JSONNode.describe(found))"))
         continue
       }
       guard let x = (found as? NSNumber)?.doubleValue, x.isFinite else {
-        out.append(ExpectationResult(metric: name, passed: false, message: "\(name): expected a number, found \(JSONNode.describe(found))"))
+        out.append(
+          ExpectationResult(
+            metric: name, passed: false, message: "\(name): expected a number, found \(JSONNode.describe(found))"))
         continue
       }
       var lo = -Double.infinity, hi = Double.infinity
@@ -54,9 +63,15 @@ public enum Expectations {
       if let m = try band.fieldIfPresent("min") { lo = max(lo, try m.double()) }
       if let m = try band.fieldIfPresent("max") { hi = min(hi, try m.double()) }
       let ok = x >= lo && x <= hi
-      out.append(ExpectationResult(metric: name, passed: ok, message: String(format: "%@: %.6g %@ [%.6g, %.6g]", name, x, ok ? "within" : "OUTSIDE", lo, hi)))
+      out.append(
+        ExpectationResult(
+          metric: name, passed: ok,
+          message: String(format: "%@: %.6g %@ [%.6g, %.6g]", name, x, ok ? "within" : "OUTSIDE", lo, hi)))
     }
-    guard !out.isEmpty else { throw ExperimentError.malformed(path: expectationsPath, key: "metrics", expected: "at least one expectation", found: "none") }
+    guard !out.isEmpty else {
+      throw ExperimentError.malformed(
+        path: expectationsPath, key: "metrics", expected: "at least one expectation", found: "none")
+    }
     return out
   }
 }

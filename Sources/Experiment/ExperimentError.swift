@@ -14,12 +14,13 @@ public enum ExperimentError: Error, LocalizedError, Equatable {
 
   public var errorDescription: String? {
     switch self {
-    case let .missingFile(path, what): return "\(path): missing (\(what))"
-    case let .malformed(path, key, expected, found): return "\(path): \(key): expected \(expected), found \(found)"
-    case let .invalidInput(what, expected, found): return "\(what): expected \(expected), found \(found)"
-    case let .splitMismatch(split, position, expected, found):
+    case .missingFile(let path, let what): return "\(path): missing (\(what))"
+    case .malformed(let path, let key, let expected, let found):
+      return "\(path): \(key): expected \(expected), found \(found)"
+    case .invalidInput(let what, let expected, let found): return "\(what): expected \(expected), found \(found)"
+    case .splitMismatch(let split, let position, let expected, let found):
       return "split \(split), passage \(position): expected \(expected), found \(found)"
-    case let .runConflict(dir, message): return "run directory \(dir): \(message)"
+    case .runConflict(let dir, let message): return "run directory \(dir): \(message)"
     }
   }
 }

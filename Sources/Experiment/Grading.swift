@@ -28,7 +28,11 @@ public enum Grading {
         var j = i
         while j < scalars.endIndex && isWord(scalars[j]) { j = scalars.index(after: j) }
         let word = String(String.UnicodeScalarView(scalars[i..<j]))
-        if word == "a" || word == "an" || word == "the" { out.append(" ") } else { out.append(contentsOf: scalars[i..<j]) }
+        if word == "a" || word == "an" || word == "the" {
+          out.append(" ")
+        } else {
+          out.append(contentsOf: scalars[i..<j])
+        }
         i = j
       } else {
         out.append(scalars[i]); i = scalars.index(after: i)

@@ -13,14 +13,19 @@ public struct JSONNode {
 
   /// Parses a file (`.gz` through libarchive). Missing file and invalid JSON name the file.
   public static func load(_ file: String) throws -> JSONNode {
-    guard FileManager.default.fileExists(atPath: file) else { throw ExperimentError.missingFile(path: file, what: "no such file") }
+    guard FileManager.default.fileExists(atPath: file) else {
+      throw ExperimentError.missingFile(path: file, what: "no such file")
+    }
     let data: Data
     if file.lowercased().hasSuffix(".gz") {
       do { data = try Gunzip.decompress(path: file) } catch let e as WorkspaceError {
-        throw ExperimentError.malformed(path: file, key: "(file)", expected: "a gzip-compressed JSON file", found: e.localizedDescription)
+        throw ExperimentError.malformed(
+          path: file, key: "(file)", expected: "a gzip-compressed JSON file", found: e.localizedDescription)
       }
     } else {
-      guard let d = FileManager.default.contents(atPath: file) else { throw ExperimentError.missingFile(path: file, what: "unreadable") }
+      guard let d = FileManager.default.contents(atPath: file) else {
+        throw ExperimentError.missingFile(path: file, what: "unreadable")
+      }
       data = d
     }
     return try parse(data, path: file)
@@ -73,7 +78,8 @@ public struct JSONNode {
   public func field(_ name: String) throws -> JSONNode {
     let o = try object()
     guard let v = o[name] else {
-      throw ExperimentError.malformed(path: path, key: key.isEmpty ? name : "\(key).\(name)", expected: "a value", found: "no such key")
+      throw ExperimentError.malformed(
+        path: path, key: key.isEmpty ? name : "\(key).\(name)", expected: "a value", found: "no such key")
     }
     return child(v, key.isEmpty ? name : "\(key).\(name)")
   }
@@ -87,8 +93,9 @@ public struct JSONNode {
   /// Rejects keys outside `allowed` (typos in configs must not be silently ignored).
   public func onlyKeys(_ allowed: Set<String>) throws {
     for k in try object().keys.sorted() where !allowed.contains(k) {
-      throw ExperimentError.malformed(path: path, key: key.isEmpty ? k : "\(key).\(k)",
-                                      expected: "one of the keys " + allowed.sorted().joined(separator: ", "), found: "an unknown key")
+      throw ExperimentError.malformed(
+        path: path, key: key.isEmpty ? k : "\(key).\(k)",
+        expected: "one of the keys " + allowed.sorted().joined(separator: ", "), found: "an unknown key")
     }
   }
 

@@ -45,10 +45,13 @@ public enum Datasets {
   public static func file(_ relative: String, dataRoot: String) throws -> String {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dataRoot, isDirectory: &isDir), isDir.boolValue else {
-      throw ExperimentError.missingFile(path: dataRoot, what: "the data root; pass --data DIR or set \(Paths.dataRootVariable)")
+      throw ExperimentError.missingFile(
+        path: dataRoot, what: "the data root; pass --data DIR or set \(Paths.dataRootVariable)")
     }
     let p = URL(fileURLWithPath: dataRoot).appendingPathComponent(relative).path
-    guard FileManager.default.fileExists(atPath: p) else { throw ExperimentError.missingFile(path: p, what: "expected under the data root") }
+    guard FileManager.default.fileExists(atPath: p) else {
+      throw ExperimentError.missingFile(path: p, what: "expected under the data root")
+    }
     return p
   }
 
@@ -56,10 +59,11 @@ public enum Datasets {
   public static func loadSEAL(path: String) throws -> [Passage] {
     let root = try JSONNode.load(path)
     return try root.array().enumerated().map { i, e in
-      Passage(index: i, title: try e.field("title").string(), context: try e.field("context").string(),
-              questions: try e.field("questions").array().map {
-                Question(question: try $0.field("question").string(), answer: try $0.field("answer").string())
-              })
+      Passage(
+        index: i, title: try e.field("title").string(), context: try e.field("context").string(),
+        questions: try e.field("questions").array().map {
+          Question(question: try $0.field("question").string(), answer: try $0.field("answer").string())
+        })
     }
   }
 
@@ -72,7 +76,8 @@ public enum Datasets {
         let ctx = try p.field("context").string()
         for q in try p.field("qas").array() {
           let refs = try q.field("answers").array().map { try $0.field("text").string() }
-          out[referenceKey(context: ctx, question: try q.field("question").string()), default: []].append(contentsOf: refs)
+          out[referenceKey(context: ctx, question: try q.field("question").string()), default: []].append(
+            contentsOf: refs)
         }
       }
     }
@@ -80,7 +85,8 @@ public enum Datasets {
   }
 
   public static func referenceKey(context: String, question: String) -> String {
-    context.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{1F}" + question.trimmingCharacters(in: .whitespacesAndNewlines)
+    context.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{1F}"
+      + question.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   /// Attaches every official reference; a question whose references are unknown keeps [answer].
@@ -104,9 +110,10 @@ public enum Datasets {
   /// The generations of a parsed released file (errors name the file and the key path).
   public static func releasedGenerations(_ doc: JSONNode) throws -> [ReleasedGeneration] {
     try doc.array().map { e in
-      ReleasedGeneration(title: try e.field("title").string(), context: try e.field("context").string(),
-                         completions: try e.field("completions").array().map { try $0.string() },
-                         prompt: try e.fieldIfPresent("prompt")?.string() ?? "")
+      ReleasedGeneration(
+        title: try e.field("title").string(), context: try e.field("context").string(),
+        completions: try e.field("completions").array().map { try $0.string() },
+        prompt: try e.fieldIfPresent("prompt")?.string() ?? "")
     }
   }
 

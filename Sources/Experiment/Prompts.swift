@@ -13,7 +13,8 @@ public struct PromptLibrary: Sendable {
   public func text(_ name: String) throws -> String {
     let p = directory + "/\(name).txt"
     guard let d = FileManager.default.contents(atPath: p) else {
-      let known = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasSuffix(".txt") }
+      let known =
+        (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasSuffix(".txt") }
         .map { String($0.dropLast(4)) }.sorted().joined(separator: ", ") ?? "none"
       throw ExperimentError.missingFile(path: p, what: "prompt \(name); known prompts: \(known)")
     }
@@ -42,5 +43,7 @@ public struct PromptLibrary: Sendable {
   }
 
   /// SEAL's self-edit prompts (reference-pipeline 2.1), in the order of the paper's tables.
-  public static let sealSelfEditPrompts = ["implications", "implications-long", "implications-very-long", "rewrite", "self-qa"]
+  public static let sealSelfEditPrompts = [
+    "implications", "implications-long", "implications-very-long", "rewrite", "self-qa",
+  ]
 }

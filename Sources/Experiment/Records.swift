@@ -104,8 +104,10 @@ public struct EvalRecord: Codable, Equatable, Sendable {
   public var failure: String?
   public var answers: [AnswerRecord]
 
-  public init(kind: Kind, method: String, passage: Int, selfEdit: Int = 0, run: Int = 0, selfEditText: String? = nil,
-              sequences: [String] = [], training: TrainingSummary? = nil, failure: String? = nil, answers: [AnswerRecord] = []) {
+  public init(
+    kind: Kind, method: String, passage: Int, selfEdit: Int = 0, run: Int = 0, selfEditText: String? = nil,
+    sequences: [String] = [], training: TrainingSummary? = nil, failure: String? = nil, answers: [AnswerRecord] = []
+  ) {
     self.kind = kind; self.method = method; self.passage = passage; self.selfEdit = selfEdit; self.run = run
     self.selfEditText = selfEditText; self.sequences = sequences; self.training = training; self.failure = failure
     self.answers = answers
@@ -113,7 +115,9 @@ public struct EvalRecord: Codable, Equatable, Sendable {
 
   /// Unique within a run: what resuming and merging key on.
   public var key: String {
-    kind == .baseline ? EvalRecord.baselineKey(passage: passage) : EvalRecord.key(method: method, passage: passage, selfEdit: selfEdit, run: run)
+    kind == .baseline
+      ? EvalRecord.baselineKey(passage: passage)
+      : EvalRecord.key(method: method, passage: passage, selfEdit: selfEdit, run: run)
   }
   public static func baselineKey(passage: Int) -> String { "baseline/p\(passage)" }
   public static func key(method: String, passage: Int, selfEdit: Int, run: Int) -> String {
@@ -132,7 +136,10 @@ public struct SelfEditRecord: Codable, Equatable, Sendable {
   public var failure: String?
   public var completionTokens: Int
   public var finish: String
-  public init(method: String, passage: Int, selfEdit: Int, text: String, failure: String? = nil, completionTokens: Int, finish: String) {
+  public init(
+    method: String, passage: Int, selfEdit: Int, text: String, failure: String? = nil, completionTokens: Int,
+    finish: String
+  ) {
     self.method = method; self.passage = passage; self.selfEdit = selfEdit; self.text = text; self.failure = failure
     self.completionTokens = completionTokens; self.finish = finish
   }
@@ -151,7 +158,8 @@ public struct JudgeRecord: Codable, Equatable, Sendable {
   public var reply: String
   public var failure: String?
   public init(record: String, q: Int, judge: String, verdict: Bool?, reply: String, failure: String? = nil) {
-    self.record = record; self.q = q; self.judge = judge; self.verdict = verdict; self.reply = reply; self.failure = failure
+    self.record = record; self.q = q; self.judge = judge; self.verdict = verdict; self.reply = reply;
+    self.failure = failure
   }
   public var key: String { "\(record)/q\(q)" }
 }

@@ -70,7 +70,10 @@ public struct EndpointSpec: Codable, Equatable, Sendable {
   public var maxTokens: Int
   public var retries: Int
   public var timeoutSeconds: Double
-  public init(url: String, model: String, apiKeyEnv: String? = nil, maxTokens: Int = 1024, retries: Int = 3, timeoutSeconds: Double = 120) {
+  public init(
+    url: String, model: String, apiKeyEnv: String? = nil, maxTokens: Int = 1024, retries: Int = 3,
+    timeoutSeconds: Double = 120
+  ) {
     self.url = url; self.model = model; self.apiKeyEnv = apiKeyEnv; self.maxTokens = maxTokens
     self.retries = retries; self.timeoutSeconds = timeoutSeconds
   }
@@ -96,7 +99,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   /// Parses and validates a config file; `path` is used in error messages.
   public static func parse(_ data: Data, path: String) throws -> RunConfig {
     let root = try JSONNode.parse(data, path: path)
-    try root.onlyKeys(["name", "seed", "split", "limit", "methods", "selfEdit", "sequences", "training", "evaluation", "teacher"])
+    try root.onlyKeys([
+      "name", "seed", "split", "limit", "methods", "selfEdit", "sequences", "training", "evaluation", "teacher",
+    ])
     var c = RunConfig()
     if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
     if let v = try root.fieldIfPresent("seed") {
@@ -134,7 +139,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  public static func load(path: String) throws -> RunConfig { try parse(try ConfigFile.read(path, what: "run config"), path: path) }
+  public static func load(path: String) throws -> RunConfig {
+    try parse(try ConfigFile.read(path, what: "run config"), path: path)
+  }
 
   /// Range checks; errors name the key, the value and the accepted range.
   public func validate(path: String = "config") throws {
@@ -148,12 +155,18 @@ public struct RunConfig: Codable, Equatable, Sendable {
       guard Method(name: m) != nil else {
         throw bad("methods[\(i)]", "one of " + Method.knownNames.joined(separator: ", ") + ", released:<file>", m)
       }
-      if m == "teacher" && teacher == nil { throw bad("teacher", "an endpoint {url, model} for method teacher", "none") }
+      if m == "teacher" && teacher == nil {
+        throw bad("teacher", "an endpoint {url, model} for method teacher", "none")
+      }
     }
     guard Set(methods).count == methods.count else { throw bad("methods", "no repeated method", methods) }
     guard (1...64).contains(selfEdit.k) else { throw bad("selfEdit.k", "1...64", selfEdit.k) }
-    guard (1...8192).contains(selfEdit.maxTokens) else { throw bad("selfEdit.maxTokens", "1...8192", selfEdit.maxTokens) }
-    guard selfEdit.temperature >= 0, selfEdit.temperature <= 10 else { throw bad("selfEdit.temperature", "0...10", selfEdit.temperature) }
+    guard (1...8192).contains(selfEdit.maxTokens) else {
+      throw bad("selfEdit.maxTokens", "1...8192", selfEdit.maxTokens)
+    }
+    guard selfEdit.temperature >= 0, selfEdit.temperature <= 10 else {
+      throw bad("selfEdit.temperature", "0...10", selfEdit.temperature)
+    }
     guard selfEdit.topP > 0, selfEdit.topP <= 1 else { throw bad("selfEdit.topP", "(0, 1]", selfEdit.topP) }
     try training.validate(path: path, key: "training")
     try evaluation.validate(path: path, key: "evaluation")
@@ -178,8 +191,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
 extension TrainingSpec {
   /// Keys absent from `t` keep the value of `defaults`.
   public static func parse(_ t: JSONNode, defaults: TrainingSpec = TrainingSpec()) throws -> TrainingSpec {
-    try t.onlyKeys(["rank", "alpha", "dropout", "targets", "learningRate", "epochs", "batchSize", "gradientAccumulation",
-                    "maxGradNorm", "lossMask", "padLength", "appendEOS", "maxLength"])
+    try t.onlyKeys([
+      "rank", "alpha", "dropout", "targets", "learningRate", "epochs", "batchSize", "gradientAccumulation",
+      "maxGradNorm", "lossMask", "padLength", "appendEOS", "maxLength",
+    ])
     var s = defaults
     if let v = try t.fieldIfPresent("rank") { s.rank = try v.int() }
     if let v = try t.fieldIfPresent("alpha") { s.alpha = try v.double() }
@@ -204,15 +219,25 @@ extension TrainingSpec {
     guard (1...1024).contains(rank) else { throw bad("rank", "1...1024", rank) }
     guard alpha.isFinite, alpha > 0 else { throw bad("alpha", "a finite value > 0", alpha) }
     guard dropout >= 0, dropout < 1 else { throw bad("dropout", "[0, 1)", dropout) }
-    guard !targets.isEmpty, targets.allSatisfy({ TrainingSpec.targetNames.contains($0) }), Set(targets).count == targets.count else {
+    guard !targets.isEmpty, targets.allSatisfy({ TrainingSpec.targetNames.contains($0) }),
+      Set(targets).count == targets.count
+    else {
       throw bad("targets", "distinct names among " + TrainingSpec.targetNames.joined(separator: ", "), targets)
     }
-    guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw bad("learningRate", "(0, 1]", learningRate) }
+    guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else {
+      throw bad("learningRate", "(0, 1]", learningRate)
+    }
     guard (1...1000).contains(epochs) else { throw bad("epochs", "1...1000", epochs) }
     guard (1...1024).contains(batchSize) else { throw bad("batchSize", "1...1024", batchSize) }
-    guard (1...1024).contains(gradientAccumulation) else { throw bad("gradientAccumulation", "1...1024", gradientAccumulation) }
-    if let g = maxGradNorm { guard g.isFinite, g > 0 else { throw bad("maxGradNorm", "a finite value > 0, or null for no clipping", g) } }
-    guard TrainingSpec.lossMasks.contains(lossMask) else { throw bad("lossMask", TrainingSpec.lossMasks.joined(separator: " or "), lossMask) }
+    guard (1...1024).contains(gradientAccumulation) else {
+      throw bad("gradientAccumulation", "1...1024", gradientAccumulation)
+    }
+    if let g = maxGradNorm {
+      guard g.isFinite, g > 0 else { throw bad("maxGradNorm", "a finite value > 0, or null for no clipping", g) }
+    }
+    guard TrainingSpec.lossMasks.contains(lossMask) else {
+      throw bad("lossMask", TrainingSpec.lossMasks.joined(separator: " or "), lossMask)
+    }
     guard (2...32768).contains(padLength) else { throw bad("padLength", "2...32768", padLength) }
     guard (2...32768).contains(maxLength) else { throw bad("maxLength", "2...32768", maxLength) }
   }
@@ -225,7 +250,9 @@ extension EvaluationSpec {
       .malformed(path: path, key: "\(k).\(key)", expected: expected, found: "\(found)")
     }
     guard (1...100).contains(runs) else { throw bad("runs", "1...100", runs) }
-    guard EvaluationSpec.templates.contains(template) else { throw bad("template", EvaluationSpec.templates.joined(separator: " or "), template) }
+    guard EvaluationSpec.templates.contains(template) else {
+      throw bad("template", EvaluationSpec.templates.joined(separator: " or "), template)
+    }
     guard (1...2048).contains(maxTokens) else { throw bad("maxTokens", "1...2048", maxTokens) }
   }
 }
@@ -245,11 +272,18 @@ extension EndpointSpec {
     guard let u = URL(string: url), let s = u.scheme, ["http", "https"].contains(s), u.host != nil else {
       throw ExperimentError.malformed(path: path, key: "\(k).url", expected: "an http(s) URL", found: url)
     }
-    guard !model.isEmpty else { throw ExperimentError.malformed(path: path, key: "\(k).model", expected: "a model name", found: "\"\"") }
-    guard (1...32768).contains(maxTokens) else { throw ExperimentError.malformed(path: path, key: "\(k).maxTokens", expected: "1...32768", found: "\(maxTokens)") }
-    guard (0...10).contains(retries) else { throw ExperimentError.malformed(path: path, key: "\(k).retries", expected: "0...10", found: "\(retries)") }
+    guard !model.isEmpty else {
+      throw ExperimentError.malformed(path: path, key: "\(k).model", expected: "a model name", found: "\"\"")
+    }
+    guard (1...32768).contains(maxTokens) else {
+      throw ExperimentError.malformed(path: path, key: "\(k).maxTokens", expected: "1...32768", found: "\(maxTokens)")
+    }
+    guard (0...10).contains(retries) else {
+      throw ExperimentError.malformed(path: path, key: "\(k).retries", expected: "0...10", found: "\(retries)")
+    }
     guard timeoutSeconds > 0, timeoutSeconds <= 3600 else {
-      throw ExperimentError.malformed(path: path, key: "\(k).timeoutSeconds", expected: "(0, 3600]", found: "\(timeoutSeconds)")
+      throw ExperimentError.malformed(
+        path: path, key: "\(k).timeoutSeconds", expected: "(0, 3600]", found: "\(timeoutSeconds)")
     }
   }
 }
@@ -281,7 +315,9 @@ public enum Method: Equatable, Sendable {
         self = .released(f)
       } else if PromptLibrary.sealSelfEditPrompts.contains(name) {
         self = .prompt(name)
-      } else { return nil }
+      } else {
+        return nil
+      }
     }
   }
 
@@ -292,14 +328,17 @@ public enum Method: Equatable, Sendable {
 /// What every config file (run or search) shares: reading it, and the rule for run names.
 public enum ConfigFile {
   public static func read(_ path: String, what: String) throws -> Data {
-    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: what) }
+    guard let d = FileManager.default.contents(atPath: path) else {
+      throw ExperimentError.missingFile(path: path, what: what)
+    }
     return d
   }
 
   /// A run name becomes part of paths and report titles: letters, digits, '-', '_', '.'.
   public static func checkName(_ name: String, path: String) throws {
     guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-      throw ExperimentError.malformed(path: path, key: "name", expected: "a non-empty name of letters, digits, '-', '_', '.'", found: name)
+      throw ExperimentError.malformed(
+        path: path, key: "name", expected: "a non-empty name of letters, digits, '-', '_', '.'", found: name)
     }
   }
 }

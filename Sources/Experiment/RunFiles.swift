@@ -16,13 +16,19 @@ public struct RunFiles: Sendable {
     guard let d = FileManager.default.contents(atPath: sp) else {
       // A run in progress (or killed): summarise what is recorded; the summary says it is incomplete.
       guard let m = try? JSONNode.load(dir + "/manifest.json"), let passages = try? m.field("passages").int(),
-            let questions = try? m.field("questions").int(), let sha = try? m.field("modelSHA256").string(),
-            let cfgSHA = try? m.field("configSHA256").string() else {
-        throw ExperimentError.missingFile(path: sp, what: "run summary (and no manifest.json to summarise the records with): finish the run, or `seb merge` its shards")
+        let questions = try? m.field("questions").int(), let sha = try? m.field("modelSHA256").string(),
+        let cfgSHA = try? m.field("configSHA256").string()
+      else {
+        throw ExperimentError.missingFile(
+          path: sp,
+          what:
+            "run summary (and no manifest.json to summarise the records with): finish the run, or `seb merge` its shards"
+        )
       }
       let judged = try judgeVerdicts(path: dir + "/judge.jsonl")
-      let summary = try Summarize.run(config: config, configSHA256: cfgSHA, modelSHA256: sha, passages: passages, questions: questions,
-                                      records: records, judged: judged)
+      let summary = try Summarize.run(
+        config: config, configSHA256: cfgSHA, modelSHA256: sha, passages: passages, questions: questions,
+        records: records, judged: judged)
       return RunFiles(dir: dir, config: config, summary: summary, records: records)
     }
     let summary: RunSummary
@@ -44,8 +50,10 @@ public struct RunFiles: Sendable {
 
   /// Every records file of a directory (one unsharded file, or shard files), sorted by name.
   public static func recordFiles(in dir: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("records") && $0.hasSuffix(".jsonl") }
-      .sorted().map { dir + "/" + $0 }
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+      $0.hasPrefix("records") && $0.hasSuffix(".jsonl")
+    }
+    .sorted().map { dir + "/" + $0 }
   }
 
   /// The records of a JSON Lines file; a line that does not decode names the file and line.
@@ -53,7 +61,8 @@ public struct RunFiles: Sendable {
     let (lines, _) = try RecordLog.read(path: path)
     return try lines.enumerated().map { i, l in
       do { return try JSONDecoder().decode(T.self, from: l) } catch {
-        throw ExperimentError.malformed(path: path, key: "line \(i + 1)", expected: "a \(T.self) record", found: "\(error)")
+        throw ExperimentError.malformed(
+          path: path, key: "line \(i + 1)", expected: "a \(T.self) record", found: "\(error)")
       }
     }
   }

@@ -33,7 +33,9 @@ public struct SFTLog: Codable, Equatable, Sendable {
   public var losses: [Double]
   public var checkpoint: String
   public var checkpointSHA256: String
-  public init(rows: Int, maxLength: Int, steps: Int, tokens: Int, losses: [Double], checkpoint: String, checkpointSHA256: String) {
+  public init(
+    rows: Int, maxLength: Int, steps: Int, tokens: Int, losses: [Double], checkpoint: String, checkpointSHA256: String
+  ) {
     self.rows = rows; self.maxLength = maxLength; self.steps = steps; self.tokens = tokens; self.losses = losses
     self.checkpoint = checkpoint; self.checkpointSHA256 = checkpointSHA256
   }

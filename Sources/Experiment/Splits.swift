@@ -25,10 +25,13 @@ public struct SplitManifest: Codable, Equatable, Sendable {
   }
 
   /// Draws `count` passages from `start` of the seed-`seed` shuffle of `passages`.
-  public static func make(name: String, source: String, passages: [Passage], seed: UInt64 = 42, start: Int, count: Int) throws -> SplitManifest {
+  public static func make(
+    name: String, source: String, passages: [Passage], seed: UInt64 = 42, start: Int, count: Int
+  ) throws -> SplitManifest {
     guard start >= 0, count >= 1, start + count <= passages.count else {
-      throw ExperimentError.invalidInput(what: "split \(name)", expected: "0 <= start, 1 <= count, start + count <= \(passages.count)",
-                                         found: "start \(start), count \(count)")
+      throw ExperimentError.invalidInput(
+        what: "split \(name)", expected: "0 <= start, 1 <= count, start + count <= \(passages.count)",
+        found: "start \(start), count \(count)")
     }
     let order = PythonRandom.shuffledIndices(count: passages.count, seed: seed)
     let idx = Array(order[start..<(start + count)])
@@ -40,10 +43,13 @@ public struct SplitManifest: Codable, Equatable, Sendable {
   }
 
   /// A manifest by name (`Data/splits/<name>.json`) or by path.
-  public static func load(_ nameOrPath: String, splitsDir: String = Paths.packageData() + "/splits") throws -> SplitManifest {
+  public static func load(
+    _ nameOrPath: String, splitsDir: String = Paths.packageData() + "/splits"
+  ) throws -> SplitManifest {
     let path = nameOrPath.hasSuffix(".json") ? nameOrPath : splitsDir + "/\(nameOrPath).json"
     guard FileManager.default.fileExists(atPath: path) else {
-      let known = (try? FileManager.default.contentsOfDirectory(atPath: splitsDir))?.filter { $0.hasSuffix(".json") }
+      let known =
+        (try? FileManager.default.contentsOfDirectory(atPath: splitsDir))?.filter { $0.hasSuffix(".json") }
         .map { String($0.dropLast(5)) }.sorted().joined(separator: ", ") ?? "none"
       throw ExperimentError.missingFile(path: path, what: "split manifest; known splits: \(known)")
     }
@@ -53,8 +59,9 @@ public struct SplitManifest: Codable, Equatable, Sendable {
       throw ExperimentError.malformed(path: path, key: "(file)", expected: "a split manifest", found: "\(error)")
     }
     guard m.indices.count == m.count, m.contextSHA256.count == m.count else {
-      throw ExperimentError.malformed(path: path, key: "indices", expected: "\(m.count) indices and hashes",
-                                      found: "\(m.indices.count) indices, \(m.contextSHA256.count) hashes")
+      throw ExperimentError.malformed(
+        path: path, key: "indices", expected: "\(m.count) indices and hashes",
+        found: "\(m.indices.count) indices, \(m.contextSHA256.count) hashes")
     }
     return m
   }
@@ -67,18 +74,25 @@ public struct SplitManifest: Codable, Equatable, Sendable {
     var out: [Passage] = []
     for (pos, (i, h)) in zip(indices, contextSHA256).enumerated() {
       guard i >= 0, i < all.count else {
-        throw ExperimentError.splitMismatch(split: name, position: pos, expected: "an index below \(all.count) in \(source)", found: "\(i)")
+        throw ExperimentError.splitMismatch(
+          split: name, position: pos, expected: "an index below \(all.count) in \(source)", found: "\(i)")
       }
       let found = SHA256.hash(Array(all[i].context.utf8))
       guard found == h else {
-        throw ExperimentError.splitMismatch(split: name, position: pos, expected: "context sha256 \(h) at index \(i)", found: found)
+        throw ExperimentError.splitMismatch(
+          split: name, position: pos, expected: "context sha256 \(h) at index \(i)", found: found)
       }
       out.append(all[i])
     }
     if source == Datasets.validationFile, let ref = try? Datasets.file(Datasets.explorerDevFile, dataRoot: dataRoot) {
       out = Datasets.attachReferences(out, references: try Datasets.loadReferences(path: ref))
     } else {
-      out = out.map { p in var p = p; p.questions = p.questions.map { var q = $0; q.references = [q.answer]; return q }; return p }
+      out = out.map { p in
+        var p = p;
+        p.questions = p.questions.map {
+          var q = $0; q.references = [q.answer]; return q
+        }; return p
+      }
     }
     return out
   }

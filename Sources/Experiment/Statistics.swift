@@ -42,14 +42,17 @@ public enum Stats {
 
   /// Mean of per-passage values with a percentile-bootstrap interval. `level` 0.95 -> 2.5/97.5.
   /// Throws on empty input. One value gives a zero-width interval.
-  public static func bootstrapMean(_ values: [Double], resamples: Int = 2000, level: Double = 0.95,
-                                   seed: UInt64 = 0) throws -> Estimate {
+  public static func bootstrapMean(
+    _ values: [Double], resamples: Int = 2000, level: Double = 0.95,
+    seed: UInt64 = 0
+  ) throws -> Estimate {
     guard !values.isEmpty else {
       throw ExperimentError.invalidInput(what: "bootstrap", expected: "at least one value", found: "none")
     }
     guard resamples > 0, level > 0, level < 1 else {
-      throw ExperimentError.invalidInput(what: "bootstrap", expected: "resamples > 0 and 0 < level < 1",
-                                       found: "resamples \(resamples), level \(level)")
+      throw ExperimentError.invalidInput(
+        what: "bootstrap", expected: "resamples > 0 and 0 < level < 1",
+        found: "resamples \(resamples), level \(level)")
     }
     var rng = SplitMix64(seed: seed)
     let n = values.count
@@ -61,8 +64,9 @@ public enum Stats {
     }
     means.sort()
     let tail = (1 - level) / 2 * 100
-    return Estimate(mean: mean(values), lower: percentile(sorted: means, tail),
-                    upper: percentile(sorted: means, 100 - tail), n: n)
+    return Estimate(
+      mean: mean(values), lower: percentile(sorted: means, tail),
+      upper: percentile(sorted: means, 100 - tail), n: n)
   }
 
   /// Macro average: mean over units of (correct / total of that unit). Units with total 0 are skipped.
@@ -92,8 +96,9 @@ public struct PairedDifference: Equatable, Codable, Sendable {
   /// `a[i]` and `b[i]` are the two methods' scores on passage i. Same seed -> same interval.
   public init(a: [Double], b: [Double], resamples: Int = 2000, seed: UInt64 = 0) throws {
     guard a.count == b.count else {
-      throw ExperimentError.invalidInput(what: "paired difference", expected: "equal numbers of passages",
-                                       found: "\(a.count) and \(b.count)")
+      throw ExperimentError.invalidInput(
+        what: "paired difference", expected: "equal numbers of passages",
+        found: "\(a.count) and \(b.count)")
     }
     let d = zip(a, b).map { $0 - $1 }
     difference = try Stats.bootstrapMean(d, resamples: resamples, seed: seed)

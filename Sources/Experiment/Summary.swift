@@ -91,7 +91,9 @@ public enum Summarize {
           case .some(.some(let ok)): out.append(ok ? 1 : 0)
           default: failed += 1
           }
-        } else if let x = a.grades.value(metric) { out.append(x) }
+        } else if let x = a.grades.value(metric) {
+          out.append(x)
+        }
       }
       return (out, failed)
     }
@@ -114,7 +116,9 @@ public enum Summarize {
     return v
   }
 
-  public static func metricSummary(_ metric: Metric, method: String, records: [EvalRecord], judged: [String: Bool?], seed: UInt64) throws -> MetricSummary? {
+  public static func metricSummary(
+    _ metric: Metric, method: String, records: [EvalRecord], judged: [String: Bool?], seed: UInt64
+  ) throws -> MetricSummary? {
     let v = values(metric: metric, method: method, records: records, judged: judged)
     let passages = v.perSelfEdit.keys.sorted()
     guard !passages.isEmpty else { return nil }
@@ -134,9 +138,11 @@ public enum Summarize {
     let baseAnswers = passages.flatMap { v.baselineAnswers[$0]! }
     return MetricSummary(
       // The baseline's resampling seed does not depend on the method: equal passage sets, equal intervals.
-      adapter: try Stats.bootstrapMean(adapter, seed: s), baseline: try Stats.bootstrapMean(base, seed: seed ^ fnv1a("baseline/\(metric.rawValue)")),
+      adapter: try Stats.bootstrapMean(adapter, seed: s),
+      baseline: try Stats.bootstrapMean(base, seed: seed ^ fnv1a("baseline/\(metric.rawValue)")),
       gain: try Stats.bootstrapMean(gains, seed: s &+ 2), winRate: Double(wins) / Double(pairs),
-      normalizedGain: metric.isBounded && !normPerPassage.isEmpty ? try Stats.bootstrapMean(normPerPassage, seed: s &+ 3) : nil,
+      normalizedGain: metric.isBounded && !normPerPassage.isEmpty
+        ? try Stats.bootstrapMean(normPerPassage, seed: s &+ 3) : nil,
       baselineIsOne: metric.isBounded ? baselineIsOne : 0,
       normalizedGainReference: metric.isBounded ? Stats.mean(normRef) : nil,
       adapterMicro: Stats.mean(v.adapterAnswers), baselineMicro: Stats.mean(baseAnswers),
@@ -144,7 +150,9 @@ public enum Summarize {
   }
 
   /// Per-passage adapter scores of a method (for paired comparisons and scatter charts).
-  public static func perPassage(_ metric: Metric, method: String, records: [EvalRecord], judged: [String: Bool?]) -> [Int: (adapter: Double, baseline: Double)] {
+  public static func perPassage(
+    _ metric: Metric, method: String, records: [EvalRecord], judged: [String: Bool?]
+  ) -> [Int: (adapter: Double, baseline: Double)] {
     let v = values(metric: metric, method: method, records: records, judged: judged)
     var out: [Int: (Double, Double)] = [:]
     for (p, se) in v.perSelfEdit { out[p] = (Stats.mean(se), v.baseline[p]!) }
@@ -152,8 +160,10 @@ public enum Summarize {
   }
 
   /// The summary of a run. `judged`: verdicts by "<record key>/q<i>" (nil value = judge failed).
-  public static func run(config: RunConfig, configSHA256: String, modelSHA256: String, passages: Int, questions: Int,
-                         records: [EvalRecord], judged: [String: Bool?] = [:]) throws -> RunSummary {
+  public static func run(
+    config: RunConfig, configSHA256: String, modelSHA256: String, passages: Int, questions: Int,
+    records: [EvalRecord], judged: [String: Bool?] = [:]
+  ) throws -> RunSummary {
     let metrics = Metric.allCases.filter { $0 != .judge || !judged.isEmpty }
     var methods: [String: MethodSummary] = [:]
     for m in config.methods {
@@ -164,10 +174,13 @@ public enum Summarize {
       let trained = ok.compactMap(\.training)
       var ms: [String: MetricSummary] = [:]
       for metric in metrics {
-        if let s = try metricSummary(metric, method: m, records: records, judged: judged, seed: config.seed) { ms[metric.rawValue] = s }
+        if let s = try metricSummary(metric, method: m, records: records, judged: judged, seed: config.seed) {
+          ms[metric.rawValue] = s
+        }
       }
       methods[m] = MethodSummary(
-        passages: Set(ok.map(\.passage)).count, evaluations: rs.count, failures: rs.count - ok.count, failureReasons: reasons,
+        passages: Set(ok.map(\.passage)).count, evaluations: rs.count, failures: rs.count - ok.count,
+        failureReasons: reasons,
         meanSequences: ok.isEmpty ? nil : Stats.mean(ok.map { Double($0.sequences.count) }),
         meanTrainingTokens: trained.isEmpty ? nil : Stats.mean(trained.map { Double($0.tokens) }),
         meanFinalLoss: trained.isEmpty ? nil : Stats.mean(trained.compactMap { $0.losses.last }),
@@ -181,15 +194,18 @@ public enum Summarize {
           let b = perPassage(metric, method: ref, records: records, judged: judged)
           let common = a.keys.filter { b[$0] != nil }.sorted()
           guard !common.isEmpty else { continue }
-          let d = try PairedDifference(a: common.map { a[$0]!.adapter }, b: common.map { b[$0]!.adapter },
-                                       seed: config.seed ^ fnv1a("paired/\(m)/\(ref)/\(metric.rawValue)"))
+          let d = try PairedDifference(
+            a: common.map { a[$0]!.adapter }, b: common.map { b[$0]!.adapter },
+            seed: config.seed ^ fnv1a("paired/\(m)/\(ref)/\(metric.rawValue)"))
           paired.append(PairedSummary(a: m, b: ref, metric: metric.rawValue, comparison: d))
         }
       }
     }
     let expected = passages * config.evaluationsPerPassage
-    return RunSummary(name: config.name, split: URL(fileURLWithPath: config.split).deletingPathExtension().lastPathComponent, seed: config.seed, configSHA256: configSHA256, modelSHA256: modelSHA256,
-                      passages: passages, questions: questions, methods: methods, paired: paired,
-                      expectedEvaluations: expected, foundEvaluations: records.count, complete: records.count == expected)
+    return RunSummary(
+      name: config.name, split: URL(fileURLWithPath: config.split).deletingPathExtension().lastPathComponent,
+      seed: config.seed, configSHA256: configSHA256, modelSHA256: modelSHA256,
+      passages: passages, questions: questions, methods: methods, paired: paired,
+      expectedEvaluations: expected, foundEvaluations: records.count, complete: records.count == expected)
   }
 }

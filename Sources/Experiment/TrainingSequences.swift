@@ -9,7 +9,8 @@ public enum TrainingSequences {
   /// Python `str.isspace()` characters (what `strip()` removes).
   static func isPySpace(_ s: Unicode.Scalar) -> Bool {
     switch s.value {
-    case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: return true
+    case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+      return true
     default: return false
     }
   }
@@ -78,7 +79,9 @@ public enum TrainingSequences {
   }
 
   /// SEAL `build_train_sequences(completion, context, title, split_newlines)`.
-  public static func seal(completion raw: String, context: String, title: String, options o: SEALOptions = .init()) -> [String] {
+  public static func seal(
+    completion raw: String, context: String, title: String, options o: SEALOptions = .init()
+  ) -> [String] {
     var segs = raw.components(separatedBy: "---").map(pyStrip).filter { !$0.isEmpty }
     if segs.isEmpty { segs = [pyStrip(raw)] }
     if o.splitNewlines {
@@ -104,7 +107,8 @@ public enum TrainingSequences {
     if !s.hasSuffix("}") { s += "\n}" }
     guard let a = s.firstIndex(of: "{"), let b = s.lastIndex(of: "}"), a < b else { return nil }
     guard let obj = try? JSONSerialization.jsonObject(with: Data(s[a...b].utf8)) as? [String: Any],
-          let seqs = obj["training_sequences"] as? [Any] else { return nil }
+      let seqs = obj["training_sequences"] as? [Any]
+    else { return nil }
     let strings = seqs.compactMap { $0 as? String }
     return strings.count == seqs.count ? strings : nil
   }
@@ -114,8 +118,11 @@ public enum TrainingSequences {
   public static func searchLines(_ text: String) -> [String] {
     var lines = text.replacingOccurrences(of: "<think>[\\s\\S]*?</think>", with: "", options: .regularExpression)
       .components(separatedBy: "\n")
-    if lines.count > 1 && lines[1].hasPrefix("1.") { lines.removeFirst() }
-    else if lines.count > 2 && lines[2].hasPrefix("1.") { lines.removeFirst(2) }
+    if lines.count > 1 && lines[1].hasPrefix("1.") {
+      lines.removeFirst()
+    } else if lines.count > 2 && lines[2].hasPrefix("1.") {
+      lines.removeFirst(2)
+    }
     return lines.map(pyStrip).filter { !$0.isEmpty }
   }
 }

@@ -148,7 +148,9 @@ private func dequantizeQ6_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer
 // MARK: - Naive references (literal ports of ggml's dequantize_row_*; keep them boring)
 
 /// Same contract as `dequantizeRow`; slow and obviously correct. Tests compare the two.
-public func dequantizeRowReference(_ type: GGUFType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count k: Int) {
+public func dequantizeRowReference(
+  _ type: GGUFType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count k: Int
+) {
   precondition(type.canDequantize && k >= 0 && k % type.blockSize == 0, "dequantizeRowReference: bad type/count")
   let bytes = src.assumingMemoryBound(to: UInt8.self)
   func u8(_ o: Int) -> UInt8 { bytes[o] }
@@ -157,7 +159,8 @@ public func dequantizeRowReference(_ type: GGUFType, _ src: UnsafeRawPointer, _ 
   case .f32:
     // ggml: memcpy
     for i in 0..<k {
-      let bits = UInt32(u8(4 * i)) | UInt32(u8(4 * i + 1)) << 8 | UInt32(u8(4 * i + 2)) << 16 | UInt32(u8(4 * i + 3)) << 24
+      let bits =
+        UInt32(u8(4 * i)) | UInt32(u8(4 * i + 1)) << 8 | UInt32(u8(4 * i + 2)) << 16 | UInt32(u8(4 * i + 3)) << 24
       dst[i] = Float(bitPattern: bits)
     }
   case .f16:
@@ -205,7 +208,8 @@ public func dequantizeRowReference(_ type: GGUFType, _ src: UnsafeRawPointer, _ 
     for i in 0..<(k / qk) {
       let base = i * bs
       let d = f16(base), m: Float = q51 ? f16(base + 2) : 0
-      let qh = UInt32(u8(base + qhAt)) | UInt32(u8(base + qhAt + 1)) << 8
+      let qh =
+        UInt32(u8(base + qhAt)) | UInt32(u8(base + qhAt + 1)) << 8
         | UInt32(u8(base + qhAt + 2)) << 16 | UInt32(u8(base + qhAt + 3)) << 24
       for j in 0..<(qk / 2) {
         let xh0 = Int(((qh >> UInt32(j)) << 4) & 0x10)
@@ -276,12 +280,15 @@ public func dequantizeRowReference(_ type: GGUFType, _ src: UnsafeRawPointer, _ 
 /// for byte counts that do not match `count`.
 public func dequantize(_ bytes: [UInt8], type: GGUFType, count: Int) throws -> [Float] {
   guard type.canDequantize else {
-    throw GGUFError.unsupportedTensorType(file: "<bytes>", tensor: "<bytes>", type: type.name, operation: "dequantization")
+    throw GGUFError.unsupportedTensorType(
+      file: "<bytes>", tensor: "<bytes>", type: type.name, operation: "dequantization")
   }
   guard let need = type.byteCount(elements: count), need == bytes.count else {
     throw GGUFError.invalidTensorShape(
       file: "<bytes>", tensor: "<bytes>",
-      reason: "\(count) \(type.name) values need \(type.byteCount(elements: count).map(String.init) ?? "a multiple of \(type.blockSize)") bytes, found \(bytes.count)")
+      reason:
+        "\(count) \(type.name) values need \(type.byteCount(elements: count).map(String.init) ?? "a multiple of \(type.blockSize)") bytes, found \(bytes.count)"
+    )
   }
   var out = [Float](repeating: 0, count: count)
   bytes.withUnsafeBytes { src in

@@ -60,82 +60,82 @@ public enum GGUFError: Error, LocalizedError, Equatable, Sendable {
 
   public var errorDescription: String? {
     switch self {
-    case let .cannotOpen(file, reason):
+    case .cannotOpen(let file, let reason):
       return "\(file): cannot open GGUF file: \(reason)"
-    case let .badMagic(file, found):
+    case .badMagic(let file, let found):
       let hex = found.map { String(format: "%02x", $0) }.joined(separator: " ")
       return "\(file): not a GGUF file: expected magic 47 47 55 46 (\"GGUF\"), found \(hex)"
-    case let .unsupportedVersion(file, found):
+    case .unsupportedVersion(let file, let found):
       return "\(file): unsupported GGUF version \(found); expected 2 or 3 (little-endian)"
-    case let .truncated(file, what, offset, needed, available):
+    case .truncated(let file, let what, let offset, let needed, let available):
       return "\(file): truncated: \(what) needs \(needed) bytes at offset \(offset), "
         + "but only \(available) remain"
-    case let .countTooLarge(file, what, count, remaining):
+    case .countTooLarge(let file, let what, let count, let remaining):
       return "\(file): \(what) is \(count), which cannot fit in the \(remaining) bytes that remain"
-    case let .arrayNestingTooDeep(file, key, limit):
+    case .arrayNestingTooDeep(let file, let key, let limit):
       return "\(file): key '\(key)': arrays nested deeper than \(limit) levels"
-    case let .unknownValueType(file, key, found):
+    case .unknownValueType(let file, let key, let found):
       return "\(file): key '\(key)': unknown metadata value type \(found); expected 0...12"
-    case let .invalidBool(file, key, found):
+    case .invalidBool(let file, let key, let found):
       return "\(file): key '\(key)': bool must be stored as 0 or 1, found \(found)"
-    case let .invalidUTF8(file, what):
+    case .invalidUTF8(let file, let what):
       return "\(file): \(what) is not valid UTF-8"
-    case let .keyTooLong(file, length, limit):
+    case .keyTooLong(let file, let length, let limit):
       return "\(file): metadata key is \(length) bytes long; the limit is \(limit)"
-    case let .emptyKey(file, index):
+    case .emptyKey(let file, let index):
       return "\(file): metadata entry #\(index) has an empty key"
-    case let .duplicateKey(file, key):
+    case .duplicateKey(let file, let key):
       return "\(file): duplicate metadata key '\(key)'"
-    case let .badAlignment(file, found):
+    case .badAlignment(let file, let found):
       return "\(file): key 'general.alignment': expected a u32 nonzero power of two, found \(found)"
-    case let .unknownTensorType(file, tensor, found):
+    case .unknownTensorType(let file, let tensor, let found):
       return "\(file): tensor '\(tensor)': unknown ggml type id \(found)"
-    case let .badDimensionCount(file, tensor, found):
+    case .badDimensionCount(let file, let tensor, let found):
       return "\(file): tensor '\(tensor)': expected 1...4 dimensions, found \(found)"
-    case let .negativeDimension(file, tensor, index, found):
+    case .negativeDimension(let file, let tensor, let index, let found):
       return "\(file): tensor '\(tensor)': ne[\(index)] must be >= 0, found \(found)"
-    case let .rowNotBlockAligned(file, tensor, type, ne0, blockSize):
+    case .rowNotBlockAligned(let file, let tensor, let type, let ne0, let blockSize):
       return "\(file): tensor '\(tensor)': ne[0] = \(ne0) is not a multiple of the \(type) "
         + "block size \(blockSize)"
-    case let .sizeOverflow(file, tensor):
+    case .sizeOverflow(let file, let tensor):
       return "\(file): tensor '\(tensor)': element or byte count overflows"
-    case let .tensorNameTooLong(file, tensor, length, limit):
+    case .tensorNameTooLong(let file, let tensor, let length, let limit):
       return "\(file): tensor name '\(tensor)' is \(length) bytes; the limit is \(limit)"
-    case let .emptyTensorName(file, index):
+    case .emptyTensorName(let file, let index):
       return "\(file): tensor #\(index) has an empty name"
-    case let .duplicateTensor(file, tensor):
+    case .duplicateTensor(let file, let tensor):
       return "\(file): duplicate tensor name '\(tensor)'"
-    case let .misalignedTensorOffset(file, tensor, offset, alignment):
+    case .misalignedTensorOffset(let file, let tensor, let offset, let alignment):
       return "\(file): tensor '\(tensor)': data offset \(offset) is not a multiple of the "
         + "alignment \(alignment)"
-    case let .tensorDataOutOfRange(file, tensor, start, end, dataSize):
+    case .tensorDataOutOfRange(let file, let tensor, let start, let end, let dataSize):
       return "\(file): tensor '\(tensor)': data bytes [\(start), \(end)) lie outside the "
         + "\(dataSize)-byte data section"
-    case let .tensorsOverlap(file, first, second):
+    case .tensorsOverlap(let file, let first, let second):
       return "\(file): tensors '\(first)' and '\(second)' overlap in the data section"
-    case let .missingKey(file, key):
+    case .missingKey(let file, let key):
       return "\(file): required metadata key '\(key)' is missing"
-    case let .wrongValueType(file, key, expected, found):
+    case .wrongValueType(let file, let key, let expected, let found):
       return "\(file): key '\(key)': expected \(expected), found \(found)"
-    case let .valueOutOfRange(file, key, expected, found):
+    case .valueOutOfRange(let file, let key, let expected, let found):
       return "\(file): key '\(key)': expected \(expected), found \(found)"
-    case let .unsupportedArchitecture(file, found, supported):
+    case .unsupportedArchitecture(let file, let found, let supported):
       return "\(file): key 'general.architecture' is '\(found)'; supported: "
         + supported.sorted().joined(separator: ", ")
-    case let .missingTensor(file, tensor):
+    case .missingTensor(let file, let tensor):
       return "\(file): tensor '\(tensor)' is missing"
-    case let .unsupportedTensorType(file, tensor, type, operation):
+    case .unsupportedTensorType(let file, let tensor, let type, let operation):
       return "\(file): tensor '\(tensor)': type \(type) is not supported for \(operation); "
         + "supported: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q6_K"
-    case let .rowRangeOutOfBounds(file, tensor, rows, rowCount):
+    case .rowRangeOutOfBounds(let file, let tensor, let rows, let rowCount):
       return "\(file): tensor '\(tensor)': rows \(rows) outside 0..<\(rowCount)"
-    case let .invalidTensorShape(file, tensor, reason):
+    case .invalidTensorShape(let file, let tensor, let reason):
       return "\(file): tensor '\(tensor)': \(reason)"
-    case let .valueCountMismatch(file, tensor, expected, found):
+    case .valueCountMismatch(let file, let tensor, let expected, let found):
       return "\(file): tensor '\(tensor)': expected \(expected) values for its shape, found \(found)"
-    case let .nonFiniteValue(file, tensor, index):
+    case .nonFiniteValue(let file, let tensor, let index):
       return "\(file): tensor '\(tensor)': value #\(index) is not finite and cannot be quantized"
-    case let .writeFailed(file, reason):
+    case .writeFailed(let file, let reason):
       return "\(file): cannot write: \(reason)"
     }
   }

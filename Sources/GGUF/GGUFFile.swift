@@ -16,12 +16,13 @@
 // tensor. So `tensorData(_:)` and the dequantizers can index the mapping without further checks.
 // The mapping (or the in-memory copy) lives as long as the GGUFFile.
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Tensor
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// One tensor's header entry. `dims` is ggml's `ne`: innermost (contiguous) first, so a PyTorch
 /// `[out, in]` Linear weight has `dims == [in, out]` (differs from PyTorch's shape order).
@@ -298,8 +299,9 @@ public final class GGUFFile: GGUFMetadataReading, @unchecked Sendable {
           file: name, tensor: tname, start: offset, end: offset, dataSize: 0)
       }
       index[tname] = infos.count
-      infos.append(GGUFTensorInfo(
-        name: tname, dims: dims, type: type, offset: Int(offset), elementCount: elements, byteCount: bytes))
+      infos.append(
+        GGUFTensorInfo(
+          name: tname, dims: dims, type: type, offset: Int(offset), elementCount: elements, byteCount: bytes))
     }
 
     // Data section: starts at align(end of infos); every tensor must lie inside it.
@@ -323,7 +325,8 @@ public final class GGUFFile: GGUFMetadataReading, @unchecked Sendable {
     self.tensorIndex = index
   }
 
-  private static func readValue(_ c: inout GGUFCursor, type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+  private static func readValue(_ c: inout GGUFCursor, type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue
+  {
     let what = "value of key '\(key)'"
     switch type {
     case .uint8: return .uint8(try c.scalar(UInt8.self, what))
@@ -440,7 +443,8 @@ public final class GGUFFile: GGUFMetadataReading, @unchecked Sendable {
   public func dequantize(_ t: GGUFTensorInfo, rows: Range<Int>, into dst: UnsafeMutablePointer<Float>) throws {
     let t = try own(t)
     guard t.type.canDequantize else {
-      throw GGUFError.unsupportedTensorType(file: displayName, tensor: t.name, type: t.type.name, operation: "dequantization")
+      throw GGUFError.unsupportedTensorType(
+        file: displayName, tensor: t.name, type: t.type.name, operation: "dequantization")
     }
     guard rows.lowerBound >= 0, rows.upperBound <= t.rowCount else {
       throw GGUFError.rowRangeOutOfBounds(file: displayName, tensor: t.name, rows: "\(rows)", rowCount: t.rowCount)

@@ -64,7 +64,9 @@ public struct GGUFWriter: Sendable {
     guard let need = type.byteCount(elements: elements), need == rawBytes.count else {
       throw GGUFError.invalidTensorShape(
         file: "GGUFWriter", tensor: name,
-        reason: "\(elements) \(type.name) elements need \(type.byteCount(elements: elements) ?? -1) bytes, found \(rawBytes.count)")
+        reason:
+          "\(elements) \(type.name) elements need \(type.byteCount(elements: elements) ?? -1) bytes, found \(rawBytes.count)"
+      )
     }
     tensors.append(Tensor(name: name, dims: dims, type: type, bytes: rawBytes))
     tensorNames.insert(name)

@@ -256,11 +256,13 @@ public enum GGUFLayout {
     .init(what: "block_q8_0.qs", actual: MemoryLayout<BlockQ8_0>.offset(of: \.qs), expected: BlockQ8_0.qsOffset),
     .init(what: "sizeof(block_q4_K)", actual: MemoryLayout<BlockQ4_K>.size, expected: 144),
     .init(what: "block_q4_K.dmin", actual: MemoryLayout<BlockQ4_K>.offset(of: \.dmin), expected: BlockQ4_K.dminOffset),
-    .init(what: "block_q4_K.scales", actual: MemoryLayout<BlockQ4_K>.offset(of: \.scales), expected: BlockQ4_K.scalesOffset),
+    .init(
+      what: "block_q4_K.scales", actual: MemoryLayout<BlockQ4_K>.offset(of: \.scales), expected: BlockQ4_K.scalesOffset),
     .init(what: "block_q4_K.qs", actual: MemoryLayout<BlockQ4_K>.offset(of: \.qs), expected: BlockQ4_K.qsOffset),
     .init(what: "sizeof(block_q6_K)", actual: MemoryLayout<BlockQ6_K>.size, expected: 210),
     .init(what: "block_q6_K.qh", actual: MemoryLayout<BlockQ6_K>.offset(of: \.qh), expected: BlockQ6_K.qhOffset),
-    .init(what: "block_q6_K.scales", actual: MemoryLayout<BlockQ6_K>.offset(of: \.scales), expected: BlockQ6_K.scalesOffset),
+    .init(
+      what: "block_q6_K.scales", actual: MemoryLayout<BlockQ6_K>.offset(of: \.scales), expected: BlockQ6_K.scalesOffset),
     .init(what: "block_q6_K.d", actual: MemoryLayout<BlockQ6_K>.offset(of: \.d), expected: BlockQ6_K.dOffset),
     .init(what: "Q4_0 byte formula", actual: BlockQ4_0.byteSize, expected: 18),
     .init(what: "Q4_1 byte formula", actual: BlockQ4_1.byteSize, expected: 20),

@@ -17,7 +17,8 @@ extension GGUFMetadataReading {
     switch v {
     case .uint64(let u):
       guard let x = T(exactly: u) else {
-        throw GGUFError.valueOutOfRange(file: displayName, key: key, expected: "an integer that fits \(name)", found: found)
+        throw GGUFError.valueOutOfRange(
+          file: displayName, key: key, expected: "an integer that fits \(name)", found: found)
       }
       return x
     default:
@@ -25,7 +26,8 @@ extension GGUFMetadataReading {
         throw GGUFError.wrongValueType(file: displayName, key: key, expected: "an integer (\(name))", found: found)
       }
       guard let x = T(exactly: i) else {
-        throw GGUFError.valueOutOfRange(file: displayName, key: key, expected: "an integer that fits \(name)", found: found)
+        throw GGUFError.valueOutOfRange(
+          file: displayName, key: key, expected: "an integer that fits \(name)", found: found)
       }
       return x
     }
@@ -33,8 +35,12 @@ extension GGUFMetadataReading {
 
   // MARK: Scalars
 
-  public func uint32(_ key: String) throws -> UInt32 { try integer(required(key), key: key, as: UInt32.self, name: "u32") }
-  public func uint64(_ key: String) throws -> UInt64 { try integer(required(key), key: key, as: UInt64.self, name: "u64") }
+  public func uint32(_ key: String) throws -> UInt32 {
+    try integer(required(key), key: key, as: UInt32.self, name: "u32")
+  }
+  public func uint64(_ key: String) throws -> UInt64 {
+    try integer(required(key), key: key, as: UInt64.self, name: "u64")
+  }
   public func int32(_ key: String) throws -> Int32 { try integer(required(key), key: key, as: Int32.self, name: "i32") }
   /// Any integer type whose value fits in Int.
   public func int(_ key: String) throws -> Int { try integer(required(key), key: key, as: Int.self, name: "Int") }
@@ -45,7 +51,8 @@ extension GGUFMetadataReading {
     case .float32(let f): return f
     case .float64(let d): return Float(d)
     default:
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
     }
   }
 
@@ -55,14 +62,16 @@ extension GGUFMetadataReading {
     case .float32(let f): return Double(f)
     case .float64(let d): return d
     default:
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
     }
   }
 
   public func string(_ key: String) throws -> String {
     let v = try required(key)
     guard case .string(let s) = v else {
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "string", found: "\(v.typeName) \(v.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "string", found: "\(v.typeName) \(v.preview())")
     }
     return s
   }
@@ -70,7 +79,8 @@ extension GGUFMetadataReading {
   public func bool(_ key: String) throws -> Bool {
     let v = try required(key)
     guard case .bool(let b) = v else {
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "bool", found: "\(v.typeName) \(v.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "bool", found: "\(v.typeName) \(v.preview())")
     }
     return b
   }
@@ -80,7 +90,8 @@ extension GGUFMetadataReading {
   public func array(_ key: String) throws -> GGUFArray {
     let v = try required(key)
     guard case .array(let a) = v else {
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "array", found: "\(v.typeName) \(v.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "array", found: "\(v.typeName) \(v.preview())")
     }
     return a
   }
@@ -88,7 +99,8 @@ extension GGUFMetadataReading {
   public func stringArray(_ key: String) throws -> [String] {
     let a = try array(key)
     guard case .string(let s) = a else {
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "array<string>", found: a.typeName + " \(a.preview())")
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "array<string>", found: a.typeName + " \(a.preview())")
     }
     return s
   }
@@ -104,7 +116,8 @@ extension GGUFMetadataReading {
     out.reserveCapacity(wide.count)
     for (i, w) in wide.enumerated() {
       guard let x = Int32(exactly: w) else {
-        throw GGUFError.valueOutOfRange(file: displayName, key: key, expected: "i32 elements", found: "element #\(i) = \(w)")
+        throw GGUFError.valueOutOfRange(
+          file: displayName, key: key, expected: "i32 elements", found: "element #\(i) = \(w)")
       }
       out.append(x)
     }
@@ -118,7 +131,8 @@ extension GGUFMetadataReading {
     case .float32(let x): return x
     case .float64(let x): return x.map { Float($0) }
     default:
-      throw GGUFError.wrongValueType(file: displayName, key: key, expected: "array<f32> or array<f64>", found: a.typeName)
+      throw GGUFError.wrongValueType(
+        file: displayName, key: key, expected: "array<f32> or array<f64>", found: a.typeName)
     }
   }
 

@@ -17,7 +17,9 @@ private func truncatingInt(_ x: Float) -> Int {
 
 /// Quantizes `count` floats from `src` into packed `type` blocks at `dst`.
 /// Contract: `type.canQuantize`, `count % type.blockSize == 0`, `dst` holds `type.byteCount(count)`.
-public func quantizeRowReference(_ type: GGUFType, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count k: Int) {
+public func quantizeRowReference(
+  _ type: GGUFType, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count k: Int
+) {
   precondition(type.canQuantize && k >= 0 && k % type.blockSize == 0, "quantizeRowReference: bad type/count")
   let out = dst.assumingMemoryBound(to: UInt8.self)
   func putHalf(_ o: Int, _ x: Float) {

@@ -43,8 +43,10 @@ extension GGUFFile {
       let e = byType[t.type] ?? (0, 0, 0)
       byType[t.type] = (e.n + 1, e.p + t.elementCount, e.b + t.byteCount)
     }
-    let types = byType.map { GGUFSummary.TypeCount(type: $0.key, tensors: $0.value.n, parameters: $0.value.p, bytes: $0.value.b) }
-      .sorted { ($0.tensors, $1.type.rawValue) > ($1.tensors, $0.type.rawValue) }
+    let types = byType.map {
+      GGUFSummary.TypeCount(type: $0.key, tensors: $0.value.n, parameters: $0.value.p, bytes: $0.value.b)
+    }
+    .sorted { ($0.tensors, $1.type.rawValue) > ($1.tensors, $0.type.rawValue) }
     let entries = metadata.keys.compactMap { key -> GGUFSummary.MetadataEntry? in
       guard let v = metadata.value(key) else { return nil }
       var count: Int? = nil

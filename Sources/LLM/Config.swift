@@ -2,6 +2,8 @@
 // Built from GGUF keys (`<arch>.*`, see model-facts.md 2.5) or by hand for tiny test models.
 // Invariants checked in `validate()`: every size positive, H divisible by G, D even, rope dims <= D.
 
+import Foundation
+
 /// Which family of decoder a GGUF file describes.
 public enum Architecture: String, Sendable, CaseIterable {
   /// Llama / SmolLM2: RMSNorm, RoPE, GQA, SwiGLU; GGUF Q/K rows are permuted (use `.normal` RoPE).
@@ -79,11 +81,13 @@ public struct LlamaConfig: Sendable, Equatable {
     try check(dim > 0, "embedding_length", "> 0", dim)
     try check(layers > 0, "block_count", "> 0", layers)
     try check(heads > 0, "attention.head_count", "> 0", heads)
-    try check(kvHeads > 0 && heads % kvHeads == 0, "attention.head_count_kv",
+    try check(
+      kvHeads > 0 && heads % kvHeads == 0, "attention.head_count_kv",
       "a divisor of head_count \(heads)", kvHeads)
     try check(headDim > 0 && headDim % 2 == 0, "attention.key_length", "a positive even number", headDim)
     try check(ffnDim > 0, "feed_forward_length", "> 0", ffnDim)
-    try check(ropeDims > 0 && ropeDims <= headDim && ropeDims % 2 == 0, "rope.dimension_count",
+    try check(
+      ropeDims > 0 && ropeDims <= headDim && ropeDims % 2 == 0, "rope.dimension_count",
       "even and <= head dim \(headDim)", ropeDims)
     try check(ropeTheta.isFinite && ropeTheta > 0, "rope.freq_base", "> 0", ropeTheta)
     try check(rmsEps.isFinite && rmsEps > 0, "attention.layer_norm_rms_epsilon", "> 0", rmsEps)
@@ -117,7 +121,9 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
     case .tensorShape(let s, let n, let e, let f): return "\(s): tensor '\(n)': expected dims \(e), found \(f)"
     case .unsupportedTensorType(let s, let n, let t): return "\(s): tensor '\(n)': type \(t) is not supported"
     case .tokenOutOfRange(let t, let v): return "token id \(t) is outside the vocabulary [0, \(v))"
-    case .contextOverflow(let n, let c): return "the sequence needs \(n) positions but the context holds \(c) (prompt + new tokens must fit the model's context)"
+    case .contextOverflow(let n, let c):
+      return
+        "the sequence needs \(n) positions but the context holds \(c) (prompt + new tokens must fit the model's context)"
     case .badOption(let n, let v, let e): return "option \(n): expected \(e), found \(v)"
     case .emptyPrompt: return "the prompt encodes to no tokens"
     case .modelFileMissing(let p): return "model file \(p) not found: run `seb model install` (or pass --model / --dir)"
@@ -130,4 +136,3 @@ public enum LLMError: Error, Equatable, CustomStringConvertible {
 extension LLMError: LocalizedError {
   public var errorDescription: String? { description }
 }
-import Foundation

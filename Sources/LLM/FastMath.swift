@@ -3,6 +3,9 @@
 // rounding trick with same-width bit casts. Accuracy: a few ulp over [-87, 88] (tested against
 // Foundation.exp), which is far below the 2e-3 logit tolerance.
 
+import Foundation
+import _Builtin_intrinsics.intel
+
 /// Lane-wise max/min through AVX intrinsics: the generic `pointwiseMax`/`clamped` are not inlined.
 @inline(__always)
 func vmax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
@@ -49,7 +52,9 @@ public func softmaxFast(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
     mv = vmax(mv, load8(UnsafePointer(x + i)))
     i += 8
   }
-  mx = Swift.max(Swift.max(Swift.max(mv[0], mv[1]), Swift.max(mv[2], mv[3])), Swift.max(Swift.max(mv[4], mv[5]), Swift.max(mv[6], mv[7])))
+  mx = Swift.max(
+    Swift.max(Swift.max(mv[0], mv[1]), Swift.max(mv[2], mv[3])),
+    Swift.max(Swift.max(mv[4], mv[5]), Swift.max(mv[6], mv[7])))
   while i < n {
     mx = max(mx, x[i])
     i += 1
@@ -69,7 +74,9 @@ public func softmaxFast(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
 }
 
 /// h[i] = silu(gate[i]) * up[i], vectorised.
-public func swigluFast(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+public func swigluFast(
+  _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
+) {
   var i = 0
   while i + 8 <= count {
     let g = load8(gate + i)
@@ -83,8 +90,6 @@ public func swigluFast(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<F
     i += 1
   }
 }
-import Foundation
-import _Builtin_intrinsics.intel
 
 /// x[i] = exp(x[i] - shift) in place, vectorised; returns the sum of the new values.
 @discardableResult

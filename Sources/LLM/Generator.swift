@@ -22,9 +22,11 @@ public struct GenerationRequest: Sendable {
   /// `.complete`) when it accepts. The output then always parses (see Constrained.swift).
   public var constraint: TokenConstraint?
 
-  public init(promptTokens: [Int], options: SamplingOptions = .init(), maxNewTokens: Int = 64,
-              stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0, adapter: Int? = nil,
-              constraint: TokenConstraint? = nil) {
+  public init(
+    promptTokens: [Int], options: SamplingOptions = .init(), maxNewTokens: Int = 64,
+    stopTokens: Set<Int> = [], stopStrings: [String] = [], samples: Int = 1, seed: UInt64 = 0, adapter: Int? = nil,
+    constraint: TokenConstraint? = nil
+  ) {
     self.adapter = adapter
     self.constraint = constraint
     self.promptTokens = promptTokens
@@ -86,22 +88,31 @@ public final class Generator {
 
   /// Runs every request; results come back ordered by (request, sample).
   /// `progress(done, total)` is called as sequences finish.
-  public func generate(_ requests: [GenerationRequest], batchSize: Int = 8,
-                       progress: ((Int, Int) -> Void)? = nil) throws -> [GenerationResult] {
+  public func generate(
+    _ requests: [GenerationRequest], batchSize: Int = 8,
+    progress: ((Int, Int) -> Void)? = nil
+  ) throws -> [GenerationResult] {
     let V = transformer.config.vocabSize
     for r in requests {
       try r.options.validate()
       if r.promptTokens.isEmpty { throw LLMError.emptyPrompt }
-      if r.maxNewTokens < 0 { throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= 0") }
+      if r.maxNewTokens < 0 {
+        throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= 0")
+      }
       for t in r.promptTokens where t < 0 || t >= V { throw LLMError.tokenOutOfRange(token: t, vocabSize: V) }
       if let a = r.adapter, a < 0 || a >= adapters.count {
-        throw LLMError.badOption(name: "adapter", value: "\(a)", expected: "0..<\(adapters.count) (the generator's adapters)")
+        throw LLMError.badOption(
+          name: "adapter", value: "\(a)", expected: "0..<\(adapters.count) (the generator's adapters)")
       }
       if let c = r.constraint {
-        guard c.vocabSize == V else { throw LLMError.badOption(name: "constraint", value: "\(c.vocabSize) tokens", expected: "the model's \(V)") }
+        guard c.vocabSize == V else {
+          throw LLMError.badOption(name: "constraint", value: "\(c.vocabSize) tokens", expected: "the model's \(V)")
+        }
         let need = Int(c.dfa.distance[Int(c.dfa.start)])
         guard r.maxNewTokens >= need else {
-          throw LLMError.badOption(name: "max-tokens", value: "\(r.maxNewTokens)", expected: ">= \(need), the shortest output the constraint accepts")
+          throw LLMError.badOption(
+            name: "max-tokens", value: "\(r.maxNewTokens)",
+            expected: ">= \(need), the shortest output the constraint accepts")
         }
       }
     }
@@ -122,8 +133,10 @@ public final class Generator {
     func finish(_ slot: Int, _ reason: FinishReason, text: String) {
       let a = active[slot]!
       let r = requests[a.request]
-      results.append(GenerationResult(request: a.request, sample: a.sample, tokens: a.tokens, text: text, finish: reason,
-                                      promptTokens: r.promptTokens.count, prefillSeconds: a.prefill, decodeSeconds: a.decode))
+      results.append(
+        GenerationResult(
+          request: a.request, sample: a.sample, tokens: a.tokens, text: text, finish: reason,
+          promptTokens: r.promptTokens.count, prefillSeconds: a.prefill, decodeSeconds: a.decode))
       active[slot] = nil
       progress?(results.count, total)
     }
@@ -170,7 +183,9 @@ public final class Generator {
       // sampled as if it were a token: stop with the request and step instead.
       var finite = true
       for t in 0..<V where !logits[t].isFinite { finite = false; break }
-      guard finite else { throw LLMError.nonFinite(what: "logits of request \(a.request) at generated token \(a.tokens.count)") }
+      guard finite else {
+        throw LLMError.nonFinite(what: "logits of request \(a.request) at generated token \(a.tokens.count)")
+      }
       guard let c = requests[a.request].constraint else { return active[slot]!.sampler.sample(logits, vocabSize: V) }
       masked.update(from: logits, count: V)
       c.mask(masked, state: a.state, tokensLeft: requests[a.request].maxNewTokens - a.tokens.count)
@@ -184,7 +199,8 @@ public final class Generator {
         next += 1
         let r = requests[ri]
         cache.reset(slot: slot)
-        active[slot] = Active(request: ri, sample: si, sampler: Sampler(options: r.options, seed: sampleSeed(r.seed, si)), pending: -1)
+        active[slot] = Active(
+          request: ri, sample: si, sampler: Sampler(options: r.options, seed: sampleSeed(r.seed, si)), pending: -1)
         if r.maxNewTokens == 0 { finish(slot, .length, text: ""); continue }
         let t0 = Date()
         let logits = try transformer.forward([(slot, r.promptTokens)], cache: cache, logits: .last, delta: deltaOf(ri))
@@ -196,8 +212,9 @@ public final class Generator {
       // Every slot may have finished at its first token while requests still wait: refill.
       if live.isEmpty { if next < queue.count { continue } else { break } }
       let t0 = Date()
-      let logits = try transformer.forward(live.map { ($0, [active[$0]!.pending]) }, cache: cache, logits: .last,
-                                           deltas: live.map { deltaOf(active[$0]!.request) })
+      let logits = try transformer.forward(
+        live.map { ($0, [active[$0]!.pending]) }, cache: cache, logits: .last,
+        deltas: live.map { deltaOf(active[$0]!.request) })
       let dt = Date().timeIntervalSince(t0) / Double(live.count)
       for (i, slot) in live.enumerated() {
         active[slot]!.decode += dt

@@ -86,7 +86,9 @@ extension Transformer {
 
   /// The same for many pairs, each with its own delta (nil: the base model): `perForward`
   /// sequences share one forward pass and its base products.
-  public func continuationLogProbs(_ items: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)], perForward: Int = 16) throws -> [[Double]] {
+  public func continuationLogProbs(
+    _ items: [(prompt: [Int], continuation: [Int], delta: LinearDelta?)], perForward: Int = 16
+  ) throws -> [[Double]] {
     for it in items {
       guard !it.prompt.isEmpty, !it.continuation.isEmpty else { throw LLMError.emptyPrompt }
       let n = it.prompt.count + it.continuation.count
@@ -101,12 +103,13 @@ extension Transformer {
       let logits = try forward(ids.enumerated().map { ($0, $1) }, cache: cache, logits: .all, deltas: part.map(\.delta))
       var row = 0
       for (it, seq) in zip(part, ids) {
-        out.append(try it.continuation.indices.map { i in
-          let r = logits.pointer + (row + it.prompt.count + i - 1) * V
-          let lp = Double(r[it.continuation[i]]) - logSumExp(r, V)
-          guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
-          return lp
-        })
+        out.append(
+          try it.continuation.indices.map { i in
+            let r = logits.pointer + (row + it.prompt.count + i - 1) * V
+            let lp = Double(r[it.continuation[i]]) - logSumExp(r, V)
+            guard lp.isFinite else { throw LLMError.nonFinite(what: "log-probability of continuation token \(i)") }
+            return lp
+          })
         row += seq.count
       }
     }
@@ -128,7 +131,8 @@ extension ModelWeights {
       let named: [(String, FloatBuffer?)] = [
         ("attn_norm", l.attnNorm), ("attn_q", l.wq.w), ("attn_k", l.wk.w), ("attn_v", l.wv.w), ("attn_output", l.wo.w),
         ("attn_q_norm", l.qNorm), ("attn_k_norm", l.kNorm), ("ffn_norm", l.ffnNorm), ("ffn_gate", l.wGate.w),
-        ("ffn_up", l.wUp.w), ("ffn_down", l.wDown.w), ("attn_q.bias", l.wq.bias), ("attn_k.bias", l.wk.bias), ("attn_v.bias", l.wv.bias),
+        ("ffn_up", l.wUp.w), ("ffn_down", l.wDown.w), ("attn_q.bias", l.wq.bias), ("attn_k.bias", l.wk.bias),
+        ("attn_v.bias", l.wv.bias),
       ]
       for (n, b) in named where bad(b) { return "blk.\(i).\(n)" + (n.contains(".") ? "" : ".weight") }
     }

@@ -17,7 +17,9 @@ extension LlamaConfig {
     let kvHeads = try f.intIfPresent("\(a).attention.head_count_kv") ?? heads
     let headDim = try f.intIfPresent("\(a).attention.key_length") ?? (heads > 0 ? dim / heads : 0)
     var vocab = try f.intIfPresent("\(a).vocab_size")
-    if vocab == nil, let emb = f.tensorIfPresent(named: "token_embd.weight"), emb.dims.count == 2 { vocab = emb.dims[1] }
+    if vocab == nil, let emb = f.tensorIfPresent(named: "token_embd.weight"), emb.dims.count == 2 {
+      vocab = emb.dims[1]
+    }
     if vocab == nil, let toks = try f.arrayIfPresent("tokenizer.ggml.tokens") { vocab = toks.count }
     self.init(
       architecture: arch, vocabSize: vocab ?? 0, dim: dim, layers: try f.int("\(a).block_count"), heads: heads,
@@ -27,7 +29,9 @@ extension LlamaConfig {
       rmsEps: try f.float("\(a).attention.layer_norm_rms_epsilon"),
       contextLength: try f.int("\(a).context_length"))
     if let scaling = try f.stringIfPresent("\(a).rope.scaling.type"), scaling != "none" {
-      throw LLMError.badConfig(source: f.displayName, key: "\(a).rope.scaling.type", expected: "none (RoPE scaling is not implemented)", found: scaling)
+      throw LLMError.badConfig(
+        source: f.displayName, key: "\(a).rope.scaling.type", expected: "none (RoPE scaling is not implemented)",
+        found: scaling)
     }
     try validate(source: f.displayName)
   }
@@ -46,12 +50,15 @@ extension ModelWeights {
     // GGUF dims are [in, out] (ne[0] innermost); a Linear is [out, in] row-major: same bytes.
     func linear(_ name: String, out: Int, inp: Int, bias: Bool = false) throws -> Linear {
       let t = try f.tensor(named: name)
-      if t.dims != [inp, out] { throw LLMError.tensorShape(source: src, name: name, expected: [inp, out], found: t.dims) }
+      if t.dims != [inp, out] {
+        throw LLMError.tensorShape(source: src, name: name, expected: [inp, out], found: t.dims)
+      }
       let w = try f.dequantize(t)
       var packed: PackedMatrix?
       if pack && PackedMatrix.canPack(cols: inp) && (t.type == .q4_1 || t.type == .q8_0) {
         let raw = try f.tensorData(t)
-        packed = PackedMatrix(ggmlBlocks: raw.baseAddress!, format: t.type == .q4_1 ? .q4_1 : .q8_0, rows: out, cols: inp)
+        packed = PackedMatrix(
+          ggmlBlocks: raw.baseAddress!, format: t.type == .q4_1 ? .q4_1 : .q8_0, rows: out, cols: inp)
       }
       let b = bias ? try load(name.replacingOccurrences(of: ".weight", with: ".bias"), [out]) : nil
       return Linear(outFeatures: out, inFeatures: inp, w: w, bias: b, packed: packed)
@@ -76,14 +83,17 @@ extension ModelWeights {
     }
     let embInfo = try f.tensor(named: "token_embd.weight")
     if embInfo.dims != [C, c.vocabSize] {
-      throw LLMError.tensorShape(source: src, name: "token_embd.weight", expected: [C, c.vocabSize], found: embInfo.dims)
+      throw LLMError.tensorShape(
+        source: src, name: "token_embd.weight", expected: [C, c.vocabSize], found: embInfo.dims)
     }
     let output = f.hasTensor("output.weight") ? try linear("output.weight", out: c.vocabSize, inp: C) : nil
     let emb = try f.dequantize(embInfo)
-    self.init(config: c, tokenEmbedding: emb, layers: layers, outputNorm: try load("output_norm.weight", [C]), output: output)
+    self.init(
+      config: c, tokenEmbedding: emb, layers: layers, outputNorm: try load("output_norm.weight", [C]), output: output)
     if output == nil, pack, PackedMatrix.canPack(cols: C), embInfo.type == .q4_1 || embInfo.type == .q8_0 {
       let raw = try f.tensorData(embInfo)
-      self.output.packed = PackedMatrix(ggmlBlocks: raw.baseAddress!, format: embInfo.type == .q4_1 ? .q4_1 : .q8_0, rows: c.vocabSize, cols: C)
+      self.output.packed = PackedMatrix(
+        ggmlBlocks: raw.baseAddress!, format: embInfo.type == .q4_1 ? .q4_1 : .q8_0, rows: c.vocabSize, cols: C)
     }
   }
 }

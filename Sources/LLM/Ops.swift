@@ -80,7 +80,9 @@ public func ropeForward(
 
 /// h[i] = silu(gate[i]) * up[i], silu(x) = x * sigmoid(x).   (all [M*F])
 @inline(__always)
-public func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+public func swigluForward(
+  _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
+) {
   for i in 0..<count {
     let g = gate[i]
     h[i] = g / (1 + expf(-g)) * up[i]

@@ -277,7 +277,9 @@ private func fieldDot(_ t: Fields, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
 
 /// sum_g mul_A*(t[0..32].x[0..32]) + mul_B*(t[32..64].x[32..64]) for one row of x.
 @inline(never)
-private func q41Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, groups ng: Int) -> SIMD8<Float> {
+private func q41Dot1(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, groups ng: Int
+) -> SIMD8<Float> {
   var a = SIMD8<Float>(), b = SIMD8<Float>()
   for g in 0..<ng {
     let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
@@ -290,8 +292,10 @@ private func q41Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: Uns
 
 /// The same for two rows of x sharing each weight load.
 @inline(never)
-private func q41Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
-                     groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+private func q41Dot2(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+  groups ng: Int
+) -> (SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), b0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b1 = SIMD8<Float>()
   for g in 0..<ng {
     let v = q.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<UInt32>.self)
@@ -309,8 +313,10 @@ private func q41Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: Un
 /// The same for four rows of x: the low half of the group for all rows, then the high half, so
 /// 4 field vectors, 8 accumulators and a temporary fit in 16 registers.
 @inline(never)
-private func q41Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
-                     groups ng: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+private func q41Dot4(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
+  groups ng: Int
+) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
   var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
   for g in 0..<ng {
@@ -331,7 +337,9 @@ private func q41Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: Uns
 }
 
 @inline(never)
-private func q80Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, blocks nb: Int) -> SIMD8<Float> {
+private func q80Dot1(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, blocks nb: Int
+) -> SIMD8<Float> {
   var a = SIMD8<Float>()
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
@@ -341,8 +349,10 @@ private func q80Dot1(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: Uns
 }
 
 @inline(never)
-private func q80Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
-                     blocks nb: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+private func q80Dot2(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>,
+  blocks nb: Int
+) -> (SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))
@@ -354,8 +364,10 @@ private func q80Dot2(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x0: Un
 }
 
 @inline(never)
-private func q80Dot4(_ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
-                     blocks nb: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+private func q80Dot4(
+  _ q: UnsafeRawPointer, _ sc: UnsafePointer<Float>, _ x: UnsafePointer<Float>, stride K: Int,
+  blocks nb: Int
+) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
   var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
   for b in 0..<nb {
     let t = bytes(q.loadUnaligned(fromByteOffset: b * 32, as: SIMD8<UInt32>.self))

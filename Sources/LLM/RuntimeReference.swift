@@ -26,17 +26,31 @@ public enum RuntimeReference {
     public init() {}
   }
 
-  public static func verify(_ kind: Kind, model m: LanguageModel, file: String, options o: Options = Options()) throws -> [Row] {
-    guard let data = FileManager.default.contents(atPath: file) else { throw LLMError.inputFileMissing(path: file, what: "reference file") }
-    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let cases = root["cases"] as? [[String: Any]] else {
-      throw LLMError.badConfig(source: file, key: "cases", expected: "a JSON object with a 'cases' list", found: "something else")
+  public static func verify(
+    _ kind: Kind, model m: LanguageModel, file: String, options o: Options = Options()
+  ) throws -> [Row] {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw LLMError.inputFileMissing(path: file, what: "reference file")
     }
-    guard !cases.isEmpty else { throw LLMError.badConfig(source: file, key: "cases", expected: "at least one case", found: "none") }
+    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let cases = root["cases"] as? [[String: Any]]
+    else {
+      throw LLMError.badConfig(
+        source: file, key: "cases", expected: "a JSON object with a 'cases' list", found: "something else")
+    }
+    guard !cases.isEmpty else {
+      throw LLMError.badConfig(source: file, key: "cases", expected: "at least one case", found: "none")
+    }
     func field<T>(_ c: [String: Any], _ key: String, _ i: Int) throws -> T {
-      guard let v = c[key] as? T else { throw LLMError.badConfig(source: file, key: "cases[\(i)].\(key)", expected: "\(T.self)", found: "missing or another type") }
+      guard let v = c[key] as? T else {
+        throw LLMError.badConfig(
+          source: file, key: "cases[\(i)].\(key)", expected: "\(T.self)", found: "missing or another type")
+      }
       return v
     }
-    func name(_ c: [String: Any], _ key: String, _ i: Int) -> String { String((c[key] as? String ?? "case \(i)").prefix(40)) }
+    func name(_ c: [String: Any], _ key: String, _ i: Int) -> String {
+      String((c[key] as? String ?? "case \(i)").prefix(40))
+    }
     var rows: [Row] = []
     switch kind {
     case .tokenizer:
@@ -45,7 +59,10 @@ public enum RuntimeReference {
         let ids: [Int] = try field(c, "ids", i)
         let got = m.tokenizer.encode(text)
         let mism = zip(got, ids).filter { $0 != $1 }.count + abs(got.count - ids.count)
-        rows.append(Row(name: String(text.prefix(40)), maxDiff: nil, mismatches: mism, passed: mism == 0, note: mism == 0 ? "" : "got \(got.prefix(12))..."))
+        rows.append(
+          Row(
+            name: String(text.prefix(40)), maxDiff: nil, mismatches: mism, passed: mism == 0,
+            note: mism == 0 ? "" : "got \(got.prefix(12))..."))
       }
     case .logits:
       let V = m.config.vocabSize
@@ -74,21 +91,28 @@ public enum RuntimeReference {
           // Our top-k ids; a difference is allowed only at a near-tie with the boundary value.
           let ours = (0..<V).sorted { row[$0] > row[$1] }.prefix(topIds.count)
           let boundary = topVals.last ?? 0
-          for id in Set(ours).symmetricDifference(topIds) where abs(Double(row[id]) - boundary) > o.tolerance { mism += 1 }
+          for id in Set(ours).symmetricDifference(topIds) where abs(Double(row[id]) - boundary) > o.tolerance {
+            mism += 1
+          }
         }
-        rows.append(Row(name: name(c, "prompt", i), maxDiff: worst, mismatches: mism, passed: worst <= o.tolerance && mism == 0))
+        rows.append(
+          Row(name: name(c, "prompt", i), maxDiff: worst, mismatches: mism, passed: worst <= o.tolerance && mism == 0))
       }
     case .greedy:
       let gen = m.generator()
       for (i, c) in cases.enumerated() {
         let prompt: [Int] = try field(c, "prompt_ids", i)
         let want: [Int] = try field(c, "greedy_ids", i)
-        let got = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 48, stopTokens: m.stopIds)])[0].tokens
+        let got = try gen.generate([GenerationRequest(promptTokens: prompt, maxNewTokens: 48, stopTokens: m.stopIds)])[
+          0
+        ].tokens
         let n = min(o.greedyPrefix, want.count)
         let prefixOK = got.count >= n && Array(got.prefix(n)) == Array(want.prefix(n))
         let mism = zip(got, want).filter { $0 != $1 }.count + abs(got.count - want.count)
-        rows.append(Row(name: name(c, "prompt", i), maxDiff: nil, mismatches: mism, passed: prefixOK,
-                        note: mism == 0 ? "all \(want.count) equal" : "first \(n) \(prefixOK ? "equal" : "differ")"))
+        rows.append(
+          Row(
+            name: name(c, "prompt", i), maxDiff: nil, mismatches: mism, passed: prefixOK,
+            note: mism == 0 ? "all \(want.count) equal" : "first \(n) \(prefixOK ? "equal" : "differ")"))
       }
     case .nll:
       for (i, c) in cases.enumerated() {
@@ -97,7 +121,10 @@ public enum RuntimeReference {
         let want: Double = try field(c, "mean_nll", i)
         let lp = try m.continuationLogProbs(prompt: m.tokenizer.encode(promptText), continuation: answer)
         let nll = -lp.reduce(0, +) / Double(lp.count)
-        rows.append(Row(name: name(c, "answer", i), maxDiff: abs(nll - want), mismatches: 0, passed: abs(nll - want) <= o.tolerance))
+        rows.append(
+          Row(
+            name: name(c, "answer", i), maxDiff: abs(nll - want), mismatches: 0, passed: abs(nll - want) <= o.tolerance)
+        )
       }
     }
     return rows
@@ -108,7 +135,9 @@ public enum RuntimeReference {
     var out = [String(repeating: "-", count: 78)]
     for r in rows {
       let diff = r.maxDiff.map { String(format: "%.2e", $0) } ?? "-"
-      out.append("\(r.passed ? "PASS" : "FAIL")  \(r.name.replacingOccurrences(of: "\n", with: "\\n").padding(toLength: 42, withPad: " ", startingAt: 0))  max|diff| \(diff)  mismatches \(r.mismatches)  \(r.note)")
+      out.append(
+        "\(r.passed ? "PASS" : "FAIL")  \(r.name.replacingOccurrences(of: "\n", with: "\\n").padding(toLength: 42, withPad: " ", startingAt: 0))  max|diff| \(diff)  mismatches \(r.mismatches)  \(r.note)"
+      )
     }
     let failed = rows.filter { !$0.passed }.count
     out.append("\(rows.count - failed) passed, \(failed) failed")

@@ -11,7 +11,8 @@ extension Tokenizer {
     let types = try f.int32ArrayIfPresent("tokenizer.ggml.token_type") ?? [Int32](repeating: 1, count: tokens.count)
     try self.init(
       tokens: tokens, merges: try f.stringArrayIfPresent("tokenizer.ggml.merges") ?? [], tokenTypes: types,
-      bosId: try f.intIfPresent("tokenizer.ggml.bos_token_id"), eosId: try f.intIfPresent("tokenizer.ggml.eos_token_id"),
+      bosId: try f.intIfPresent("tokenizer.ggml.bos_token_id"),
+      eosId: try f.intIfPresent("tokenizer.ggml.eos_token_id"),
       unknownId: try f.intIfPresent("tokenizer.ggml.unknown_token_id"),
       paddingId: try f.intIfPresent("tokenizer.ggml.padding_token_id"),
       preTokenizer: try f.stringIfPresent("tokenizer.ggml.pre") ?? "gpt2",

@@ -75,8 +75,10 @@ public final class Transformer: @unchecked Sendable {
 
   /// y[M, N] = x[M, K] . W^T + b (+ the delta of each run of rows)
   @inline(__always)
-  func linear(_ l: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, M: Int,
-              layer: Int, projection: Projection?, deltas: DeltaRows) {
+  func linear(
+    _ l: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, M: Int,
+    layer: Int, projection: Projection?, deltas: DeltaRows
+  ) {
     if M <= packedMaxRows, let p = l.packed {
       packedMatmul(y, x, p, M: M, pool: pool)
     } else {
@@ -87,8 +89,9 @@ public final class Transformer: @unchecked Sendable {
     }
     guard let projection else { return }
     for run in deltas where run.delta.affects(layer: layer, projection: projection) {
-      run.delta.apply(layer: layer, projection: projection, x: x + run.start * l.inFeatures,
-                      y: y + run.start * l.outFeatures, M: run.count)
+      run.delta.apply(
+        layer: layer, projection: projection, x: x + run.start * l.inFeatures,
+        y: y + run.start * l.outFeatures, M: run.count)
     }
   }
 
@@ -173,8 +176,10 @@ public final class Transformer: @unchecked Sendable {
         let p0 = cache.lengths[slot]
         for j in 0..<tokens.count {
           let rr = rowStart[i] + j
-          (cache.keys.pointer + cache.offset(layer: li, slot: slot, pos: p0 + j)).update(from: k.pointer + rr * GD, count: GD)
-          (cache.values.pointer + cache.offset(layer: li, slot: slot, pos: p0 + j)).update(from: v.pointer + rr * GD, count: GD)
+          (cache.keys.pointer + cache.offset(layer: li, slot: slot, pos: p0 + j)).update(
+            from: k.pointer + rr * GD, count: GD)
+          (cache.values.pointer + cache.offset(layer: li, slot: slot, pos: p0 + j)).update(
+            from: v.pointer + rr * GD, count: GD)
         }
       }
       attention(batch: batch, rowStart: rowStart, layer: li, cache: cache, q: q.pointer, out: att.pointer)
@@ -265,8 +270,9 @@ public final class Transformer: @unchecked Sendable {
           let rows = min(blockRows, n - j0)
           let visibleEnd = p0 + j0 + rows  // keys [0, visibleEnd) are visible to some row of the block
           // scores[rows, visibleEnd] = q_h[rows, D] . K_g[visibleEnd, D]^T * scale
-          sgemm(transA: false, transB: true, M: rows, N: visibleEnd, K: D, alpha: scale, qRows + j0 * HD + h * D, lda: HD,
-                kBase + g * D, ldb: GD, beta: 0, sc, ldc: visibleEnd)
+          sgemm(
+            transA: false, transB: true, M: rows, N: visibleEnd, K: D, alpha: scale, qRows + j0 * HD + h * D, lda: HD,
+            kBase + g * D, ldb: GD, beta: 0, sc, ldc: visibleEnd)
           for r in 0..<rows {
             let row = sc + r * visibleEnd
             let visible = p0 + j0 + r + 1  // causal: positions <= its own
@@ -274,8 +280,9 @@ public final class Transformer: @unchecked Sendable {
             for p in visible..<visibleEnd { row[p] = 0 }
           }
           // out_h[rows, D] = scores[rows, visibleEnd] . V_g[visibleEnd, D]
-          sgemm(transA: false, transB: false, M: rows, N: D, K: visibleEnd, alpha: 1, sc, lda: visibleEnd,
-                vBase + g * D, ldb: GD, beta: 0, oRows + j0 * HD + h * D, ldc: HD)
+          sgemm(
+            transA: false, transB: false, M: rows, N: D, K: visibleEnd, alpha: 1, sc, lda: visibleEnd,
+            vBase + g * D, ldb: GD, beta: 0, oRows + j0 * HD + h * D, ldc: HD)
           j0 += rows
         }
       }
@@ -322,4 +329,3 @@ func decodeHead(
     }
   }
 }
-

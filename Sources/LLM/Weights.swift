@@ -13,7 +13,8 @@ public final class Linear: @unchecked Sendable {
   /// Same values as `w`, packed for the M <= 16 kernels (nil: always use sgemm).
   public var packed: PackedMatrix?
 
-  public init(outFeatures: Int, inFeatures: Int, w: FloatBuffer, bias: FloatBuffer? = nil, packed: PackedMatrix? = nil) {
+  public init(outFeatures: Int, inFeatures: Int, w: FloatBuffer, bias: FloatBuffer? = nil, packed: PackedMatrix? = nil)
+  {
     self.outFeatures = outFeatures
     self.inFeatures = inFeatures
     self.w = w
@@ -101,7 +102,9 @@ public final class ModelWeights: @unchecked Sendable {
 
   /// A model with seeded random weights (uniform, scaled by 1/sqrt(fan-in)); for tests and
   /// benchmarks. `pack` also builds the packed copies (as Q4_1 blocks rounded from the values).
-  public static func random(config: LlamaConfig, seed: UInt64, tied: Bool = true, pack: PackedFormat? = nil) -> ModelWeights {
+  public static func random(
+    config: LlamaConfig, seed: UInt64, tied: Bool = true, pack: PackedFormat? = nil
+  ) -> ModelWeights {
     var rng = SplitMix64(seed: seed)
     func buf(_ n: Int, scale: Float, offset: Float = 0) -> FloatBuffer {
       let b = FloatBuffer(count: n)
@@ -111,7 +114,9 @@ public final class ModelWeights: @unchecked Sendable {
     func lin(_ n: Int, _ k: Int, bias: Bool = false) -> Linear {
       let w = buf(n * k, scale: 1 / Float(k).squareRoot())
       let l = Linear(outFeatures: n, inFeatures: k, w: w, bias: bias ? buf(n, scale: 0.1) : nil)
-      if let pack, PackedMatrix.canPack(cols: k) { l.packed = PackedMatrix(quantizing: w, rows: n, cols: k, format: pack) }
+      if let pack, PackedMatrix.canPack(cols: k) {
+        l.packed = PackedMatrix(quantizing: w, rows: n, cols: k, format: pack)
+      }
       return l
     }
     let c = config

@@ -77,9 +77,11 @@ public struct Chart: Sendable {
   public var integerYTics: Bool
   /// Lines under the title: what a measure is computed with, why a line is (not) drawn.
   public var notes: [String]
-  public init(name: String, title: String, xLabel: String, yLabel: String, kind: Kind,
-              yRange: ClosedRange<Double>? = nil, xRange: ClosedRange<Double>? = nil, integerXTics: Bool = false,
-              integerYTics: Bool = false, notes: [String] = []) {
+  public init(
+    name: String, title: String, xLabel: String, yLabel: String, kind: Kind,
+    yRange: ClosedRange<Double>? = nil, xRange: ClosedRange<Double>? = nil, integerXTics: Bool = false,
+    integerYTics: Bool = false, notes: [String] = []
+  ) {
     self.name = name; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel; self.kind = kind
     self.yRange = yRange; self.xRange = xRange; self.integerXTics = integerXTics; self.integerYTics = integerYTics
     self.notes = notes
@@ -90,10 +92,10 @@ extension Chart {
   /// Whether there is anything to draw (a report leaves out a chart of runs that have no value yet).
   public var hasPoints: Bool {
     switch kind {
-    case let .lines(series, _): return series.contains { !$0.x.isEmpty }
-    case let .panels(panels): return panels.contains { $0.series.contains { !$0.x.isEmpty } }
-    case let .bars(bars): return !bars.isEmpty
-    case let .scatter(x, _, _): return !x.isEmpty
+    case .lines(let series, _): return series.contains { !$0.x.isEmpty }
+    case .panels(let panels): return panels.contains { $0.series.contains { !$0.x.isEmpty } }
+    case .bars(let bars): return !bars.isEmpty
+    case .scatter(let x, _, _): return !x.isEmpty
     }
   }
 }
@@ -112,8 +114,8 @@ public enum ReportingError: Error, LocalizedError, Equatable {
   case invalidChart(name: String, expected: String, found: String)
   public var errorDescription: String? {
     switch self {
-    case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
-    case let .invalidChart(name, expected, found): return "chart \(name): expected \(expected), found \(found)"
+    case .cannotWrite(let path, let reason): return "cannot write \(path): \(reason)"
+    case .invalidChart(let name, let expected, let found): return "chart \(name): expected \(expected), found \(found)"
     }
   }
 }
@@ -127,19 +129,20 @@ public struct ChartWriter {
   /// The .dat and .gp text for a chart (ChartScript.swift draws each kind).
   public static func render(_ c: Chart) throws -> (dat: String, gp: String) {
     guard !c.xLabel.isEmpty, !c.yLabel.isEmpty else {
-      throw ReportingError.invalidChart(name: c.name, expected: "a title on both axes", found: "x \"\(c.xLabel)\", y \"\(c.yLabel)\"")
+      throw ReportingError.invalidChart(
+        name: c.name, expected: "a title on both axes", found: "x \"\(c.xLabel)\", y \"\(c.yLabel)\"")
     }
     let d: Drawing
     switch c.kind {
-    case let .lines(series, refs): d = try lines(c, [Panel(title: "", series: series, references: refs)])
-    case let .panels(panels): d = try lines(c, panels)
-    case let .bars(bars): d = try self.bars(c, bars)
-    case let .scatter(x, y, label): d = try scatter(c, x: x, y: y, pointLabel: label)
+    case .lines(let series, let refs): d = try lines(c, [Panel(title: "", series: series, references: refs)])
+    case .panels(let panels): d = try lines(c, panels)
+    case .bars(let bars): d = try self.bars(c, bars)
+    case .scatter(let x, let y, let label): d = try scatter(c, x: x, y: y, pointLabel: label)
     }
     return ("# \(c.title)\n" + d.dat, script(c, d))
   }
 
-/// Writes NAME.dat and NAME.gp, then runs gnuplot in `directory` if it can be found.
+  /// Writes NAME.dat and NAME.gp, then runs gnuplot in `directory` if it can be found.
   public func write(_ chart: Chart) throws -> ChartOutput {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (dat, gp) = try ChartWriter.render(chart)
@@ -147,9 +150,11 @@ public struct ChartWriter {
     let gpPath = (directory as NSString).appendingPathComponent(chart.name + ".gp")
     try writeText(dat, to: datPath)
     try writeText(gp, to: gpPath)
-    var out = ChartOutput(name: chart.name, files: [chart.name + ".dat", chart.name + ".gp"], rendered: false, message: nil)
+    var out = ChartOutput(
+      name: chart.name, files: [chart.name + ".dat", chart.name + ".gp"], rendered: false, message: nil)
     guard let exe = gnuplot ?? ChartWriter.findOnPath("gnuplot") else {
-      out.message = "gnuplot not found on PATH: wrote \(chart.name).dat and \(chart.name).gp only (install gnuplot, then run `gnuplot \(chart.name).gp` in \(directory))"
+      out.message =
+        "gnuplot not found on PATH: wrote \(chart.name).dat and \(chart.name).gp only (install gnuplot, then run `gnuplot \(chart.name).gp` in \(directory))"
       return out
     }
     let p = Process()
@@ -186,7 +191,8 @@ public struct ChartWriter {
 
 public func writeText(_ text: String, to path: String) throws {
   do {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
   } catch {
     throw ReportingError.cannotWrite(path: path, reason: error.localizedDescription)

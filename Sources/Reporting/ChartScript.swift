@@ -47,8 +47,10 @@ extension ChartWriter {
   static func range(_ r: ClosedRange<Double>) -> String { "[\(num(r.lowerBound)):\(num(r.upperBound))]" }
 
   // Tableau 10 colours, and as many dash patterns and markers, one triple per series name.
-  static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                       "#bcbd22", "#17becf"]
+  static let colors = [
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf",
+  ]
   static let dashes = ["1", "2", "3", "4", "5", "(16,6)", "(2,4,8,4)", "(10,3,2,3,2,3)", "(24,8)", "(4,8)"]
   static let points = [5, 6, 7, 8, 9, 10, 11, 12, 13, 4]
   static let referenceDashes = ["2", "3", "4", "(16,6)"]
@@ -65,8 +67,10 @@ extension ChartWriter {
 
   static func lines(_ c: Chart, _ given: [Panel]) throws -> Drawing {
     // A series without points has nothing to draw (and an empty data block would shift gnuplot's indices).
-    let panels = given.map { Panel(title: $0.title, series: $0.series.filter { !$0.x.isEmpty }, references: $0.references) }
-      .filter { !$0.series.isEmpty }
+    let panels = given.map {
+      Panel(title: $0.title, series: $0.series.filter { !$0.x.isEmpty }, references: $0.references)
+    }
+    .filter { !$0.series.isEmpty }
     try validate(c, panels)
     var names: [String] = [], refs: [String] = []
     for p in panels {
@@ -74,19 +78,26 @@ extension ChartWriter {
       for r in p.references where !refs.contains(r.label) { refs.append(r.label) }
     }
     guard names.count <= colors.count else {
-      throw ReportingError.invalidChart(name: c.name, expected: "at most \(colors.count) differently named series", found: "\(names.count)")
+      throw ReportingError.invalidChart(
+        name: c.name, expected: "at most \(colors.count) differently named series", found: "\(names.count)")
     }
     let all = panels.flatMap(\.series)
-    let yr = c.yRange ?? ChartView.fit(all.flatMap { $0.y + ($0.lower ?? []) + ($0.upper ?? []) },
-                                      including: panels.flatMap { $0.references.map(\.y) })
+    let yr =
+      c.yRange
+      ?? ChartView.fit(
+        all.flatMap { $0.y + ($0.lower ?? []) + ($0.upper ?? []) },
+        including: panels.flatMap { $0.references.map(\.y) })
     let xs = all.flatMap(\.x).filter(\.isFinite)
     let xr = c.xRange ?? (c.integerXTics ? ((xs.min() ?? 0) - 0.4)...((xs.max() ?? 0) + 0.4) : ChartView.fit(xs))
-    var dat = "# blocks (gnuplot index) in order: " + panels.flatMap { p in p.series.map { (p.title.isEmpty ? "" : p.title + ": ") + $0.name } }
+    var dat =
+      "# blocks (gnuplot index) in order: "
+      + panels.flatMap { p in p.series.map { (p.title.isEmpty ? "" : p.title + ": ") + $0.name } }
       .joined(separator: " | ") + "\n# x y lower upper x_drawn (x_drawn = x moved sideways where series coincide)\n"
     var block = 0, maxOffset = 0.0
     var out: [PlotPanel] = []
     for p in panels {
-      let offsets = c.integerXTics && needsDodge(p, span: yr.upperBound - yr.lowerBound)
+      let offsets =
+        c.integerXTics && needsDodge(p, span: yr.upperBound - yr.lowerBound)
         ? ChartView.dodge(p.series.count) : Array(repeating: 0.0, count: p.series.count)
       maxOffset = max(maxOffset, offsets.map(abs).max() ?? 0)
       var plots: [String] = []
@@ -102,13 +113,17 @@ extension ChartWriter {
       out.append(PlotPanel(title: p.title, settings: settings, plots: plots))
     }
     var key = names.enumerated().map { i, n in
-      KeyEntry(style: (all.contains { $0.name == n && $0.lower != nil } ? "yerrorlines " : "linespoints ") + seriesStyle(i), title: n)
+      KeyEntry(
+        style: (all.contains { $0.name == n && $0.lower != nil } ? "yerrorlines " : "linespoints ") + seriesStyle(i),
+        title: n)
     }
     key += refs.enumerated().map { KeyEntry(style: "lines " + referenceStyle($0.offset), title: $0.element) }
     var notes: [String] = []
     if maxOffset > 0 {
       let what = all.contains { $0.lower != nil } ? "equal values and their whiskers" : "equal values"
-      notes.append("Series are drawn side by side (x moved by up to ±\(String(format: "%.2g", maxOffset))) so that \(what) stay visible.")
+      notes.append(
+        "Series are drawn side by side (x moved by up to ±\(String(format: "%.2g", maxOffset))) so that \(what) stay visible."
+      )
     }
     return Drawing(dat: dat, panels: out, key: key, notes: notes)
   }
@@ -119,13 +134,17 @@ extension ChartWriter {
     }
     for p in panels {
       guard p.series.count <= Chart.maxSeriesPerPanel else {
-        throw ReportingError.invalidChart(name: c.name, expected: "at most \(Chart.maxSeriesPerPanel) series per panel (split them into panels)",
-                                          found: "\(p.series.count) in \"\(p.title)\"")
+        throw ReportingError.invalidChart(
+          name: c.name, expected: "at most \(Chart.maxSeriesPerPanel) series per panel (split them into panels)",
+          found: "\(p.series.count) in \"\(p.title)\"")
       }
       for s in p.series {
-        guard s.x.count == s.y.count, (s.lower?.count ?? s.x.count) == s.x.count, (s.upper?.count ?? s.x.count) == s.x.count else {
-          throw ReportingError.invalidChart(name: c.name, expected: "x, y, lower, upper of equal length in series \(s.name)",
-                                            found: "\(s.x.count), \(s.y.count), \(s.lower?.count ?? -1), \(s.upper?.count ?? -1)")
+        guard s.x.count == s.y.count, (s.lower?.count ?? s.x.count) == s.x.count,
+          (s.upper?.count ?? s.x.count) == s.x.count
+        else {
+          throw ReportingError.invalidChart(
+            name: c.name, expected: "x, y, lower, upper of equal length in series \(s.name)",
+            found: "\(s.x.count), \(s.y.count), \(s.lower?.count ?? -1), \(s.upper?.count ?? -1)")
         }
       }
     }
@@ -135,16 +154,21 @@ extension ChartWriter {
   static func dataBlock(_ s: Series, dx: Double) -> String {
     var out = "# \(s.name)\n"
     for k in 0..<s.x.count {
-      out += "\(num(s.x[k])) \(num(s.y[k])) \(num(s.lower?[k] ?? s.y[k])) \(num(s.upper?[k] ?? s.y[k])) \(num(s.x[k] + dx))\n"
+      out +=
+        "\(num(s.x[k])) \(num(s.y[k])) \(num(s.lower?[k] ?? s.y[k])) \(num(s.upper?[k] ?? s.y[k])) \(num(s.x[k] + dx))\n"
     }
     return out
   }
 
   static func seriesPlots(_ s: Series, file: String, index: Int, style i: Int) -> [String] {
-    guard s.lower != nil, s.upper != nil else { return ["\(file) index \(index) using 5:2 with linespoints \(seriesStyle(i)) notitle"] }
+    guard s.lower != nil, s.upper != nil else {
+      return ["\(file) index \(index) using 5:2 with linespoints \(seriesStyle(i)) notitle"]
+    }
     // Whiskers solid whatever the series' dash (a dotted whisker is hard to see), the line dashed.
-    return ["\(file) index \(index) using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt \(points[i]) ps 1.2 lc rgb \"\(colors[i])\" notitle",
-            "\(file) index \(index) using 5:2 with lines lw 2 dt \(dashes[i]) lc rgb \"\(colors[i])\" notitle"]
+    return [
+      "\(file) index \(index) using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt \(points[i]) ps 1.2 lc rgb \"\(colors[i])\" notitle",
+      "\(file) index \(index) using 5:2 with lines lw 2 dt \(dashes[i]) lc rgb \"\(colors[i])\" notitle",
+    ]
   }
 
   /// Whether a panel's series must be drawn side by side: several carry whiskers, or two share a point.
@@ -166,7 +190,9 @@ extension ChartWriter {
   // MARK: - Bars
 
   static func bars(_ c: Chart, _ bars: [Bar]) throws -> Drawing {
-    guard !bars.isEmpty else { throw ReportingError.invalidChart(name: c.name, expected: "at least one bar", found: "none") }
+    guard !bars.isEmpty else {
+      throw ReportingError.invalidChart(name: c.name, expected: "at least one bar", found: "none")
+    }
     var yr = ChartView.barRange(bars)
     if let given = c.yRange { yr = min(yr.lowerBound, given.lowerBound)...max(yr.upperBound, given.upperBound) }
     let span = yr.upperBound - yr.lowerBound
@@ -178,7 +204,8 @@ extension ChartWriter {
       // A zero bar's label goes where the view has room (below, when the view ends at 0).
       let above = b.value > 0 || (b.value == 0 && yr.upperBound > 0)
       let anchor = above ? (b.upper ?? b.value) + 0.05 * span : (b.lower ?? b.value) - 0.05 * span
-      dat += "\(i) \(quote(b.id ?? b.label)) \(num(b.value)) \(num(b.lower ?? b.value)) \(num(b.upper ?? b.value)) \(num(anchor)) "
+      dat +=
+        "\(i) \(quote(b.id ?? b.label)) \(num(b.value)) \(num(b.lower ?? b.value)) \(num(b.upper ?? b.value)) \(num(anchor)) "
       dat += quote(ChartView.format(b.value, decimals: decimals)) + "\n"
     }
     // Horizontal, wrapped tick labels: no rotated text running under its neighbour or off the page;
@@ -186,9 +213,12 @@ extension ChartWriter {
     let page = max(Layout.width(columns: 1), Layout.left + Layout.right + Layout.barWidth * Double(bars.count))
     let width = max(8, Int((page - Layout.left - Layout.right) / Double(bars.count) / Layout.wideCharWidth) - 2)
     let ticks = bars.map { ChartView.wrap($0.label, width: width) }
-    var settings = ["set xrange [-0.6:\(num(Double(bars.count) - 0.4))]", "set yrange \(range(yr))",
-                    "set xtics (" + zip(ticks, bars.indices).map { "\(quote(lines: $0)) \($1)" }.joined(separator: ", ") + ") scale 0",
-                    "set style fill solid 0.6 border -1", "set boxwidth 0.6"]
+    var settings = [
+      "set xrange [-0.6:\(num(Double(bars.count) - 0.4))]", "set yrange \(range(yr))",
+      "set xtics (" + zip(ticks, bars.indices).map { "\(quote(lines: $0)) \($1)" }.joined(separator: ", ")
+        + ") scale 0",
+      "set style fill solid 0.6 border -1", "set boxwidth 0.6",
+    ]
     if yr.lowerBound < 0 { settings.append("set xzeroaxis lt 1 lw 1.5 lc rgb \"#555555\"") }
     var plots = ["\(file) using 1:3 with boxes lc rgb \"\(colors[0])\" notitle"]
     if bars.contains(where: { $0.lower != nil }) {
@@ -205,11 +235,14 @@ extension ChartWriter {
 
   static func scatter(_ c: Chart, x: [Double], y: [Double], pointLabel: String) throws -> Drawing {
     guard x.count == y.count, !x.isEmpty else {
-      throw ReportingError.invalidChart(name: c.name, expected: "equal, non-zero numbers of x and y", found: "\(x.count) and \(y.count)")
+      throw ReportingError.invalidChart(
+        name: c.name, expected: "equal, non-zero numbers of x and y", found: "\(x.count) and \(y.count)")
     }
     // The view fits the points inside the fences (and 0, the axes of a gain); the rest sit at its edge.
     let fx = ChartView.fences(x), fy = ChartView.fences(y)
-    let inside = x.indices.filter { x[$0].isFinite && y[$0].isFinite && (fx?.contains(x[$0]) ?? true) && (fy?.contains(y[$0]) ?? true) }
+    let inside = x.indices.filter {
+      x[$0].isFinite && y[$0].isFinite && (fx?.contains(x[$0]) ?? true) && (fy?.contains(y[$0]) ?? true)
+    }
     let xr = c.xRange ?? ChartView.fit(inside.map { x[$0] }, including: [0])
     let yr = c.yRange ?? ChartView.fit(inside.map { y[$0] }, including: [0])
     var counts: [String: Int] = [:], order: [(Double, Double)] = [], beyond: [(Double, Double)] = []
@@ -223,27 +256,39 @@ extension ChartWriter {
     // Points at one place are drawn once, their area growing with how many there are.
     var dat = "# x y count (points at the same place, drawn once with area ~ count)\n"
     for (a, b) in order { dat += "\(num(a)) \(num(b)) \(counts["\(num(a)) \(num(b))"]!)\n" }
-    var plots = ["\(file) index 0 using 1:2:(0.7*sqrt($3)) with points pt 7 ps variable lc rgb \"\(colors[0])\" notitle",
-                 "x with lines lw 1 dt 2 lc rgb \"\(referenceColor)\" notitle"]
+    var plots = [
+      "\(file) index 0 using 1:2:(0.7*sqrt($3)) with points pt 7 ps variable lc rgb \"\(colors[0])\" notitle",
+      "x with lines lw 1 dt 2 lc rgb \"\(referenceColor)\" notitle",
+    ]
     let several = counts.values.contains { $0 > 1 }
-    var key = [KeyEntry(style: "points pt 7 ps 0.7 lc rgb \"\(colors[0])\"", title: pointLabel + (several ? " (larger: several at one place)" : "")),
-               KeyEntry(style: "lines lw 1 dt 2 lc rgb \"\(referenceColor)\"", title: "y = x")]
+    var key = [
+      KeyEntry(
+        style: "points pt 7 ps 0.7 lc rgb \"\(colors[0])\"",
+        title: pointLabel + (several ? " (larger: several at one place)" : "")),
+      KeyEntry(style: "lines lw 1 dt 2 lc rgb \"\(referenceColor)\"", title: "y = x"),
+    ]
     var notes: [String] = []
-    if several, let top = order.max(by: { counts["\(num($0.0)) \(num($0.1))"]! < counts["\(num($1.0)) \(num($1.1))"]! }) {
+    if several, let top = order.max(by: { counts["\(num($0.0)) \(num($0.1))"]! < counts["\(num($1.0)) \(num($1.1))"]! })
+    {
       let n = counts["\(num(top.0)) \(num(top.1))"]!
-      notes.append("A point's area grows with the number of points at one place (the largest: \(n) at (\(num(top.0)), \(num(top.1)))).")
+      notes.append(
+        "A point's area grows with the number of points at one place (the largest: \(n) at (\(num(top.0)), \(num(top.1))))."
+      )
     }
     if !beyond.isEmpty {
       dat += "\n\n# beyond the view: x_drawn y_drawn x y (drawn at the view's edge)\n"
       for (a, b) in beyond {
-        dat += "\(num(min(max(a, xr.lowerBound), xr.upperBound))) \(num(min(max(b, yr.lowerBound), yr.upperBound))) \(num(a)) \(num(b))\n"
+        dat +=
+          "\(num(min(max(a, xr.lowerBound), xr.upperBound))) \(num(min(max(b, yr.lowerBound), yr.upperBound))) \(num(a)) \(num(b))\n"
       }
       plots.append("\(file) index 1 using 1:2 with points \(outlierStyle) notitle")
       key.append(KeyEntry(style: "points " + outlierStyle, title: "beyond the view, drawn at its edge"))
       notes.append(outlierNote(beyond))
     }
-    let settings = ["set xrange \(range(xr))", "set yrange \(range(yr))", "set xzeroaxis lt 1 lc rgb \"#888888\"",
-                    "set yzeroaxis lt 1 lc rgb \"#888888\"", "set grid xtics ytics lc rgb \"#dddddd\""]
+    let settings = [
+      "set xrange \(range(xr))", "set yrange \(range(yr))", "set xzeroaxis lt 1 lc rgb \"#888888\"",
+      "set yzeroaxis lt 1 lc rgb \"#888888\"", "set grid xtics ytics lc rgb \"#dddddd\"",
+    ]
     return Drawing(dat: dat, panels: [PlotPanel(title: "", settings: settings, plots: plots)], key: key, notes: notes)
   }
 
@@ -267,31 +312,38 @@ extension ChartWriter {
       body += "set tmargin at screen \(num(m.top))\nset bmargin at screen \(num(m.bottom))\n"
       body += p.title.isEmpty ? "unset title\n" : "set title \(quote(lines: l.titleLines(p.title)))\n"
       // gnuplot places the x label one tic line below the axis: move it below wrapped tic labels.
-      body += "set xlabel \(quote(c.xLabel))\(p.tickRows > 1 ? " offset 0,-\(p.tickRows - 1)" : "")\nset ylabel \(quote(c.yLabel))\n"
+      body +=
+        "set xlabel \(quote(c.xLabel))\(p.tickRows > 1 ? " offset 0,-\(p.tickRows - 1)" : "")\nset ylabel \(quote(c.yLabel))\n"
       body += p.settings.joined(separator: "\n") + "\nunset key\n"
       body += "plot " + p.plots.joined(separator: ", \\\n     ") + "\n"
     }
     if !d.key.isEmpty {
       // The legend: an empty plot over the band at the foot, holding only the key.
-      body += "# legend, below every panel and its x label\nreset\nunset border\nunset xtics\nunset ytics\nset xrange [0:1]\nset yrange [0:1]\n"
-      body += "set lmargin at screen 0\nset rmargin at screen 1\nset tmargin at screen \(num(l.keyTop))\nset bmargin at screen 0\n"
-      body += "set key at screen 0.5, screen \(num(l.keyBottom)) center bottom vertical maxrows \(l.keyRows) Left reverse box samplen 3\n"
-      body += "plot NaN notitle, \\\n     " + d.key.map { "keyentry with \($0.style) title \(quote($0.title))" }.joined(separator: ", \\\n     ") + "\n"
+      body +=
+        "# legend, below every panel and its x label\nreset\nunset border\nunset xtics\nunset ytics\nset xrange [0:1]\nset yrange [0:1]\n"
+      body +=
+        "set lmargin at screen 0\nset rmargin at screen 1\nset tmargin at screen \(num(l.keyTop))\nset bmargin at screen 0\n"
+      body +=
+        "set key at screen 0.5, screen \(num(l.keyBottom)) center bottom vertical maxrows \(l.keyRows) Left reverse box samplen 3\n"
+      body +=
+        "plot NaN notitle, \\\n     "
+        + d.key.map { "keyentry with \($0.style) title \(quote($0.title))" }.joined(separator: ", \\\n     ") + "\n"
     }
     body += "unset multiplot\n"
-    let indented = body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+    let indented = body.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }
+      .joined(separator: "\n")
     let size = "size \(Int(l.width)),\(Int(l.height))"
     return """
-    # \(c.title)
-    # Regenerate: gnuplot \(c.name).gp   (reads \(c.name).dat, writes \(c.name).png and \(c.name).svg)
-    do for [fmt in "png svg"] {
-      if (fmt eq "png") { set terminal pngcairo \(size) noenhanced font "DejaVu Sans,11" } else { set terminal svg \(size) dynamic noenhanced font "DejaVu Sans,11" }
-      set output \(quote(c.name + ".")) . fmt
-    \(indented)
-      unset output
-    }
+      # \(c.title)
+      # Regenerate: gnuplot \(c.name).gp   (reads \(c.name).dat, writes \(c.name).png and \(c.name).svg)
+      do for [fmt in "png svg"] {
+        if (fmt eq "png") { set terminal pngcairo \(size) noenhanced font "DejaVu Sans,11" } else { set terminal svg \(size) dynamic noenhanced font "DejaVu Sans,11" }
+        set output \(quote(c.name + ".")) . fmt
+      \(indented)
+        unset output
+      }
 
-    """
+      """
   }
 
   static let common = "set grid ytics lc rgb \"#dddddd\"\nset border 3\nset tics nomirror\n"
@@ -349,8 +401,10 @@ struct Layout {
     let cell = width / Double(columns)
     let col = Double(i % columns), row = Double(i / columns)
     let t = top + row * cellHeight + panelTitle
-    return ((col * cell + Layout.left) / width, ((col + 1) * cell - Layout.right) / width,
-            1 - t / height, 1 - (t + plotHeight) / height)
+    return (
+      (col * cell + Layout.left) / width, ((col + 1) * cell - Layout.right) / width,
+      1 - t / height, 1 - (t + plotHeight) / height
+    )
   }
 
   var keyBottom: Double { 8 / height }

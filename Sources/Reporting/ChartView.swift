@@ -78,7 +78,11 @@ enum ChartView {
     for w in words {
       // Pieces of a hyphenated word join without a space.
       let sep = cur.hasSuffix("-") ? "" : " "
-      if cur.isEmpty { cur = String(w) } else if cur.count + sep.count + w.count <= width { cur += sep + w } else {
+      if cur.isEmpty {
+        cur = String(w)
+      } else if cur.count + sep.count + w.count <= width {
+        cur += sep + w
+      } else {
         lines.append(cur); cur = String(w)
       }
     }

@@ -5,7 +5,9 @@ import Foundation
 public enum Markdown {
   /// A pipe table; `rightAligned` marks numeric columns.
   public static func table(_ header: [String], _ rows: [[String]], rightAligned: Set<Int> = []) -> String {
-    func esc(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+    func esc(_ s: String) -> String {
+      s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+    }
     var out = "| " + header.map(esc).joined(separator: " | ") + " |\n|"
     for i in 0..<header.count { out += rightAligned.contains(i) ? "---:|" : "---|" }
     out += "\n"

@@ -10,30 +10,44 @@ import Foundation
 public enum SearchReport {
   static let chartFolder = "charts"
 
-  public static func charts(_ runs: [SearchRun], collapse: [[IterationCollapse]], thresholds: CollapseThresholds) throws -> [Chart] {
+  public static func charts(
+    _ runs: [SearchRun], collapse: [[IterationCollapse]], thresholds: CollapseThresholds
+  ) throws -> [Chart] {
     var charts: [Chart] = []
-    charts.append(ExperimentCharts.similarityPerIteration(
-      name: "hp-similarity", title: "Intra-iteration hyperparameter similarity of the train templates", yLabel: "mean pairwise hyperparameter similarity",
-      series: zip(runs, collapse).map { ($0.name, $1.map(\.hyperparameter)) },
-      threshold: ReferenceLine(label: "collapse threshold \(Markdown.f(thresholds.hyperparameter, 2))", y: thresholds.hyperparameter)))
+    charts.append(
+      ExperimentCharts.similarityPerIteration(
+        name: "hp-similarity", title: "Intra-iteration hyperparameter similarity of the train templates",
+        yLabel: "mean pairwise hyperparameter similarity",
+        series: zip(runs, collapse).map { ($0.name, $1.map(\.hyperparameter)) },
+        threshold: ReferenceLine(
+          label: "collapse threshold \(Markdown.f(thresholds.hyperparameter, 2))", y: thresholds.hyperparameter)))
     if collapse.contains(where: { $0.contains { $0.text.contains { $0.value != nil } } }) {
-      charts.append(ExperimentCharts.textSimilarity(
-        name: "text-similarity", title: "Intra-iteration instruction similarity of the train templates",
-        runs: zip(runs, collapse).map { ($0.name, $1) }, threshold: thresholds.text))
+      charts.append(
+        ExperimentCharts.textSimilarity(
+          name: "text-similarity", title: "Intra-iteration instruction similarity of the train templates",
+          runs: zip(runs, collapse).map { ($0.name, $1) }, threshold: thresholds.text))
     }
     let maxT = Double(runs.flatMap { $0.iterations.map(\.slots) }.max() ?? 1)
-    charts.append(ExperimentCharts.similarityPerIteration(
-      name: "distinct-instructions", title: "Distinct train instructions per iteration", yLabel: "distinct instructions",
-      series: zip(runs, collapse).map { ($0.name, $1.map { Double($0.distinctInstructions) }) }, threshold: nil, yRange: 0...(maxT + 0.5), counts: true))
+    charts.append(
+      ExperimentCharts.similarityPerIteration(
+        name: "distinct-instructions", title: "Distinct train instructions per iteration",
+        yLabel: "distinct instructions",
+        series: zip(runs, collapse).map { ($0.name, $1.map { Double($0.distinctInstructions) }) }, threshold: nil,
+        yRange: 0...(maxT + 0.5), counts: true))
     let lengths = runs.map { r in (r.name, r.iterations.map(\.meanDataTokens)) }
     let maxL = lengths.flatMap { $0.1.compactMap { $0 } }.max() ?? 1
-    charts.append(ExperimentCharts.similarityPerIteration(
-      name: "data-length", title: "Training-data length per iteration (mean tokens of a train completion's sequences)", yLabel: "tokens",
-      series: lengths, threshold: nil, yRange: 0...(maxL * 1.1 + 1)))
+    charts.append(
+      ExperimentCharts.similarityPerIteration(
+        name: "data-length",
+        title: "Training-data length per iteration (mean tokens of a train completion's sequences)", yLabel: "tokens",
+        series: lengths, threshold: nil, yRange: 0...(maxL * 1.1 + 1)))
     for metric in metrics(runs) {
       let v = runs.map { r in
-        ValidationSeries(run: r.name, iterations: r.iterations.map(\.iteration), score: r.iterations.map { $0.validation[metric]?.score },
-                         gain: r.iterations.map { $0.validation[metric]?.gain }, baseline: r.iterations.map { $0.validation[metric]?.baseline })
+        ValidationSeries(
+          run: r.name, iterations: r.iterations.map(\.iteration),
+          score: r.iterations.map { $0.validation[metric]?.score },
+          gain: r.iterations.map { $0.validation[metric]?.gain },
+          baseline: r.iterations.map { $0.validation[metric]?.baseline })
       }
       charts.append(ExperimentCharts.validationScore(name: "validation-score-\(metric)", metric: metric, runs: v))
       charts.append(ExperimentCharts.validationGain(name: "validation-gain-\(metric)", metric: metric, runs: v))
@@ -50,27 +64,42 @@ public enum SearchReport {
     return m
   }
 
-  public static func write(runs: [SearchRun], outDir: String, command: String, embedder: TextEmbedder?, gnuplot: String? = nil,
-                           thresholds: CollapseThresholds = CollapseThresholds(), notes: String? = nil) throws -> ReportOutput {
-    let collapse = try runs.map { try Collapse.analyze($0.iterations.map(\.templates), embedder: embedder, thresholds: thresholds) }
+  public static func write(
+    runs: [SearchRun], outDir: String, command: String, embedder: TextEmbedder?, gnuplot: String? = nil,
+    thresholds: CollapseThresholds = CollapseThresholds(), notes: String? = nil
+  ) throws -> ReportOutput {
+    let collapse = try runs.map {
+      try Collapse.analyze($0.iterations.map(\.templates), embedder: embedder, thresholds: thresholds)
+    }
     let writer = ChartWriter(directory: (outDir as NSString).appendingPathComponent(chartFolder), gnuplot: gnuplot)
     let outs = try charts(runs, collapse: collapse, thresholds: thresholds).map { try writer.write($0) }
     let chart = Dictionary(uniqueKeysWithValues: outs.map { ($0.name, $0) })
-    func link(_ n: String, _ alt: String) -> String { chart[n].map { Markdown.chart($0, folder: chartFolder, alt: alt) } ?? "" }
+    func link(_ n: String, _ alt: String) -> String {
+      chart[n].map { Markdown.chart($0, folder: chartFolder, alt: alt) } ?? ""
+    }
 
-    var md = "# Strategy-search runs\n\nGenerated by `\(command)` from the run directories below; every number is read from their "
+    var md =
+      "# Strategy-search runs\n\nGenerated by `\(command)` from the run directories below; every number is read from their "
     md += "files (`iter-NN/*-results.json`, proposals, completions).\n\n"
-    md += "Reading guide: each iteration's *validation* score is one exploit-sampled template, completed once per validation passage, "
-    md += "trained and evaluated on the iteration's proposer; *gain* is the per-passage difference to the un-adapted proposer. "
-    md += "Intervals are 95% percentile-bootstrap intervals over passages. Train-template accuracy and normalized gain are the "
-    md += "reference's `write_results` numbers on the train passages for the run's reward. Failed proposals never parsed after "
+    md +=
+      "Reading guide: each iteration's *validation* score is one exploit-sampled template, completed once per validation passage, "
+    md +=
+      "trained and evaluated on the iteration's proposer; *gain* is the per-passage difference to the un-adapted proposer. "
+    md +=
+      "Intervals are 95% percentile-bootstrap intervals over passages. Train-template accuracy and normalized gain are the "
+    md +=
+      "reference's `write_results` numbers on the train passages for the run's reward. Failed proposals never parsed after "
     md += "their retries; failed completions gave no training sequence; both are counted, never scored. "
-    md += "In the templates tables `lr 0 → 1e-05` is a proposed value the validation policy clamped (proposed → trained).\n\n"
+    md +=
+      "In the templates tables `lr 0 → 1e-05` is a proposed value the validation policy clamped (proposed → trained).\n\n"
     if let notes { md += notes.trimmingCharacters(in: .whitespacesAndNewlines) + "\n\n" }
     md += "## Runs\n\n"
-    md += Markdown.table(["run", "variant", "reward", "directory", "iterations", "complete"],
-                         runs.map { [$0.name, $0.variant, $0.reward, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"] },
-                         rightAligned: [4])
+    md += Markdown.table(
+      ["run", "variant", "reward", "directory", "iterations", "complete"],
+      runs.map {
+        [$0.name, $0.variant, $0.reward, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"]
+      },
+      rightAligned: [4])
     md += "\n## Validation per iteration\n\n"
     for metric in metrics(runs) {
       md += "### \(metric)\n\n"
@@ -78,39 +107,69 @@ public enum SearchReport {
       for r in runs {
         for it in r.iterations {
           guard let v = it.validation[metric] else { continue }
-          rows.append([r.name, "\(it.iteration)", Markdown.f(v.baseline), Markdown.estimate(v.score), Markdown.estimate(v.gain)])
+          rows.append([
+            r.name, "\(it.iteration)", Markdown.f(v.baseline), Markdown.estimate(v.score), Markdown.estimate(v.gain),
+          ])
         }
       }
-      md += Markdown.table(["run", "iter", "un-adapted", "adapted [95% CI]", "gain [95% CI]"], rows, rightAligned: [1, 2, 3, 4]) + "\n"
+      md +=
+        Markdown.table(
+          ["run", "iter", "un-adapted", "adapted [95% CI]", "gain [95% CI]"], rows, rightAligned: [1, 2, 3, 4]) + "\n"
       md += link("validation-score-\(metric)", "validation \(metric) per iteration") + "\n"
       md += link("validation-gain-\(metric)", "validation \(metric) gain per iteration") + "\n"
     }
     md += "## Proposals, failures and clamps\n\n"
-    md += Markdown.table(["run", "iter", "template slots", "failed proposals", "clamped templates", "completions", "failed completions",
-                          "mean data tokens", "SFT rows", "archive", "QD coverage", "QD-score"],
-                         runs.flatMap { r in r.iterations.map { it in
-                           [r.name, "\(it.iteration)", "\(it.slots)", "\(it.failedProposals)", "\(it.clampedTemplates)", "\(it.completions)",
-                            "\(it.failedCompletions)", Markdown.f(it.meanDataTokens, 1), it.sftRows.map(String.init) ?? "—",
-                            it.archiveSize.map(String.init) ?? "—", Markdown.f(it.coverage, 3), Markdown.f(it.qdScore, 4)] } },
-                         rightAligned: Set(1...11))
+    md += Markdown.table(
+      [
+        "run", "iter", "template slots", "failed proposals", "clamped templates", "completions", "failed completions",
+        "mean data tokens", "SFT rows", "archive", "QD coverage", "QD-score",
+      ],
+      runs.flatMap { r in
+        r.iterations.map { it in
+          [
+            r.name, "\(it.iteration)", "\(it.slots)", "\(it.failedProposals)", "\(it.clampedTemplates)",
+            "\(it.completions)",
+            "\(it.failedCompletions)", Markdown.f(it.meanDataTokens, 1), it.sftRows.map(String.init) ?? "—",
+            it.archiveSize.map(String.init) ?? "—", Markdown.f(it.coverage, 3), Markdown.f(it.qdScore, 4),
+          ]
+        }
+      },
+      rightAligned: Set(1...11))
     md += "\n## Collapse of the train templates\n\n"
     for (r, c) in zip(runs, collapse) {
       md += "### \(r.name)\n\n" + PaperReport.collapseTable(c, thresholds: thresholds) + "\n"
     }
-    md += link("text-similarity", "text similarity per iteration") + "\n" + link("hp-similarity", "hyperparameter similarity per iteration") + "\n"
-    md += link("distinct-instructions", "distinct instructions per iteration") + "\n" + link("data-length", "training-data length per iteration") + "\n"
+    md +=
+      link("text-similarity", "text similarity per iteration") + "\n"
+      + link("hp-similarity", "hyperparameter similarity per iteration") + "\n"
+    md +=
+      link("distinct-instructions", "distinct instructions per iteration") + "\n"
+      + link("data-length", "training-data length per iteration") + "\n"
     md += "\n## Templates proposed\n\n"
     for r in runs {
       md += "### \(r.name)\n\n"
       // Measured seeds first: the archive's starting scores on the run's own scale.
-      var rows: [[String]] = r.seeds.map { ["0", "seed", excerpt($0.template.instruction), hyperparameters($0.template), Markdown.f($0.accuracy), Markdown.f($0.normalizedGain)] }
+      var rows: [[String]] = r.seeds.map {
+        [
+          "0", "seed", excerpt($0.template.instruction), hyperparameters($0.template), Markdown.f($0.accuracy),
+          Markdown.f($0.normalizedGain),
+        ]
+      }
       for it in r.iterations {
         for (t, s) in zip(it.templates, it.templateScores) {
-          rows.append(["\(it.iteration)", "train", excerpt(t.instruction), hyperparameters(t), Markdown.f(s.accuracy), Markdown.f(s.normalizedGain)])
+          rows.append([
+            "\(it.iteration)", "train", excerpt(t.instruction), hyperparameters(t), Markdown.f(s.accuracy),
+            Markdown.f(s.normalizedGain),
+          ])
         }
-        if let v = it.validationTemplate { rows.append(["\(it.iteration)", "validation", excerpt(v.instruction), hyperparameters(v), "", ""]) }
+        if let v = it.validationTemplate {
+          rows.append(["\(it.iteration)", "validation", excerpt(v.instruction), hyperparameters(v), "", ""])
+        }
       }
-      md += Markdown.table(["iter", "stage", "instruction", "hyperparameters", "accuracy (\(r.reward))", "norm. gain"], rows, rightAligned: [0, 4, 5]) + "\n"
+      md +=
+        Markdown.table(
+          ["iter", "stage", "instruction", "hyperparameters", "accuracy (\(r.reward))", "norm. gain"], rows,
+          rightAligned: [0, 4, 5]) + "\n"
     }
     let path = (outDir as NSString).appendingPathComponent("README.md")
     try AtomicFile.write(md, to: path)
@@ -124,7 +183,9 @@ public enum SearchReport {
 
   /// "r 32, α 64, drop 0, lr 0.001, ep 10, GA 1" (clamped values as proposed → trained).
   public static func hyperparameters(_ t: Template) -> String {
-    let order = ["lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps"]
+    let order = [
+      "lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps",
+    ]
     let short = ["r", "α", "drop", "lr", "ep", "GA"]
     return zip(order, short).compactMap { k, s in
       guard case .number(let x)? = t.hyperparameters[k] else { return nil }

@@ -182,7 +182,9 @@ public struct SafeTensorsFile: Sendable {
     var shape: [Int] = []
     var count = 1
     for d in shapeArray {
-      guard let dim = integer(d) else { throw SafeTensorsError.badEntry(tensor: name, field: "shape", found: "\(shapeArray)") }
+      guard let dim = integer(d) else {
+        throw SafeTensorsError.badEntry(tensor: name, field: "shape", found: "\(shapeArray)")
+      }
       let (product, overflow) = count.multipliedReportingOverflow(by: dim)
       guard !overflow, product <= Int(Int32.max) * 64 else {
         throw SafeTensorsError.badEntry(tensor: name, field: "shape", found: "\(shapeArray)")
@@ -193,7 +195,8 @@ public struct SafeTensorsFile: Sendable {
     guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
       let begin = integer(offsets[0]), let end = integer(offsets[1])
     else {
-      throw SafeTensorsError.badEntry(tensor: name, field: "data_offsets", found: "\(entry["data_offsets"] ?? "nothing")")
+      throw SafeTensorsError.badEntry(
+        tensor: name, field: "data_offsets", found: "\(entry["data_offsets"] ?? "nothing")")
     }
     guard begin <= end, end <= dataSize else {
       throw SafeTensorsError.offsetsOutOfRange(tensor: name, begin: begin, end: end, dataSize: dataSize)
@@ -226,7 +229,9 @@ public struct SafeTensorsFile: Sendable {
       switch t.dtype {
       case .F32:
         return [Float](unsafeUninitializedCapacity: n) { out, count in
-          for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+          for i in 0..<n {
+            out[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+          }
           count = n
         }
       case .F16:
@@ -257,10 +262,14 @@ public struct SafeTensorsFile: Sendable {
   /// An I64 tensor's values.
   public func int64s(_ name: String) throws -> [Int64] {
     let t = try info(name)
-    guard t.dtype == .I64 else { throw SafeTensorsError.wrongDType(tensor: name, expected: "I64", found: t.dtype.rawValue) }
+    guard t.dtype == .I64 else {
+      throw SafeTensorsError.wrongDType(tensor: name, expected: "I64", found: t.dtype.rawValue)
+    }
     let base = dataStart + t.dataOffsets.lowerBound
     return bytes.withUnsafeBytes { raw in
-      (0..<t.elementCount).map { Int64(littleEndian: (raw.baseAddress! + base).loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+      (0..<t.elementCount).map {
+        Int64(littleEndian: (raw.baseAddress! + base).loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))
+      }
     }
   }
 }

@@ -18,12 +18,13 @@ public indirect enum PyJSON: Equatable, Sendable {
   public static func == (a: PyJSON, b: PyJSON) -> Bool {
     switch (a, b) {
     case (.null, .null): return true
-    case let (.bool(x), .bool(y)): return x == y
-    case let (.int(x), .int(y)): return x == y
-    case let (.float(x), .float(y)): return x == y || (x.isNaN && y.isNaN)
-    case let (.string(x), .string(y)): return x == y
-    case let (.array(x), .array(y)): return x == y
-    case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    case (.bool(let x), .bool(let y)): return x == y
+    case (.int(let x), .int(let y)): return x == y
+    case (.float(let x), .float(let y)): return x == y || (x.isNaN && y.isNaN)
+    case (.string(let x), .string(let y)): return x == y
+    case (.array(let x), .array(let y)): return x == y
+    case (.object(let x), .object(let y)):
+      return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     default: return false
     }
   }
@@ -116,7 +117,8 @@ public indirect enum PyJSON: Equatable, Sendable {
     var i = 0
 
     func fail(_ expected: String) -> SearchError {
-      let found = i < bytes.count ? "'" + String(decoding: bytes[i..<min(bytes.count, i + 12)], as: UTF8.self) + "'" : "the end"
+      let found =
+        i < bytes.count ? "'" + String(decoding: bytes[i..<min(bytes.count, i + 12)], as: UTF8.self) + "'" : "the end"
       return .badJSON(source: source, offset: i, expected: expected, found: found)
     }
 
@@ -240,7 +242,9 @@ public indirect enum PyJSON: Equatable, Sendable {
     }
 
     mutating func hex4() throws -> UInt32 {
-      guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else { throw fail("4 hex digits") }
+      guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
+        throw fail("4 hex digits")
+      }
       i += 4
       return v
     }

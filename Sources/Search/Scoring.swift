@@ -13,13 +13,22 @@ public struct SearchResults: Sendable {
 
   public init(base: [[[[Double]]]], adapted: [[[[Double]]]], skipMissing: Bool = false) throws {
     self.skipMissing = skipMissing
-    func shape(_ x: [[[[Double]]]]) -> [Int] { [x.count, x.first?.count ?? 0, x.first?.first?.count ?? 0, x.first?.first?.first?.count ?? 0] }
+    func shape(_ x: [[[[Double]]]]) -> [Int] {
+      [x.count, x.first?.count ?? 0, x.first?.first?.count ?? 0, x.first?.first?.first?.count ?? 0]
+    }
     let s = shape(base)
     guard s == shape(adapted), s.allSatisfy({ $0 > 0 }),
       base.allSatisfy({ $0.count == s[1] && $0.allSatisfy { $0.count == s[2] && $0.allSatisfy { $0.count == s[3] } } }),
-      adapted.allSatisfy({ $0.count == s[1] && $0.allSatisfy { $0.count == s[2] && $0.allSatisfy { $0.count == s[3] } } })
-    else { throw SearchError.badInput(what: "search results", expected: "base and adapted of one shape (A, T, C, E), all > 0", found: "\(shape(base)) and \(shape(adapted))") }
-    let clean = { (x: [[[[Double]]]]) in skipMissing ? x : x.map { $0.map { $0.map { $0.map { $0.isNaN ? 0 : $0 } } } } }
+      adapted.allSatisfy({
+        $0.count == s[1] && $0.allSatisfy { $0.count == s[2] && $0.allSatisfy { $0.count == s[3] } }
+      })
+    else {
+      throw SearchError.badInput(
+        what: "search results", expected: "base and adapted of one shape (A, T, C, E), all > 0",
+        found: "\(shape(base)) and \(shape(adapted))")
+    }
+    let clean = { (x: [[[[Double]]]]) in skipMissing ? x : x.map { $0.map { $0.map { $0.map { $0.isNaN ? 0 : $0 } } } }
+    }
     self.base = clean(base)
     self.adapted = clean(adapted)
   }
@@ -105,11 +114,15 @@ public struct SearchResults: Sendable {
       }
       for t in ranked.prefix(k) where !articleTemplateAccuracy(a, t).isNaN {
         if archive && articleTemplateAccuracy(a, t) <= b { continue }
-        let cands = (0..<completions).filter { !completionAccuracy(a, t, $0).isNaN && (!archive || completionAccuracy(a, t, $0) > b) }
-        guard let best = cands.max(by: { x, y in
-          let p = completionAccuracy(a, t, x), q = completionAccuracy(a, t, y)
-          return p != q ? p < q : x > y  // max keeps the first on ties
-        }) else { continue }
+        let cands = (0..<completions).filter {
+          !completionAccuracy(a, t, $0).isNaN && (!archive || completionAccuracy(a, t, $0) > b)
+        }
+        guard
+          let best = cands.max(by: { x, y in
+            let p = completionAccuracy(a, t, x), q = completionAccuracy(a, t, y)
+            return p != q ? p < q : x > y  // max keeps the first on ties
+          })
+        else { continue }
         out.append((a, t, best))
       }
     }
@@ -165,7 +178,9 @@ public struct QualityDiversityArchive: Sendable {
   /// at 0 (an empty cell, or an elite that does no better than no adaptation, adds 0). A gain is
   /// used rather than the raw score so the sum is non-negative for every reward (a log-likelihood
   /// is negative) and a cell counts only for what its strategy adds.
-  public var qdScore: Double { elites.values.reduce(0) { $0 + max(0, $1.normalizedGain.isNaN ? 0 : $1.normalizedGain) } }
+  public var qdScore: Double {
+    elites.values.reduce(0) { $0 + max(0, $1.normalizedGain.isNaN ? 0 : $1.normalizedGain) }
+  }
 
   /// What the meta prompt shows: the elites by accuracy (so the top-2 and bottom-2 come from four
   /// different cells), topped up with seed entries (not already elites) while fewer than 4 exist.

@@ -114,11 +114,15 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// Templates per iteration as evaluated: M for the search, one fixed prompt otherwise.
   public var templatesPerIteration: Int { variant.proposesTemplates ? templates : 1 }
   /// Completions per (template, train passage).
-  public var trainCompletions: Int { variant.proposesTemplates ? completions : (baselineCompletions ?? templates * completions) }
+  public var trainCompletions: Int {
+    variant.proposesTemplates ? completions : (baselineCompletions ?? templates * completions)
+  }
 
   public static let keys: Set<String> = [
-    "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit", "trainPassages",
-    "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training", "evaluation", "sft",
+    "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit",
+    "trainPassages",
+    "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training",
+    "evaluation", "sft",
   ]
 
   /// Whether a config file is a search config (it names a variant).
@@ -139,7 +143,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     }
     if let v = try root.fieldIfPresent("variant") {
       let s = try v.string()
-      guard let x = SearchVariant(rawValue: s) else { throw v.fail("one of " + SearchVariant.allCases.map(\.rawValue).joined(separator: ", ")) }
+      guard let x = SearchVariant(rawValue: s) else {
+        throw v.fail("one of " + SearchVariant.allCases.map(\.rawValue).joined(separator: ", "))
+      }
       c.variant = x
     }
     try int("iterations") { c.iterations = $0 }
@@ -177,7 +183,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     if let s = try root.fieldIfPresent("evaluation") {
       try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
       // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
-      if let v = try s.fieldIfPresent("runs"), try v.int() != 1 { throw v.fail("1 (evaluation runs are the top-level 'runs')") }
+      if let v = try s.fieldIfPresent("runs"), try v.int() != 1 {
+        throw v.fail("1 (evaluation runs are the top-level 'runs')")
+      }
       if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
       if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
       if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }
@@ -201,7 +209,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  public static func load(path: String) throws -> SearchConfig { try parse(try ConfigFile.read(path, what: "search config"), path: path) }
+  public static func load(path: String) throws -> SearchConfig {
+    try parse(try ConfigFile.read(path, what: "search config"), path: path)
+  }
 
   public func validate(path: String = "config") throws {
     func bad(_ key: String, _ expected: String, _ found: Any) -> ExperimentError {
@@ -214,21 +224,36 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     if let b = baselineCompletions { guard (1...64).contains(b) else { throw bad("baselineCompletions", "1...64", b) } }
     guard (1...32).contains(runs) else { throw bad("runs", "1...32", runs) }
     guard (1...10_000).contains(trainPassages) else { throw bad("trainPassages", "1...10000", trainPassages) }
-    guard (1...10_000).contains(validationPassages) else { throw bad("validationPassages", "1...10000", validationPassages) }
-    guard SearchConfig.rewards.map(\.rawValue).contains(reward) else {
-      throw bad("reward", SearchConfig.rewards.map(\.rawValue).joined(separator: ", ") + " (the judge is a separate stage, not an inline reward)", reward)
+    guard (1...10_000).contains(validationPassages) else {
+      throw bad("validationPassages", "1...10000", validationPassages)
     }
-    guard (1...8192).contains(proposer.templateMaxTokens) else { throw bad("proposer.templateMaxTokens", "1...8192", proposer.templateMaxTokens) }
-    guard (1...8192).contains(proposer.completionMaxTokens) else { throw bad("proposer.completionMaxTokens", "1...8192", proposer.completionMaxTokens) }
+    guard SearchConfig.rewards.map(\.rawValue).contains(reward) else {
+      throw bad(
+        "reward",
+        SearchConfig.rewards.map(\.rawValue).joined(separator: ", ")
+          + " (the judge is a separate stage, not an inline reward)", reward)
+    }
+    guard (1...8192).contains(proposer.templateMaxTokens) else {
+      throw bad("proposer.templateMaxTokens", "1...8192", proposer.templateMaxTokens)
+    }
+    guard (1...8192).contains(proposer.completionMaxTokens) else {
+      throw bad("proposer.completionMaxTokens", "1...8192", proposer.completionMaxTokens)
+    }
     guard (0...10).contains(proposer.retries) else { throw bad("proposer.retries", "0...10", proposer.retries) }
-    guard proposer.exploitFraction >= 0, proposer.exploitFraction <= 1 else { throw bad("proposer.exploitFraction", "[0, 1]", proposer.exploitFraction) }
+    guard proposer.exploitFraction >= 0, proposer.exploitFraction <= 1 else {
+      throw bad("proposer.exploitFraction", "[0, 1]", proposer.exploitFraction)
+    }
     try training.validate(path: path, key: "training")
     try evaluation.validate(path: path, key: "evaluation")
     guard (1...1024).contains(sft.rank) else { throw bad("sft.rank", "1...1024", sft.rank) }
     guard sft.alpha.isFinite, sft.alpha > 0 else { throw bad("sft.alpha", "a finite value > 0", sft.alpha) }
-    guard sft.learningRate.isFinite, sft.learningRate > 0, sft.learningRate <= 1 else { throw bad("sft.learningRate", "(0, 1]", sft.learningRate) }
+    guard sft.learningRate.isFinite, sft.learningRate > 0, sft.learningRate <= 1 else {
+      throw bad("sft.learningRate", "(0, 1]", sft.learningRate)
+    }
     guard (1...100).contains(sft.epochs) else { throw bad("sft.epochs", "1...100", sft.epochs) }
-    guard (1...1024).contains(sft.gradientAccumulation) else { throw bad("sft.gradientAccumulation", "1...1024", sft.gradientAccumulation) }
+    guard (1...1024).contains(sft.gradientAccumulation) else {
+      throw bad("sft.gradientAccumulation", "1...1024", sft.gradientAccumulation)
+    }
     guard (16...32768).contains(sft.maxLength) else { throw bad("sft.maxLength", "16...32768", sft.maxLength) }
   }
 

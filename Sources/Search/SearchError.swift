@@ -14,10 +14,10 @@ public enum SearchError: Error, LocalizedError, Equatable {
 
   public var errorDescription: String? {
     switch self {
-    case let .badJSON(s, o, e, f): return "\(s): at byte \(o) expected \(e), found \(f)"
-    case let .badTemplate(r): return "template: \(r)"
-    case let .badMetaPrompt(r): return "meta prompt: \(r)"
-    case let .badInput(w, e, f): return "\(w): expected \(e), found \(f)"
+    case .badJSON(let s, let o, let e, let f): return "\(s): at byte \(o) expected \(e), found \(f)"
+    case .badTemplate(let r): return "template: \(r)"
+    case .badMetaPrompt(let r): return "meta prompt: \(r)"
+    case .badInput(let w, let e, let f): return "\(w): expected \(e), found \(f)"
     }
   }
 }

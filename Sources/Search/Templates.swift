@@ -1,11 +1,11 @@
+import Decoding
+import EngineAPI
 // Templates.swift: self-edit templates as the search repo handles them (reference-pipeline 3.2-3.6):
 // parsing a proposer's output, the meta prompt with the archive substituted, the exploit/explore
 // split, the validation policies for proposed hyperparameters, and the two output schemas for
 // constrained decoding.
 import Experiment
 import Foundation
-import EngineAPI
-import Decoding
 
 /// A data-creation instruction plus hyperparameters, as parsed (key order and int/float kept, so
 /// json.dumps of it is byte-exact; extra keys of the model's object are kept in `raw`).
@@ -17,16 +17,20 @@ public struct SelfEditTemplate: Equatable, Sendable {
   public init(instruction: String, hyperparameters: PyJSON, raw: PyJSON? = nil) {
     self.instruction = instruction
     self.hyperparameters = hyperparameters
-    self.raw = raw ?? .object([("data_creation_instruction", .string(instruction)), ("hyperparameters", hyperparameters)])
+    self.raw =
+      raw ?? .object([("data_creation_instruction", .string(instruction)), ("hyperparameters", hyperparameters)])
   }
 
-  public static let hyperparameterKeys = ["lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps"]
+  public static let hyperparameterKeys = [
+    "lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps",
+  ]
   static let intKeys: Set<String> = ["lora_rank", "lora_alpha", "num_epochs", "gradient_accumulation_steps"]
 
   /// json.dumps({"data_creation_instruction": ..., "hyperparameters": {...}}), as the meta prompt
   /// (ensure_ascii=True) and the SFT rows (ensure_ascii=False) render a template.
   public func dumps(ensureASCII: Bool = true) -> String {
-    PyJSON.object([("data_creation_instruction", .string(instruction)), ("hyperparameters", hyperparameters)]).dumps(ensureASCII: ensureASCII)
+    PyJSON.object([("data_creation_instruction", .string(instruction)), ("hyperparameters", hyperparameters)]).dumps(
+      ensureASCII: ensureASCII)
   }
 
   /// `parse_self_edit_template`: drop `<think>...</think>`, strip, take the greedy `{...}`,
@@ -41,12 +45,16 @@ public struct SelfEditTemplate: Equatable, Sendable {
     guard case .string(let instruction)? = obj["data_creation_instruction"] else {
       throw SearchError.badTemplate(reason: "data_creation_instruction missing or not a string")
     }
-    guard let hp = obj["hyperparameters"], case .object = hp else { throw SearchError.badTemplate(reason: "hyperparameters missing or not an object") }
+    guard let hp = obj["hyperparameters"], case .object = hp else {
+      throw SearchError.badTemplate(reason: "hyperparameters missing or not an object")
+    }
     for k in hyperparameterKeys {
       guard let v = hp[k] else { throw SearchError.badTemplate(reason: "hyperparameters.\(k) missing") }
       switch (intKeys.contains(k), v) {
       case (true, .int), (true, .bool), (false, .int), (false, .float), (false, .bool): break  // Python bool is an int
-      default: throw SearchError.badTemplate(reason: "hyperparameters.\(k) is \(v.dumps()), expected \(intKeys.contains(k) ? "an int" : "a number")")
+      default:
+        throw SearchError.badTemplate(
+          reason: "hyperparameters.\(k) is \(v.dumps()), expected \(intKeys.contains(k) ? "an int" : "a number")")
       }
     }
     return SelfEditTemplate(instruction: instruction, hyperparameters: hp, raw: obj)
@@ -101,11 +109,17 @@ public enum CompletionText {
     do {
       let obj = try PyJSON.loads(String(s[open...close]), source: "completion")
       guard case .array(let items)? = obj["training_sequences"] else {
-        return .failure(.badInput(what: "completion", expected: "a training_sequences list", found: String(obj.dumps(ensureASCII: false).prefix(80))))
+        return .failure(
+          .badInput(
+            what: "completion", expected: "a training_sequences list",
+            found: String(obj.dumps(ensureASCII: false).prefix(80))))
       }
       var out: [String] = []
       for (i, v) in items.enumerated() {
-        guard case .string(let x) = v else { return .failure(.badInput(what: "completion training_sequences[\(i)]", expected: "a string", found: v.dumps())) }
+        guard case .string(let x) = v else {
+          return .failure(
+            .badInput(what: "completion training_sequences[\(i)]", expected: "a string", found: v.dumps()))
+        }
         out.append(x)
       }
       return .success(out)
@@ -121,7 +135,11 @@ public enum CompletionText {
   /// empty ones dropped; no title, no passage.
   public static func baselineLines(_ text: String) -> [String] {
     var lines = TrainingSequences.pyStrip(SelfEditTemplate.stripThink(text)).components(separatedBy: "\n")
-    if lines.count > 1, lines[1].hasPrefix("1.") { lines.removeFirst() } else if lines.count > 2, lines[2].hasPrefix("1.") { lines.removeFirst(2) }
+    if lines.count > 1, lines[1].hasPrefix("1.") {
+      lines.removeFirst()
+    } else if lines.count > 2, lines[2].hasPrefix("1.") {
+      lines.removeFirst(2)
+    }
     return lines.map(TrainingSequences.pyStrip).filter { !$0.isEmpty }
   }
 }
@@ -131,17 +149,21 @@ public enum CompletionText {
 /// is an enumeration of the meta prompt's powers of two; numbers are bounded so every output
 /// stays a small, parseable JSON object.
 public enum OutputSchemas {
-  public static let templateGrammar = OutputGrammar(name: "template", jsonSchema: templateJSONSchema, automaton: { templateDFA })
-  public static let trainingSequencesGrammar = OutputGrammar(name: "training_sequences", jsonSchema: trainingSequencesJSONSchema,
-                                                             automaton: { sequencesDFA })
+  public static let templateGrammar = OutputGrammar(
+    name: "template", jsonSchema: templateJSONSchema, automaton: { templateDFA })
+  public static let trainingSequencesGrammar = OutputGrammar(
+    name: "training_sequences", jsonSchema: trainingSequencesJSONSchema,
+    automaton: { sequencesDFA })
   /// The reference's own schemas (`guided_json` = pydantic's `model_json_schema()` of
   /// `SelfEditTemplate` and `TrainingSequences`: types only, reference-pipeline 3.3-3.4), used with
   /// the `reference` validation policy: any string, signed integers and numbers, any list of
   /// strings. The automata bound digit counts (12) only so they stay finite; pydantic does not.
-  public static let referenceTemplateGrammar = OutputGrammar(name: "template-reference", jsonSchema: referenceTemplateJSONSchema,
-                                                             automaton: { referenceTemplateDFA })
+  public static let referenceTemplateGrammar = OutputGrammar(
+    name: "template-reference", jsonSchema: referenceTemplateJSONSchema,
+    automaton: { referenceTemplateDFA })
   public static let referenceTrainingSequencesGrammar = OutputGrammar(
-    name: "training_sequences-reference", jsonSchema: referenceTrainingSequencesJSONSchema, automaton: { referenceSequencesDFA })
+    name: "training_sequences-reference", jsonSchema: referenceTrainingSequencesJSONSchema,
+    automaton: { referenceSequencesDFA })
   /// pydantic 2's `json.dumps(SelfEditTemplate.model_json_schema())`, byte for byte.
   public static let referenceTemplateJSONSchema = """
     {"$defs": {"Hyperparameters": {"properties": {"lora_rank": {"title": "Lora Rank", "type": "integer"}, "lora_alpha": \
@@ -162,10 +184,13 @@ public enum OutputSchemas {
     let b = ByteDFABuilder()
     func int() -> ByteDFABuilder.Piece { b.optionalMinus(b.integer(maxDigits: 12)) }
     func num() -> ByteDFABuilder.Piece { b.optionalMinus(b.number(maxIntDigits: 12, maxFractionDigits: 12)) }
-    let hp = ByteDFA.jsonObject(b, [
-      ("lora_rank", int()), ("lora_alpha", int()), ("lora_dropout", num()), ("learning_rate", num()), ("num_epochs", int()),
-      ("gradient_accumulation_steps", int()),
-    ])
+    let hp = ByteDFA.jsonObject(
+      b,
+      [
+        ("lora_rank", int()), ("lora_alpha", int()), ("lora_dropout", num()), ("learning_rate", num()),
+        ("num_epochs", int()),
+        ("gradient_accumulation_steps", int()),
+      ])
     return b.build(ByteDFA.jsonObject(b, [("data_creation_instruction", b.string()), ("hyperparameters", hp)]))
   }()
   static let referenceSequencesDFA: ByteDFA = {
@@ -175,8 +200,10 @@ public enum OutputSchemas {
 
   /// The grammars a validation policy decodes under: the reference's types-only schemas with its
   /// raw values, or ours, bounded to the meta prompt's hints, with `clamped`.
-  public static func grammars(_ policy: ValidationPolicy) -> (template: OutputGrammar, trainingSequences: OutputGrammar) {
-    policy == .reference ? (referenceTemplateGrammar, referenceTrainingSequencesGrammar) : (templateGrammar, trainingSequencesGrammar)
+  public static func grammars(_ policy: ValidationPolicy) -> (template: OutputGrammar, trainingSequences: OutputGrammar)
+  {
+    policy == .reference
+      ? (referenceTemplateGrammar, referenceTrainingSequencesGrammar) : (templateGrammar, trainingSequencesGrammar)
   }
 
   static let templateJSONSchema = """
@@ -200,12 +227,16 @@ public enum OutputSchemas {
 
   static func buildTemplate() -> ByteDFA {
     let b = ByteDFABuilder()
-    let hp = ByteDFA.jsonObject(b, [
-      ("lora_rank", b.oneOf(["4", "8", "16", "32", "64"])), ("lora_alpha", b.integer(maxDigits: 3)),
-      ("lora_dropout", b.number(maxIntDigits: 1, maxFractionDigits: 3)), ("learning_rate", b.number(maxIntDigits: 1, maxFractionDigits: 6)),
-      ("num_epochs", b.integer(maxDigits: 2)), ("gradient_accumulation_steps", b.integer(maxDigits: 1)),
-    ])
-    return b.build(ByteDFA.jsonObject(b, [("data_creation_instruction", b.string(minCharacters: 1)), ("hyperparameters", hp)]))
+    let hp = ByteDFA.jsonObject(
+      b,
+      [
+        ("lora_rank", b.oneOf(["4", "8", "16", "32", "64"])), ("lora_alpha", b.integer(maxDigits: 3)),
+        ("lora_dropout", b.number(maxIntDigits: 1, maxFractionDigits: 3)),
+        ("learning_rate", b.number(maxIntDigits: 1, maxFractionDigits: 6)),
+        ("num_epochs", b.integer(maxDigits: 2)), ("gradient_accumulation_steps", b.integer(maxDigits: 1)),
+      ])
+    return b.build(
+      ByteDFA.jsonObject(b, [("data_creation_instruction", b.string(minCharacters: 1)), ("hyperparameters", hp)]))
   }
 
   /// {"training_sequences": [one or more non-empty strings]}.
@@ -227,18 +258,23 @@ public struct ArchiveEntry: Equatable, Sendable {
   /// Reads an archive file (a JSON list of {data_creation_instruction, hyperparameters, accuracy,
   /// normalized_gain}, e.g. archive_seed.json), key order kept.
   public static func load(_ path: String) throws -> [ArchiveEntry] {
-    guard let d = FileManager.default.contents(atPath: path) else { throw ExperimentError.missingFile(path: path, what: "template archive") }
+    guard let d = FileManager.default.contents(atPath: path) else {
+      throw ExperimentError.missingFile(path: path, what: "template archive")
+    }
     guard case .array(let items) = try PyJSON.loads(String(decoding: d, as: UTF8.self), source: path) else {
       throw SearchError.badJSON(source: path, offset: 0, expected: "a list of archive entries", found: "another value")
     }
     return try items.enumerated().map { i, e in
-      guard case .string(let ins)? = e["data_creation_instruction"], let hp = e["hyperparameters"], let acc = e["accuracy"]?.number,
+      guard case .string(let ins)? = e["data_creation_instruction"], let hp = e["hyperparameters"],
+        let acc = e["accuracy"]?.number,
         let ng = e["normalized_gain"]?.number
       else {
-        throw SearchError.badInput(what: "\(path) entry \(i)", expected: "data_creation_instruction, hyperparameters, accuracy, normalized_gain",
-                                   found: e.dumps())
+        throw SearchError.badInput(
+          what: "\(path) entry \(i)", expected: "data_creation_instruction, hyperparameters, accuracy, normalized_gain",
+          found: e.dumps())
       }
-      return ArchiveEntry(template: SelfEditTemplate(instruction: ins, hyperparameters: hp), accuracy: acc, normalizedGain: ng)
+      return ArchiveEntry(
+        template: SelfEditTemplate(instruction: ins, hyperparameters: hp), accuracy: acc, normalizedGain: ng)
     }
   }
 
@@ -251,7 +287,9 @@ public struct ArchiveEntry: Equatable, Sendable {
 
   /// Indices of `entries` in archive order: accuracy descending, ties keep their order.
   public static func rankOrder(_ entries: [ArchiveEntry]) -> [Int] {
-    entries.indices.sorted { entries[$0].accuracy != entries[$1].accuracy ? entries[$0].accuracy > entries[$1].accuracy : $0 < $1 }
+    entries.indices.sorted {
+      entries[$0].accuracy != entries[$1].accuracy ? entries[$0].accuracy > entries[$1].accuracy : $0 < $1
+    }
   }
 }
 
@@ -260,13 +298,19 @@ public enum MetaPrompt {
   /// (sorted by accuracy descending, at least 4): templates as json.dumps, accuracies and gains
   /// as Python's str(float).
   public static func fill(archiveTemplate text: String, archive: [ArchiveEntry]) throws -> String {
-    guard archive.count >= 4 else { throw SearchError.badMetaPrompt(reason: "the archive holds \(archive.count) entries; 4 are shown") }
+    guard archive.count >= 4 else {
+      throw SearchError.badMetaPrompt(reason: "the archive holds \(archive.count) entries; 4 are shown")
+    }
     let shown = [archive[0], archive[1], archive[archive.count - 2], archive[archive.count - 1]]
     var values: [String: String] = [:]
-    for (i, name) in ["highest_acc_template", "second_highest_acc_template", "second_lowest_acc_template", "lowest_acc_template"].enumerated() {
+    for (i, name) in [
+      "highest_acc_template", "second_highest_acc_template", "second_lowest_acc_template", "lowest_acc_template",
+    ].enumerated() {
       values[name] = shown[i].template.dumps()
-      values["acc\(i + 1)"] = PyJSON.repr(shown[i].accuracy).replacingOccurrences(of: "Infinity", with: "inf").replacingOccurrences(of: "NaN", with: "nan")
-      values["ngain\(i + 1)"] = PyJSON.repr(shown[i].normalizedGain).replacingOccurrences(of: "Infinity", with: "inf").replacingOccurrences(of: "NaN", with: "nan")
+      values["acc\(i + 1)"] = PyJSON.repr(shown[i].accuracy).replacingOccurrences(of: "Infinity", with: "inf")
+        .replacingOccurrences(of: "NaN", with: "nan")
+      values["ngain\(i + 1)"] = PyJSON.repr(shown[i].normalizedGain).replacingOccurrences(of: "Infinity", with: "inf")
+        .replacingOccurrences(of: "NaN", with: "nan")
     }
     return try substitute(text, values)
   }
@@ -275,7 +319,9 @@ public enum MetaPrompt {
   /// name or an invalid placeholder is an error (KeyError / ValueError in Python).
   public static func substitute(_ text: String, _ values: [String: String]) throws -> String {
     var out = "", i = text.startIndex
-    func isIdent(_ c: Character, first: Bool) -> Bool { c == "_" || (c.isASCII && (c.isLetter || (!first && c.isNumber))) }
+    func isIdent(_ c: Character, first: Bool) -> Bool {
+      c == "_" || (c.isASCII && (c.isLetter || (!first && c.isNumber)))
+    }
     while let d = text[i...].firstIndex(of: "$") {
       out += text[i..<d]
       let n = text.index(after: d)
@@ -290,8 +336,11 @@ public enum MetaPrompt {
         name = String(text[n..<j])
         end = j
       }
-      guard !name.isEmpty, let first = name.first, isIdent(first, first: true), name.allSatisfy({ isIdent($0, first: false) }) else {
-        throw SearchError.badMetaPrompt(reason: "invalid placeholder at offset \(text.distance(from: text.startIndex, to: d))")
+      guard !name.isEmpty, let first = name.first, isIdent(first, first: true),
+        name.allSatisfy({ isIdent($0, first: false) })
+      else {
+        throw SearchError.badMetaPrompt(
+          reason: "invalid placeholder at offset \(text.distance(from: text.startIndex, to: d))")
       }
       guard let v = values[name] else { throw SearchError.badMetaPrompt(reason: "no value for ${\(name)}") }
       out += v

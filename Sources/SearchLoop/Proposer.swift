@@ -38,8 +38,9 @@ final class Proposer {
   func sample(_ requests: [Request], seeds: [UInt64]) throws -> [Generation] {
     guard !requests.isEmpty else { return [] }
     let reqs = zip(requests, seeds).map { r, seed in
-      GenerateRequest(prompt: r.chat ? engine.chatPrompt(system: nil, user: r.prompt) : r.prompt, sampling: r.sampling,
-                      maxTokens: r.maxTokens, seed: seed, grammar: r.grammar)
+      GenerateRequest(
+        prompt: r.chat ? engine.chatPrompt(system: nil, user: r.prompt) : r.prompt, sampling: r.sampling,
+        maxTokens: r.maxTokens, seed: seed, grammar: r.grammar)
     }
     let t0 = Date()
     var last = Date.distantPast
@@ -48,8 +49,10 @@ final class Proposer {
       // At most one line every 10 s (and the last one).
       guard done == total || Date().timeIntervalSince(last) >= 10 else { return }
       last = Date()
-      self.log(String(format: "    generated %d/%d sequences, %.1f/min, ETA %@", done, total, Double(done) / max(s, 1e-9) * 60,
-                      ProgressMeter.duration(s / Double(done) * Double(total - done))))
+      self.log(
+        String(
+          format: "    generated %d/%d sequences, %.1f/min, ETA %@", done, total, Double(done) / max(s, 1e-9) * 60,
+          ProgressMeter.duration(s / Double(done) * Double(total - done))))
     }
     var out = [Generation?](repeating: nil, count: reqs.count)
     for r in results { out[r.request] = r }
@@ -58,10 +61,13 @@ final class Proposer {
 
   /// Samples each request until `accept` takes its text or the retries are spent; attempt a of
   /// item i is seeded by `seed(i, a)`. Returns every attempt per item, the last one decisive.
-  func sampleWithRetries<T>(_ requests: [Request], seed: (Int, Int) -> UInt64, accept: (Int, String) -> Result<T, SearchError>)
+  func sampleWithRetries<T>(
+    _ requests: [Request], seed: (Int, Int) -> UInt64, accept: (Int, String) -> Result<T, SearchError>
+  )
     throws -> [[(result: Generation, text: String, parsed: Result<T, SearchError>)]]
   {
-    var out = [[(result: Generation, text: String, parsed: Result<T, SearchError>)]](repeating: [], count: requests.count)
+    var out = [[(result: Generation, text: String, parsed: Result<T, SearchError>)]](
+      repeating: [], count: requests.count)
     var pending = Array(requests.indices)
     for attempt in 0...config.proposer.retries where !pending.isEmpty {
       let results = try sample(pending.map { requests[$0] }, seeds: pending.map { seed($0, attempt) })
@@ -81,15 +87,19 @@ final class Proposer {
 
   /// M template slots: the first round(M x fraction) exploit, the rest explore (3.3); each slot
   /// retried on an unparseable output; failures kept with their text.
-  func proposeTemplates(prompt: String, slots m: Int, exploitFraction: Double, seedName: String) throws -> ProposalStage {
+  func proposeTemplates(prompt: String, slots m: Int, exploitFraction: Double, seedName: String) throws -> ProposalStage
+  {
     let split = ProposerSampling.split(m, exploitFraction: exploitFraction)
     let categories = (0..<m).map { $0 < split.exploit ? "exploit" : "explore" }
     let cons = grammar(OutputSchemas.grammars(config.validationPolicy).template)
     let requests = categories.map {
-      Request(prompt: prompt, chat: true, sampling: $0 == "exploit" ? ProposerSampling.exploit : ProposerSampling.explore,
-              maxTokens: config.proposer.templateMaxTokens, grammar: cons)
+      Request(
+        prompt: prompt, chat: true, sampling: $0 == "exploit" ? ProposerSampling.exploit : ProposerSampling.explore,
+        maxTokens: config.proposer.templateMaxTokens, grammar: cons)
     }
-    let runs = try sampleWithRetries(requests, seed: { unitSeed(self.config.seed, "\(seedName)/slot\($0)/attempt\($1)") }) { _, text in
+    let runs = try sampleWithRetries(
+      requests, seed: { unitSeed(self.config.seed, "\(seedName)/slot\($0)/attempt\($1)") }
+    ) { _, text in
       Result { try SelfEditTemplate.parse(text) }.mapError { $0 as? SearchError ?? .badTemplate(reason: "\($0)") }
     }
     var attempts: [ProposalAttempt] = [], templates: [ProposedTemplate] = []
@@ -97,13 +107,18 @@ final class Proposer {
       for (a, t) in tries.enumerated() {
         var failure: String?
         if case .failure(let e) = t.parsed { failure = e.localizedDescription }
-        attempts.append(ProposalAttempt(slot: slot, category: categories[slot], attempt: a, seed: unitSeed(config.seed, "\(seedName)/slot\(slot)/attempt\(a)"),
-                                        text: t.text, tokens: t.result.tokens, finish: t.result.finish, failure: failure))
+        attempts.append(
+          ProposalAttempt(
+            slot: slot, category: categories[slot], attempt: a,
+            seed: unitSeed(config.seed, "\(seedName)/slot\(slot)/attempt\(a)"),
+            text: t.text, tokens: t.result.tokens, finish: t.result.finish, failure: failure))
       }
       if case .success(let tpl)? = tries.last?.parsed {
         let (spec, changed) = config.validationPolicy.apply(tpl, base: config.training)
-        templates.append(ProposedTemplate(index: templates.count, slot: slot, category: categories[slot], instruction: tpl.instruction,
-                                          hyperparameters: tpl.hyperparameters.dumps(ensureASCII: false), training: spec, clamped: changed))
+        templates.append(
+          ProposedTemplate(
+            index: templates.count, slot: slot, category: categories[slot], instruction: tpl.instruction,
+            hyperparameters: tpl.hyperparameters.dumps(ensureASCII: false), training: spec, clamped: changed))
       }
     }
     return ProposalStage(prompt: prompt, slots: m, attempts: attempts, templates: templates)
@@ -117,11 +132,16 @@ final class Proposer {
     let t = config.training
     let hp = PyJSON.object([
       ("lora_rank", .int(t.rank)), ("lora_alpha", .float(t.alpha)), ("lora_dropout", .float(t.dropout)),
-      ("learning_rate", .float(t.learningRate)), ("num_epochs", .int(t.epochs)), ("gradient_accumulation_steps", .int(t.gradientAccumulation)),
+      ("learning_rate", .float(t.learningRate)), ("num_epochs", .int(t.epochs)),
+      ("gradient_accumulation_steps", .int(t.gradientAccumulation)),
     ])
-    return ProposalStage(prompt: name, slots: 1, attempts: [],
-                         templates: [ProposedTemplate(index: 0, slot: 0, category: "fixed", instruction: text,
-                                                      hyperparameters: hp.dumps(ensureASCII: false), training: t, clamped: [])])
+    return ProposalStage(
+      prompt: name, slots: 1, attempts: [],
+      templates: [
+        ProposedTemplate(
+          index: 0, slot: 0, category: "fixed", instruction: text,
+          hyperparameters: hp.dumps(ensureASCII: false), training: t, clamped: [])
+      ])
   }
 
   /// The seed archive's templates as proposals (measured seed scores): the file's instruction and
@@ -130,8 +150,10 @@ final class Proposer {
     var templates: [ProposedTemplate] = []
     for (i, e) in seeds.enumerated() {
       let (spec, changed) = config.validationPolicy.apply(e.template, base: config.training)
-      templates.append(ProposedTemplate(index: i, slot: i, category: "seed", instruction: e.template.instruction,
-                                        hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false), training: spec, clamped: changed))
+      templates.append(
+        ProposedTemplate(
+          index: i, slot: i, category: "seed", instruction: e.template.instruction,
+          hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false), training: spec, clamped: changed))
     }
     return ProposalStage(prompt: file, slots: seeds.count, attempts: [], templates: templates)
   }
@@ -142,14 +164,17 @@ final class Proposer {
   /// template's instruction, or a fixed prompt filled with the passage.
   func completionPrompt(_ t: ProposedTemplate, _ p: Passage) -> String {
     if config.variant.proposesTemplates {
-      return PromptLibrary.fill(completeTemplate, ["title": p.title, "passage": p.context, "data_creation_instruction": t.instruction])
+      return PromptLibrary.fill(
+        completeTemplate, ["title": p.title, "passage": p.context, "data_creation_instruction": t.instruction])
     }
     return PromptLibrary.fill(t.instruction, ["title": p.title, "passage": p.context, "context": p.context])
   }
 
   /// C completions of every template on every passage (3.4; fixed prompts 3.5 / 2.1), batched,
   /// retried while a completion gives no training sequence.
-  func complete(templates: [ProposedTemplate], passages: [Passage], completions c: Int, seedName: String) throws -> CompletionStage {
+  func complete(
+    templates: [ProposedTemplate], passages: [Passage], completions c: Int, seedName: String
+  ) throws -> CompletionStage {
     var keys: [(t: Int, a: Int, c: Int)] = []
     for t in templates.indices { for a in passages.indices { for k in 0..<c { keys.append((t, a, k)) } } }
     let variant = config.variant
@@ -157,14 +182,17 @@ final class Proposer {
     let requests: [Request] = keys.map { key in
       let prompt = completionPrompt(templates[key.t], passages[key.a])
       if variant.proposesTemplates {
-        let exploit = ProposerSampling.completionUsesExploit(key.c, of: c, exploitFraction: config.proposer.exploitFraction)
-        return Request(prompt: prompt, chat: true, sampling: exploit ? ProposerSampling.exploit : ProposerSampling.completionExplore,
-                       maxTokens: config.proposer.completionMaxTokens, grammar: cons)
+        let exploit = ProposerSampling.completionUsesExploit(
+          key.c, of: c, exploitFraction: config.proposer.exploitFraction)
+        return Request(
+          prompt: prompt, chat: true, sampling: exploit ? ProposerSampling.exploit : ProposerSampling.completionExplore,
+          maxTokens: config.proposer.completionMaxTokens, grammar: cons)
       }
       // Fixed prompts: T 1.0, top-p 0.95, no schema; the search repo sends them as a chat message,
       // SEAL (restem) as raw text.
-      return Request(prompt: prompt, chat: variant != .restem, sampling: SamplingOptions(temperature: 1.0, topP: 0.95),
-                     maxTokens: config.proposer.completionMaxTokens, grammar: nil)
+      return Request(
+        prompt: prompt, chat: variant != .restem, sampling: SamplingOptions(temperature: 1.0, topP: 0.95),
+        maxTokens: config.proposer.completionMaxTokens, grammar: nil)
     }
     func name(_ i: Int, _ a: Int) -> String { "\(seedName)/t\(keys[i].t)/a\(keys[i].a)/c\(keys[i].c)/attempt\(a)" }
     let runs = try sampleWithRetries(requests, seed: { unitSeed(self.config.seed, name($0, $1)) }) { i, text in
@@ -178,11 +206,16 @@ final class Proposer {
       case .success(let s): seqs = s
       case .failure(let e): failure = e.localizedDescription
       }
-      let category = variant.proposesTemplates ? (ProposerSampling.completionUsesExploit(keys[i].c, of: c, exploitFraction: config.proposer.exploitFraction) ? "exploit" : "explore") : "fixed"
-      out.append(CompletionRecord(template: keys[i].t, passage: keys[i].a, completion: keys[i].c, category: category,
-                                  seed: unitSeed(config.seed, name(i, tries.count - 1)), attempts: tries.count, text: last.text,
-                                  tokens: last.result.tokens, finish: last.result.finish, sequences: seqs,
-                                  dataTokens: seqs.reduce(0) { $0 + engine.countTokens($1) }, failure: failure))
+      let category =
+        variant.proposesTemplates
+        ? (ProposerSampling.completionUsesExploit(keys[i].c, of: c, exploitFraction: config.proposer.exploitFraction)
+          ? "exploit" : "explore") : "fixed"
+      out.append(
+        CompletionRecord(
+          template: keys[i].t, passage: keys[i].a, completion: keys[i].c, category: category,
+          seed: unitSeed(config.seed, name(i, tries.count - 1)), attempts: tries.count, text: last.text,
+          tokens: last.result.tokens, finish: last.result.finish, sequences: seqs,
+          dataTokens: seqs.reduce(0) { $0 + engine.countTokens($1) }, failure: failure))
     }
     return CompletionStage(completions: out)
   }
@@ -193,7 +226,8 @@ final class Proposer {
     let seqs: [String]
     switch config.variant {
     case .restem:
-      seqs = TrainingSequences.seal(completion: text, context: p.context, title: p.title, options: TrainingSequences.SEALOptions())
+      seqs = TrainingSequences.seal(
+        completion: text, context: p.context, title: p.title, options: TrainingSequences.SEALOptions())
     case .rewrite, .implications:
       seqs = CompletionText.baselineLines(text)
     default:
@@ -203,7 +237,10 @@ final class Proposer {
       }
     }
     let kept = seqs.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
-    guard !kept.isEmpty else { return .failure(.badInput(what: "completion", expected: "at least one non-blank training sequence", found: "none")) }
+    guard !kept.isEmpty else {
+      return .failure(
+        .badInput(what: "completion", expected: "at least one non-blank training sequence", found: "none"))
+    }
     return .success(seqs)
   }
 }

@@ -37,7 +37,9 @@ public struct ProposedTemplate: Codable, Equatable, Sendable {
 
   /// The template as the Search module handles it.
   public func template() throws -> SelfEditTemplate {
-    SelfEditTemplate(instruction: instruction, hyperparameters: try PyJSON.loads(hyperparameters, source: "template \(index) hyperparameters"))
+    SelfEditTemplate(
+      instruction: instruction,
+      hyperparameters: try PyJSON.loads(hyperparameters, source: "template \(index) hyperparameters"))
   }
 }
 

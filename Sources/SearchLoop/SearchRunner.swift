@@ -92,7 +92,8 @@ public final class SearchRunner {
   static func readJSON<T: Decodable>(_ type: T.Type, _ path: String) throws -> T? {
     guard let d = FileManager.default.contents(atPath: path) else { return nil }
     do { return try CanonicalJSON.decoder().decode(T.self, from: d) } catch {
-      throw ExperimentError.malformed(path: path, key: "(file)", expected: "a \(T.self) written by seb search", found: "\(error)")
+      throw ExperimentError.malformed(
+        path: path, key: "(file)", expected: "a \(T.self) written by seb search", found: "\(error)")
     }
   }
 
@@ -109,7 +110,8 @@ public final class SearchRunner {
   /// Appends a stage's wall time to `timings.jsonl`.
   func time(_ stage: String, since t0: Date) throws {
     let s = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
-    try RecordLog(path: dir + "/timings\(options.shard.suffix).jsonl").append(try CanonicalJSON.line(StageTiming(stage: stage, seconds: s)))
+    try RecordLog(path: dir + "/timings\(options.shard.suffix).jsonl").append(
+      try CanonicalJSON.line(StageTiming(stage: stage, seconds: s)))
   }
 
   /// Every evaluation record of a stage, over all shard files (first record of a key wins).
@@ -124,7 +126,8 @@ public final class SearchRunner {
           let r = try CanonicalJSON.decoder().decode(SearchEvalRecord.self, from: line)
           if out[r.key] == nil { out[r.key] = r }
         } catch {
-          throw ExperimentError.malformed(path: d + "/" + f, key: "(line)", expected: "an evaluation record", found: "\(error)")
+          throw ExperimentError.malformed(
+            path: d + "/" + f, key: "(line)", expected: "an evaluation record", found: "\(error)")
         }
       }
     }
@@ -136,12 +139,16 @@ public final class SearchRunner {
   /// Runs or resumes; returns the summary, or nil when other shards' evaluations are missing.
   @discardableResult
   public func run() throws -> SearchSummary? {
-    let session = try RunSession(dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256) {
+    let session = try RunSession(
+      dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256
+    ) {
       try makeManifest()
     }
-    try session.start(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
-                                 adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,
-                                 status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
+    try session.start(
+      Invocation(
+        started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
+        adaptersPerStep: options.adaptersPerStep, recordsAtStart: 0, recordsAtEnd: nil,
+        status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
     func finish(_ status: String) throws { try session.finish(status: status) }
 
     let train = try loadPassages(config.trainSplit, config.trainPassages)
@@ -163,18 +170,29 @@ public final class SearchRunner {
       let proposals = try stage(iterDir(i) + "/train-proposals.json") {
         options.log("  proposing \(config.templatesPerIteration) template(s)")
         return config.variant.proposesTemplates
-          ? try proposer.proposeTemplates(prompt: prompt, slots: config.templates, exploitFraction: config.proposer.exploitFraction, seedName: "iter\(i)/train/propose")
+          ? try proposer.proposeTemplates(
+            prompt: prompt, slots: config.templates, exploitFraction: config.proposer.exploitFraction,
+            seedName: "iter\(i)/train/propose")
           : try proposer.fixedTemplate(config.variant)
       }
       let completions = try stage(iterDir(i) + "/train-completions.json") {
-        options.log("  completing \(proposals.templates.count) template(s) x \(train.count) passages x \(config.trainCompletions)")
-        return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "iter\(i)/train/complete")
+        options.log(
+          "  completing \(proposals.templates.count) template(s) x \(train.count) passages x \(config.trainCompletions)"
+        )
+        return try proposer.complete(
+          templates: proposals.templates, passages: train, completions: config.trainCompletions,
+          seedName: "iter\(i)/train/complete")
       }
-      guard try evaluate(i, "train", engine: engine, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else {
+      guard
+        try evaluate(
+          i, "train", engine: engine, passages: train, proposals: proposals, completions: completions,
+          c: config.trainCompletions)
+      else {
         try finish("waiting for other shards (iteration \(i + 1) train evaluations)"); return nil
       }
       let trainResults = try stage(iterDir(i) + "/train-results.json") {
-        try results(i, "train", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
+        try results(
+          i, "train", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
       }
       let archive = try updateArchive(i, proposals: proposals, completions: completions, results: trainResults)
 
@@ -182,14 +200,19 @@ public final class SearchRunner {
       let valProposals = try stage(iterDir(i) + "/val-proposals.json") {
         options.log("  validation: proposing 1 template")
         return config.variant.proposesTemplates
-          ? try proposer.proposeTemplates(prompt: prompt, slots: 1, exploitFraction: 1, seedName: "iter\(i)/val/propose")
+          ? try proposer.proposeTemplates(
+            prompt: prompt, slots: 1, exploitFraction: 1, seedName: "iter\(i)/val/propose")
           : try proposer.fixedTemplate(config.variant)
       }
       let valCompletions = try stage(iterDir(i) + "/val-completions.json") {
         options.log("  validation: completing on \(val.count) passages")
-        return try proposer.complete(templates: valProposals.templates, passages: val, completions: 1, seedName: "iter\(i)/val/complete")
+        return try proposer.complete(
+          templates: valProposals.templates, passages: val, completions: 1, seedName: "iter\(i)/val/complete")
       }
-      guard try evaluate(i, "val", engine: engine, passages: val, proposals: valProposals, completions: valCompletions, c: 1) else {
+      guard
+        try evaluate(
+          i, "val", engine: engine, passages: val, proposals: valProposals, completions: valCompletions, c: 1)
+      else {
         try finish("waiting for other shards (iteration \(i + 1) validation evaluations)"); return nil
       }
       let valResults = try stage(iterDir(i) + "/val-results.json") {
@@ -202,18 +225,25 @@ public final class SearchRunner {
         let rows = try sftRows(i, train: train, prompt: prompt, proposals: proposals, completions: completions)
         sftLog = try stage(iterDir(i) + "/sft-log.json") {
           options.log("  proposer update: \(rows.count) SFT rows")
-          return try engine.proposerUpdate(rows: rows, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
+          return try engine.proposerUpdate(
+            rows: rows, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
         }
       }
-      iterations.append(SearchSummary.Iteration(
-        iteration: i, train: trainResults, validation: valResults, validationTemplate: valProposals.templates.first?.instruction,
-        archiveSize: archive?.entries.count, coverage: archive?.coverage, qdScore: archive?.qdScore, sftRows: sftLog?.rows, sftFinalLoss: sftLog?.losses.last))
+      iterations.append(
+        SearchSummary.Iteration(
+          iteration: i, train: trainResults, validation: valResults,
+          validationTemplate: valProposals.templates.first?.instruction,
+          archiveSize: archive?.entries.count, coverage: archive?.coverage, qdScore: archive?.qdScore,
+          sftRows: sftLog?.rows, sftFinalLoss: sftLog?.losses.last))
     }
     let all = iterations.flatMap { [$0.train, $0.validation] }
     let summary = SearchSummary(
-      name: config.name, variant: config.variant.rawValue, reward: config.reward, complete: true, iterations: iterations,
-      failedProposals: all.reduce(0) { $0 + $1.failedProposals }, failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
-      failedEvaluations: all.reduce(0) { $0 + $1.failedEvaluations }, clampedTemplates: all.reduce(0) { $0 + $1.clampedTemplates })
+      name: config.name, variant: config.variant.rawValue, reward: config.reward, complete: true,
+      iterations: iterations,
+      failedProposals: all.reduce(0) { $0 + $1.failedProposals },
+      failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
+      failedEvaluations: all.reduce(0) { $0 + $1.failedEvaluations },
+      clampedTemplates: all.reduce(0) { $0 + $1.clampedTemplates })
     try AtomicFile.write(try CanonicalJSON.pretty(summary), to: dir + "/summary.json")
     try finish("finished")
     return summary
@@ -223,7 +253,8 @@ public final class SearchRunner {
     let m = try SplitManifest.load(split)
     let all = try m.passages(dataRoot: options.dataRoot)
     guard n <= all.count else {
-      throw ExperimentError.invalidInput(what: "split \(split)", expected: "at least \(n) passages", found: "\(all.count)")
+      throw ExperimentError.invalidInput(
+        what: "split \(split)", expected: "at least \(n) passages", found: "\(all.count)")
     }
     return Array(all.prefix(n))
   }
@@ -245,20 +276,25 @@ public final class SearchRunner {
   /// products differently; then the rebuilt file is used, the mismatch logged and kept in
   /// `rebuildNotes` for the manifest, so a reader knows later iterations ran on a near-copy.
   func rebuildCheckpoint(_ j: Int) throws {
-    let out = iterDir(j) + "/proposer.gguf", logPath = iterDir(j) + "/sft-log.json", rowsPath = iterDir(j) + "/sft-rows.jsonl"
+    let out = iterDir(j) + "/proposer.gguf", logPath = iterDir(j) + "/sft-log.json",
+      rowsPath = iterDir(j) + "/sft-rows.jsonl"
     guard let log = try Self.readJSON(SFTLog.self, logPath), FileManager.default.fileExists(atPath: rowsPath) else {
-      throw ExperimentError.missingFile(path: out, what: "proposer checkpoint of iteration \(j + 1) (and no sft-log.json with sft-rows.jsonl to rebuild it from)")
+      throw ExperimentError.missingFile(
+        path: out,
+        what: "proposer checkpoint of iteration \(j + 1) (and no sft-log.json with sft-rows.jsonl to rebuild it from)")
     }
     let rows = try Self.readSFTRows(rowsPath)
     guard rows.count == log.rows else {
-      throw ExperimentError.malformed(path: rowsPath, key: "(lines)", expected: "\(log.rows) rows as sft-log.json records", found: "\(rows.count)")
+      throw ExperimentError.malformed(
+        path: rowsPath, key: "(lines)", expected: "\(log.rows) rows as sft-log.json records", found: "\(rows.count)")
     }
     let previous = try proposer(j)
     options.log("  rebuilding \(out) from \(rows.count) SFT rows (the checkpoint is not part of the committed run)")
     _ = try previous.proposerUpdate(rows: rows, spec: config.sft, out: out, log: options.log)
     let sha = try SHA256.hashFile(at: URL(fileURLWithPath: out)).digest
     if sha != log.checkpointSHA256 {
-      let note = "iter-\(String(format: "%02d", j))/proposer.gguf rebuilt with SHA-256 \(sha), recorded \(log.checkpointSHA256)"
+      let note =
+        "iter-\(String(format: "%02d", j))/proposer.gguf rebuilt with SHA-256 \(sha), recorded \(log.checkpointSHA256)"
       options.log("  warning: " + note)
       rebuildNotes.append(note)
     }
@@ -272,14 +308,20 @@ public final class SearchRunner {
     }
     for s in [config.trainSplit, config.validationSplit] {
       let m = try SplitManifest.load(s)
-      data[m.source] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(m.source, dataRoot: options.dataRoot))).digest
+      data[m.source] = try SHA256.hashFile(
+        at: URL(fileURLWithPath: try Datasets.file(m.source, dataRoot: options.dataRoot))
+      ).digest
     }
     var prompts: [String: String] = [:]
-    for n in ["complete-template", "answer-chat-system", "answer-seal"] + [config.variant.fixedPrompt].compactMap({ $0 }) {
+    for n in ["complete-template", "answer-chat-system", "answer-seal"]
+      + [config.variant.fixedPrompt].compactMap({ $0 })
+    {
       prompts[n] = try options.prompts.sha256(n)
     }
-    return SearchManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseEngine.identity.model, modelSHA256: modelSHA256,
-                          dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [])
+    return SearchManifest(
+      config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseEngine.identity.model,
+      modelSHA256: modelSHA256,
+      dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [])
   }
 
   static let metaPromptFile = "self-edit-search/meta_prompt.txt"
@@ -308,20 +350,36 @@ public final class SearchRunner {
     let engine = try proposer(0)
     let proposer = try Proposer(engine: engine, config: config, prompts: options.prompts)
     proposer.log = options.log
-    let proposals = try stage(iterDir(0) + "/seed-proposals.json") { proposer.seedTemplates(file, file: Self.archiveSeedFile) }
-    let completions = try stage(iterDir(0) + "/seed-completions.json") {
-      options.log("[\(config.name)] seed archive: completing \(proposals.templates.count) seed template(s) x \(train.count) passages x \(config.trainCompletions)")
-      return try proposer.complete(templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "seed/complete")
+    let proposals = try stage(iterDir(0) + "/seed-proposals.json") {
+      proposer.seedTemplates(file, file: Self.archiveSeedFile)
     }
-    guard try evaluate(0, "seed", engine: engine, passages: train, proposals: proposals, completions: completions, c: config.trainCompletions) else { return false }
+    let completions = try stage(iterDir(0) + "/seed-completions.json") {
+      options.log(
+        "[\(config.name)] seed archive: completing \(proposals.templates.count) seed template(s) x \(train.count) passages x \(config.trainCompletions)"
+      )
+      return try proposer.complete(
+        templates: proposals.templates, passages: train, completions: config.trainCompletions, seedName: "seed/complete"
+      )
+    }
+    guard
+      try evaluate(
+        0, "seed", engine: engine, passages: train, proposals: proposals, completions: completions,
+        c: config.trainCompletions)
+    else { return false }
     let seedResults = try stage(iterDir(0) + "/seed-results.json") {
-      try self.results(0, "seed", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
+      try self.results(
+        0, "seed", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
     }
     var scored: [(entry: ArchiveEntry, tokens: Double)] = []
     for (t, r) in zip(proposals.templates, seedResults.templates) {
       let acc = r.accuracy[config.reward] ?? .nan
       guard !acc.isNaN else { continue }
-      scored.append((ArchiveEntry(template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan), r.meanDataTokens))
+      scored.append(
+        (
+          ArchiveEntry(
+            template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan),
+          r.meanDataTokens
+        ))
     }
     let order = ArchiveEntry.rankOrder(scored.map(\.entry))
     seeds = (order.map { scored[$0].entry }, order.map { scored[$0].tokens })
@@ -331,7 +389,10 @@ public final class SearchRunner {
   /// The archive shown to iteration i (seed for 0, else what iteration i-1 left). Measured seeds
   /// are also the grid's first elites (their descriptors are known).
   func archiveEntries(_ i: Int) throws -> (entries: [ArchiveEntry], qd: QualityDiversityArchive?) {
-    guard let (seed, seedTokens) = seeds else { throw ExperimentError.invalidInput(what: "search run", expected: "the seed archive scored before iteration 0", found: "not scored") }
+    guard let (seed, seedTokens) = seeds else {
+      throw ExperimentError.invalidInput(
+        what: "search run", expected: "the seed archive scored before iteration 0", found: "not scored")
+    }
     var entries = seed
     var qd = config.variant == .qualityDiversity ? QualityDiversityArchive(seed: seed) : nil
     if i == 0, let n = seedTokens, qd != nil {
@@ -339,12 +400,16 @@ public final class SearchRunner {
     }
     if i > 0, let f = try Self.readJSON(ArchiveFile.self, iterDir(i - 1) + "/archive.json") {
       let loaded = try f.entries.map {
-        ArchiveEntry(template: SelfEditTemplate(instruction: $0.instruction, hyperparameters: try PyJSON.loads($0.hyperparameters, source: "archive.json")),
-                     accuracy: $0.accuracy, normalizedGain: $0.normalizedGain)
+        ArchiveEntry(
+          template: SelfEditTemplate(
+            instruction: $0.instruction, hyperparameters: try PyJSON.loads($0.hyperparameters, source: "archive.json")),
+          accuracy: $0.accuracy, normalizedGain: $0.normalizedGain)
       }
       if qd != nil {
         for (e, x) in zip(loaded, f.entries) { qd!.insert(e, meanTrainingTokens: x.meanDataTokens ?? 0) }
-      } else { entries = loaded }
+      } else {
+        entries = loaded
+      }
     }
     return (entries, qd)
   }
@@ -354,35 +419,44 @@ public final class SearchRunner {
     guard config.variant.proposesTemplates else { return "" }
     guard config.variant.usesArchive else { return try readText(Self.metaPromptFile) }
     let a = try archiveEntries(i)
-    return try MetaPrompt.fill(archiveTemplate: try readText(Self.metaPromptArchiveFile), archive: a.qd?.shown ?? a.entries)
+    return try MetaPrompt.fill(
+      archiveTemplate: try readText(Self.metaPromptArchiveFile), archive: a.qd?.shown ?? a.entries)
   }
 
   /// Appends this iteration's templates to the archive (search-archive), or offers them to the
   /// grid (search-qd), and writes `archive.json`; nil for the other variants.
-  func updateArchive(_ i: Int, proposals: ProposalStage, completions: CompletionStage, results: StageResults) throws -> ArchiveFile? {
+  func updateArchive(
+    _ i: Int, proposals: ProposalStage, completions: CompletionStage, results: StageResults
+  ) throws -> ArchiveFile? {
     guard config.variant.usesArchive else { return nil }
     return try stage(iterDir(i) + "/archive.json") {
       let (old, qd0) = try archiveEntries(i)
       var new: [ArchiveEntry] = [], tokens: [Double] = []
       for (t, r) in zip(proposals.templates, results.templates) {
         let tpl = try t.template()
-        new.append(ArchiveEntry(template: SelfEditTemplate(instruction: tpl.instruction, hyperparameters: tpl.modelDump()),
-                                accuracy: r.accuracy[config.reward] ?? .nan, normalizedGain: r.normalizedGain[config.reward] ?? .nan))
+        new.append(
+          ArchiveEntry(
+            template: SelfEditTemplate(instruction: tpl.instruction, hyperparameters: tpl.modelDump()),
+            accuracy: r.accuracy[config.reward] ?? .nan, normalizedGain: r.normalizedGain[config.reward] ?? .nan))
         tokens.append(r.meanDataTokens)
       }
       func entry(_ e: ArchiveEntry, cell: [Int]? = nil, tokens: Double? = nil) -> ArchiveFile.Entry {
-        ArchiveFile.Entry(instruction: e.template.instruction, hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false),
-                          accuracy: e.accuracy, normalizedGain: e.normalizedGain, cell: cell, meanDataTokens: tokens)
+        ArchiveFile.Entry(
+          instruction: e.template.instruction, hyperparameters: e.template.hyperparameters.dumps(ensureASCII: false),
+          accuracy: e.accuracy, normalizedGain: e.normalizedGain, cell: cell, meanDataTokens: tokens)
       }
       if var qd = qd0 {
         for (e, n) in zip(new, tokens) where !e.accuracy.isNaN { qd.insert(e, meanTrainingTokens: n) }
         let cells = qd.elites.sorted { $0.key < $1.key }
         // The descriptor is kept with each elite so the grid can be rebuilt exactly.
-        return ArchiveFile(entries: cells.map { c, e in
-          entry(e, cell: [c.length, c.learningRate], tokens: qd.descriptors[c])
-        }, coverage: qd.coverage, qdScore: qd.qdScore)
+        return ArchiveFile(
+          entries: cells.map { c, e in
+            entry(e, cell: [c.length, c.learningRate], tokens: qd.descriptors[c])
+          }, coverage: qd.coverage, qdScore: qd.qdScore)
       }
-      return ArchiveFile(entries: ArchiveEntry.update(old, with: new.filter { !$0.accuracy.isNaN }).map { entry($0) }, coverage: nil, qdScore: nil)
+      return ArchiveFile(
+        entries: ArchiveEntry.update(old, with: new.filter { !$0.accuracy.isNaN }).map { entry($0) }, coverage: nil,
+        qdScore: nil)
     }
   }
 }

@@ -17,19 +17,24 @@ public struct ChatEndpoint: Sendable {
 
   /// The assistant text for one user message.
   public func complete(_ user: String, temperature: Double? = nil, topP: Double? = nil) throws -> String {
-    var body: [String: Any] = ["model": spec.model, "messages": [["role": "user", "content": user]], "max_tokens": spec.maxTokens]
+    var body: [String: Any] = [
+      "model": spec.model, "messages": [["role": "user", "content": user]], "max_tokens": spec.maxTokens,
+    ]
     if let temperature { body["temperature"] = temperature }
     if let topP { body["top_p"] = topP }
     let payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
     let data: Data
     do {
-      data = try HTTPPost.json(completionsURL, payload: payload, apiKeyEnv: spec.apiKeyEnv, timeout: spec.timeoutSeconds, retries: spec.retries,
-                               backoff: backoff)
+      data = try HTTPPost.json(
+        completionsURL, payload: payload, apiKeyEnv: spec.apiKeyEnv, timeout: spec.timeoutSeconds,
+        retries: spec.retries,
+        backoff: backoff)
     } catch let f as HTTPPost.Failure {
       throw SelfEditError.endpoint(url: f.url, message: f.message)
     }
     guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let choices = obj["choices"] as? [[String: Any]], let msg = choices.first?["message"] as? [String: Any] else {
+      let choices = obj["choices"] as? [[String: Any]], let msg = choices.first?["message"] as? [String: Any]
+    else {
       throw SelfEditError.endpoint(url: completionsURL, message: "reply has no choices[0].message")
     }
     guard let content = msg["content"] as? String else {

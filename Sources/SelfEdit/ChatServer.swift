@@ -6,8 +6,9 @@
 import Decoding
 import EngineAPI
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 public final class ChatServer {
@@ -22,21 +23,28 @@ public final class ChatServer {
     self.engine = engine
     self.name = name
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw SelfEditError.endpoint(url: "127.0.0.1:\(port)", message: "socket: \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else {
+      throw SelfEditError.endpoint(url: "127.0.0.1:\(port)", message: "socket: \(String(cString: strerror(errno)))")
+    }
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let ok = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     guard ok == 0, listen(fd, 16) == 0 else {
       close(fd)
-      throw SelfEditError.endpoint(url: "127.0.0.1:\(port)", message: "bind/listen: \(String(cString: strerror(errno)))")
+      throw SelfEditError.endpoint(
+        url: "127.0.0.1:\(port)", message: "bind/listen: \(String(cString: strerror(errno)))")
     }
     var bound = sockaddr_in()
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &bound) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     self.port = Int(UInt16(bigEndian: bound.sin_port))
     self.fd = fd
   }
@@ -81,7 +89,8 @@ public final class ChatServer {
     do {
       let body = Data(buf[h..<(h + contentLength)])
       guard let obj = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-            let messages = obj["messages"] as? [[String: Any]], !messages.isEmpty else {
+        let messages = obj["messages"] as? [[String: Any]], !messages.isEmpty
+      else {
         return reply(c, 400, ["error": ["message": "expected {\"messages\": [{\"role\", \"content\"}, ...]}"]])
       }
       var system: String?
@@ -94,14 +103,25 @@ public final class ChatServer {
       let topP = (obj["top_p"] as? NSNumber)?.floatValue ?? 1
       let maxTokens = min((obj["max_tokens"] as? NSNumber)?.intValue ?? 512, engine.identity.contextLength / 2)
       let seed = (obj["seed"] as? NSNumber)?.uint64Value ?? 0
-      let req = GenerateRequest(prompt: engine.chatPrompt(system: system, user: user), sampling: SamplingOptions(temperature: temperature, topP: topP),
-                                maxTokens: maxTokens, seed: seed)
+      let req = GenerateRequest(
+        prompt: engine.chatPrompt(system: system, user: user),
+        sampling: SamplingOptions(temperature: temperature, topP: topP),
+        maxTokens: maxTokens, seed: seed)
       let r = try engine.generate([req], batchSize: 8, progress: nil)[0]
       let text = r.text
       log("served \(r.promptTokens) prompt + \(r.tokens) completion tokens")
-      reply(c, 200, ["object": "chat.completion", "model": name,
-                     "choices": [["index": 0, "message": ["role": "assistant", "content": text], "finish_reason": r.finish == "length" ? "length" : "stop"]],
-                     "usage": ["prompt_tokens": r.promptTokens, "completion_tokens": r.tokens]])
+      reply(
+        c, 200,
+        [
+          "object": "chat.completion", "model": name,
+          "choices": [
+            [
+              "index": 0, "message": ["role": "assistant", "content": text],
+              "finish_reason": r.finish == "length" ? "length" : "stop",
+            ]
+          ],
+          "usage": ["prompt_tokens": r.promptTokens, "completion_tokens": r.tokens],
+        ])
     } catch {
       reply(c, 400, ["error": ["message": "\(error)"]])
     }
@@ -109,7 +129,8 @@ public final class ChatServer {
 
   func reply(_ c: Int32, _ status: Int, _ obj: [String: Any]) {
     let body = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
-    let head = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Error")\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+    let head =
+      "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Error")\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
     let bytes = Array(head.utf8) + Array(body)
     var off = 0
     while off < bytes.count {
@@ -121,7 +142,9 @@ public final class ChatServer {
 
   func find(_ hay: [UInt8], _ needle: [UInt8]) -> Int? {
     guard hay.count >= needle.count else { return nil }
-    for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle { return i }
+    for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<(i + needle.count)]) == needle {
+      return i
+    }
     return nil
   }
 }

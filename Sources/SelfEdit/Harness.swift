@@ -64,7 +64,9 @@ public final class Harness {
   @discardableResult
   public func run() throws -> RunSummary? {
     let (split, passages) = try Harness.passages(config: config, dataRoot: options.dataRoot)
-    let session = try RunSession(dir: options.out, config: try config.canonical(), manifestPath: runDir.manifestPath, modelSHA256: modelSHA256) {
+    let session = try RunSession(
+      dir: options.out, config: try config.canonical(), manifestPath: runDir.manifestPath, modelSHA256: modelSHA256
+    ) {
       try makeManifest(split: split, passages: passages)
     }
     try runDir.checkShardLayout()
@@ -73,15 +75,19 @@ public final class Harness {
     var done = Set(existing.map(\.key))
     var selfEdits: [String: SelfEditRecord] = [:]
     for s in try runDir.selfEdits() { selfEdits[s.key] = s }
-    try session.start(Invocation(started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
-                                 adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
+    try session.start(
+      Invocation(
+        started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
+        adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
 
     let records = try RecordLog(path: runDir.recordsPath)
     let seLog = try RecordLog(path: runDir.selfEditsPath)
     let timings = try RecordLog(path: runDir.timingsPath)
     let mine = passages.indices.filter { options.shard.owns(passage: $0, blockSize: options.generationBatch) }
     let total = mine.count * config.evaluationsPerPassage
-    var progress = ProgressMeter(total: total, done: done.count, log: options.log, label: "\(config.name)" + (options.shard.isWhole ? "" : " shard \(options.shard.label)"))
+    var progress = ProgressMeter(
+      total: total, done: done.count, log: options.log,
+      label: "\(config.name)" + (options.shard.isWhole ? "" : " shard \(options.shard.label)"))
     var baselines: [Int: EvalRecord] = [:]
     for r in existing where r.kind == .baseline { baselines[r.passage] = r }
 
@@ -111,19 +117,29 @@ public final class Harness {
         baselines[p] = r
         try append(r, seconds: ["answer": baseSeconds])
       }
-      let keys = config.methods.flatMap { m in block.flatMap { p in (0..<config.selfEdits(for: m)).flatMap { s in
-        (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) } } } }
+      let keys = config.methods.flatMap { m in
+        block.flatMap { p in
+          (0..<config.selfEdits(for: m)).flatMap { s in
+            (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) }
+          }
+        }
+      }
       guard keys.contains(where: { !done.contains($0) }) else { continue }
       trainedHere = true
       var all: [Pending] = []
       for m in config.methods {
         guard let method = Method(name: m) else { continue }
-        try ensureSelfEdits(method: m, kind: method, block: block, passages: passages, released: released, known: &selfEdits, log: seLog, timings: timings)
+        try ensureSelfEdits(
+          method: m, kind: method, block: block, passages: passages, released: released, known: &selfEdits, log: seLog,
+          timings: timings)
         for p in block {
           for s in 0..<config.selfEdits(for: m) {
             for run in 0..<config.runs(for: m) {
-              all.append(prepare(method: m, kind: method, passage: p, p: passages[p], selfEdit: s, run: run,
-                                 baseline: baselines[p]!, selfEditRecord: selfEdits[SelfEditRecord.key(method: m, passage: p, selfEdit: s)]))
+              all.append(
+                prepare(
+                  method: m, kind: method, passage: p, p: passages[p], selfEdit: s, run: run,
+                  baseline: baselines[p]!,
+                  selfEditRecord: selfEdits[SelfEditRecord.key(method: m, passage: p, selfEdit: s)]))
             }
           }
         }
@@ -135,7 +151,8 @@ public final class Harness {
     }
     try session.finish(status: "finished", recordsAtEnd: done.count)
     guard options.shard.isWhole else { return nil }
-    let summary = try Harness.summarize(dir: options.out, config: config, manifest: session.manifest, records: try runDir.records())
+    let summary = try Harness.summarize(
+      dir: options.out, config: config, manifest: session.manifest, records: try runDir.records())
     return summary
   }
 
@@ -143,10 +160,13 @@ public final class Harness {
 
   /// Writes summary.json from records (and judge verdicts when the judge stage ran).
   @discardableResult
-  public static func summarize(dir: String, config: RunConfig, manifest: RunManifest, records: [EvalRecord]) throws -> RunSummary {
+  public static func summarize(
+    dir: String, config: RunConfig, manifest: RunManifest, records: [EvalRecord]
+  ) throws -> RunSummary {
     let judged = try Judge.verdicts(path: dir + "/judge.jsonl")
-    let s = try Summarize.run(config: config, configSHA256: manifest.configSHA256, modelSHA256: manifest.modelSHA256,
-                              passages: manifest.passages, questions: manifest.questions, records: records, judged: judged)
+    let s = try Summarize.run(
+      config: config, configSHA256: manifest.configSHA256, modelSHA256: manifest.modelSHA256,
+      passages: manifest.passages, questions: manifest.questions, records: records, judged: judged)
     try AtomicFile.write(try CanonicalJSON.pretty(s), to: dir + "/summary.json")
     return s
   }
@@ -156,25 +176,31 @@ public final class Harness {
     var data: [String: String] = [:]
     let src = try Datasets.file(split.source, dataRoot: options.dataRoot)
     data[split.source] = try SHA256.hashFile(at: URL(fileURLWithPath: src)).digest
-    for m in config.methods { if case .released(let f) = Method(name: m) {
-      let rel = Datasets.releasedDir + "/" + f
-      data[rel] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(rel, dataRoot: options.dataRoot))).digest
-    } }
+    for m in config.methods {
+      if case .released(let f) = Method(name: m) {
+        let rel = Datasets.releasedDir + "/" + f
+        data[rel] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(rel, dataRoot: options.dataRoot)))
+          .digest
+      }
+    }
     if let ex = try? Datasets.file(Datasets.explorerDevFile, dataRoot: options.dataRoot) {
       data[Datasets.explorerDevFile] = try SHA256.hashFile(at: URL(fileURLWithPath: ex)).digest
     }
     var prompts: [String: String] = [:]
-    for name in ["answer-seal", "answer-chat-system"] + config.methods.filter({ PromptLibrary.sealSelfEditPrompts.contains($0) })
-      + (config.methods.contains("teacher") ? ["implications"] : []) {
+    for name in ["answer-seal", "answer-chat-system"]
+      + config.methods.filter({ PromptLibrary.sealSelfEditPrompts.contains($0) })
+      + (config.methods.contains("teacher") ? ["implications"] : [])
+    {
       prompts[name] = try options.prompts.sha256(name)
     }
     let splitBytes = try CanonicalJSON.pretty(split)
-    return RunManifest(config: config, configSHA256: SHA256.hash(Array(try config.canonical())), seed: config.seed,
-                       shard: options.shard.label, model: engine.identity.model, modelSHA256: modelSHA256,
-                       modelBytes: engine.identity.modelBytes, split: split.name,
-                       splitManifestSHA256: SHA256.hash(Array(splitBytes)), dataFiles: data, passages: passages.count,
-                       questions: passages.reduce(0) { $0 + $1.questions.count }, promptSHA256: prompts, gitCommit: gitCommit(),
-                       invocations: [])
+    return RunManifest(
+      config: config, configSHA256: SHA256.hash(Array(try config.canonical())), seed: config.seed,
+      shard: options.shard.label, model: engine.identity.model, modelSHA256: modelSHA256,
+      modelBytes: engine.identity.modelBytes, split: split.name,
+      splitManifestSHA256: SHA256.hash(Array(splitBytes)), dataFiles: data, passages: passages.count,
+      questions: passages.reduce(0) { $0 + $1.questions.count }, promptSHA256: prompts, gitCommit: gitCommit(),
+      invocations: [])
   }
 
   /// Released completions by context, for the released methods of the config.
@@ -182,7 +208,8 @@ public final class Harness {
     var out: [String: [String: [String]]] = [:]
     for m in config.methods {
       guard case .released(let f) = Method(name: m) else { continue }
-      let entries = try Datasets.loadReleased(path: try Datasets.file(Datasets.releasedDir + "/" + f, dataRoot: options.dataRoot))
+      let entries = try Datasets.loadReleased(
+        path: try Datasets.file(Datasets.releasedDir + "/" + f, dataRoot: options.dataRoot))
       var byContext: [String: [String]] = [:]
       for e in entries where byContext[e.context] == nil { byContext[e.context] = e.completions }
       out[m] = byContext
@@ -191,10 +218,14 @@ public final class Harness {
   }
 
   /// Makes sure every self-edit of the block exists (generated, released or from the teacher).
-  func ensureSelfEdits(method m: String, kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
-                       known: inout [String: SelfEditRecord], log: RecordLog, timings: RecordLog) throws {
+  func ensureSelfEdits(
+    method m: String, kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
+    known: inout [String: SelfEditRecord], log: RecordLog, timings: RecordLog
+  ) throws {
     let k = config.selfEdits(for: m)
-    let missing = block.filter { p in (0..<k).contains { known[SelfEditRecord.key(method: m, passage: p, selfEdit: $0)] == nil } }
+    let missing = block.filter { p in
+      (0..<k).contains { known[SelfEditRecord.key(method: m, passage: p, selfEdit: $0)] == nil }
+    }
     guard !missing.isEmpty else { return }
     var new: [SelfEditRecord] = []
     let t0 = Date()
@@ -202,14 +233,18 @@ public final class Harness {
     case .base, .passage: return
     case .prompt(let name):
       let template = try options.prompts.text(name)
-      let texts = missing.map { PromptLibrary.fill(template, ["title": passages[$0].title, "context": passages[$0].context]) }
+      let texts = missing.map {
+        PromptLibrary.fill(template, ["title": passages[$0].title, "context": passages[$0].context])
+      }
       let seeds = missing.map { unitSeed(config.seed, "generate/\(m)/p\($0)") }
       let results = try loop.generate(prompts: texts, seeds: seeds, k: k, batchSize: options.generationBatch)
       for (j, p) in missing.enumerated() {
         for r in results[j] {
           let text = loop.completionText(r)
-          new.append(SelfEditRecord(method: m, passage: p, selfEdit: r.sample, text: text, failure: text.isEmpty ? "empty completion" : nil,
-                                    completionTokens: r.tokens, finish: r.finish))
+          new.append(
+            SelfEditRecord(
+              method: m, passage: p, selfEdit: r.sample, text: text, failure: text.isEmpty ? "empty completion" : nil,
+              completionTokens: r.tokens, finish: r.finish))
         }
       }
     case .released:
@@ -217,9 +252,13 @@ public final class Harness {
         let completions = released[m]?[passages[p].context]
         let chosen = Datasets.firstNonEmpty(completions ?? [], k: k)
         for s in 0..<k {
-          let failure = completions == nil ? "passage not in the released file" : s < chosen.count ? nil : "fewer than \(s + 1) non-empty completions"
-          new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: s < chosen.count ? chosen[s] : "", failure: failure,
-                                    completionTokens: 0, finish: "released"))
+          let failure =
+            completions == nil
+            ? "passage not in the released file" : s < chosen.count ? nil : "fewer than \(s + 1) non-empty completions"
+          new.append(
+            SelfEditRecord(
+              method: m, passage: p, selfEdit: s, text: s < chosen.count ? chosen[s] : "", failure: failure,
+              completionTokens: 0, finish: "released"))
         }
       }
     case .teacher:
@@ -230,11 +269,17 @@ public final class Harness {
         let prompt = PromptLibrary.fill(template, ["title": passages[p].title, "context": passages[p].context])
         for s in 0..<k {
           do {
-            let text = TrainingSequences.pyStrip(try endpoint.complete(prompt, temperature: config.selfEdit.temperature, topP: config.selfEdit.topP))
-            new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: text, failure: text.isEmpty ? "empty completion" : nil,
-                                      completionTokens: 0, finish: "teacher"))
+            let text = TrainingSequences.pyStrip(
+              try endpoint.complete(prompt, temperature: config.selfEdit.temperature, topP: config.selfEdit.topP))
+            new.append(
+              SelfEditRecord(
+                method: m, passage: p, selfEdit: s, text: text, failure: text.isEmpty ? "empty completion" : nil,
+                completionTokens: 0, finish: "teacher"))
           } catch let e as SelfEditError {
-            new.append(SelfEditRecord(method: m, passage: p, selfEdit: s, text: "", failure: e.localizedDescription, completionTokens: 0, finish: "error"))
+            new.append(
+              SelfEditRecord(
+                method: m, passage: p, selfEdit: s, text: "", failure: e.localizedDescription, completionTokens: 0,
+                finish: "error"))
           }
         }
       }
@@ -252,9 +297,14 @@ public final class Harness {
     switch kind {
     case .base: return []
     // SEAL's passage-only row: the single sequence title\ncontext (reference-pipeline 5, S9).
-    case .passage: return [config.sequences.titlePrefix ? "\(p.title)\n\(TrainingSequences.pyStrip(p.context))" : TrainingSequences.pyStrip(p.context)]
+    case .passage:
+      return [
+        config.sequences.titlePrefix
+          ? "\(p.title)\n\(TrainingSequences.pyStrip(p.context))" : TrainingSequences.pyStrip(p.context)
+      ]
     default:
-      return TrainingSequences.seal(completion: selfEdit?.text ?? "", context: p.context, title: p.title, options: config.sequences)
+      return TrainingSequences.seal(
+        completion: selfEdit?.text ?? "", context: p.context, title: p.title, options: config.sequences)
     }
   }
 
@@ -266,12 +316,19 @@ public final class Harness {
   }
 
   /// The record of one evaluation before training: base answers, recorded failures, sequences.
-  func prepare(method m: String, kind: Method, passage: Int, p: Passage, selfEdit s: Int, run: Int, baseline: EvalRecord,
-               selfEditRecord: SelfEditRecord?) -> Pending {
-    var r = EvalRecord(kind: .adapter, method: m, passage: passage, selfEdit: s, run: run, selfEditText: selfEditRecord?.text)
+  func prepare(
+    method m: String, kind: Method, passage: Int, p: Passage, selfEdit s: Int, run: Int, baseline: EvalRecord,
+    selfEditRecord: SelfEditRecord?
+  ) -> Pending {
+    var r = EvalRecord(
+      kind: .adapter, method: m, passage: passage, selfEdit: s, run: run, selfEditText: selfEditRecord?.text)
     if case .base = kind { r.answers = baseline.answers; return Pending(record: r, needsTraining: false) }
-    if let f = selfEditRecord?.failure { r.failure = "self-edit: \(f)"; return Pending(record: r, needsTraining: false) }
-    if kind != .passage && selfEditRecord == nil { r.failure = "self-edit missing"; return Pending(record: r, needsTraining: false) }
+    if let f = selfEditRecord?.failure {
+      r.failure = "self-edit: \(f)"; return Pending(record: r, needsTraining: false)
+    }
+    if kind != .passage && selfEditRecord == nil {
+      r.failure = "self-edit missing"; return Pending(record: r, needsTraining: false)
+    }
     r.sequences = sequences(kind: kind, p: p, selfEdit: selfEditRecord)
     return Pending(record: r, needsTraining: true)
   }
@@ -285,11 +342,16 @@ public final class Harness {
     guard !idx.isEmpty else { return }
     let t0 = Date()
     let log = options.log, first = items.first!.record.passage, last = items.last!.record.passage
-    let trained = try loop.trainMany(idx.map { (items[$0].record.sequences ?? [], unitSeed(config.seed, "train/\(items[$0].record.key)")) },
-                                     adaptersPerStep: options.adaptersPerStep) { done, total in
+    let trained = try loop.trainMany(
+      idx.map { (items[$0].record.sequences ?? [], unitSeed(config.seed, "train/\(items[$0].record.key)")) },
+      adaptersPerStep: options.adaptersPerStep
+    ) { done, total in
       let s = Date().timeIntervalSince(t0)
       let eta = ProgressMeter.duration(s / Double(done) * Double(total - done))
-      log(String(format: "  block of passages %d-%d: %d/%d adapters trained, %.2f/min, block ETA %@", first, last, done, total, Double(done) / s * 60, eta))
+      log(
+        String(
+          format: "  block of passages %d-%d: %d/%d adapters trained, %.2f/min, block ETA %@", first, last, done, total,
+          Double(done) / s * 60, eta))
     }
     let trainSeconds = Date().timeIntervalSince(t0)
     // The engine holds every trained adapter until this block is answered.
@@ -308,7 +370,9 @@ public final class Harness {
         r.training = t.summary
         // Recorded ones are answered again too (the batch fixes the gold scores' rounding).
         if options.keepAdapters && answering.contains(r.key) {
-          let dir = options.out + "/adapters/" + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
+          let dir =
+            options.out + "/adapters/"
+            + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
           try engine.saveAdapter(t.adapter, to: dir)
         }
         toAnswer.append((i, t.adapter))
@@ -320,7 +384,9 @@ public final class Harness {
     let batch = toAnswer.map { (passages[items[$0.item].record.passage], Optional($0.adapter)) }
     if let all = try? loop.answerMany(batch) {
       let secs = Date().timeIntervalSince(t1) / Double(max(1, toAnswer.count))
-      for (a, answers) in zip(toAnswer, all) { items[a.item].record.answers = answers; items[a.item].seconds["answer"] = secs }
+      for (a, answers) in zip(toAnswer, all) {
+        items[a.item].record.answers = answers; items[a.item].seconds["answer"] = secs
+      }
     } else {
       for a in toAnswer {
         let t = Date()
@@ -373,13 +439,19 @@ public struct ProgressMeter {
     done += 1
     let elapsed = Date().timeIntervalSince(start)
     let rate = Double(done - startDone) / max(elapsed, 1e-9) * 60
-    log(String(format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta), what))
+    log(
+      String(
+        format: "[%@] %d/%d evaluations  %.2f/min  ETA %@  %@", label, done, total, rate, ProgressMeter.duration(eta),
+        what))
   }
 
   public static func duration(_ s: Double) -> String {
     guard s.isFinite else { return "?" }
     if s < 60 { return String(format: "%.0fs", s) }
-    if s < 3600 { return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60)) }
-    return String(format: "%.0fh%02.0fm", (s / 3600).rounded(.down), (s.truncatingRemainder(dividingBy: 3600) / 60).rounded(.down))
+    if s < 3600 {
+      return String(format: "%.0fm%02.0fs", (s / 60).rounded(.down), s.truncatingRemainder(dividingBy: 60))
+    }
+    return String(
+      format: "%.0fh%02.0fm", (s / 3600).rounded(.down), (s.truncatingRemainder(dividingBy: 3600) / 60).rounded(.down))
   }
 }

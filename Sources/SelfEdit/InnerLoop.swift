@@ -28,15 +28,22 @@ public final class InnerLoop {
   /// Trains one fresh adapter per item, `adaptersPerStep` packed through the frozen base at a
   /// time; each equals training it alone (packing changes only float32 summation order). A
   /// self-edit that cannot be trained fails alone. `trained(done, total)` as each finishes.
-  public func trainMany(_ items: [(sequences: [String], seed: UInt64)], adaptersPerStep: Int,
-                        trained: ((Int, Int) -> Void)? = nil) throws -> [Result<TrainedAdapter, EngineFailure>] {
-    try trainMany(items.map { ($0.sequences, $0.seed, config.training) }, adaptersPerStep: adaptersPerStep, trained: trained)
+  public func trainMany(
+    _ items: [(sequences: [String], seed: UInt64)], adaptersPerStep: Int,
+    trained: ((Int, Int) -> Void)? = nil
+  ) throws -> [Result<TrainedAdapter, EngineFailure>] {
+    try trainMany(
+      items.map { ($0.sequences, $0.seed, config.training) }, adaptersPerStep: adaptersPerStep, trained: trained)
   }
 
   /// The same with each item's own settings (a search template's hyperparameters).
-  public func trainMany(_ items: [(sequences: [String], seed: UInt64, spec: TrainingSpec)], adaptersPerStep: Int,
-                        trained: ((Int, Int) -> Void)? = nil) throws -> [Result<TrainedAdapter, EngineFailure>] {
-    try engine.train(items.map { TrainJob(sequences: $0.sequences, spec: $0.spec, seed: $0.seed) }, adaptersPerStep: adaptersPerStep, progress: trained)
+  public func trainMany(
+    _ items: [(sequences: [String], seed: UInt64, spec: TrainingSpec)], adaptersPerStep: Int,
+    trained: ((Int, Int) -> Void)? = nil
+  ) throws -> [Result<TrainedAdapter, EngineFailure>] {
+    try engine.train(
+      items.map { TrainJob(sequences: $0.sequences, spec: $0.spec, seed: $0.seed) }, adaptersPerStep: adaptersPerStep,
+      progress: trained)
   }
 
   // MARK: Answering
@@ -61,7 +68,9 @@ public final class InnerLoop {
   /// The same for many (passage, adapter) pairs at once: every question of every adapter decodes
   /// in one continuous batch over the shared base (each row with its own adapter), and the gold
   /// answers are scored in one call (the engine batches them; the batch fixes their rounding).
-  public func answerMany(_ items: [(passage: Passage, adapter: AdapterHandle?)], batchSize: Int = 16) throws -> [[AnswerRecord]] {
+  public func answerMany(
+    _ items: [(passage: Passage, adapter: AdapterHandle?)], batchSize: Int = 16
+  ) throws -> [[AnswerRecord]] {
     var requests: [GenerateRequest] = [], scoring: [ScoreRequest] = [], owner: [(item: Int, q: Int)] = []
     for (i, it) in items.enumerated() {
       for (q, question) in it.passage.questions.enumerated() {
@@ -78,7 +87,8 @@ public final class InnerLoop {
     for (n, o) in owner.enumerated() {
       let text = completionText(results[n])
       let q = items[o.item].passage.questions[o.q]
-      out[o.item].append(AnswerRecord(q: o.q, text: text, grades: Grades(prediction: text, question: q, goldLogLikelihood: means[n])))
+      out[o.item].append(
+        AnswerRecord(q: o.q, text: text, grades: Grades(prediction: text, question: q, goldLogLikelihood: means[n])))
     }
     return out
   }
@@ -91,8 +101,9 @@ public final class InnerLoop {
     let s = config.selfEdit
     let sampling = SamplingOptions(temperature: Float(s.temperature), topP: Float(s.topP))
     let requests = zip(texts, seeds).map { text, seed in
-      GenerateRequest(prompt: s.chat ? engine.chatPrompt(system: nil, user: text) : text, sampling: sampling, maxTokens: s.maxTokens,
-                      samples: k, seed: seed)
+      GenerateRequest(
+        prompt: s.chat ? engine.chatPrompt(system: nil, user: text) : text, sampling: sampling, maxTokens: s.maxTokens,
+        samples: k, seed: seed)
     }
     var out = [[Generation]](repeating: [], count: texts.count)
     for r in try engine.generate(requests, batchSize: batchSize, progress: nil) { out[r.request].append(r) }

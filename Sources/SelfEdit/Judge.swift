@@ -29,8 +29,10 @@ public enum Judge {
   /// Judges every answer of the run that has no verdict from this judge yet (failed ones are retried).
   /// Returns (judged now, failures now).
   @discardableResult
-  public static func run(dir: String, backend: JudgeBackend, dataRoot: String, prompts: PromptLibrary = PromptLibrary(),
-                         log: (String) -> Void = { _ in }) throws -> (judged: Int, failed: Int) {
+  public static func run(
+    dir: String, backend: JudgeBackend, dataRoot: String, prompts: PromptLibrary = PromptLibrary(),
+    log: (String) -> Void = { _ in }
+  ) throws -> (judged: Int, failed: Int) {
     let config = try RunConfig.load(path: dir + "/config.json")
     let records = try RunFiles.recordFiles(in: dir).flatMap { try RunFiles.decodeLines(EvalRecord.self, path: $0) }
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
@@ -77,7 +79,10 @@ public enum Judge {
       // Temperature 0: SEAL's grader ran at the API default (1.0), which makes grades stochastic (5, S3).
       return try e.complete(prompt, temperature: 0)
     case .local(let e):
-      return try e.generate([GenerateRequest(prompt: e.chatPrompt(system: nil, user: prompt), maxTokens: 8)], batchSize: 8, progress: nil)[0].text
+      return try e.generate(
+        [GenerateRequest(prompt: e.chatPrompt(system: nil, user: prompt), maxTokens: 8)], batchSize: 8, progress: nil)[
+          0
+        ].text
     }
   }
 }

@@ -15,13 +15,16 @@ extension Harness {
     var selfEdits: [String: SelfEditRecord] = [:]
     for dir in inputs {
       let c = try RunConfig.load(path: dir + "/config.json")
-      if let prev = config, prev != c { throw ExperimentError.runConflict(dir: dir, message: "its config differs from \(inputs[0])") }
+      if let prev = config, prev != c {
+        throw ExperimentError.runConflict(dir: dir, message: "its config differs from \(inputs[0])")
+      }
       config = c
       let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
       for f in files where f.hasPrefix("manifest") && f.hasSuffix(".json") {
         let d = FileManager.default.contents(atPath: dir + "/" + f) ?? Data()
         do { manifests.append(try JSONDecoder().decode(RunManifest.self, from: d)) } catch {
-          throw ExperimentError.malformed(path: dir + "/" + f, key: "(file)", expected: "a run manifest", found: "\(error)")
+          throw ExperimentError.malformed(
+            path: dir + "/" + f, key: "(file)", expected: "a run manifest", found: "\(error)")
         }
       }
       for path in RunFiles.recordFiles(in: dir) {
@@ -37,13 +40,16 @@ extension Harness {
       }
     }
     guard let config, let first = manifests.first else {
-      throw ExperimentError.missingFile(path: inputs.first ?? "", what: "a run directory with config.json and a manifest")
+      throw ExperimentError.missingFile(
+        path: inputs.first ?? "", what: "a run directory with config.json and a manifest")
     }
     for m in manifests where m.modelSHA256 != first.modelSHA256 {
       throw SelfEditError.modelMismatch(dir: out, expected: first.modelSHA256, found: m.modelSHA256)
     }
     let dst = RunDirectory(dir: out, shard: .whole)
-    if FileManager.default.fileExists(atPath: dst.recordsPath) || FileManager.default.fileExists(atPath: dst.manifestPath) {
+    if FileManager.default.fileExists(atPath: dst.recordsPath)
+      || FileManager.default.fileExists(atPath: dst.manifestPath)
+    {
       throw ExperimentError.runConflict(dir: out, message: "it already holds a run; merge into a new directory")
     }
     // Every file of the merged run is written in a staging folder and moved in only when all exist.
@@ -54,7 +60,9 @@ extension Harness {
       var data = Data()
       for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }
       var seData = Data()
-      for s in selfEdits.values.sorted(by: { ($0.passage, $0.method, $0.selfEdit) < ($1.passage, $1.method, $1.selfEdit) }) {
+      for s in selfEdits.values.sorted(by: {
+        ($0.passage, $0.method, $0.selfEdit) < ($1.passage, $1.method, $1.selfEdit)
+      }) {
         seData.append(try CanonicalJSON.line(s)); seData.append(0x0A)
       }
       try AtomicFile.write(seData, to: st.selfEditsPath)

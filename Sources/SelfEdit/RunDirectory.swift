@@ -25,7 +25,9 @@ public struct Shard: Equatable, Sendable, Codable {
 
   public static func parse(_ s: String) throws -> Shard {
     let parts = s.split(separator: "/")
-    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else { throw SelfEditError.badShard(found: s) }
+    guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else {
+      throw SelfEditError.badShard(found: s)
+    }
     return Shard(index: i, count: n)
   }
   public var isWhole: Bool { count == 1 }
@@ -46,9 +48,13 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var status: String
   /// What a reader must know about this invocation (a rebuilt search checkpoint that differs).
   public var notes: [String]?
-  public init(started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int, recordsAtEnd: Int?,
-              status: String) {
-    self.started = started; self.finished = finished; self.host = host; self.threads = threads; self.adaptersPerStep = adaptersPerStep
+  public init(
+    started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int,
+    recordsAtEnd: Int?,
+    status: String
+  ) {
+    self.started = started; self.finished = finished; self.host = host; self.threads = threads;
+    self.adaptersPerStep = adaptersPerStep
     self.recordsAtStart = recordsAtStart; self.recordsAtEnd = recordsAtEnd; self.status = status
   }
 }
@@ -91,7 +97,8 @@ public final class RunDirectory {
     for f in files where f.hasPrefix("records") && f.hasSuffix(".jsonl") {
       let s = String(f.dropFirst("records".count).dropLast(".jsonl".count))
       if s == "" && !shard.isWhole || s != "" && !s.hasSuffix("-of-\(shard.count)") {
-        throw ExperimentError.runConflict(dir: dir, message: "it holds \(f), written with another shard layout than --shard \(shard.label)")
+        throw ExperimentError.runConflict(
+          dir: dir, message: "it holds \(f), written with another shard layout than --shard \(shard.label)")
       }
     }
   }
@@ -103,8 +110,10 @@ public final class RunDirectory {
     let path = dir + "/config.json"
     if let existing = FileManager.default.contents(atPath: path) {
       guard existing == canonical else {
-        throw ExperimentError.runConflict(dir: dir, message: "it holds a different config (config.json differs: "
-          + RunDirectory.firstDifference(existing, canonical) + "); use another --out")
+        throw ExperimentError.runConflict(
+          dir: dir,
+          message: "it holds a different config (config.json differs: "
+            + RunDirectory.firstDifference(existing, canonical) + "); use another --out")
       }
     } else {
       try AtomicFile.write(canonical, to: path)
@@ -115,17 +124,24 @@ public final class RunDirectory {
   /// The first top-level config key whose value differs (for the refusal message).
   static func firstDifference(_ a: Data, _ b: Data) -> String {
     guard let x = try? JSONSerialization.jsonObject(with: a) as? [String: Any],
-          let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any] else { return "unreadable" }
+      let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any]
+    else { return "unreadable" }
     for k in Set(x.keys).union(y.keys).sorted() {
-      let l = x[k].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
-      let r = y[k].flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+      let l = x[k].flatMap {
+        try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])
+      }
+      let r = y[k].flatMap {
+        try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])
+      }
       if l != r { return "key \(k)" }
     }
     return "formatting"
   }
 
   public func records() throws -> [EvalRecord] { try RunFiles.decodeLines(EvalRecord.self, path: recordsPath) }
-  public func selfEdits() throws -> [SelfEditRecord] { try RunFiles.decodeLines(SelfEditRecord.self, path: selfEditsPath) }
+  public func selfEdits() throws -> [SelfEditRecord] {
+    try RunFiles.decodeLines(SelfEditRecord.self, path: selfEditsPath)
+  }
 
   public func manifest() throws -> RunManifest? {
     guard let d = FileManager.default.contents(atPath: manifestPath) else { return nil }
@@ -134,7 +150,9 @@ public final class RunDirectory {
     }
   }
 
-  public func writeManifest(_ m: RunManifest) throws { try AtomicFile.write(try CanonicalJSON.pretty(m), to: manifestPath) }
+  public func writeManifest(_ m: RunManifest) throws {
+    try AtomicFile.write(try CanonicalJSON.pretty(m), to: manifestPath)
+  }
 
   /// Canonical order of records: passage, baseline first, then methods in config order, self-edit, run.
   public static func sorted(_ records: [EvalRecord], methods: [String]) -> [EvalRecord] {
@@ -143,7 +161,6 @@ public final class RunDirectory {
     }
     return records.sorted { rank($0) < rank($1) }
   }
-
 
 }
 

@@ -21,7 +21,9 @@ public final class RunSession<Manifest: SessionManifest> {
 
   /// Opens (or starts) the run in `dir` for the config `canonical` (its canonical bytes); `make`
   /// builds a new manifest when there is none. Nothing is recorded until `start`.
-  public init(dir: String, config canonical: Data, manifestPath: String, modelSHA256: String, make: () throws -> Manifest) throws {
+  public init(
+    dir: String, config canonical: Data, manifestPath: String, modelSHA256: String, make: () throws -> Manifest
+  ) throws {
     self.dir = dir
     self.manifestPath = manifestPath
     try AtomicFile.checkWritable(directory: dir)
@@ -29,9 +31,12 @@ public final class RunSession<Manifest: SessionManifest> {
     if let d = FileManager.default.contents(atPath: manifestPath) {
       let m: Manifest
       do { m = try CanonicalJSON.decoder().decode(Manifest.self, from: d) } catch {
-        throw ExperimentError.malformed(path: manifestPath, key: "(file)", expected: "a run manifest", found: "\(error)")
+        throw ExperimentError.malformed(
+          path: manifestPath, key: "(file)", expected: "a run manifest", found: "\(error)")
       }
-      guard m.modelSHA256 == modelSHA256 else { throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256) }
+      guard m.modelSHA256 == modelSHA256 else {
+        throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256)
+      }
       manifest = m
     } else {
       manifest = try make()

@@ -10,9 +10,9 @@ public enum SelfEditError: Error, LocalizedError, Equatable {
 
   public var errorDescription: String? {
     switch self {
-    case let .endpoint(url, message): return "endpoint \(url): \(message)"
-    case let .badShard(found): return "--shard: expected i/n with 1 <= i <= n, found \(found)"
-    case let .modelMismatch(dir, expected, found):
+    case .endpoint(let url, let message): return "endpoint \(url): \(message)"
+    case .badShard(let found): return "--shard: expected i/n with 1 <= i <= n, found \(found)"
+    case .modelMismatch(let dir, let expected, let found):
       return "run directory \(dir) was made with model sha256 \(expected); this model is \(found)"
     }
   }

@@ -63,7 +63,8 @@ public func sgemm(
   let pool = ThreadPool.shared
   let threads = pool.threads
   if threads == 1 || M * N * K < sgemmSplitWork || ThreadPool.insideJob {
-    sgemmUnsplit(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    sgemmUnsplit(
+      transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
     return
   }
   let splitN = N >= M
@@ -72,14 +73,16 @@ public func sgemm(
       let r = partition(N, parts: threads, index: part, align: 16)
       if r.isEmpty { return }
       let bPart = transB ? b + r.lowerBound * ldb : b + r.lowerBound  // rows or columns of B
-      sgemmUnsplit(transA: transA, transB: transB, M: M, N: r.count, K: K, alpha: alpha, a, lda: lda, bPart, ldb: ldb,
-                  beta: beta, c + r.lowerBound, ldc: ldc)
+      sgemmUnsplit(
+        transA: transA, transB: transB, M: M, N: r.count, K: K, alpha: alpha, a, lda: lda, bPart, ldb: ldb,
+        beta: beta, c + r.lowerBound, ldc: ldc)
     } else {
       let r = partition(M, parts: threads, index: part, align: 8)
       if r.isEmpty { return }
       let aPart = transA ? a + r.lowerBound : a + r.lowerBound * lda  // columns or rows of A
-      sgemmUnsplit(transA: transA, transB: transB, M: r.count, N: N, K: K, alpha: alpha, aPart, lda: lda, b, ldb: ldb,
-                  beta: beta, c + r.lowerBound * ldc, ldc: ldc)
+      sgemmUnsplit(
+        transA: transA, transB: transB, M: r.count, N: N, K: K, alpha: alpha, aPart, lda: lda, b, ldb: ldb,
+        beta: beta, c + r.lowerBound * ldc, ldc: ldc)
     }
   }
 }

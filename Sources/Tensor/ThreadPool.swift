@@ -125,7 +125,7 @@ public final class ThreadPool: @unchecked Sendable {
 
   @inline(__always) private func spinPause() {
     #if arch(x86_64)
-    _ = 0  // a plain load loop; `pause` is not reachable from Swift without a C shim
+      _ = 0  // a plain load loop; `pause` is not reachable from Swift without a C shim
     #endif
   }
 }

@@ -115,7 +115,8 @@ public struct Tokenizer: Sendable {
       var ids: [Int32] = []
       for part in [left, right, left + right] {
         guard let id = idByText[part] else {
-          throw TokenizerError.mergeUnknownToken(index: rank, value: entry, token: String(decoding: part, as: UTF8.self))
+          throw TokenizerError.mergeUnknownToken(
+            index: rank, value: entry, token: String(decoding: part, as: UTF8.self))
         }
         ids.append(id)
       }
@@ -253,11 +254,13 @@ public struct Tokenizer: Sendable {
         var i = f.lo
         let last = f.hi - needle.count
         while i <= last {
-          if all[i] == first && needle.withUnsafeBufferPointer({ n in
-            var k = 1
-            while k < n.count && all[i + k] == n[k] { k += 1 }
-            return k == n.count
-          }) {
+          if all[i] == first
+            && needle.withUnsafeBufferPointer({ n in
+              var k = 1
+              while k < n.count && all[i + k] == n[k] { k += 1 }
+              return k == n.count
+            })
+          {
             if start < i { next.append(RawFragment(lo: start, hi: i, id: -1)) }
             next.append(RawFragment(lo: i, hi: i + needle.count, id: special.id))
             changed = true

@@ -29,9 +29,11 @@ public enum TokenizerError: Error, LocalizedError, Equatable, Sendable {
     case .tokenTypeCountMismatch(let tokens, let types):
       return "tokenizer.ggml.token_type: expected one type per token (\(tokens) tokens), found \(types) types"
     case .malformedMerge(let index, let value):
-      return "tokenizer.ggml.merges[\(index)]: expected \"left right\" (two non-empty parts separated by one space), found \(quoted(value))"
+      return
+        "tokenizer.ggml.merges[\(index)]: expected \"left right\" (two non-empty parts separated by one space), found \(quoted(value))"
     case .mergeUnknownToken(let index, let value, let token):
-      return "tokenizer.ggml.merges[\(index)] = \(quoted(value)): expected every part and their concatenation in tokenizer.ggml.tokens, but \(quoted(token)) is not a token"
+      return
+        "tokenizer.ggml.merges[\(index)] = \(quoted(value)): expected every part and their concatenation in tokenizer.ggml.tokens, but \(quoted(token)) is not a token"
     case .specialIdOutOfRange(let key, let id, let vocabSize):
       return "\(key): expected an id in 0..<\(vocabSize), found \(id)"
     case .idOutOfRange(let id, let vocabSize):
@@ -39,7 +41,8 @@ public enum TokenizerError: Error, LocalizedError, Equatable, Sendable {
     case .unsupportedModel(let file, let found):
       return "\(file): key 'tokenizer.ggml.model': expected \"gpt2\" (byte-level BPE), found \(quoted(found))"
     case .unknownPreTokenizer(let name):
-      return "tokenizer.ggml.pre: expected one of \(PreTokenizerKind.supportedNames.joined(separator: ", ")), found \(quoted(name))"
+      return
+        "tokenizer.ggml.pre: expected one of \(PreTokenizerKind.supportedNames.joined(separator: ", ")), found \(quoted(name))"
     }
   }
 }

@@ -50,7 +50,8 @@ public final class LoRADelta: LinearDelta, @unchecked Sendable {
   public func affects(layer: Int, projection: Projection) -> Bool {
     layer >= 0 && layer < table.count && table[layer][projection.index] != nil
   }
-  public func apply(layer: Int, projection: Projection, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, M: Int) {
+  public func apply(layer: Int, projection: Projection, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, M: Int)
+  {
     guard layer >= 0, layer < table.count, let p = table[layer][projection.index] else { return }
     let h = FloatBuffer(count: M * p.R)  // (M, R)
     p.a.withUnsafeBufferPointer { a in
@@ -92,7 +93,9 @@ extension LoRAAdapter {
       let (n, k) = p.projection.shape(c)
       guard p.layer >= 0, p.layer < c.layers, p.N == n, p.K == k, p.a.count == p.R * k, p.b.count == n * p.R else {
         throw TrainingError.adapterMismatch(
-          detail: "layer \(p.layer) \(p.projection.rawValue): model needs A [r, \(k)] and B [\(n), r], adapter has A \(p.a.count) values, B \(p.b.count) values")
+          detail:
+            "layer \(p.layer) \(p.projection.rawValue): model needs A [r, \(k)] and B [\(n), r], adapter has A \(p.a.count) values, B \(p.b.count) values"
+        )
       }
     }
   }
@@ -141,7 +144,8 @@ extension LoRAAdapter {
     let path = directory.standardizedFileURL.path
     let exists = fm.fileExists(atPath: path)
     if exists, !replace, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
-      throw TrainingError.badAdapterFile(path: path, detail: "already exists; choose another --out or pass --force to replace it")
+      throw TrainingError.badAdapterFile(
+        path: path, detail: "already exists; choose another --out or pass --force to replace it")
     }
     let tmp = URL(fileURLWithPath: path + AtomicFile.Scratch.tmp.suffix)
     Interrupts.register(tmp.path)
@@ -163,7 +167,8 @@ extension LoRAAdapter {
       tensors[Self.peftName(p.layer, p.projection, "A")] = SafeTensorsF32(shape: [p.R, p.K], values: p.a)
       tensors[Self.peftName(p.layer, p.projection, "B")] = SafeTensorsF32(shape: [p.N, p.R], values: b)
     }
-    try SafeTensorsWriter.write(tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("adapter_model.safetensors"))
+    try SafeTensorsWriter.write(
+      tensors, metadata: ["format": "pt"], to: directory.appendingPathComponent("adapter_model.safetensors"))
     let layers = Set(pairs.map(\.layer)).sorted()
     var cfg: [String: Any] = [
       "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": config.rank, "lora_alpha": config.alpha,
@@ -183,12 +188,15 @@ extension LoRAAdapter {
     guard let data = FileManager.default.contents(atPath: path),
       let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     else { throw TrainingError.badAdapterFile(path: path, detail: "cannot read a JSON object") }
-    guard let r = obj["r"] as? Int, r >= 1 else { throw TrainingError.badAdapterFile(path: path, detail: "key 'r': expected an integer >= 1") }
+    guard let r = obj["r"] as? Int, r >= 1 else {
+      throw TrainingError.badAdapterFile(path: path, detail: "key 'r': expected an integer >= 1")
+    }
     guard let alpha = (obj["lora_alpha"] as? NSNumber)?.doubleValue else {
       throw TrainingError.badAdapterFile(path: path, detail: "key 'lora_alpha': expected a number")
     }
     if obj["use_rslora"] as? Bool == true {
-      throw TrainingError.badAdapterFile(path: path, detail: "key 'use_rslora': expected false (rsLoRA scaling is not supported)")
+      throw TrainingError.badAdapterFile(
+        path: path, detail: "key 'use_rslora': expected false (rsLoRA scaling is not supported)")
     }
     let dropout = (obj["lora_dropout"] as? NSNumber)?.doubleValue ?? 0
     let stURL = directory.appendingPathComponent("adapter_model.safetensors")
@@ -207,7 +215,8 @@ extension LoRAAdapter {
           let ai = try file.info(an), bi = try file.info(bn)
           guard ai.shape == [r, k], bi.shape == [n, r] else {
             throw TrainingError.badAdapterFile(
-              path: stURL.path, detail: "\(an)/\(bn): expected shapes [\(r), \(k)] and [\(n), \(r)], found \(ai.shape) and \(bi.shape)")
+              path: stURL.path,
+              detail: "\(an)/\(bn): expected shapes [\(r), \(k)] and [\(n), \(r)], found \(ai.shape) and \(bi.shape)")
           }
           var b = try file.floats(bn)
           let a = try file.floats(an)
@@ -224,10 +233,13 @@ extension LoRAAdapter {
       }
     }
     guard !pairs.isEmpty else {
-      throw TrainingError.badAdapterFile(path: stURL.path, detail: "no tensor named base_model.model.model.layers.N.<module>.lora_A.weight for this model")
+      throw TrainingError.badAdapterFile(
+        path: stURL.path,
+        detail: "no tensor named base_model.model.model.layers.N.<module>.lora_A.weight for this model")
     }
-    let cfg = LoRAConfig(rank: r, alpha: alpha, dropout: dropout, targets: Array(targets),
-                         layers: Array(Set(pairs.map(\.layer))).sorted())
+    let cfg = LoRAConfig(
+      rank: r, alpha: alpha, dropout: dropout, targets: Array(targets),
+      layers: Array(Set(pairs.map(\.layer))).sorted())
     return LoRAAdapter(config: cfg, shape: shape, pairs: pairs)
   }
 }

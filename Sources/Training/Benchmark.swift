@@ -24,10 +24,12 @@ public enum TrainingBenchmark {
   ) throws -> TrainingThroughput {
     let c = model.config
     guard sequenceLength >= 2, sequenceLength <= c.contextLength else {
-      throw TrainingError.badHyperparameter(name: "sequence_length", value: "\(sequenceLength)", expected: "2...\(c.contextLength)")
+      throw TrainingError.badHyperparameter(
+        name: "sequence_length", value: "\(sequenceLength)", expected: "2...\(c.contextLength)")
     }
     guard steps >= 1 else { throw TrainingError.badHyperparameter(name: "steps", value: "\(steps)", expected: ">= 1") }
-    let adapter = try LoRAAdapter(config: LoRAConfig(rank: rank, alpha: Double(2 * rank), targets: targets, seed: seed), shape: c)
+    let adapter = try LoRAAdapter(
+      config: LoRAConfig(rank: rank, alpha: Double(2 * rank), targets: targets, seed: seed), shape: c)
     let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), adapter: adapter, maxTokens: sequenceLength)
     let params = engine.parameterTensors
     let adam = AdamW<Float>(sizes: params.map(\.n))

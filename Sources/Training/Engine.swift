@@ -121,7 +121,9 @@ final class AttachedAdapter<S: TrainScalar> {
       let (n, k) = p.projection.shape(c)
       guard p.layer >= 0, p.layer < c.layers, p.N == n, p.K == k, p.a.count == p.R * k, p.b.count == n * p.R else {
         throw TrainingError.adapterMismatch(
-          detail: "layer \(p.layer) \(p.projection.rawValue): expected A [R, \(k)] and B [\(n), R], found R \(p.R), N \(p.N), K \(p.K)")
+          detail:
+            "layer \(p.layer) \(p.projection.rawValue): expected A [R, \(k)] and B [\(n), R], found R \(p.R), N \(p.N), K \(p.K)"
+        )
       }
       let s = AdapterSlot<S>(pair: p, maxT: maxSegment, dropout: adapter.config.dropout > 0)
       sl[p.layer][p.projection.index] = s
@@ -240,13 +242,17 @@ public final class LoRAEngine<S: TrainScalar> {
     let t = Double(T), ts = Double(Ts), H = Double(c.heads), L = Double(c.layers)
     let qk = c.qkNorm ? t * (HD + GD) + t * (H + Double(c.kvHeads)) : 0
     let perLayer = t * (3 * C + 2 + HD + 2 * GD + HD + 3 * F) + H * ts * t + qk
-    let rest = (L + 1) * t * C + t * C + t + t * V + 3 * t + 3 * t * C + t * max(C, HD, F) + t * HD + 3 * t * GD + t * HD + 3 * t * F + ts * ts
+    let rest =
+      (L + 1) * t * C + t * C + t + t * V + 3 * t + 3 * t * C + t * max(C, HD, F) + t * HD + 3 * t * GD + t * HD + 3 * t
+      * F + ts * ts
     return (L * perLayer + rest) * Double(MemoryLayout<S>.stride)
   }
 
   /// An engine with no adapter attached, for packed steps of up to `maxTokens` rows whose
   /// sequences hold at most `maxSegment` tokens (default: `maxTokens`).
-  public init(base: BaseWeights<S>, maxTokens: Int, maxSegment: Int? = nil, memoryLimit: Double = TrainingMemory.limit) throws {
+  public init(
+    base: BaseWeights<S>, maxTokens: Int, maxSegment: Int? = nil, memoryLimit: Double = TrainingMemory.limit
+  ) throws {
     let c = base.config
     let seg = maxSegment ?? maxTokens
     guard maxTokens >= 1, seg >= 1, seg <= maxTokens else {
@@ -257,7 +263,8 @@ public final class LoRAEngine<S: TrainScalar> {
     let need = Self.estimatedBytes(c, maxTokens: maxTokens, maxSegment: seg)
     guard need <= memoryLimit else {
       throw TrainingError.insufficientMemory(
-        what: "training activations for \(seg)-token sequences (\(maxTokens) rows a step)", neededBytes: need, availableBytes: memoryLimit)
+        what: "training activations for \(seg)-token sequences (\(maxTokens) rows a step)", neededBytes: need,
+        availableBytes: memoryLimit)
     }
     config = c; self.base = base; self.maxTokens = maxTokens; self.maxSegment = seg
     let T = maxTokens, C = c.dim, V = c.vocabSize, HD = c.qDim, GD = c.kvDim, F = c.ffnDim
@@ -314,8 +321,9 @@ public final class LoRAEngine<S: TrainScalar> {
     tokens: [Int], targets: [Int], validKeys: Int? = nil, training: Bool = true, allLogits: Bool = false
   ) throws -> (lossSum: Double, count: Int) {
     let id: Int? = attached[0] == nil ? nil : 0
-    return try forward([EngineSegment(adapter: id, tokens: tokens, targets: targets, validKeys: validKeys)],
-                       training: training, allLogits: allLogits)[0]
+    return try forward(
+      [EngineSegment(adapter: id, tokens: tokens, targets: targets, validKeys: validKeys)],
+      training: training, allLogits: allLogits)[0]
   }
 
   /// Runs several sequences packed in one step, each with its adapter (each adapter at most
@@ -327,7 +335,8 @@ public final class LoRAEngine<S: TrainScalar> {
     let C = c.dim, V = c.vocabSize, H = c.heads, G = c.kvHeads, D = c.headDim, F = c.ffnDim
     let T = segs.reduce(0) { $0 + $1.tokens.count }
     guard !segs.isEmpty, T <= maxTokens else {
-      throw TrainingError.badSequence(index: 0, reason: "\(T) tokens in \(segs.count) sequences; expected 1...\(maxTokens)")
+      throw TrainingError.badSequence(
+        index: 0, reason: "\(T) tokens in \(segs.count) sequences; expected 1...\(maxTokens)")
     }
     var layout: [(adapter: AttachedAdapter<S>?, start: Int, count: Int, probs: Int)] = []
     var seen = Set<Int>(), row = 0, probRow = 0
@@ -555,10 +564,16 @@ public final class LoRAEngine<S: TrainScalar> {
   // MARK: parameters for the optimizer
 
   /// (parameter, gradient, count) for every trainable tensor of an adapter, in a fixed order.
-  public func parameterTensors(adapter id: Int = 0) -> [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] {
-    state(id).slotList.flatMap { [($0.a.pointer, $0.da.pointer, $0.a.count), ($0.b.pointer, $0.db.pointer, $0.b.count)] }
+  public func parameterTensors(
+    adapter id: Int = 0
+  ) -> [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] {
+    state(id).slotList.flatMap {
+      [($0.a.pointer, $0.da.pointer, $0.a.count), ($0.b.pointer, $0.db.pointer, $0.b.count)]
+    }
   }
-  var parameterTensors: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] { parameterTensors(adapter: 0) }
+  var parameterTensors: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)] {
+    parameterTensors(adapter: 0)
+  }
 
   /// Gradient of pair i (in `adapter.pairs` order) of an adapter as (dA, dB), for tests.
   public func gradients(pair i: Int, adapter id: Int = 0) -> (da: [S], db: [S]) {

@@ -1,3 +1,5 @@
+import Foundation
+import LLM
 // LoRA.swift: adapter configuration and adapter values (PEFT conventions).
 //
 // An adapter on projection W [N out, K in] adds (alpha / r) * B . dropout(A . x) to W x, with
@@ -7,8 +9,6 @@
 //   A acts on the input side and is never permuted.
 // - An adapter never owns or copies base weights; merge/unmerge edit the base in place.
 import Tensor
-import Foundation
-import LLM
 
 /// LoRA naming on top of LLM's `Projection` (its raw values are PEFT's module names).
 extension Projection {
@@ -34,9 +34,11 @@ extension Projection {
   /// Accepts PEFT (`q_proj`), short (`q`, `gate`) and GGUF (`attn_q`) spellings.
   public init?(loraName name: String) {
     if let p = Projection(rawValue: name) { self = p; return }
-    guard let p = Projection.allCases.first(where: {
-      $0.ggufName == name || String($0.rawValue.split(separator: "_")[0]) == name
-    }) else { return nil }
+    guard
+      let p = Projection.allCases.first(where: {
+        $0.ggufName == name || String($0.rawValue.split(separator: "_")[0]) == name
+      })
+    else { return nil }
     self = p
   }
   /// Position in q, k, v, o, gate, up, down.
@@ -95,11 +97,13 @@ public struct LoRAConfig: Sendable, Equatable {
       throw TrainingError.badHyperparameter(name: "dropout", value: "\(dropout)", expected: "in [0, 1)")
     }
     guard !targets.isEmpty else {
-      throw TrainingError.badHyperparameter(name: "targets", value: "[]", expected: "at least one of q,k,v,o,gate,up,down")
+      throw TrainingError.badHyperparameter(
+        name: "targets", value: "[]", expected: "at least one of q,k,v,o,gate,up,down")
     }
     if let ls = layers {
       guard !ls.isEmpty, ls.allSatisfy({ $0 >= 0 && $0 < layerCount }), Set(ls).count == ls.count else {
-        throw TrainingError.badHyperparameter(name: "layers", value: "\(ls)", expected: "distinct layer indices in 0..<\(layerCount)")
+        throw TrainingError.badHyperparameter(
+          name: "layers", value: "\(ls)", expected: "distinct layer indices in 0..<\(layerCount)")
       }
     }
   }
@@ -144,8 +148,10 @@ public struct LoRAAdapter: Sendable {
             for j in 0..<k { a[i * k + j] = Float(0.01 * Foundation.sin(Double(i) + 0.1 * Double(j))) }
           }
         }
-        ps.append(LoRAPair(layer: l, projection: p, R: config.rank, N: n, K: k, a: a,
-                           b: [Float](repeating: 0, count: n * config.rank)))
+        ps.append(
+          LoRAPair(
+            layer: l, projection: p, R: config.rank, N: n, K: k, a: a,
+            b: [Float](repeating: 0, count: n * config.rank)))
       }
     }
     pairs = ps
@@ -158,9 +164,11 @@ public struct LoRAAdapter: Sendable {
 
   /// A deep copy (pairs are reference types so the trainer can update them without copies).
   public func copy() -> LoRAAdapter {
-    LoRAAdapter(config: config, shape: shape, pairs: pairs.map {
-      LoRAPair(layer: $0.layer, projection: $0.projection, R: $0.R, N: $0.N, K: $0.K, a: $0.a, b: $0.b)
-    })
+    LoRAAdapter(
+      config: config, shape: shape,
+      pairs: pairs.map {
+        LoRAPair(layer: $0.layer, projection: $0.projection, R: $0.R, N: $0.N, K: $0.K, a: $0.a, b: $0.b)
+      })
   }
 
   public func pair(layer: Int, _ p: Projection) -> LoRAPair? {

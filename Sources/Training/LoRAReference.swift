@@ -51,7 +51,11 @@ public enum LoRAReference {
       throw TrainingError.badReferenceFile(path: file, detail: "cannot read the file")
     }
     do { return try JSONDecoder().decode(LoRAReferenceFile.self, from: data).cases } catch {
-      throw TrainingError.badReferenceFile(path: file, detail: "expected {cases: [{name, targets, r, alpha, lr, steps, decay, seq_ids, losses_before_each_step, final_loss_per_sequence}]}: \(error)")
+      throw TrainingError.badReferenceFile(
+        path: file,
+        detail:
+          "expected {cases: [{name, targets, r, alpha, lr, steps, decay, seq_ids, losses_before_each_step, final_loss_per_sequence}]}: \(error)"
+      )
     }
   }
 
@@ -60,7 +64,9 @@ public enum LoRAReference {
     try load(file: file).flatMap { try verify(model: model, case: $0, path: file) }
   }
 
-  public static func verify(model: ModelWeights, case rc: LoRAReferenceCase, path: String = "reference") throws -> [LoRAReferenceRow] {
+  public static func verify(
+    model: ModelWeights, case rc: LoRAReferenceCase, path: String = "reference"
+  ) throws -> [LoRAReferenceRow] {
     var targets: [Projection] = []
     for t in rc.targets {
       guard let p = Projection(loraName: t) else {
@@ -69,7 +75,8 @@ public enum LoRAReference {
       targets.append(p)
     }
     guard !rc.seq_ids.isEmpty, rc.seq_ids.allSatisfy({ $0.count >= 2 }), rc.steps >= 1 else {
-      throw TrainingError.badReferenceFile(path: path, detail: "case \(rc.name): needs steps >= 1 and sequences of >= 2 tokens")
+      throw TrainingError.badReferenceFile(
+        path: path, detail: "case \(rc.name): needs steps >= 1 and sequences of >= 2 tokens")
     }
     let adapter = try LoRAAdapter(
       config: LoRAConfig(rank: rc.r, alpha: rc.alpha, dropout: 0, targets: targets, initialization: .referenceSine),
@@ -82,14 +89,18 @@ public enum LoRAReference {
     var rows: [LoRAReferenceRow] = []
     func row(_ what: String, _ ref: Double, _ got: Double, _ tol: Double) {
       let rel = got.isFinite ? abs(got - ref) / max(abs(ref), 1e-12) : .infinity
-      rows.append(LoRAReferenceRow(caseName: rc.name, what: what, reference: ref, measured: got, relativeError: rel, tolerance: tol))
+      rows.append(
+        LoRAReferenceRow(
+          caseName: rc.name, what: what, reference: ref, measured: got, relativeError: rel, tolerance: tol))
     }
     for k in 0..<rc.steps {
       let s = rc.seq_ids[k % rc.seq_ids.count]
       engine.zeroGrad()
       let r = try engine.forward(tokens: s, targets: targetsOf(s), training: false)
       let loss = r.lossSum / Double(r.count)
-      if k < rc.losses_before_each_step.count { row("step \(k)", rc.losses_before_each_step[k], loss, k < 4 ? 1e-4 : 1e-3) }
+      if k < rc.losses_before_each_step.count {
+        row("step \(k)", rc.losses_before_each_step[k], loss, k < 4 ? 1e-4 : 1e-3)
+      }
       engine.backward(lossWeight: Float(1.0 / Double(r.count)))
       let lr = rc.decay ? rc.lr * (1 - Double(k) / Double(rc.steps)) : rc.lr
       adam.update(params, lr: lr)
@@ -106,7 +117,8 @@ public enum LoRAReference {
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     var out = rows.map {
       "\($0.passed ? "ok  " : "FAIL") \(pad($0.caseName, 16)) \(pad($0.what, 13)) "
-        + String(format: "ref %.6f got %.6f rel %.2e (tol %.0e)", $0.reference, $0.measured, $0.relativeError, $0.tolerance)
+        + String(
+          format: "ref %.6f got %.6f rel %.2e (tol %.0e)", $0.reference, $0.measured, $0.relativeError, $0.tolerance)
     }
     let passed = rows.filter(\.passed).count
     out.append("\(passed) passed, \(rows.count - passed) failed")

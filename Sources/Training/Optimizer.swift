@@ -49,7 +49,8 @@ public final class AdamW<S: TrainScalar> {
     let b1 = S(beta1), b2 = S(beta2), e = S(eps), decay = S(1 - lr * weightDecay), wd = weightDecay
     let ms = m.map(\.pointer), vs = v.map(\.pointer)
     // Tensors are independent: split over the pool, each updated element by element as torch does.
-    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 8 * params.map(\.n).reduce(0, +) / params.count) { tensors in
+    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 8 * params.map(\.n).reduce(0, +) / params.count) {
+      tensors in
       for i in tensors {
         let t = params[i], mp = ms[i], vp = vs[i]
         for j in 0..<t.n {
@@ -67,10 +68,13 @@ public final class AdamW<S: TrainScalar> {
 
 /// Global L2 norm of all gradients (accumulated in Double): each tensor's sum of squares in
 /// parallel, then the tensors' sums in order, so the result does not depend on the thread count.
-public func gradientNorm<S: TrainScalar>(_ params: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)]) -> Double {
+public func gradientNorm<S: TrainScalar>(
+  _ params: [(p: UnsafeMutablePointer<S>, g: UnsafeMutablePointer<S>, n: Int)]
+) -> Double {
   let partial = UnsafeMutablePointer<Double>.allocate(capacity: max(1, params.count))  // [tensors]
   defer { partial.deallocate() }
-  parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 2 * params.map(\.n).reduce(0, +) / params.count) { tensors in
+  parallelFor(params.count, costPerItem: params.isEmpty ? 0 : 2 * params.map(\.n).reduce(0, +) / params.count) {
+    tensors in
     for i in tensors {
       let t = params[i]
       var ss = 0.0
@@ -93,7 +97,8 @@ public func clipGradientNorm<S: TrainScalar>(
   let coef = maxNorm / (norm + 1e-6)
   if coef < 1 {
     let c = S(coef)
-    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : params.map(\.n).reduce(0, +) / params.count) { tensors in
+    parallelFor(params.count, costPerItem: params.isEmpty ? 0 : params.map(\.n).reduce(0, +) / params.count) {
+      tensors in
       for i in tensors { let t = params[i]; for j in 0..<t.n { t.g[j] *= c } }
     }
   }

@@ -1,3 +1,5 @@
+import COpenBLAS
+import Foundation
 // Scalar.swift: the element type the training ops are generic over.
 //
 // Training runs in Float (cblas_sgemm). The finite-difference gradient checks run the very same
@@ -6,8 +8,6 @@
 // Double instantiations are the same algorithm.
 import LLM
 import Tensor
-import COpenBLAS
-import Foundation
 
 public protocol TrainScalar: BinaryFloatingPoint & Sendable {
   static func exp(_ x: Self) -> Self
@@ -35,10 +35,13 @@ extension Float: TrainScalar {
   @inline(__always) public static func cos(_ x: Float) -> Float { Foundation.cosf(x) }
   @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
   // Vectorised (LLM's FastMath, a few ulp): training's exps are ~1/10 of a long-sequence step.
-  @inline(__always) public static func expShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, shift: Float) -> Float {
+  @inline(__always) public static func expShifted(_ x: UnsafeMutablePointer<Float>, count n: Int, shift: Float) -> Float
+  {
     expShiftedFast(x, n, shift: shift)
   }
-  @inline(__always) public static func sigmoid(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int) {
+  @inline(__always) public static func sigmoid(
+    _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count n: Int
+  ) {
     sigmoidFast(out, x, count: n)
   }
   @inline(__always)
@@ -47,7 +50,8 @@ extension Float: TrainScalar {
     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
     _ c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    Tensor.sgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+    Tensor.sgemm(
+      transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
   }
 }
 

@@ -67,30 +67,43 @@ public struct TrainingConfig: Sendable, Equatable {
   public var maxLength: Int? = nil
 
   public init() {}
-  public init(learningRate: Double, epochs: Int, batchSize: Int = 1, gradientAccumulation: Int = 1,
-              schedule: LRSchedule = .linear, maxGradNorm: Double? = 1.0, lossMask: LossMask = .allTokens,
-              seed: UInt64 = 42) {
+  public init(
+    learningRate: Double, epochs: Int, batchSize: Int = 1, gradientAccumulation: Int = 1,
+    schedule: LRSchedule = .linear, maxGradNorm: Double? = 1.0, lossMask: LossMask = .allTokens,
+    seed: UInt64 = 42
+  ) {
     self.learningRate = learningRate; self.epochs = epochs; self.batchSize = batchSize
     self.gradientAccumulation = gradientAccumulation; self.schedule = schedule
     self.maxGradNorm = maxGradNorm; self.lossMask = lossMask; self.seed = seed
   }
 
   public func validate() throws {
-    func bad(_ n: String, _ v: Any, _ e: String) -> TrainingError { .badHyperparameter(name: n, value: "\(v)", expected: e) }
-    guard learningRate.isFinite, learningRate >= 0 else { throw bad("learning_rate", learningRate, "a finite value >= 0") }
+    func bad(_ n: String, _ v: Any, _ e: String) -> TrainingError {
+      .badHyperparameter(name: n, value: "\(v)", expected: e)
+    }
+    guard learningRate.isFinite, learningRate >= 0 else {
+      throw bad("learning_rate", learningRate, "a finite value >= 0")
+    }
     guard epochs >= 1 else { throw bad("epochs", epochs, ">= 1") }
     guard batchSize >= 1 else { throw bad("batch_size", batchSize, ">= 1") }
     guard gradientAccumulation >= 1 else { throw bad("gradient_accumulation_steps", gradientAccumulation, ">= 1") }
-    if let g = maxGradNorm { guard g.isFinite, g > 0 else { throw bad("max_grad_norm", g, "a finite value > 0 (or none)") } }
+    if let g = maxGradNorm {
+      guard g.isFinite, g > 0 else { throw bad("max_grad_norm", g, "a finite value > 0 (or none)") }
+    }
     guard weightDecay.isFinite, weightDecay >= 0 else { throw bad("weight_decay", weightDecay, "a finite value >= 0") }
-    guard beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1 else { throw bad("adam_betas", "(\(beta1), \(beta2))", "each in [0, 1)") }
+    guard beta1 >= 0, beta1 < 1, beta2 >= 0, beta2 < 1 else {
+      throw bad("adam_betas", "(\(beta1), \(beta2))", "each in [0, 1)")
+    }
     guard adamEps.isFinite, adamEps > 0 else { throw bad("adam_epsilon", adamEps, "a finite value > 0") }
     switch schedule {
-    case .linearWithWarmup(let w), .constantWithWarmup(let w): guard w >= 0 else { throw bad("warmup_steps", w, ">= 0") }
+    case .linearWithWarmup(let w), .constantWithWarmup(let w):
+      guard w >= 0 else { throw bad("warmup_steps", w, ">= 0") }
     default: break
     }
     if case .sealPadded(let pad, let length) = lossMask {
-      guard pad >= 0, length >= 2 else { throw bad("loss_mask.sealPadded", "pad \(pad), length \(length)", "pad >= 0, length >= 2") }
+      guard pad >= 0, length >= 2 else {
+        throw bad("loss_mask.sealPadded", "pad \(pad), length \(length)", "pad >= 0, length >= 2")
+      }
     }
     if let m = maxLength { guard m >= 2 else { throw bad("max_length", m, ">= 2") } }
   }
@@ -134,8 +147,10 @@ public enum LoRATrainer {
     model: ModelWeights, pairs: [(prompt: [Int], completion: [Int])], adapterConfig: LoRAConfig,
     config: TrainingConfig, progress: ((TrainingStep, Int) -> Void)? = nil
   ) throws -> (adapter: LoRAAdapter, log: TrainingLog) {
-    try train(model: model, examples: pairs.map { TrainingExample(tokens: $0.prompt + $0.completion, promptLength: $0.prompt.count) },
-              adapterConfig: adapterConfig, config: config, progress: progress)
+    try train(
+      model: model,
+      examples: pairs.map { TrainingExample(tokens: $0.prompt + $0.completion, promptLength: $0.prompt.count) },
+      adapterConfig: adapterConfig, config: config, progress: progress)
   }
 
   /// Continues training `adapter` in place (its pairs receive the trained values).
@@ -161,7 +176,8 @@ public enum LoRATrainer {
     progress: ((Int, TrainingStep, Int) -> Void)? = nil
   ) throws -> [Result<TrainingLog, TrainingError>] {
     guard packing.adaptersPerStep >= 1 else {
-      throw TrainingError.badHyperparameter(name: "adapters_per_step", value: "\(packing.adaptersPerStep)", expected: ">= 1")
+      throw TrainingError.badHyperparameter(
+        name: "adapters_per_step", value: "\(packing.adaptersPerStep)", expected: ">= 1")
     }
     var results = [Result<TrainingLog, TrainingError>?](repeating: nil, count: jobs.count)
     var prepared: [(index: Int, sequences: [PreparedSequence])] = []
@@ -172,10 +188,14 @@ public enum LoRATrainer {
     }
     if !prepared.isEmpty {
       let maxSegment = prepared.flatMap { $0.sequences.map(\.tokens.count) }.max() ?? 1
-      var budget = packing.tokensPerStep.map { max($0, maxSegment) }
+      var budget =
+        packing.tokensPerStep.map { max($0, maxSegment) }
         ?? min(packing.adaptersPerStep * maxSegment, max(maxSegment, PackingOptions.defaultTokensPerStep))
       // Fewer rows a step (never below one sequence) when the pack would not fit in memory.
-      while budget > maxSegment && LoRAEngine<Float>.estimatedBytes(model.config, maxTokens: budget, maxSegment: maxSegment) > TrainingMemory.limit {
+      while budget > maxSegment
+        && LoRAEngine<Float>.estimatedBytes(model.config, maxTokens: budget, maxSegment: maxSegment)
+          > TrainingMemory.limit
+      {
         budget = max(maxSegment, budget / 2)
       }
       let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), maxTokens: budget, maxSegment: maxSegment)
@@ -186,7 +206,11 @@ public enum LoRATrainer {
           let job = jobs[next.index]
           let id = try engine.attach(job.adapter)
           let pj = PackedJob(index: next.index, id: id, sequences: next.sequences, config: job.config, engine: engine)
-          if pj.beginGroup(engine) { active.append(pj) } else { results[next.index] = .success(pj.log); engine.detach(id) }
+          if pj.beginGroup(engine) {
+            active.append(pj)
+          } else {
+            results[next.index] = .success(pj.log); engine.detach(id)
+          }
         }
         // One sequence of each active job, in join order, as long as the rows fit.
         var step: [(job: PackedJob, seq: PreparedSequence)] = []
@@ -196,7 +220,9 @@ public enum LoRATrainer {
           if rows + sq.tokens.count > budget { continue }
           step.append((pj, sq)); rows += sq.tokens.count
         }
-        let segs = step.map { EngineSegment(adapter: $0.job.id, tokens: $0.seq.tokens, targets: $0.seq.targets, validKeys: $0.seq.validKeys) }
+        let segs = step.map {
+          EngineSegment(adapter: $0.job.id, tokens: $0.seq.tokens, targets: $0.seq.targets, validKeys: $0.seq.validKeys)
+        }
         let out = try engine.forward(segs, training: true)
         engine.backward(lossWeights: step.map { Float(1.0 / Double($0.job.groupTargets)) })
         var finished: Set<Int> = []
@@ -230,13 +256,16 @@ public enum LoRATrainer {
     try config.validate()
     try job.adapter.config.validate(layerCount: model.config.layers)
     let c = model.config
-    guard job.adapter.shape == c else { throw TrainingError.adapterMismatch(detail: "adapter was made for a different model shape") }
+    guard job.adapter.shape == c else {
+      throw TrainingError.adapterMismatch(detail: "adapter was made for a different model shape")
+    }
     guard !examples.isEmpty else { throw TrainingError.badSequence(index: 0, reason: "no training sequences") }
     let limit = min(config.maxLength ?? c.contextLength, c.contextLength)
     var prepared: [PreparedSequence] = []
     for (i, e) in examples.enumerated() {
       guard e.promptLength >= 0, e.promptLength <= e.tokens.count else {
-        throw TrainingError.badSequence(index: i, reason: "prompt length \(e.promptLength) outside 0...\(e.tokens.count)")
+        throw TrainingError.badSequence(
+          index: i, reason: "prompt length \(e.promptLength) outside 0...\(e.tokens.count)")
       }
       if let bad = e.tokens.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
         throw TrainingError.badSequence(index: i, reason: "token id \(bad) outside the vocabulary [0, \(c.vocabSize))")
@@ -246,10 +275,12 @@ public enum LoRATrainer {
         throw TrainingError.badSequence(index: i, reason: "\(p.tokens.count) tokens; the context holds \(limit)")
       }
       if case .sealPadded(let pad, _) = config.lossMask, pad >= c.vocabSize {
-        throw TrainingError.badHyperparameter(name: "pad_token", value: "\(pad)", expected: "< vocab size \(c.vocabSize)")
+        throw TrainingError.badHyperparameter(
+          name: "pad_token", value: "\(pad)", expected: "< vocab size \(c.vocabSize)")
       }
       guard p.targets.contains(where: { $0 >= 0 }) else {
-        throw TrainingError.badSequence(index: i, reason: "no token to train on (\(e.tokens.count) tokens, prompt \(e.promptLength))")
+        throw TrainingError.badSequence(
+          index: i, reason: "no token to train on (\(e.tokens.count) tokens, prompt \(e.promptLength))")
       }
       prepared.append(PreparedSequence(tokens: p.tokens, targets: p.targets, validKeys: p.validKeys))
     }
@@ -257,8 +288,9 @@ public enum LoRATrainer {
     let longest = prepared.map(\.tokens.count).max() ?? 1
     let need = LoRAEngine<Float>.estimatedBytes(c, maxTokens: longest, maxSegment: longest)
     guard need <= TrainingMemory.limit else {
-      throw TrainingError.insufficientMemory(what: "training activations for a \(longest)-token sequence", neededBytes: need,
-                                             availableBytes: TrainingMemory.limit)
+      throw TrainingError.insufficientMemory(
+        what: "training activations for a \(longest)-token sequence", neededBytes: need,
+        availableBytes: TrainingMemory.limit)
     }
     return prepared
   }
@@ -272,8 +304,9 @@ public enum LoRATrainer {
     let engine = try LoRAEngine<Float>(base: BaseWeights(model: model), maxTokens: maxT)
     let id = try adapter.map { try engine.attach($0) }
     return try prepared.map { p in
-      let r = try engine.forward([EngineSegment(adapter: id, tokens: p.tokens, targets: p.targets, validKeys: p.validKeys)],
-                                 training: false)[0]
+      let r = try engine.forward(
+        [EngineSegment(adapter: id, tokens: p.tokens, targets: p.targets, validKeys: p.validKeys)],
+        training: false)[0]
       return r.count > 0 ? r.lossSum / Double(r.count) : 0
     }
   }
@@ -323,11 +356,14 @@ final class PackedJob {
   var start = Date()
   var log = TrainingLog()
 
-  init(index: Int, id: Int, sequences: [LoRATrainer.PreparedSequence], config: TrainingConfig, engine: LoRAEngine<Float>) {
+  init(
+    index: Int, id: Int, sequences: [LoRATrainer.PreparedSequence], config: TrainingConfig, engine: LoRAEngine<Float>
+  ) {
     self.index = index; self.id = id; self.sequences = sequences; self.config = config
     params = engine.parameterTensors(adapter: id)
-    adam = AdamW<Float>(sizes: params.map(\.n), beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
-                        weightDecay: config.weightDecay)
+    adam = AdamW<Float>(
+      sizes: params.map(\.n), beta1: config.beta1, beta2: config.beta2, eps: config.adamEps,
+      weightDecay: config.weightDecay)
     rng = TrainRNG(seed: config.seed)
     let batches = (sequences.count + config.batchSize - 1) / config.batchSize
     stepsPerEpoch = (batches + config.gradientAccumulation - 1) / config.gradientAccumulation
@@ -354,11 +390,14 @@ final class PackedJob {
     let loss = lossSum / Double(groupTargets)
     guard loss.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss)") }
     let norm = config.maxGradNorm.map { clipGradientNorm(params, maxNorm: $0) } ?? gradientNorm(params)
-    guard norm.isFinite else { throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss) with gradient norm \(norm)") }
+    guard norm.isFinite else {
+      throw TrainingError.nonFiniteLoss(step: step, loss: "\(loss) with gradient norm \(norm)")
+    }
     let lr = config.learningRate * config.schedule.factor(step: step, total: totalSteps)
     adam.update(params, lr: lr)
-    let entry = TrainingStep(step: step, epoch: epoch, loss: loss, learningRate: lr, gradNorm: norm,
-                             tokens: tokens, targets: groupTargets, seconds: Date().timeIntervalSince(start))
+    let entry = TrainingStep(
+      step: step, epoch: epoch, loss: loss, learningRate: lr, gradNorm: norm,
+      tokens: tokens, targets: groupTargets, seconds: Date().timeIntervalSince(start))
     log.steps.append(entry)
     step += 1; stepInEpoch += 1
     return entry

@@ -22,7 +22,10 @@ public enum TrainingData {
     let trimmed = text.drop(while: { $0.isWhitespace })
     if trimmed.first == "[", (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [Any] { return .jsonArray }
     if trimmed.first == "{", let first = trimmed.split(separator: "\n").first,
-       (try? JSONSerialization.jsonObject(with: Data(first.utf8))) is [String: Any] { return .jsonl }
+      (try? JSONSerialization.jsonObject(with: Data(first.utf8))) is [String: Any]
+    {
+      return .jsonl
+    }
     return .text
   }
 
@@ -31,7 +34,8 @@ public enum TrainingData {
   public static func read(path: String) throws -> [(prompt: String, completion: String)] {
     guard FileManager.default.fileExists(atPath: path) else { throw TrainingError.missingDataFile(path: path) }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw TrainingError.badDataFile(path: path, line: 0, detail: "cannot read the file (a directory, or no read permission)")
+      throw TrainingError.badDataFile(
+        path: path, line: 0, detail: "cannot read the file (a directory, or no read permission)")
     }
     return try parse(data, path: path)
   }
@@ -46,11 +50,13 @@ public enum TrainingData {
     func piece(_ obj: Any, line: Int) throws -> (String, String) {
       if let t = obj as? String { return ("", t) }
       guard let o = obj as? [String: Any] else {
-        throw TrainingError.badDataFile(path: path, line: line, detail: "expected a JSON object (or a string in a JSON array)")
+        throw TrainingError.badDataFile(
+          path: path, line: line, detail: "expected a JSON object (or a string in a JSON array)")
       }
       if let t = o["text"] as? String { return ("", t) }
       if let p = o["prompt"] as? String, let c = o["completion"] as? String { return (p, c) }
-      throw TrainingError.badDataFile(path: path, line: line, detail: "expected a string key 'text' or string keys 'prompt' and 'completion'")
+      throw TrainingError.badDataFile(
+        path: path, line: line, detail: "expected a string key 'text' or string keys 'prompt' and 'completion'")
     }
     var out: [(String, String)] = []
     switch format(path: path, text: text) {

@@ -27,14 +27,18 @@ public enum TrainingError: Error, LocalizedError, Equatable {
     case .badHyperparameter(let n, let v, let e): return "hyperparameter \(n): expected \(e), found \(v)"
     case .badSequence(let i, let r): return "training sequence \(i): \(r)"
     case .nonFiniteLoss(let s, let l):
-      return "training stopped at optimizer step \(s): the loss is \(l) (not finite); lower the learning rate or check the data"
+      return
+        "training stopped at optimizer step \(s): the loss is \(l) (not finite); lower the learning rate or check the data"
     case .adapterMismatch(let d): return "adapter does not fit the model: \(d)"
     case .badAdapterFile(let p, let d): return "\(p): \(d)"
     case .badReferenceFile(let p, let d): return "\(p): \(d)"
     case .badDataFile(let p, let l, let d): return l > 0 ? "\(p):\(l): \(d)" : "\(p): \(d)"
     case .missingDataFile(let p): return "training data file \(p) not found"
     case .insufficientMemory(let w, let n, let a):
-      return String(format: "%@ need %.1f GB, more than the %.1f GB this machine allows (80%% of its memory); use shorter sequences or fewer adapters per step", w, n / 1e9, a / 1e9)
+      return String(
+        format:
+          "%@ need %.1f GB, more than the %.1f GB this machine allows (80%% of its memory); use shorter sequences or fewer adapters per step",
+        w, n / 1e9, a / 1e9)
     }
   }
 }

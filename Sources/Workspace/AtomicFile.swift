@@ -2,8 +2,9 @@
 // the same directory, flushed to disk, then renamed over the target (rename(2) is atomic within a
 // file system), so a crash or Ctrl-C leaves the old file or none, never a partial one.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 public enum AtomicFile {
@@ -76,8 +77,12 @@ public enum AtomicFile {
     while true {
       var isDir: ObjCBool = false
       if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
-        guard isDir.boolValue else { throw WorkspaceError.notWritable(path: url.path, message: "exists and is not a directory") }
-        guard access(url.path, W_OK | X_OK) == 0 else { throw WorkspaceError.notWritable(path: url.path, message: "no write permission") }
+        guard isDir.boolValue else {
+          throw WorkspaceError.notWritable(path: url.path, message: "exists and is not a directory")
+        }
+        guard access(url.path, W_OK | X_OK) == 0 else {
+          throw WorkspaceError.notWritable(path: url.path, message: "no write permission")
+        }
         let probe = url.appendingPathComponent(".seb-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         guard mkdir(probe, 0o700) == 0 else {
           let reason = String(cString: strerror(errno))
@@ -87,7 +92,9 @@ public enum AtomicFile {
         return
       }
       let parent = url.deletingLastPathComponent()
-      if parent.path == url.path { throw WorkspaceError.notWritable(path: dir, message: "no existing parent directory") }
+      if parent.path == url.path {
+        throw WorkspaceError.notWritable(path: dir, message: "no existing parent directory")
+      }
       url = parent
     }
   }
@@ -96,7 +103,9 @@ public enum AtomicFile {
   public static func checkCreatable(file path: String) throws {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-      guard !isDir.boolValue else { throw WorkspaceError.notWritable(path: path, message: "is a directory, not a file") }
+      guard !isDir.boolValue else {
+        throw WorkspaceError.notWritable(path: path, message: "is a directory, not a file")
+      }
     }
     try checkCreatable(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
   }
@@ -110,7 +119,9 @@ public enum AtomicFile {
     let url = URL(fileURLWithPath: dir).standardizedFileURL
     try ensureDirectory(url.deletingLastPathComponent().path)
     try checkCreatable(directory: url.path)
-    let staging = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + Scratch.staging.suffix).path
+    let staging = url.deletingLastPathComponent().appendingPathComponent(
+      "." + url.lastPathComponent + Scratch.staging.suffix
+    ).path
     try? FileManager.default.removeItem(atPath: staging)
     Interrupts.register(staging)
     try ensureDirectory(staging)
@@ -123,7 +134,9 @@ public enum AtomicFile {
       var isDir: ObjCBool = false
       guard FileManager.default.fileExists(atPath: from, isDirectory: &isDir) else { continue }
       if isDir.boolValue { try ensureDirectory(to); continue }
-      guard rename(from, to) == 0 else { throw WorkspaceError.notWritable(path: to, message: String(cString: strerror(errno))) }
+      guard rename(from, to) == 0 else {
+        throw WorkspaceError.notWritable(path: to, message: String(cString: strerror(errno)))
+      }
     }
     return result
   }
@@ -144,7 +157,9 @@ public enum AtomicFile {
   public static func replaceDirectory(_ path: String, with tmp: String) throws {
     let fm = FileManager.default
     if !fm.fileExists(atPath: path) {
-      guard rename(tmp, path) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+      guard rename(tmp, path) == 0 else {
+        throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno)))
+      }
       return
     }
     if exchange(tmp, path) {
@@ -154,7 +169,9 @@ public enum AtomicFile {
     let old = path + Scratch.old.suffix
     Interrupts.register(old)
     defer { Interrupts.unregister(old) }
-    guard rename(path, old) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+    guard rename(path, old) == 0 else {
+      throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno)))
+    }
     guard rename(tmp, path) == 0 else {
       let m = String(cString: strerror(errno))
       _ = rename(old, path)
@@ -184,7 +201,9 @@ public enum AtomicFile {
     for kind in Scratch.allCases {
       guard let r = name.range(of: ".\(kind.rawValue)-", options: .backwards) else { continue }
       let digits = name[r.upperBound...]
-      if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let pid = pid_t(digits) { return pid }
+      if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let pid = pid_t(digits) {
+        return pid
+      }
     }
     return nil
   }

@@ -3,8 +3,9 @@
 // with exponential backoff on connection errors, timeouts, HTTP 429 and 5xx; any other status is
 // a failure at once. The key comes from an environment variable and is never written anywhere.
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+  import FoundationNetworking
 #endif
 
 public enum HTTPPost {
@@ -15,21 +16,27 @@ public enum HTTPPost {
   }
 
   /// The body of a 200 reply to `payload` at `url`.
-  public static func json(_ url: String, payload: Data, apiKeyEnv: String?, timeout: Double, retries: Int, backoff: Double = 1) throws -> Data {
+  public static func json(
+    _ url: String, payload: Data, apiKeyEnv: String?, timeout: Double, retries: Int, backoff: Double = 1
+  ) throws -> Data {
     var lastError = "no attempt made"
     for attempt in 0...max(0, retries) {
       if attempt > 0 { Thread.sleep(forTimeInterval: backoff * pow(2, Double(attempt - 1))) }
       let (status, data, err) = post(url, payload, apiKeyEnv: apiKeyEnv, timeout: timeout)
       if let err { lastError = err; continue }
       if status == 429 || status >= 500 { lastError = "HTTP \(status)"; continue }
-      guard status == 200 else { throw Failure(url: url, message: "HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))") }
+      guard status == 200 else {
+        throw Failure(url: url, message: "HTTP \(status): \(String(decoding: data.prefix(300), as: UTF8.self))")
+      }
       return data
     }
     throw Failure(url: url, message: "\(lastError) after \(max(0, retries) + 1) attempts")
   }
 
   /// `base` + "/" + `path` without a doubled slash (base URLs are given with or without one).
-  public static func join(_ base: String, _ path: String) -> String { base.hasSuffix("/") ? base + path : base + "/" + path }
+  public static func join(_ base: String, _ path: String) -> String {
+    base.hasSuffix("/") ? base + path : base + "/" + path
+  }
 
   static func post(_ urlString: String, _ payload: Data, apiKeyEnv: String?, timeout: Double) -> (Int, Data, String?) {
     guard let url = URL(string: urlString) else { return (0, Data(), "not a URL") }

@@ -27,7 +27,10 @@ public enum Interrupts {
         let doomed = paths
         lock.unlock()
         for p in doomed { try? FileManager.default.removeItem(atPath: p) }
-        FileHandle.standardError.write(Data("interrupted: \(doomed.isEmpty ? "nothing" : "\(doomed.count) temporary path(s)") cleaned up; outputs keep their last complete state\n".utf8))
+        FileHandle.standardError.write(
+          Data(
+            "interrupted: \(doomed.isEmpty ? "nothing" : "\(doomed.count) temporary path(s)") cleaned up; outputs keep their last complete state\n"
+              .utf8))
         _exit(128 + sig)  // no atexit handlers: the pool threads are still running
       }
       s.resume()

@@ -31,20 +31,29 @@ public enum Paths {
   }()
 
   /// The data root: `explicit`, else $SEB_DATA_ROOT, else ../shared/data beside the package root.
-  public static func dataRoot(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+  public static func dataRoot(
+    explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+  ) -> String {
     if let e = explicit, !e.isEmpty { return URL(fileURLWithPath: e).standardizedFileURL.path }
-    if let env = environment[dataRootVariable], !env.isEmpty { return URL(fileURLWithPath: env).standardizedFileURL.path }
+    if let env = environment[dataRootVariable], !env.isEmpty {
+      return URL(fileURLWithPath: env).standardizedFileURL.path
+    }
     let root = packageRoot() ?? FileManager.default.currentDirectoryPath
     return URL(fileURLWithPath: root).appendingPathComponent("../shared/data").standardizedFileURL.path
   }
 
   /// The model directory: `flag` if given, else $SEB_MODEL_DIR, else `Data/models` under the
   /// nearest ancestor of `currentDirectory` holding a Package.swift, else under it.
-  public static func modelDirectory(flag: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
-                                    currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) -> URL {
+  public static func modelDirectory(
+    flag: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+    currentDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+  ) -> URL {
     if let flag, !flag.isEmpty { return URL(fileURLWithPath: flag, relativeTo: currentDirectory).standardizedFileURL }
-    if let env = environment[modelDirVariable], !env.isEmpty { return URL(fileURLWithPath: env, relativeTo: currentDirectory).standardizedFileURL }
-    let root = packageRoot(from: currentDirectory) ?? executablePackageRoot.map { URL(fileURLWithPath: $0) } ?? currentDirectory
+    if let env = environment[modelDirVariable], !env.isEmpty {
+      return URL(fileURLWithPath: env, relativeTo: currentDirectory).standardizedFileURL
+    }
+    let root =
+      packageRoot(from: currentDirectory) ?? executablePackageRoot.map { URL(fileURLWithPath: $0) } ?? currentDirectory
     return root.appendingPathComponent("Data/models", isDirectory: true).standardizedFileURL
   }
 

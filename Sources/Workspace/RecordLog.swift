@@ -3,8 +3,9 @@
 // line. Reading drops a torn last line (no newline, or not JSON) and `repair` truncates it away;
 // a bad line anywhere else is an error (something other than a crash wrote the file).
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 public final class RecordLog {
@@ -38,12 +39,16 @@ public final class RecordLog {
         off += n
       }
     }
-    guard fsync(fd) == 0 else { throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno))) }
+    guard fsync(fd) == 0 else {
+      throw WorkspaceError.notWritable(path: path, message: String(cString: strerror(errno)))
+    }
   }
 
   /// The complete lines of a JSON Lines file and whether a torn last line was dropped.
   /// A missing file has no lines. `isValid` decides whether a line parses (default: JSON).
-  public static func read(path: String, isValid: (Data) -> Bool = RecordLog.isJSON) throws -> (lines: [Data], torn: Bool) {
+  public static func read(
+    path: String, isValid: (Data) -> Bool = RecordLog.isJSON
+  ) throws -> (lines: [Data], torn: Bool) {
     guard FileManager.default.fileExists(atPath: path) else { return ([], false) }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw WorkspaceError.io(path: path, message: "cannot read the file")
@@ -63,7 +68,8 @@ public final class RecordLog {
         } else if isLast {
           torn = true
         } else {
-          throw WorkspaceError.badRecordLine(path: path, line: lineNo, message: "not a valid record and not the last line")
+          throw WorkspaceError.badRecordLine(
+            path: path, line: lineNo, message: "not a valid record and not the last line")
         }
       }
       start = data.index(after: nl)

@@ -1,3 +1,4 @@
+import Analysis
 // ExitCodes.swift: one exit status per kind of failure (BSD sysexits), one message line on stderr,
 // and the usage text only for usage mistakes (documented in the README):
 //   0 ok · 1 a check found differences (verify, check, paper numbers) · 64 usage · 65 bad data
@@ -5,7 +6,6 @@
 import ArgumentParser
 import Embedding
 import Experiment
-import Analysis
 import Foundation
 import GGUF
 import LLM
@@ -17,13 +17,16 @@ import Training
 import Workspace
 
 enum ExitStatus {
-  static let usage: Int32 = 64, dataError: Int32 = 65, noInput: Int32 = 66, unavailable: Int32 = 69, software: Int32 = 70,
+  static let usage: Int32 = 64, dataError: Int32 = 65, noInput: Int32 = 66, unavailable: Int32 = 69,
+    software: Int32 = 70,
     cantCreate: Int32 = 73
 
   static func code(for error: Error) -> Int32 {
     switch error {
-    case ExperimentError.missingFile, LLMError.modelFileMissing, LLMError.inputFileMissing, EmbeddingError.modelNotInstalled,
-         TrainingError.missingDataFile: return noInput
+    case ExperimentError.missingFile, LLMError.modelFileMissing, LLMError.inputFileMissing,
+      EmbeddingError.modelNotInstalled,
+      TrainingError.missingDataFile:
+      return noInput
     case GGUFError.cannotOpen(let file, _) where !FileManager.default.fileExists(atPath: file): return noInput
     case AnalysisError.unreadable(let path, _) where !FileManager.default.fileExists(atPath: path): return noInput
     case AnalysisError.toolFailed: return software
@@ -31,7 +34,7 @@ enum ExitStatus {
     case is AnalysisError: return dataError
     case ExperimentError.runConflict, SelfEditError.modelMismatch, WorkspaceError.notWritable: return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,
-         is EmbeddingError, is WorkspaceError:
+      is EmbeddingError, is WorkspaceError:
       return dataError
     case SelfEditError.endpoint: return unavailable
     case is SelfEditError: return usage
@@ -62,7 +65,7 @@ extension SEB {
       // A bad option value found while running: the usage text of that command, not the root's.
       FileHandle.standardError.write(Data("Error: \(e.message)\nUsage: \(usageString(for: type(of: command)))\n".utf8))
       Foundation.exit(ExitStatus.usage)
-    } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+    } catch  where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
       exit(withError: error)  // help, version and the parser's own errors print as ArgumentParser does
     } catch {
       FileHandle.standardError.write(Data(("error: " + AtomicFile.describe(error) + "\n").utf8))

@@ -22,7 +22,9 @@ enum Runtime {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let t = (n ?? 0) > 0 ? n! : cores
     // More threads than cores only time-slice the pool's spinning workers: slower, never faster.
-    if t > cores { eprint("warning: --threads \(t) is above this machine's \(cores) cores; every parallel loop will run slower") }
+    if t > cores {
+      eprint("warning: --threads \(t) is above this machine's \(cores) cores; every parallel loop will run slower")
+    }
     ThreadPool.configure(threads: t)
     return t
   }
@@ -30,7 +32,9 @@ enum Runtime {
 
 /// --model/--dir/--threads, shared by every command that runs the language model.
 struct ModelOptions: ParsableArguments {
-  @Option(name: .customLong("model"), help: "GGUF model file (default: the installed SmolLM2-135M-Instruct in the model directory).")
+  @Option(
+    name: .customLong("model"),
+    help: "GGUF model file (default: the installed SmolLM2-135M-Instruct in the model directory).")
   var modelPath: String?
   @Option(name: .customLong("dir"), help: "Model directory (default: $SEB_MODEL_DIR or Data/models).")
   var modelDir: String?

@@ -24,7 +24,8 @@ struct SEB: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
-      TrainCommand.self, EmbedCommand.self, RunCommand.self, SearchCommand.self, BaselineCommand.self, MergeCommand.self, CheckCommand.self,
+      TrainCommand.self, EmbedCommand.self, RunCommand.self, SearchCommand.self, BaselineCommand.self,
+      MergeCommand.self, CheckCommand.self,
       JudgeCommand.self, SplitCommand.self, ServeCommand.self, ReportCommand.self, AnalyzeCommand.self,
     ])
 
@@ -38,9 +39,13 @@ struct SEB: ParsableCommand {
 /// Where text embeddings come from: an OpenAI-compatible endpoint (the paper's own measure), or
 /// the installed MiniLM (offline; its scores are never flagged with the paper's 0.92).
 struct EmbeddingOptions: ParsableArguments {
-  @Option(help: "OpenAI-compatible base URL for text embeddings (e.g. https://api.openai.com/v1); default: the local MiniLM.")
+  @Option(
+    help: "OpenAI-compatible base URL for text embeddings (e.g. https://api.openai.com/v1); default: the local MiniLM.")
   var embeddingsURL: String?
-  @Option(help: "Embedding model at --embeddings-url (the paper's: text-embedding-3-large; only its scores are flagged with 0.92).")
+  @Option(
+    help:
+      "Embedding model at --embeddings-url (the paper's: text-embedding-3-large; only its scores are flagged with 0.92)."
+  )
   var embeddingsModel = CollapseThresholds.paperTextModel
   @Option(help: "Environment variable holding the embeddings endpoint's API key.") var embeddingsKeyEnv: String?
 }
@@ -49,7 +54,9 @@ extension Runtime {
   /// The text embedder: the endpoint when `--embeddings-url` is given, else the installed MiniLM
   /// (nil when not installed: reports then say "not computed"). Built on demand, never stored.
   static func embedder(_ o: EmbeddingOptions) throws -> TextEmbedder? {
-    if let url = o.embeddingsURL { return EndpointEmbedder(url: url, model: o.embeddingsModel, apiKeyEnv: o.embeddingsKeyEnv) }
+    if let url = o.embeddingsURL {
+      return EndpointEmbedder(url: url, model: o.embeddingsModel, apiKeyEnv: o.embeddingsKeyEnv)
+    }
     return try embedder()
   }
 

@@ -1,9 +1,9 @@
 // Pins the similarity, length, grading and statistics code on hand-made inputs with known answers.
 import Analysis
-import Workspace
 import Foundation
 import Reporting
 import Testing
+import Workspace
 
 func close(_ a: Double?, _ b: Double, _ tol: Double = 1e-12) -> Bool {
   guard let a else { return false }
@@ -11,8 +11,10 @@ func close(_ a: Double?, _ b: Double, _ tol: Double = 1e-12) -> Bool {
 }
 
 func hp(_ r: Double, _ a: Double, _ d: Double, _ lr: Double, _ e: Double, _ ga: Double) -> [String: JSONValue] {
-  ["lora_rank": .number(r), "lora_alpha": .number(a), "lora_dropout": .number(d), "learning_rate": .number(lr),
-   "num_epochs": .number(e), "gradient_accumulation_steps": .number(ga)]
+  [
+    "lora_rank": .number(r), "lora_alpha": .number(a), "lora_dropout": .number(d), "learning_rate": .number(lr),
+    "num_epochs": .number(e), "gradient_accumulation_steps": .number(ga),
+  ]
 }
 
 @Suite("Hyperparameter similarity")
@@ -71,7 +73,8 @@ struct FixedEmbedder: TextEmbedder {
 struct TextSimilarityTests {
   @Test("tokens are lowercase runs of [a-z0-9']")
   func tokens() {
-    #expect(TextSimilarity.tokens("Let's read: The passage, 2x—fast!") == ["let's", "read", "the", "passage", "2x", "fast"])
+    #expect(
+      TextSimilarity.tokens("Let's read: The passage, 2x—fast!") == ["let's", "read", "the", "passage", "2x", "fast"])
   }
 
   @Test("token Jaccard of hand-made sets")
@@ -128,9 +131,11 @@ struct CollapseTests {
     // The 0.92 belongs to the paper's model: the same scores from another model are not flagged.
     let paper = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words(name: "text-embedding-3-large"))
     #expect(paper[1].textFlags == ["embedding text-embedding-3-large, (1+cos)/2"] && paper[0].textFlags.isEmpty)
-    let miniLM = try Collapse.analyze([[t, u], [t, t, t]], embedder: Words(name: "all-MiniLM-L6-v2 (local, mean pooling)"))
+    let miniLM = try Collapse.analyze(
+      [[t, u], [t, t, t]], embedder: Words(name: "all-MiniLM-L6-v2 (local, mean pooling)"))
     #expect(miniLM[1].score(miniLM[1].text[0].measure)! > 0.99 && miniLM.allSatisfy { $0.textFlags.isEmpty })
-    let own = try Collapse.analyze([[t, t, t]], embedder: Words(name: "mine"), thresholds: CollapseThresholds(textModel: "mine"))
+    let own = try Collapse.analyze(
+      [[t, t, t]], embedder: Words(name: "mine"), thresholds: CollapseThresholds(textModel: "mine"))
     #expect(own[0].textFlags == ["embedding mine, (1+cos)/2"])
     let strict = try Collapse.analyze([[t, t]], thresholds: CollapseThresholds(text: 1, hyperparameter: 1))
     #expect(!strict[0].hyperparameterFlag && strict[0].textFlags.isEmpty)
@@ -138,11 +143,15 @@ struct CollapseTests {
 
   @Test("template files: malformed entries are typed errors naming the position")
   func loading() throws {
-    let ok = try JSONValue.parse(Data(#"[[{"data_creation_instruction": "x", "hyperparameters": {"lora_rank": 8}}, "y"]]"#.utf8), path: "t.json")
+    let ok = try JSONValue.parse(
+      Data(#"[[{"data_creation_instruction": "x", "hyperparameters": {"lora_rank": 8}}, "y"]]"#.utf8), path: "t.json")
     let g = try Collapse.templateGroups(ok, path: "t.json")
     #expect(g[0].count == 2 && g[0][0].hyperparameters["lora_rank"] == .number(8) && g[0][1].instruction == "y")
     let bad = try JSONValue.parse(Data(#"[[{"hyperparameters": {}}]]"#.utf8), path: "t.json")
-    #expect(throws: AnalysisError.malformed(path: "t.json", key: "[0][0].data_creation_instruction", expected: "a string", found: "missing")) {
+    #expect(
+      throws: AnalysisError.malformed(
+        path: "t.json", key: "[0][0].data_creation_instruction", expected: "a string", found: "missing")
+    ) {
       try Collapse.templateGroups(bad, path: "t.json")
     }
   }
@@ -152,10 +161,12 @@ struct CollapseTests {
 struct LengthTests {
   @Test("mean characters per training_sequences list, empty lists in the denominator, nested lists found")
   func lengths() throws {
-    let doc = try JSONValue.parse(Data(#"""
-    {"a": [{"training_sequences": ["abc", "de"]}, {"training_sequences": []}],
-     "b": {"inner": {"training_sequences": ["é✓", 3]}}}
-    """#.utf8), path: "x")
+    let doc = try JSONValue.parse(
+      Data(
+        #"""
+        {"a": [{"training_sequences": ["abc", "de"]}, {"training_sequences": []}],
+         "b": {"inner": {"training_sequences": ["é✓", 3]}}}
+        """#.utf8), path: "x")
     let s = Lengths.summarize(doc, tokenCounter: { $0.split(separator: " ").count + 1 })
     #expect(s.lists == 3 && s.emptyLists == 1 && s.sequences == 3)  // the number 3 is not a string: skipped
     #expect(s.totalCharacters == 5 + 0 + 2)
@@ -186,8 +197,11 @@ struct GradingTests {
     #expect(!Grading.contains("Broncos", "Denver Broncos"))
     #expect(Grading.contains("x", references: ["y", "x"]))
     let g = OfflineGrader(rule: .f1(atLeast: 0.5), references: .all)
-    #expect(g.grade(prediction: "Santa Clara", single: "Levi's Stadium", all: ["Levi's Stadium", "Santa Clara, California"]))
-    #expect(!OfflineGrader(rule: .f1(atLeast: 0.5), references: .single).grade(prediction: "Santa Clara", single: "Levi's Stadium", all: []))
+    #expect(
+      g.grade(prediction: "Santa Clara", single: "Levi's Stadium", all: ["Levi's Stadium", "Santa Clara, California"]))
+    #expect(
+      !OfflineGrader(rule: .f1(atLeast: 0.5), references: .single).grade(
+        prediction: "Santa Clara", single: "Levi's Stadium", all: []))
   }
 
   @Test("agreement, precision, recall and Cohen's kappa of a hand-made confusion table")
@@ -209,11 +223,13 @@ struct StatisticsTests {
   @Test("SplitMix64 matches the reference sequence for seed 0")
   func splitmix() {
     var r = SplitMix64(seed: 0)
-    #expect(r.next() == 0xE220A8397B1DCDAF)
-    #expect(r.next() == 0x6E789E6AA1B965F4)
+    #expect(r.next() == 0xE220_A839_7B1D_CDAF)
+    #expect(r.next() == 0x6E78_9E6A_A1B9_65F4)
   }
 
-  @Test("bootstrap: constant data gives a zero-width interval; same seed gives the same interval; the interval holds the mean")
+  @Test(
+    "bootstrap: constant data gives a zero-width interval; same seed gives the same interval; the interval holds the mean"
+  )
   func bootstrap() throws {
     let c = try Stats.bootstrapMean([0.5, 0.5, 0.5], resamples: 100, seed: 1)
     #expect(c.mean == 0.5 && c.lower == 0.5 && c.upper == 0.5)
@@ -255,15 +271,20 @@ struct StatisticsTests {
 struct ChartTests {
   @Test("a chart's .dat holds the numbers and its .gp reads the .dat and writes PNG and SVG")
   func render() throws {
-    let c = Chart(name: "t", title: "T", xLabel: "x", yLabel: "y",
-                  kind: .lines([Series(name: "s", x: [0, 1], y: [0.5, 0.25], lower: [0.4, 0.2], upper: [0.6, 0.3])],
-                               references: [ReferenceLine(label: "thr", y: 0.9)]))
+    let c = Chart(
+      name: "t", title: "T", xLabel: "x", yLabel: "y",
+      kind: .lines(
+        [Series(name: "s", x: [0, 1], y: [0.5, 0.25], lower: [0.4, 0.2], upper: [0.6, 0.3])],
+        references: [ReferenceLine(label: "thr", y: 0.9)]))
     let (dat, gp) = try ChartWriter.render(c)
     // x y lower upper x_drawn (one series: not moved sideways).
     #expect(dat.contains("0 0.5 0.4 0.6 0\n1 0.25 0.2 0.3 1\n"))
-    #expect(gp.contains("do for [fmt in \"png svg\"]") && gp.contains("set output \"t.\" . fmt") && gp.contains("\"t.dat\" index 0"))
+    #expect(
+      gp.contains("do for [fmt in \"png svg\"]") && gp.contains("set output \"t.\" . fmt")
+        && gp.contains("\"t.dat\" index 0"))
     #expect(gp.contains("0.9 with lines"))
-    let bad = Chart(name: "b", title: "", xLabel: "x", yLabel: "y", kind: .lines([Series(name: "s", x: [0], y: [])], references: []))
+    let bad = Chart(
+      name: "b", title: "", xLabel: "x", yLabel: "y", kind: .lines([Series(name: "s", x: [0], y: [])], references: []))
     #expect(throws: ReportingError.self) { try ChartWriter.render(bad) }
   }
 
@@ -274,6 +295,7 @@ struct ChartTests {
     let c = Chart(name: "b", title: "B", xLabel: "m", yLabel: "v", kind: .bars([Bar(label: "a", value: 1)]))
     let o = try ChartWriter(directory: dir, gnuplot: "/nonexistent/gnuplot").write(c)
     #expect(!o.rendered && o.message != nil)
-    #expect(FileManager.default.fileExists(atPath: dir + "/b.dat") && FileManager.default.fileExists(atPath: dir + "/b.gp"))
+    #expect(
+      FileManager.default.fileExists(atPath: dir + "/b.dat") && FileManager.default.fileExists(atPath: dir + "/b.gp"))
   }
 }

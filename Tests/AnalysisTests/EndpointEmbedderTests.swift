@@ -30,7 +30,9 @@ final class EmbeddingsStub {
     print(s.server_address[1], flush=True)
     s.serve_forever()
     """
-  static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+  static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
 
   let process = Process()
   let logPath: String
@@ -60,7 +62,9 @@ final class EmbeddingsStub {
 
   var requests: [[String: Any]] {
     let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    return text.split(separator: "\n").compactMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
   }
 }
 
@@ -87,12 +91,15 @@ struct EndpointEmbedderTests {
   func flagsAndFailure() throws {
     let stub = try EmbeddingsStub(failFirst: 0)
     let same = Template(instruction: "same words", hyperparameters: [:])
-    let its = try Collapse.analyze([[same, same]], embedder: EndpointEmbedder(url: stub.url, model: "text-embedding-3-large"))
+    let its = try Collapse.analyze(
+      [[same, same]], embedder: EndpointEmbedder(url: stub.url, model: "text-embedding-3-large"))
     #expect(its[0].textFlags == ["embedding text-embedding-3-large, (1+cos)/2"])
     let down = try EmbeddingsStub(failFirst: 100)
     var e = EndpointEmbedder(url: down.url, model: "text-embedding-3-large")
     e.retries = 1
     e.backoff = 0.01
-    #expect(throws: AnalysisError.endpoint(url: down.url + "/embeddings", message: "HTTP 503 after 2 attempts")) { try e.embed(["x"]) }
+    #expect(throws: AnalysisError.endpoint(url: down.url + "/embeddings", message: "HTTP 503 after 2 attempts")) {
+      try e.embed(["x"])
+    }
   }
 }

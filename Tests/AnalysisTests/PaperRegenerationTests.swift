@@ -28,7 +28,8 @@ struct PaperRegenerationTests {
 
   @Test("plain normalised contains against the single answer agrees with the judge as documented")
   func containsGrader() throws {
-    let (rep, _) = try GraderFidelity.evaluateReleased(dataRoot: DataRoot.path!, graders: [OfflineGrader(rule: .contains, references: .single)])
+    let (rep, _) = try GraderFidelity.evaluateReleased(
+      dataRoot: DataRoot.path!, graders: [OfflineGrader(rule: .contains, references: .single)])
     #expect(rep.answers == 9740 && rep.unmatchedReferences == 0)
     let a = rep.results[0].overall
     #expect(a.truePositive == 2427 && a.falsePositive == 131 && a.falseNegative == 1175 && a.trueNegative == 6007)

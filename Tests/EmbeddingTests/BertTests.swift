@@ -99,7 +99,6 @@ private func model(seed: UInt64 = 7) throws -> (BertModel, [String: SafeTensorsF
   return (m, w)
 }
 
-
 @Suite("BERT encoder")
 struct BertTests {
   @Test("the encoder matches a naive Double reference of the BERT equations")
@@ -139,11 +138,14 @@ struct BertTests {
     }
     #expect(throws: EmbeddingError.shapeMismatch(tensor: "embeddings.LayerNorm.bias", expected: [8], found: [7])) {
       try BertModel(config: tiny) { name in
-        name == "embeddings.LayerNorm.bias" ? ([7], [Float](repeating: 0, count: 7)) : w[name].map { ($0.shape, $0.values) }
+        name == "embeddings.LayerNorm.bias"
+          ? ([7], [Float](repeating: 0, count: 7)) : w[name].map { ($0.shape, $0.values) }
       }
     }
     #expect(throws: EmbeddingError.missingTensor(file: "weights", name: "encoder.layer.1.output.dense.bias")) {
-      try BertModel(config: tiny) { name in name == "encoder.layer.1.output.dense.bias" ? nil : w[name].map { ($0.shape, $0.values) } }
+      try BertModel(config: tiny) { name in
+        name == "encoder.layer.1.output.dense.bias" ? nil : w[name].map { ($0.shape, $0.values) }
+      }
     }
   }
 
@@ -156,14 +158,16 @@ struct BertTests {
     var weights = BertModel.randomWeights(config: tiny, seed: 3)
     // Real checkpoints also carry position_ids (I64 upstream); extra tensors are ignored.
     weights["embeddings.position_ids"] = SafeTensorsF32(shape: [1, 16], values: (0..<16).map(Float.init))
-    try SafeTensorsWriter.write(weights, metadata: ["format": "pt"], to: dir.appendingPathComponent("model.safetensors"))
+    try SafeTensorsWriter.write(
+      weights, metadata: ["format": "pt"], to: dir.appendingPathComponent("model.safetensors"))
     let config = """
       {"vocab_size": 25, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
        "intermediate_size": 12, "max_position_embeddings": 16, "type_vocab_size": 2,
        "layer_norm_eps": 1e-12, "hidden_act": "gelu", "model_type": "bert"}
       """
     try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-    try tinyVocab.joined(separator: "\n").write(to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
+    try tinyVocab.joined(separator: "\n").write(
+      to: dir.appendingPathComponent("vocab.txt"), atomically: true, encoding: .utf8)
     try #"{"max_seq_length": 6, "do_lower_case": false}"#.write(
       to: dir.appendingPathComponent("sentence_bert_config.json"), atomically: true, encoding: .utf8)
 
@@ -201,7 +205,10 @@ struct BertTests {
   @Test("a folder without the model files says how to install it")
   func notInstalled() {
     let dir = URL(fileURLWithPath: "/nonexistent/seb-minilm")
-    #expect(throws: EmbeddingError.modelNotInstalled(directory: dir.path, missing: "config.json", hint: "Run `seb model install --model minilm`.")) {
+    #expect(
+      throws: EmbeddingError.modelNotInstalled(
+        directory: dir.path, missing: "config.json", hint: "Run `seb model install --model minilm`.")
+    ) {
       try SentenceEmbedder(directory: dir)
     }
   }

@@ -70,7 +70,8 @@ struct SafeTensorsTests {
     var data: [UInt8] = [0x00, 0x3C, 0x00, 0xC0, 0x01, 0x00, 0x00, 0x7C]
     data += [0x80, 0x3F, 0x00, 0xBF]
     data += [0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0]
-    let header = #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},"i":{"dtype":"I64","shape":[2],"data_offsets":[12,28]}}"#
+    let header =
+      #"{"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},"i":{"dtype":"I64","shape":[2],"data_offsets":[12,28]}}"#
     let f = try SafeTensorsFile(data: file(header, data: data))
     #expect(try f.floats("h") == [1, -2, Float(sign: .plus, exponent: -24, significand: 1), .infinity])
     #expect(try f.floats("b") == [1, -0.5])
@@ -114,10 +115,12 @@ struct SafeTensorsTests {
           #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
           data: [UInt8](repeating: 0, count: 12))) == .overlap(tensor: "b", other: "a"))
     #expect(
-      parseError(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8)))
+      parseError(
+        file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8)))
         == .unindexedBytes(at: 0, dataSize: 8))
     #expect(
-      parseError(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [UInt8](repeating: 0, count: 8)))
+      parseError(
+        file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [UInt8](repeating: 0, count: 8)))
         == .unindexedBytes(at: 4, dataSize: 8))
     #expect(parseError(file(#"{"__metadata__":{"k":1}}"#, data: [])) == .badMetadata(found: "k: 1"))
   }

@@ -5,7 +5,8 @@ import Foundation
 import Testing
 import Workspace
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
 let dataRoot = URL(fileURLWithPath: packageRoot).appendingPathComponent("../shared/data").standardizedFileURL.path
 let haveData = FileManager.default.fileExists(atPath: dataRoot + "/squad/squad_val.json")
 let released = dataRoot + "/seal/data/synthetic_data/eval/"
@@ -38,11 +39,15 @@ struct SplitTests {
   func val200() throws {
     let m = try SplitManifest.load("val200", splitsDir: splits)
     let all = try Datasets.loadSEAL(path: dataRoot + "/squad/squad_val.json")
-    let again = try SplitManifest.make(name: "val200", source: Datasets.validationFile, passages: all, start: 0, count: 200)
+    let again = try SplitManifest.make(
+      name: "val200", source: Datasets.validationFile, passages: all, start: 0, count: 200)
     #expect(m == again)
     #expect(m.questions == 974)
     let ps = try m.passages(dataRoot: dataRoot)
-    #expect(ps.map(\.title).prefix(5) == ["Genghis Khan", "European Union law", "1973 oil crisis", "Genghis Khan", "Chloroplast"])
+    #expect(
+      ps.map(\.title).prefix(5) == [
+        "Genghis Khan", "European Union law", "1973 oil crisis", "Genghis Khan", "Chloroplast",
+      ])
     // The explorer file adds every official reference; SEAL's single answer is among them (a
     // question asked twice in one paragraph gets both occurrences' references).
     #expect(ps.allSatisfy { $0.questions.allSatisfy { $0.references.contains($0.answer) } })
@@ -76,10 +81,13 @@ struct SplitTests {
   func changedContext() throws {
     let d = tempDir()
     try FileManager.default.createDirectory(atPath: d + "/squad", withIntermediateDirectories: true)
-    let ps = [Passage(index: 0, title: "T", context: "one", questions: [Question(question: "q", answer: "a")]),
-              Passage(index: 1, title: "U", context: "two", questions: [Question(question: "q", answer: "a")])]
+    let ps = [
+      Passage(index: 0, title: "T", context: "one", questions: [Question(question: "q", answer: "a")]),
+      Passage(index: 1, title: "U", context: "two", questions: [Question(question: "q", answer: "a")]),
+    ]
     let m = try SplitManifest.make(name: "tiny", source: "squad/squad_val.json", passages: ps, start: 0, count: 2)
-    let changed = "[{\"title\":\"T\",\"context\":\"one!\",\"questions\":[]},{\"title\":\"U\",\"context\":\"two!\",\"questions\":[]}]"
+    let changed =
+      "[{\"title\":\"T\",\"context\":\"one!\",\"questions\":[]},{\"title\":\"U\",\"context\":\"two!\",\"questions\":[]}]"
     try Data(changed.utf8).write(to: URL(fileURLWithPath: d + "/squad/squad_val.json"))
     #expect(throws: ExperimentError.self) { _ = try m.passages(dataRoot: d) }
   }
@@ -90,8 +98,12 @@ struct DataFileTests {
   @Test("a missing field names the file and the key path")
   func missingField() throws {
     let p = tempDir() + "/bad.json"
-    try Data("[{\"title\":\"T\",\"context\":\"c\",\"questions\":[{\"question\":\"q\"}]}]".utf8).write(to: URL(fileURLWithPath: p))
-    #expect(throws: ExperimentError.malformed(path: p, key: "[0].questions[0].answer", expected: "a value", found: "no such key")) {
+    try Data("[{\"title\":\"T\",\"context\":\"c\",\"questions\":[{\"question\":\"q\"}]}]".utf8).write(
+      to: URL(fileURLWithPath: p))
+    #expect(
+      throws: ExperimentError.malformed(
+        path: p, key: "[0].questions[0].answer", expected: "a value", found: "no such key")
+    ) {
       _ = try Datasets.loadSEAL(path: p)
     }
   }
@@ -107,8 +119,12 @@ struct DataFileTests {
 
   @Test("a missing file and a missing data root are errors that say what to do")
   func missingFiles() throws {
-    #expect(throws: ExperimentError.missingFile(path: "/nonexistent/x.json", what: "no such file")) { _ = try Datasets.loadSEAL(path: "/nonexistent/x.json") }
-    #expect(throws: ExperimentError.self) { _ = try Datasets.file("squad/squad_val.json", dataRoot: "/nonexistent-root") }
+    #expect(throws: ExperimentError.missingFile(path: "/nonexistent/x.json", what: "no such file")) {
+      _ = try Datasets.loadSEAL(path: "/nonexistent/x.json")
+    }
+    #expect(throws: ExperimentError.self) {
+      _ = try Datasets.file("squad/squad_val.json", dataRoot: "/nonexistent-root")
+    }
   }
 
   @Test("invalid JSON and a corrupt .gz name the file")
@@ -139,17 +155,25 @@ struct SequenceTests {
   @Test("passage 0 of base_val.json gives 11 sequences, header-free, passage last", .enabled(if: haveData))
   func basePassage0() throws {
     let e = try Datasets.loadReleased(path: released + "base_val.json")[0]
-    let s = TrainingSequences.seal(completion: Datasets.firstNonEmpty(e.completions)[0], context: e.context, title: e.title)
+    let s = TrainingSequences.seal(
+      completion: Datasets.firstNonEmpty(e.completions)[0], context: e.context, title: e.title)
     #expect(s.count == 11)
     #expect(s[0].hasPrefix("Genghis Khan\n1. The Shah's decision"))
     #expect(s.last == "Genghis Khan\n" + e.context.trimmingCharacters(in: .whitespacesAndNewlines))
   }
 
-  @Test("sequence totals over the 200 released passages equal the reference counts (1714, 1580, 3034)", .enabled(if: haveData))
+  @Test(
+    "sequence totals over the 200 released passages equal the reference counts (1714, 1580, 3034)",
+    .enabled(if: haveData))
   func releasedTotals() throws {
     for (f, n) in [("base_val.json", 1714), ("iter2_val.json", 1580), ("gpt4_1_val.json", 3034)] {
       let es = try Datasets.loadReleased(path: released + f).prefix(200)
-      let total = es.reduce(0) { $0 + TrainingSequences.seal(completion: Datasets.firstNonEmpty($1.completions).first ?? "", context: $1.context, title: $1.title).count }
+      let total = es.reduce(0) {
+        $0
+          + TrainingSequences.seal(
+            completion: Datasets.firstNonEmpty($1.completions).first ?? "", context: $1.context, title: $1.title
+          ).count
+      }
       #expect(total == n, "\(f)")
     }
   }
@@ -158,10 +182,12 @@ struct SequenceTests {
   func branches() {
     let plain = TrainingSequences.seal(completion: "a\nb---c", context: " ctx ", title: "T")
     #expect(plain == ["T\na", "T\nb", "T\nc", "T\nctx"])
-    let noSplit = TrainingSequences.seal(completion: "a\nb---c", context: "ctx", title: "T",
-                                         options: .init(splitNewlines: false, titlePrefix: false, appendPassage: false))
+    let noSplit = TrainingSequences.seal(
+      completion: "a\nb---c", context: "ctx", title: "T",
+      options: .init(splitNewlines: false, titlePrefix: false, appendPassage: false))
     #expect(noSplit == ["a\nb", "c"])
-    let qa = TrainingSequences.seal(completion: "Who? Answer: me\nQuestion 2: Why? Answer: so", context: "c", title: "T")
+    let qa = TrainingSequences.seal(
+      completion: "Who? Answer: me\nQuestion 2: Why? Answer: so", context: "c", title: "T")
     #expect(qa == ["T\nQuestion 1: Who? Answer: me", "T\nQuestion 2: Why? Answer: so", "T\nc"])
     let header = TrainingSequences.seal(completion: "Sure, here:\n1. x\n2. y", context: "c", title: "T")
     #expect(header == ["T\n1. x", "T\n2. y", "T\nc"])
@@ -185,8 +211,11 @@ struct ConfigTests {
   @Test("an empty object is SEAL's defaults; the canonical form holds every field")
   func defaults() throws {
     let c = try parse("{}")
-    #expect(c.training.rank == 32 && c.training.alpha == 64 && c.training.epochs == 10 && c.training.learningRate == 1e-3)
-    #expect(c.training.targets == ["q", "v"] && c.evaluation.maxTokens == 64 && c.evaluation.topic && c.sequences.appendPassage)
+    #expect(
+      c.training.rank == 32 && c.training.alpha == 64 && c.training.epochs == 10 && c.training.learningRate == 1e-3)
+    #expect(
+      c.training.targets == ["q", "v"] && c.evaluation.maxTokens == 64 && c.evaluation.topic
+        && c.sequences.appendPassage)
     let text = String(decoding: try c.canonical(), as: UTF8.self)
     #expect(text.contains("\"lossMask\" : \"unpadded\"") && text.contains("\"splitNewlines\" : true"))
     #expect(try parse(text) == c)
@@ -197,31 +226,33 @@ struct ConfigTests {
     for f in ["smoke", "paper-val200"] { _ = try RunConfig.load(path: packageRoot + "/Data/configs/\(f).json") }
   }
 
-  @Test("bad keys and values are errors naming the key, the expected range and the value", arguments: [
-    ("{\"trainig\": {}}", "trainig"),
-    ("{\"training\": {\"epochs\": -3}}", "training.epochs"),
-    ("{\"training\": {\"epochs\": 1.5}}", "training.epochs"),
-    ("{\"training\": {\"rank\": 100000}}", "training.rank"),
-    ("{\"training\": {\"learningRate\": \"fast\"}}", "training.learningRate"),
-    ("{\"training\": {\"dropout\": 1}}", "training.dropout"),
-    ("{\"training\": {\"maxGradNorm\": 0}}", "training.maxGradNorm"),
-    ("{\"training\": {\"lossMask\": \"padded\"}}", "training.lossMask"),
-    ("{\"training\": {\"targets\": [\"q\", \"x\"]}}", "training.targets"),
-    ("{\"methods\": [\"implicatons\"]}", "methods[0]"),
-    ("{\"methods\": []}", "methods"),
-    ("{\"methods\": [\"teacher\"]}", "teacher"),
-    ("{\"methods\": [\"released:../x\"]}", "methods[0]"),
-    ("{\"selfEdit\": {\"k\": 0}}", "selfEdit.k"),
-    ("{\"selfEdit\": {\"topP\": 0}}", "selfEdit.topP"),
-    ("{\"evaluation\": {\"template\": \"qwen\"}}", "evaluation.template"),
-    ("{\"evaluation\": {\"runs\": 0}}", "evaluation.runs"),
-    ("{\"limit\": 0}", "limit"),
-    ("{\"seed\": -1}", "seed"),
-    ("{\"name\": \"a/b\"}", "name"),
-    ("{\"teacher\": {\"url\": \"ftp://x\", \"model\": \"m\"}, \"methods\": [\"teacher\"]}", "teacher.url"),
-    ("[1]", "(top level)"),
-    ("{", "(file)"),
-  ])
+  @Test(
+    "bad keys and values are errors naming the key, the expected range and the value",
+    arguments: [
+      ("{\"trainig\": {}}", "trainig"),
+      ("{\"training\": {\"epochs\": -3}}", "training.epochs"),
+      ("{\"training\": {\"epochs\": 1.5}}", "training.epochs"),
+      ("{\"training\": {\"rank\": 100000}}", "training.rank"),
+      ("{\"training\": {\"learningRate\": \"fast\"}}", "training.learningRate"),
+      ("{\"training\": {\"dropout\": 1}}", "training.dropout"),
+      ("{\"training\": {\"maxGradNorm\": 0}}", "training.maxGradNorm"),
+      ("{\"training\": {\"lossMask\": \"padded\"}}", "training.lossMask"),
+      ("{\"training\": {\"targets\": [\"q\", \"x\"]}}", "training.targets"),
+      ("{\"methods\": [\"implicatons\"]}", "methods[0]"),
+      ("{\"methods\": []}", "methods"),
+      ("{\"methods\": [\"teacher\"]}", "teacher"),
+      ("{\"methods\": [\"released:../x\"]}", "methods[0]"),
+      ("{\"selfEdit\": {\"k\": 0}}", "selfEdit.k"),
+      ("{\"selfEdit\": {\"topP\": 0}}", "selfEdit.topP"),
+      ("{\"evaluation\": {\"template\": \"qwen\"}}", "evaluation.template"),
+      ("{\"evaluation\": {\"runs\": 0}}", "evaluation.runs"),
+      ("{\"limit\": 0}", "limit"),
+      ("{\"seed\": -1}", "seed"),
+      ("{\"name\": \"a/b\"}", "name"),
+      ("{\"teacher\": {\"url\": \"ftp://x\", \"model\": \"m\"}, \"methods\": [\"teacher\"]}", "teacher.url"),
+      ("[1]", "(top level)"),
+      ("{", "(file)"),
+    ])
   func badValues(_ text: String, _ key: String) throws {
     do {
       _ = try parse(text)
@@ -237,7 +268,10 @@ struct ConfigTests {
 struct AggregationTests {
   func answers(_ correct: [Bool], ll: Double = -1) -> [AnswerRecord] {
     correct.enumerated().map { i, c in
-      AnswerRecord(q: i, text: c ? "yes" : "x", grades: Grades(prediction: c ? "yes" : "x", question: Question(question: "q", answer: "yes"), goldLogLikelihood: ll))
+      AnswerRecord(
+        q: i, text: c ? "yes" : "x",
+        grades: Grades(
+          prediction: c ? "yes" : "x", question: Question(question: "q", answer: "yes"), goldLogLikelihood: ll))
     }
   }
 
@@ -277,10 +311,14 @@ struct AggregationTests {
       let even: Bool = p % 2 == 0, third: Bool = p % 3 == 0
       recs.append(EvalRecord(kind: .baseline, method: "", passage: p, answers: answers([even, false])))
       recs.append(EvalRecord(kind: .adapter, method: "base", passage: p, answers: answers([even, false])))
-      recs.append(EvalRecord(kind: .adapter, method: "passage", passage: p, answers: answers([true, third], ll: -Double(p))))
+      recs.append(
+        EvalRecord(kind: .adapter, method: "passage", passage: p, answers: answers([true, third], ll: -Double(p))))
     }
-    let a = try CanonicalJSON.pretty(try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs))
-    let b = try CanonicalJSON.pretty(try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs.reversed()))
+    let a = try CanonicalJSON.pretty(
+      try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs))
+    let b = try CanonicalJSON.pretty(
+      try Summarize.run(
+        config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs.reversed()))
     #expect(a == b)
     let s = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs)
     let pd = try #require(s.paired.first { $0.a == "passage" && $0.b == "base" && $0.metric == "contains_single" })
@@ -291,15 +329,21 @@ struct AggregationTests {
   func judgeMetric() throws {
     var c = RunConfig()
     c.methods = ["passage"]
-    let recs = [EvalRecord(kind: .baseline, method: "", passage: 0, answers: answers([false, false])),
-                EvalRecord(kind: .adapter, method: "passage", passage: 0, answers: answers([false, false]))]
-    let judged: [String: Bool?] = ["baseline/p0/q0": false, "baseline/p0/q1": true,
-                                   "passage/p0/s0/r0/q0": true, "passage/p0/s0/r0/q1": Bool?.none]
-    let s = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs, judged: judged)
+    let recs = [
+      EvalRecord(kind: .baseline, method: "", passage: 0, answers: answers([false, false])),
+      EvalRecord(kind: .adapter, method: "passage", passage: 0, answers: answers([false, false])),
+    ]
+    let judged: [String: Bool?] = [
+      "baseline/p0/q0": false, "baseline/p0/q1": true,
+      "passage/p0/s0/r0/q0": true, "passage/p0/s0/r0/q1": Bool?.none,
+    ]
+    let s = try Summarize.run(
+      config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs, judged: judged)
     let j = try #require(s.methods["passage"]?.metrics["judge"])
     #expect(j.adapter.mean == 1 && j.baseline.mean == 0.5 && j.gradeFailures == 1 && j.answers == 1)
     // Without verdicts there is no judge metric at all (not a column of zeros).
-    let none = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs)
+    let none = try Summarize.run(
+      config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs)
     #expect(none.methods["passage"]?.metrics["judge"] == nil)
   }
 
@@ -317,12 +361,16 @@ struct ExpectationTests {
   @Test("values inside bands pass; each metric outside is named; an unknown metric fails")
   func bands() throws {
     let summary = Data("{\"a\": {\"b\": 0.5}, \"complete\": true, \"n\": 3}".utf8)
-    let e = Data("{\"metrics\": {\"a.b\": {\"value\": 0.4, \"tolerance\": 0.2}, \"n\": {\"min\": 4}, \"complete\": {\"equals\": true}, \"zz\": {\"min\": 0}}}".utf8)
+    let e = Data(
+      "{\"metrics\": {\"a.b\": {\"value\": 0.4, \"tolerance\": 0.2}, \"n\": {\"min\": 4}, \"complete\": {\"equals\": true}, \"zz\": {\"min\": 0}}}"
+        .utf8)
     let r = try Expectations.check(summary: summary, summaryPath: "s", expectations: e, expectationsPath: "e")
     #expect(r.map(\.passed) == [true, true, false, false])
     #expect(r[2].message.contains("n") && r[2].message.contains("OUTSIDE"))
     #expect(throws: ExperimentError.self) {
-      _ = try Expectations.check(summary: summary, summaryPath: "s", expectations: Data("{\"metrics\": {\"a.b\": {\"tol\": 1}}}".utf8), expectationsPath: "e")
+      _ = try Expectations.check(
+        summary: summary, summaryPath: "s", expectations: Data("{\"metrics\": {\"a.b\": {\"tol\": 1}}}".utf8),
+        expectationsPath: "e")
     }
   }
 }

@@ -77,7 +77,9 @@ struct DequantizeTests {
   /// Runs the reference kernel on the same bytes.
   func ref(_ bytes: [UInt8], _ type: GGUFType, _ n: Int) -> [Float] {
     var out = [Float](repeating: .nan, count: n)
-    bytes.withUnsafeBytes { s in out.withUnsafeMutableBufferPointer { dequantizeRowReference(type, s.baseAddress!, $0.baseAddress!, count: n) } }
+    bytes.withUnsafeBytes { s in
+      out.withUnsafeMutableBufferPointer { dequantizeRowReference(type, s.baseAddress!, $0.baseAddress!, count: n) }
+    }
     return out
   }
 
@@ -229,8 +231,14 @@ struct DequantizeTests {
 
   @Test("dequantizing bytes rejects unsupported types and wrong byte counts")
   func dequantizeBytesValidation() {
-    #expect(errorCase { _ = try dequantize([UInt8](repeating: 0, count: 36), type: .q8_1, count: 32) } == "unsupportedTensorType")
-    #expect(errorCase { _ = try dequantize([UInt8](repeating: 0, count: 33), type: .q8_0, count: 32) } == "invalidTensorShape")
-    #expect(errorCase { _ = try dequantize([UInt8](repeating: 0, count: 34), type: .q8_0, count: 31) } == "invalidTensorShape")
+    #expect(
+      errorCase { _ = try dequantize([UInt8](repeating: 0, count: 36), type: .q8_1, count: 32) }
+        == "unsupportedTensorType")
+    #expect(
+      errorCase { _ = try dequantize([UInt8](repeating: 0, count: 33), type: .q8_0, count: 32) } == "invalidTensorShape"
+    )
+    #expect(
+      errorCase { _ = try dequantize([UInt8](repeating: 0, count: 34), type: .q8_0, count: 31) } == "invalidTensorShape"
+    )
   }
 }

@@ -105,13 +105,16 @@ struct MalformedFileTests {
     let b = try tinyWriter().serialize()
     let at = try #require(find("llama.block_count", in: b)) + "llama.block_count".utf8.count + 4  // after the type
     let e = parseError(Array(b[0..<(at + 2)]))
-    #expect(e == .truncated(file: "bad.gguf", what: "value of key 'llama.block_count'", offset: at, needed: 4, available: 2))
+    #expect(
+      e == .truncated(file: "bad.gguf", what: "value of key 'llama.block_count'", offset: at, needed: 4, available: 2))
     #expect(e?.localizedDescription.contains("llama.block_count") == true)
   }
 
   @Test("a string length beyond the end of the file is truncation, not a crash")
   func stringLengthBeyondEnd() {
-    let b = oneKV(type: 8) { r in r.u64(1000); r.bytes += Array("short".utf8) }
+    let b = oneKV(type: 8) { r in
+      r.u64(1000); r.bytes += Array("short".utf8)
+    }
     guard case .truncated(_, let what, _, let needed, let available)? = parseError(b) else {
       Issue.record("expected truncated"); return
     }
@@ -120,7 +123,9 @@ struct MalformedFileTests {
 
   @Test("a string length near 2^64 is truncation, not an overflow")
   func hugeStringLength() {
-    let b = oneKV(type: 8) { r in r.u64(.max); r.bytes += [0, 0, 0, 0] }
+    let b = oneKV(type: 8) { r in
+      r.u64(.max); r.bytes += [0, 0, 0, 0]
+    }
     #expect(caseName(parseError(b)) == "truncated")
   }
 
@@ -132,14 +137,20 @@ struct MalformedFileTests {
 
   @Test("an unknown array element type names the key")
   func unknownArrayElementType() {
-    let b = oneKV("a", type: 9) { r in r.u32(99); r.u64(0) }
+    let b = oneKV("a", type: 9) { r in
+      r.u32(99); r.u64(0)
+    }
     #expect(parseError(b) == .unknownValueType(file: "bad.gguf", key: "a", found: 99))
   }
 
   @Test("an absurd array count is bounded by the bytes that remain")
   func absurdArrayCount() {
-    let b = oneKV("tokenizer.ggml.tokens", type: 9) { r in r.u32(8); r.u64(1 << 50); r.str("x") }
-    guard case .countTooLarge(_, let what, let count, _)? = parseError(b) else { Issue.record("expected countTooLarge"); return }
+    let b = oneKV("tokenizer.ggml.tokens", type: 9) { r in
+      r.u32(8); r.u64(1 << 50); r.str("x")
+    }
+    guard case .countTooLarge(_, let what, let count, _)? = parseError(b) else {
+      Issue.record("expected countTooLarge"); return
+    }
     #expect(what.contains("tokenizer.ggml.tokens") && count == 1 << 50)
   }
 
@@ -147,13 +158,20 @@ struct MalformedFileTests {
   func truncatedArrayElements() {
     // Two strings need at least 16 bytes and 21 remain, so the count passes; the second string's
     // 5 bytes do not.
-    let b = oneKV("a", type: 9) { r in r.u32(8); r.u64(2); r.str("abc"); r.u64(5); r.bytes += Array("ab".utf8) }
-    #expect(parseError(b) == .truncated(file: "bad.gguf", what: "element #1 of key 'a' (5 bytes)", offset: b.count - 2, needed: 5, available: 2))
+    let b = oneKV("a", type: 9) { r in
+      r.u32(8); r.u64(2); r.str("abc"); r.u64(5); r.bytes += Array("ab".utf8)
+    }
+    #expect(
+      parseError(b)
+        == .truncated(
+          file: "bad.gguf", what: "element #1 of key 'a' (5 bytes)", offset: b.count - 2, needed: 5, available: 2))
   }
 
   @Test("scalar array elements past the end are caught by the count bound")
   func scalarArrayPastEnd() {
-    let b = oneKV("a", type: 9) { r in r.u32(4); r.u64(3); r.u32(1); r.u32(2); r.u16(0) }  // 10 of 12 bytes
+    let b = oneKV("a", type: 9) { r in
+      r.u32(4); r.u64(3); r.u32(1); r.u32(2); r.u16(0)
+    }  // 10 of 12 bytes
     #expect(caseName(parseError(b)) == "countTooLarge")
   }
 
@@ -178,7 +196,9 @@ struct MalformedFileTests {
   @Test("a bool byte other than 0 or 1 is rejected")
   func invalidBool() {
     #expect(parseError(oneKV("flag", type: 7) { $0.u8(2) }) == .invalidBool(file: "bad.gguf", key: "flag", found: 2))
-    let arr = oneKV("flags", type: 9) { r in r.u32(7); r.u64(2); r.u8(1); r.u8(7) }
+    let arr = oneKV("flags", type: 9) { r in
+      r.u32(7); r.u64(2); r.u8(1); r.u8(7)
+    }
     #expect(parseError(arr) == .invalidBool(file: "bad.gguf", key: "flags", found: 7))
   }
 
@@ -200,7 +220,9 @@ struct MalformedFileTests {
 
   @Test("an invalid UTF-8 string inside an array is rejected")
   func invalidUTF8InArray() {
-    let b = oneKV("tokenizer.ggml.tokens", type: 9) { r in r.u32(8); r.u64(2); r.str("ok"); r.strBytes([0xED, 0xA0, 0x80]) }
+    let b = oneKV("tokenizer.ggml.tokens", type: 9) { r in
+      r.u32(8); r.u64(2); r.str("ok"); r.strBytes([0xED, 0xA0, 0x80])
+    }
     #expect(parseError(b) == .invalidUTF8(file: "bad.gguf", what: "element #1 of key 'tokenizer.ggml.tokens'"))
   }
 
@@ -292,13 +314,16 @@ struct MalformedFileTests {
 
   @Test("a negative dimension is rejected")
   func negativeDim() {
-    #expect(parseError(oneTensor("w", dims: [32, -1])) == .negativeDimension(file: "bad.gguf", tensor: "w", index: 1, found: -1))
+    #expect(
+      parseError(oneTensor("w", dims: [32, -1]))
+        == .negativeDimension(file: "bad.gguf", tensor: "w", index: 1, found: -1))
   }
 
   @Test("ne[0] that is not a multiple of the block size is rejected")
   func rowNotBlockAligned() {
     let e = parseError(oneTensor("blk.0.attn_q.weight", dims: [48, 2], type: 8))
-    #expect(e == .rowNotBlockAligned(file: "bad.gguf", tensor: "blk.0.attn_q.weight", type: "Q8_0", ne0: 48, blockSize: 32))
+    #expect(
+      e == .rowNotBlockAligned(file: "bad.gguf", tensor: "blk.0.attn_q.weight", type: "Q8_0", ne0: 48, blockSize: 32))
     #expect(e?.localizedDescription.contains("blk.0.attn_q.weight") == true)
   }
 
@@ -346,7 +371,9 @@ struct MalformedFileTests {
   func dataPastEnd() throws {
     let b = try tinyWriter().serialize()
     let e = parseError(Array(b.dropLast(40)))  // cuts into emb.weight (68 bytes + padding)
-    guard case .tensorDataOutOfRange(_, let tensor, _, _, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+    guard case .tensorDataOutOfRange(_, let tensor, _, _, _)? = e else {
+      Issue.record("got \(String(describing: e))"); return
+    }
     #expect(tensor == "emb.weight")
   }
 

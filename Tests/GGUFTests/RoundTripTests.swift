@@ -116,7 +116,8 @@ struct RoundTripTests {
       values[name] = v
       try w.addTensor(name, dims: dims, values: v, type: type)
     }
-    let q4k = packQ4K(d: 0x3C00, dmin: 0x3800, scales: Array(1...8), mins: Array(0..<8), q: (0..<256).map { UInt8($0 % 16) })
+    let q4k = packQ4K(
+      d: 0x3C00, dmin: 0x3800, scales: Array(1...8), mins: Array(0..<8), q: (0..<256).map { UInt8($0 % 16) })
     try w.addTensor("q4_K", dims: [256], type: .q4_K, rawBytes: q4k)
     let q6k = packQ6K(d: 0x3C00, scales: (0..<16).map { Int8($0 - 8) }, q: (0..<256).map { UInt8($0 % 64) })
     try w.addTensor("q6_K", dims: [256, 2], type: .q6_K, rawBytes: q6k + q6k)
@@ -217,7 +218,9 @@ struct RoundTripTests {
     var rows = [Float](repeating: 0, count: 64)  // (2, 32)
     try rows.withUnsafeMutableBufferPointer { try f.dequantize(t, rows: 1..<3, into: $0.baseAddress!) }
     #expect(rows == Array(all[32..<96]))
-    #expect(errorCase { try rows.withUnsafeMutableBufferPointer { try f.dequantize(t, rows: 3..<5, into: $0.baseAddress!) } } == "rowRangeOutOfBounds")
+    #expect(
+      errorCase { try rows.withUnsafeMutableBufferPointer { try f.dequantize(t, rows: 3..<5, into: $0.baseAddress!) } }
+        == "rowRangeOutOfBounds")
   }
 
   @Test("writer refuses duplicates, bad shapes, wrong value counts and mismatched raw bytes")
@@ -230,9 +233,14 @@ struct RoundTripTests {
     #expect(errorCase { try w.addTensor("t", dims: [2], values: [1, 2]) } == "duplicateTensor")
     #expect(errorCase { try w.addTensor("u", dims: [2, 2], values: [1, 2]) } == "valueCountMismatch")
     #expect(errorCase { try w.addTensor("u", dims: [1, 1, 1, 1, 1], values: [1]) } == "badDimensionCount")
-    #expect(errorCase { try w.addTensor("u", dims: [16], values: [Float](repeating: 0, count: 16), type: .q8_0) } == "rowNotBlockAligned")
-    #expect(errorCase { try w.addTensor("u", dims: [32], type: .q8_0, rawBytes: [UInt8](repeating: 0, count: 33)) } == "invalidTensorShape")
-    #expect(errorCase { try w.addTensor(String(repeating: "n", count: 64), dims: [1], values: [1]) } == "tensorNameTooLong")
+    #expect(
+      errorCase { try w.addTensor("u", dims: [16], values: [Float](repeating: 0, count: 16), type: .q8_0) }
+        == "rowNotBlockAligned")
+    #expect(
+      errorCase { try w.addTensor("u", dims: [32], type: .q8_0, rawBytes: [UInt8](repeating: 0, count: 33)) }
+        == "invalidTensorShape")
+    #expect(
+      errorCase { try w.addTensor(String(repeating: "n", count: 64), dims: [1], values: [1]) } == "tensorNameTooLong")
     #expect(errorCase { _ = try GGUFWriter(alignment: 24) } == "badAlignment")
     var w2 = try GGUFWriter(alignment: 64)
     try w2.add("general.alignment", .uint32(32))
@@ -320,10 +328,12 @@ struct AccessorTests {
   func architecture() throws {
     let f = try file()
     #expect(try f.requireArchitecture(in: ["llama", "qwen2"]) == "llama")
-    #expect(throws: GGUFError.unsupportedArchitecture(file: "acc.gguf", found: "llama", supported: ["gemma", "qwen2"])) {
+    #expect(throws: GGUFError.unsupportedArchitecture(file: "acc.gguf", found: "llama", supported: ["gemma", "qwen2"]))
+    {
       try f.requireArchitecture(in: ["qwen2", "gemma"])
     }
-    let msg = GGUFError.unsupportedArchitecture(file: "acc.gguf", found: "llama", supported: ["qwen2"]).localizedDescription
+    let msg = GGUFError.unsupportedArchitecture(file: "acc.gguf", found: "llama", supported: ["qwen2"])
+      .localizedDescription
     #expect(msg.contains("general.architecture") && msg.contains("llama") && msg.contains("qwen2"))
     let none = try GGUFFile(bytes: try GGUFWriter().serialize(), name: "none")
     #expect(errorCase { _ = try none.requireArchitecture(in: ["llama"]) } == "missingKey")
@@ -332,7 +342,9 @@ struct AccessorTests {
   @Test("tensor lookups throw missingTensor for absent names and foreign infos")
   func tensorLookup() throws {
     let f = try GGUFFile(bytes: try tinyWriter().serialize(), name: "tiny")
-    #expect(throws: GGUFError.missingTensor(file: "tiny", tensor: "output.weight")) { try f.tensor(named: "output.weight") }
+    #expect(throws: GGUFError.missingTensor(file: "tiny", tensor: "output.weight")) {
+      try f.tensor(named: "output.weight")
+    }
     #expect(f.tensorIfPresent(named: "output.weight") == nil && f.hasTensor("emb.weight"))
     var w = try GGUFWriter()
     try w.addTensor("emb.weight", dims: [4], values: [1, 2, 3, 4])  // same name, other shape
@@ -346,7 +358,9 @@ struct AccessorTests {
     try w.addTensor("q81", dims: [32], type: .q8_1, rawBytes: [UInt8](repeating: 0, count: 36))
     try w.addTensor("q5k", dims: [256], type: .q5_K, rawBytes: [UInt8](repeating: 0, count: 176))
     let f = try GGUFFile(bytes: try w.serialize(), name: "q")
-    #expect(throws: GGUFError.unsupportedTensorType(file: "q", tensor: "q81", type: "Q8_1", operation: "dequantization")) {
+    #expect(
+      throws: GGUFError.unsupportedTensorType(file: "q", tensor: "q81", type: "Q8_1", operation: "dequantization")
+    ) {
       try f.dequantize(named: "q81")
     }
     #expect(errorCase { _ = try f.dequantize(named: "q5k") } == "unsupportedTensorType")

@@ -1,7 +1,7 @@
+import Decoding
 // Schema-constrained decoding: the byte automaton, the token masks, and sampled outputs that
 // always parse, over thousands of seeds on a tiny model.
 import Foundation
-import Decoding
 import GGUF
 import LLM
 import TestSupport
@@ -12,10 +12,13 @@ import Tokenizer
 /// "x": number, "tags": [strings]}.
 func smallSchema() -> ByteDFA {
   let b = ByteDFABuilder()
-  return b.build(ByteDFA.jsonObject(b, [
-    ("name", b.string(minCharacters: 1)), ("n", b.oneOf(["4", "8", "16"])), ("k", b.integer(maxDigits: 3)),
-    ("x", b.number(maxIntDigits: 1, maxFractionDigits: 4)), ("tags", b.list { b.string() }),
-  ]))
+  return b.build(
+    ByteDFA.jsonObject(
+      b,
+      [
+        ("name", b.string(minCharacters: 1)), ("n", b.oneOf(["4", "8", "16"])), ("k", b.integer(maxDigits: 3)),
+        ("x", b.number(maxIntDigits: 1, maxFractionDigits: 4)), ("tags", b.list { b.string() }),
+      ]))
 }
 
 @Suite("Schema-constrained decoding")
@@ -49,10 +52,12 @@ struct ConstrainedDecodingTests {
 
   /// A tiny model with a byte-level vocabulary (every byte has a token) and merged tokens.
   static func tinyModel() throws -> LanguageModel {
-    let c = LlamaConfig(vocabSize: 300, dim: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64,
-                        ropeTheta: 10000, rmsEps: 1e-5, contextLength: 512)
+    let c = LlamaConfig(
+      vocabSize: 300, dim: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 512)
     let file = try GGUFFile(bytes: try TinyGGUF.make(config: c, seed: 7, matrixType: .f32, embeddingType: .f32))
-    return LanguageModel(file: file, tokenizer: try Tokenizer(gguf: file), weights: try ModelWeights(gguf: file, pack: false))
+    return LanguageModel(
+      file: file, tokenizer: try Tokenizer(gguf: file), weights: try ModelWeights(gguf: file, pack: false))
   }
 
   static func constraint(_ dfa: ByteDFA, _ m: LanguageModel) -> TokenConstraint {
@@ -67,8 +72,9 @@ struct ConstrainedDecodingTests {
     let c = Self.constraint(smallSchema(), m)
     let shortest = Int(c.dfa.distance[Int(c.dfa.start)])
     let requests = (0..<300).map { i in
-      GenerationRequest(promptTokens: [65, 66, 67], options: SamplingOptions(temperature: 1.5, topP: 0.99),
-                        maxNewTokens: shortest + [0, 1, 7, 40, 200][i % 5], stopTokens: [299], seed: UInt64(i), constraint: c)
+      GenerationRequest(
+        promptTokens: [65, 66, 67], options: SamplingOptions(temperature: 1.5, topP: 0.99),
+        maxNewTokens: shortest + [0, 1, 7, 40, 200][i % 5], stopTokens: [299], seed: UInt64(i), constraint: c)
     }
     for r in try m.generator().generate(requests, batchSize: 16) {
       #expect(r.finish == .complete && r.tokens.count <= requests[r.request].maxNewTokens)

@@ -48,4 +48,3 @@ struct FastMathTests {
     #expect(abs(Double(sum) - want) <= 1e-5 * want)
   }
 }
-

@@ -55,9 +55,12 @@ struct GenerationTests {
   func greedy() throws {
     let g = generator()
     let a = try g.generate([GenerationRequest(promptTokens: [3, 4], maxNewTokens: 6)])
-    let b = try g.generate([GenerationRequest(promptTokens: [3, 4], options: .init(temperature: 1.3, topK: 1), maxNewTokens: 6, seed: 99)])
+    let b = try g.generate([
+      GenerationRequest(promptTokens: [3, 4], options: .init(temperature: 1.3, topK: 1), maxNewTokens: 6, seed: 99)
+    ])
     #expect(a[0].tokens == b[0].tokens)
-    let logits = try g.transformer.forward([(0, [3, 4])], cache: KVCache(config: g.transformer.config, slots: 1, capacity: 8))
+    let logits = try g.transformer.forward(
+      [(0, [3, 4])], cache: KVCache(config: g.transformer.config, slots: 1, capacity: 8))
     #expect(a[0].tokens[0] == Sampler.argmax(logits.array))
   }
 
@@ -69,7 +72,8 @@ struct GenerationTests {
     let r = try g.generate([GenerationRequest(promptTokens: [5], maxNewTokens: 8, stopTokens: [stopAt])])[0]
     #expect(r.finish == .stopToken)
     #expect(r.tokens == Array(free.tokens[...(free.tokens.firstIndex(of: stopAt)!)]))
-    let s = try g.generate([GenerationRequest(promptTokens: [5], maxNewTokens: 8, stopStrings: [",\(free.tokens[1]),"])])[0]
+    let s = try g.generate([GenerationRequest(promptTokens: [5], maxNewTokens: 8, stopStrings: [",\(free.tokens[1]),"])]
+    )[0]
     #expect(s.finish == .stopString)
     #expect(s.text == "\(free.tokens[0])")
   }

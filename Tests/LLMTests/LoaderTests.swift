@@ -8,11 +8,14 @@ import Testing
 @Suite("Loading GGUF models")
 struct LoaderTests {
   func config(_ arch: Architecture = .llama) -> LlamaConfig {
-    LlamaConfig(architecture: arch, vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
+    LlamaConfig(
+      architecture: arch, vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
   }
 
-  @Test("a Q4_1/Q8_0 GGUF loads with packed copies whose decode logits equal the float32 path", arguments: Architecture.allCases)
+  @Test(
+    "a Q4_1/Q8_0 GGUF loads with packed copies whose decode logits equal the float32 path",
+    arguments: Architecture.allCases)
   func loadsAndDecodes(_ arch: Architecture) throws {
     let bytes = try TinyGGUF.make(config: config(arch), seed: 3)
     let f = try GGUFFile(bytes: bytes, name: "tiny-\(arch).gguf")
@@ -40,10 +43,14 @@ struct LoaderTests {
 
   @Test("a missing key, a missing tensor and a wrong shape are named errors")
   func namedErrors() throws {
-    let noHeads = try GGUFFile(bytes: TinyGGUF.make(config: config(), seed: 1, dropKey: "llama.attention.head_count"), name: "a.gguf")
+    let noHeads = try GGUFFile(
+      bytes: TinyGGUF.make(config: config(), seed: 1, dropKey: "llama.attention.head_count"), name: "a.gguf")
     #expect(throws: (any Error).self) { try ModelWeights(gguf: noHeads) }
-    do { _ = try ModelWeights(gguf: noHeads) } catch { #expect("\(error.localizedDescription)".contains("llama.attention.head_count")) }
-    let noQ = try GGUFFile(bytes: TinyGGUF.make(config: config(), seed: 1, dropTensor: "blk.1.attn_q.weight"), name: "b.gguf")
+    do { _ = try ModelWeights(gguf: noHeads) } catch {
+      #expect("\(error.localizedDescription)".contains("llama.attention.head_count"))
+    }
+    let noQ = try GGUFFile(
+      bytes: TinyGGUF.make(config: config(), seed: 1, dropTensor: "blk.1.attn_q.weight"), name: "b.gguf")
     do { _ = try ModelWeights(gguf: noQ); Issue.record("expected an error") } catch {
       #expect("\(error.localizedDescription)".contains("blk.1.attn_q.weight"))
     }

@@ -73,8 +73,9 @@ func referenceLogits(_ w: ModelWeights, _ tokens: [Int]) -> [[Double]] {
 }
 
 func tinyConfig(_ arch: Architecture = .llama, layers: Int = 2) -> LlamaConfig {
-  LlamaConfig(architecture: arch, vocabSize: 48, dim: 64, layers: layers, heads: 4, kvHeads: 2, headDim: 16,
-              ffnDim: 128, ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
+  LlamaConfig(
+    architecture: arch, vocabSize: 48, dim: 64, layers: layers, heads: 4, kvHeads: 2, headDim: 16,
+    ffnDim: 128, ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
 }
 
 func maxAbsDiff(_ a: [Float], _ b: [Double]) -> Double {

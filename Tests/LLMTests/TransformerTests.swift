@@ -1,8 +1,8 @@
 import Foundation
 import LLM
 import Tensor
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Forward pass")
 struct TransformerTests {
@@ -79,19 +79,26 @@ struct TransformerTests {
     var ggufCfg = cfg
     ggufCfg.ropeStyle = .normal
     let layers = hf.layers.map {
-      LayerWeights(attnNorm: $0.attnNorm, wq: permute($0.wq, heads: cfg.heads), wk: permute($0.wk, heads: cfg.kvHeads),
-                   wv: $0.wv, wo: $0.wo, qNorm: nil, kNorm: nil, ffnNorm: $0.ffnNorm, wGate: $0.wGate, wUp: $0.wUp, wDown: $0.wDown)
+      LayerWeights(
+        attnNorm: $0.attnNorm, wq: permute($0.wq, heads: cfg.heads), wk: permute($0.wk, heads: cfg.kvHeads),
+        wv: $0.wv, wo: $0.wo, qNorm: nil, kNorm: nil, ffnNorm: $0.ffnNorm, wGate: $0.wGate, wUp: $0.wUp, wDown: $0.wDown
+      )
     }
-    let gguf = ModelWeights(config: ggufCfg, tokenEmbedding: hf.tokenEmbedding, layers: layers, outputNorm: hf.outputNorm, output: nil)
+    let gguf = ModelWeights(
+      config: ggufCfg, tokenEmbedding: hf.tokenEmbedding, layers: layers, outputNorm: hf.outputNorm, output: nil)
     let tokens = [5, 9, 13, 2, 44]
-    let a = try Transformer(weights: hf).forward([(0, tokens)], cache: KVCache(config: cfg, slots: 1, capacity: 8), logits: .all)
-    let b = try Transformer(weights: gguf).forward([(0, tokens)], cache: KVCache(config: ggufCfg, slots: 1, capacity: 8), logits: .all)
+    let a = try Transformer(weights: hf).forward(
+      [(0, tokens)], cache: KVCache(config: cfg, slots: 1, capacity: 8), logits: .all)
+    let b = try Transformer(weights: gguf).forward(
+      [(0, tokens)], cache: KVCache(config: ggufCfg, slots: 1, capacity: 8), logits: .all)
     #expect(zip(a.array, b.array).map { abs($0 - $1) }.max()! < 1e-4)
     // Mixing the conventions gives different logits: the test can fail.
     var wrong = ggufCfg
     wrong.ropeStyle = .neox
-    let mixed = ModelWeights(config: wrong, tokenEmbedding: hf.tokenEmbedding, layers: layers, outputNorm: hf.outputNorm, output: nil)
-    let m = try Transformer(weights: mixed).forward([(0, tokens)], cache: KVCache(config: wrong, slots: 1, capacity: 8), logits: .all)
+    let mixed = ModelWeights(
+      config: wrong, tokenEmbedding: hf.tokenEmbedding, layers: layers, outputNorm: hf.outputNorm, output: nil)
+    let m = try Transformer(weights: mixed).forward(
+      [(0, tokens)], cache: KVCache(config: wrong, slots: 1, capacity: 8), logits: .all)
     #expect(zip(a.array, m.array).map { abs($0 - $1) }.max()! > 1e-3)
   }
 
@@ -101,15 +108,18 @@ struct TransformerTests {
     let t = Transformer(weights: w)
     let cache = KVCache(config: w.config, slots: 1, capacity: 4)
     #expect(throws: LLMError.tokenOutOfRange(token: 48, vocabSize: 48)) { try t.forward([(0, [48])], cache: cache) }
-    #expect(throws: LLMError.contextOverflow(needed: 5, capacity: 4)) { try t.forward([(0, [1, 2, 3, 4, 5])], cache: cache) }
+    #expect(throws: LLMError.contextOverflow(needed: 5, capacity: 4)) {
+      try t.forward([(0, [1, 2, 3, 4, 5])], cache: cache)
+    }
     #expect(cache.lengths == [0])
   }
 }
 
 @Suite("Packed kernels")
 struct PackedTests {
-  @Test("packed q4_1 and q8_0 products match the naive reference for every batch size",
-        arguments: [PackedFormat.q4_1, .q8_0], [1, 2, 3, 4, 5, 8, 17])
+  @Test(
+    "packed q4_1 and q8_0 products match the naive reference for every batch size",
+    arguments: [PackedFormat.q4_1, .q8_0], [1, 2, 3, 4, 5, 8, 17])
   func packedMatchesNaive(format: PackedFormat, M: Int) {
     var rng = SplitMix64(seed: 42)
     let N = 37, K = 192
@@ -127,8 +137,9 @@ struct PackedTests {
     #expect(zip(blas.array, naive.array).map { abs($0 - $1) }.max()! < 1e-4)
   }
 
-  @Test("a row's packed product is bit-identical whatever the batch size (rows in fours, pairs or alone)",
-        arguments: [PackedFormat.q4_1, .q8_0])
+  @Test(
+    "a row's packed product is bit-identical whatever the batch size (rows in fours, pairs or alone)",
+    arguments: [PackedFormat.q4_1, .q8_0])
   func packedBatchInvariant(format: PackedFormat) {
     var rng = SplitMix64(seed: 7)
     let N = 21, K = 128, M = 7
@@ -153,11 +164,15 @@ struct PackedTests {
 struct NonFiniteWeightTests {
   @Test("a NaN in a weight is refused on load, naming the file and the tensor")
   func nanWeight() throws {
-    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
+    let cfg = LlamaConfig(
+      vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 64)
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-nan-\(UUID().uuidString).gguf").path
-    try Data(try TinyGGUF.make(config: cfg, seed: 1, nanTensor: "blk.1.ffn_norm.weight")).write(to: URL(fileURLWithPath: path))
-    #expect(throws: LLMError.nonFinite(what: "\(path): tensor blk.1.ffn_norm.weight")) { _ = try LanguageModel(path: path) }
+    try Data(try TinyGGUF.make(config: cfg, seed: 1, nanTensor: "blk.1.ffn_norm.weight")).write(
+      to: URL(fileURLWithPath: path))
+    #expect(throws: LLMError.nonFinite(what: "\(path): tensor blk.1.ffn_norm.weight")) {
+      _ = try LanguageModel(path: path)
+    }
     let ok = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ok-\(UUID().uuidString).gguf").path
     try Data(try TinyGGUF.make(config: cfg, seed: 1)).write(to: URL(fileURLWithPath: ok))
     #expect(try LanguageModel(path: ok).weights.firstNonFiniteTensor() == nil)

@@ -2,8 +2,8 @@
 // extraction, idempotency, repair of damaged files, and the typed errors. No network.
 import Foundation
 import ModelStore
-import Workspace
 import Testing
+import Workspace
 
 /// A fresh temporary directory per test, removed by `cleanup()`.
 private struct Sandbox {
@@ -194,7 +194,9 @@ struct ModelStoreTests {
     }
   }
 
-  @Test("the model directory comes from the flag, then SEB_MODEL_DIR, then <package root>/Data/models (the working folder's, else the executable's)")
+  @Test(
+    "the model directory comes from the flag, then SEB_MODEL_DIR, then <package root>/Data/models (the working folder's, else the executable's)"
+  )
   func directoryResolution() throws {
     let box = try Sandbox("dirs")
     defer { box.cleanup() }

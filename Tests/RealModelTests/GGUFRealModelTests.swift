@@ -11,10 +11,13 @@ import Testing
 private let packageRoot = URL(fileURLWithPath: #filePath)
   .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 private let modelPath = packageRoot.appendingPathComponent("Data/models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-private let enabled = ProcessInfo.processInfo.environment["SEB_REAL_MODEL"] == "1"
+private let enabled =
+  ProcessInfo.processInfo.environment["SEB_REAL_MODEL"] == "1"
   && FileManager.default.fileExists(atPath: modelPath)
 
-@Suite("GGUF on the real SmolLM2 model", .enabled(if: enabled, "needs SEB_REAL_MODEL=1 and Data/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+@Suite(
+  "GGUF on the real SmolLM2 model",
+  .enabled(if: enabled, "needs SEB_REAL_MODEL=1 and Data/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
 struct GGUFRealModelTests {
   @Test("header, counts, types and layout match model-facts 3.1")
   func structure() throws {
@@ -26,7 +29,9 @@ struct GGUFRealModelTests {
     #expect(try f.int("llama.block_count") == 30 && f.int("llama.embedding_length") == 576)
     #expect(try f.int("llama.feed_forward_length") == 1536 && f.int("llama.attention.head_count") == 9)
     #expect(try f.int("llama.attention.head_count_kv") == 3 && f.int("llama.context_length") == 8192)
-    #expect(try f.float("llama.rope.freq_base") == 100000 && f.float("llama.attention.layer_norm_rms_epsilon") == 9.9999997e-06)
+    #expect(
+      try f.float("llama.rope.freq_base") == 100000
+        && f.float("llama.attention.layer_norm_rms_epsilon") == 9.9999997e-06)
     #expect(try f.int("general.file_type") == 3 && f.int("general.quantization_version") == 2)
     #expect(try f.stringArray("tokenizer.ggml.tokens").count == 49152)
     #expect(try f.stringArray("tokenizer.ggml.merges").count == 48900)
@@ -68,7 +73,9 @@ struct GGUFRealModelTests {
     let q = try f.tensor(named: "blk.0.attn_q.weight")
     var row = [Float](repeating: 0, count: 576)  // (C)
     try row.withUnsafeMutableBufferPointer { try f.dequantize(q, rows: 0..<1, into: $0.baseAddress!) }
-    let expected: [Float] = [-0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875, 1.1719970703125, -0.0963134765625]
+    let expected: [Float] = [
+      -0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875, 1.1719970703125, -0.0963134765625,
+    ]
     for i in 0..<6 { #expect(abs(row[i] - expected[i]) <= 1e-6 * abs(expected[i]), "element \(i)") }
     #expect(abs(row.reduce(0, +) - 1.00726318359375) < 1e-3)
     let norm = try f.dequantizeToArray(f.tensor(named: "output_norm.weight"))

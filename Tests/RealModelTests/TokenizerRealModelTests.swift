@@ -61,10 +61,11 @@ struct TokenizerRealModelTests {
     #expect(tok.id(of: "Ċ") == 198 && tok.id(of: "Ġ") == 216 && tok.id(of: "ĠĠ") == 256 && tok.id(of: "ĊĊ") == 1116)
     #expect(tok.encode("<|im_start|>", parseSpecial: false).count == 7)
     let chat = tok.encodeChat([.user("What is the capital of France?")], addGenerationPrompt: true)
-    #expect(chat == [
-      1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411, 407,
-      19712, 8182, 2, 198, 1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
-    ])
+    #expect(
+      chat == [
+        1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411, 407,
+        19712, 8182, 2, 198, 1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
+      ])
   }
 
   @Test("bytes without a token are dropped as HF tokenizers drop them (no <|endoftext|> inside text)")
@@ -73,8 +74,10 @@ struct TokenizerRealModelTests {
     // Six ASCII control bytes, and UTF-8 lead bytes that are invalid (C0, C1, F5-FF) or start unassigned planes (F1, F2).
     #expect(tok.bytesWithoutToken == [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xC0, 0xC1, 0xF1, 0xF2] + Array(0xF5...0xFF))
     // transformers 5.24 AutoTokenizer(gguf_file=...) on the same file, add_special_tokens=False.
-    for (text, ids) in [("x\u{04}y", [104, 105]), ("i\u{04}n", [89, 94]), ("t\u{04}he", [100, 255]), ("hello\u{06}world", [28120, 6693]),
-                        ("a\u{00}b\u{05}c\u{06}", [81, 190, 82, 194, 83])] {
+    for (text, ids) in [
+      ("x\u{04}y", [104, 105]), ("i\u{04}n", [89, 94]), ("t\u{04}he", [100, 255]), ("hello\u{06}world", [28120, 6693]),
+      ("a\u{00}b\u{05}c\u{06}", [81, 190, 82, 194, 83]),
+    ] {
       #expect(tok.encode(text, parseSpecial: false) == ids, "\(Array(text.utf8))")
       #expect(NaiveBPE(tokenizer: tok).encode(text) == ids)
     }

@@ -17,7 +17,8 @@ import Testing
 import Training
 import Workspace
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
 
 /// A tiny model file, passages, two split manifests, short meta prompts and a 4-entry seed archive.
 final class SearchFixture {
@@ -28,8 +29,9 @@ final class SearchFixture {
   init(variant: SearchVariant = .noArchive) throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-search-\(UUID().uuidString)").path
     try SearchDataRoot.write(at: root, train: "tiny-train", val: "tiny-val")
-    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 4096)
+    let cfg = LlamaConfig(
+      vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 4096)
     modelPath = root + "/tiny.gguf"
     try Data(try TinyGGUF.make(config: cfg, seed: 5)).write(to: URL(fileURLWithPath: modelPath))
     config.name = "tiny"
@@ -65,7 +67,9 @@ final class SearchFixture {
 
   @discardableResult
   func run(_ out: String, shard: Shard = .whole) throws -> SearchSummary? {
-    try SearchRunner(engine: try LocalEngine(path: modelPath), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
+    try SearchRunner(
+      engine: try LocalEngine(path: modelPath), modelSHA256: "tiny", config: config, options: options(out, shard: shard)
+    ).run()
   }
 
   func path(_ out: String, _ name: String) -> String { root + "/\(out)/\(name)" }
@@ -81,12 +85,19 @@ struct SearchLoopTests {
     let fx = try SearchFixture()
     let s = try #require(try fx.run("a"))
     #expect(s.complete && s.iterations.count == 2)
-    for f in ["train-proposals.json", "train-completions.json", "train-evaluations.jsonl", "train-results.json", "val-proposals.json",
-              "val-completions.json", "val-evaluations.jsonl", "val-results.json", "sft-rows.jsonl", "sft-log.json", "proposer.gguf"] {
+    for f in [
+      "train-proposals.json", "train-completions.json", "train-evaluations.jsonl", "train-results.json",
+      "val-proposals.json",
+      "val-completions.json", "val-evaluations.jsonl", "val-results.json", "sft-rows.jsonl", "sft-log.json",
+      "proposer.gguf",
+    ] {
       #expect(FileManager.default.fileExists(atPath: fx.path("a", "iter-00/" + f)), "iter-00/\(f)")
     }
-    #expect(!FileManager.default.fileExists(atPath: fx.path("a", "iter-01/sft-log.json")), "no update after the last iteration")
-    let proposals = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("a", "iter-00/train-proposals.json"))
+    #expect(
+      !FileManager.default.fileExists(atPath: fx.path("a", "iter-01/sft-log.json")),
+      "no update after the last iteration")
+    let proposals = try CanonicalJSON.decoder().decode(
+      ProposalStage.self, from: fx.file("a", "iter-00/train-proposals.json"))
     #expect(proposals.slots == 2 && proposals.attempts.map(\.category).contains("exploit"))
     // Every evaluation of every (passage, template, completion, run) is recorded once, with a baseline per passage.
     let t = proposals.templates.count
@@ -97,7 +108,9 @@ struct SearchLoopTests {
     let log = try CanonicalJSON.decoder().decode(SFTLog.self, from: fx.file("a", "iter-00/sft-log.json"))
     let ck = try LanguageModel(path: fx.path("a", "iter-00/proposer.gguf"))
     let base = try LanguageModel(path: fx.modelPath)
-    #expect(log.checkpointSHA256 == (try SHA256.hashFile(at: URL(fileURLWithPath: fx.path("a", "iter-00/proposer.gguf"))).digest))
+    #expect(
+      log.checkpointSHA256
+        == (try SHA256.hashFile(at: URL(fileURLWithPath: fx.path("a", "iter-00/proposer.gguf"))).digest))
     if log.rows > 0 {
       #expect(ck.weights.layers[0].wq.w.array != base.weights.layers[0].wq.w.array)
       #expect(log.steps >= 1 && log.losses.allSatisfy(\.isFinite))
@@ -134,13 +147,21 @@ struct SearchLoopTests {
     }
     // Cut 1: only the first stage of iteration 0 survived.
     try copyFull("cut1")
-    for f in try fm.contentsOfDirectory(atPath: fx.path("cut1", "iter-00")) where f != "train-proposals.json" { try fm.removeItem(atPath: fx.path("cut1", "iter-00/" + f)) }
+    for f in try fm.contentsOfDirectory(atPath: fx.path("cut1", "iter-00")) where f != "train-proposals.json" {
+      try fm.removeItem(atPath: fx.path("cut1", "iter-00/" + f))
+    }
     try fm.removeItem(atPath: fx.path("cut1", "iter-01"))
     // Cut 2: mid train evaluations (one record and a torn half line).
     try copyFull("cut2")
-    let lines = String(decoding: fx.file("full", "iter-00/train-evaluations.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
-    try Data((lines[0] + "\n" + lines[1].prefix(lines[1].count / 2)).utf8).write(to: URL(fileURLWithPath: fx.path("cut2", "iter-00/train-evaluations.jsonl")))
-    for f in ["train-results.json", "val-proposals.json", "val-completions.json", "val-evaluations.jsonl", "val-results.json", "sft-rows.jsonl", "sft-log.json", "proposer.gguf"] {
+    let lines = String(decoding: fx.file("full", "iter-00/train-evaluations.jsonl"), as: UTF8.self).split(
+      separator: "\n"
+    ).map(String.init)
+    try Data((lines[0] + "\n" + lines[1].prefix(lines[1].count / 2)).utf8).write(
+      to: URL(fileURLWithPath: fx.path("cut2", "iter-00/train-evaluations.jsonl")))
+    for f in [
+      "train-results.json", "val-proposals.json", "val-completions.json", "val-evaluations.jsonl", "val-results.json",
+      "sft-rows.jsonl", "sft-log.json", "proposer.gguf",
+    ] {
       try? fm.removeItem(atPath: fx.path("cut2", "iter-00/" + f))
     }
     try fm.removeItem(atPath: fx.path("cut2", "iter-01"))
@@ -150,12 +171,15 @@ struct SearchLoopTests {
     try fm.removeItem(atPath: fx.path("cut3", "iter-01"))
     // Cut 4: iteration 1 mid validation.
     try copyFull("cut4")
-    for f in ["val-evaluations.jsonl", "val-results.json"] { try fm.removeItem(atPath: fx.path("cut4", "iter-01/" + f)) }
+    for f in ["val-evaluations.jsonl", "val-results.json"] {
+      try fm.removeItem(atPath: fx.path("cut4", "iter-01/" + f))
+    }
     // Cut 5: a fresh clone of a committed run: the checkpoint (gitignored) is missing while
     // iteration 1 is mid train evaluations; it is rebuilt from sft-rows.jsonl to the same bytes.
     try copyFull("cut5")
     try fm.removeItem(atPath: fx.path("cut5", "iter-00/proposer.gguf"))
-    for f in try fm.contentsOfDirectory(atPath: fx.path("cut5", "iter-01")) where !["train-proposals.json", "train-completions.json"].contains(f) {
+    for f in try fm.contentsOfDirectory(atPath: fx.path("cut5", "iter-01"))
+    where !["train-proposals.json", "train-completions.json"].contains(f) {
       try fm.removeItem(atPath: fx.path("cut5", "iter-01/" + f))
     }
     for out in ["cut1", "cut2", "cut3", "cut4", "cut5"] {
@@ -163,14 +187,17 @@ struct SearchLoopTests {
       let got = fx.snapshot(out)
       #expect(got.keys.sorted() == full.keys.sorted(), "\(out)")
       for (k, v) in full.sorted(by: { $0.key < $1.key }) where got[k] != v {
-        let a = String(decoding: v, as: UTF8.self).split(separator: "\n"), b = String(decoding: got[k] ?? Data(), as: UTF8.self).split(separator: "\n")
+        let a = String(decoding: v, as: UTF8.self).split(separator: "\n"),
+          b = String(decoding: got[k] ?? Data(), as: UTF8.self).split(separator: "\n")
         let first = zip(a, b).first { $0 != $1 }.map { "\n\($0.0)\n\($0.1)" } ?? "(lengths \(a.count) vs \(b.count))"
         Issue.record("\(out): differs: \(k)\(k.hasSuffix(".jsonl") ? first : "")")
       }
     }
   }
 
-  @Test("a missing checkpoint whose rebuild differs from the recorded hash is used and noted in the manifest; malformed SFT rows are a named error")
+  @Test(
+    "a missing checkpoint whose rebuild differs from the recorded hash is used and noted in the manifest; malformed SFT rows are a named error"
+  )
   func checkpointRebuildMismatch() throws {
     let fx = try SearchFixture()
     try fx.run("full")
@@ -196,13 +223,17 @@ struct SearchLoopTests {
     #expect { try fx.run("r") } throws: { "\($0)".contains("iter-00/sft-rows.jsonl") && "\($0)".contains("line 1") }
   }
 
-  @Test("archive variants score the seed archive with the run's model and reward (measured) unless told to use the released accuracies")
+  @Test(
+    "archive variants score the seed archive with the run's model and reward (measured) unless told to use the released accuracies"
+  )
   func measuredSeedArchive() throws {
     let fx = try SearchFixture(variant: .archive)
     fx.config.iterations = 1
     try fx.run("m")
-    let seedResults = try CanonicalJSON.decoder().decode(StageResults.self, from: fx.file("m", "iter-00/seed-results.json"))
-    let seedProposals = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("m", "iter-00/seed-proposals.json"))
+    let seedResults = try CanonicalJSON.decoder().decode(
+      StageResults.self, from: fx.file("m", "iter-00/seed-results.json"))
+    let seedProposals = try CanonicalJSON.decoder().decode(
+      ProposalStage.self, from: fx.file("m", "iter-00/seed-proposals.json"))
     #expect(seedProposals.templates.map(\.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
     #expect(seedResults.templates.count == 4 && seedResults.reward == "gold_loglik")
     // The iteration-0 meta prompt shows the seeds with their measured scores, best first.
@@ -215,14 +246,19 @@ struct SearchLoopTests {
     #expect(!p0.prompt.contains(" 0.5/") && measured.allSatisfy { $0.1 < 0 })
     // The archive after the iteration holds the measured seeds and the new templates on one scale.
     let archive = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: fx.file("m", "iter-00/archive.json"))
-    for (ins, acc) in measured { #expect(archive.entries.contains { $0.instruction == ins && $0.accuracy == acc }, "\(ins)") }
+    for (ins, acc) in measured {
+      #expect(archive.entries.contains { $0.instruction == ins && $0.accuracy == acc }, "\(ins)")
+    }
     #expect(archive.entries.allSatisfy { $0.accuracy <= 0 })
     let config = try SearchConfig.parse(fx.file("m", "config.json"), path: "config.json")
     #expect(config.seedArchive == .measured)
     // Analysis reads the measured seeds for the report's template table.
     let run = try SearchRun.load(fx.root + "/m")
     #expect(run.seeds.map(\.template.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
-    #expect(zip(run.seeds, seedResults.templates).allSatisfy { a, b in a.accuracy.isNaN ? (b.accuracy["gold_loglik"] ?? .nan).isNaN : a.accuracy == b.accuracy["gold_loglik"] })
+    #expect(
+      zip(run.seeds, seedResults.templates).allSatisfy { a, b in
+        a.accuracy.isNaN ? (b.accuracy["gold_loglik"] ?? .nan).isNaN : a.accuracy == b.accuracy["gold_loglik"]
+      })
 
     fx.config.seedArchive = .released
     try fx.run("r")
@@ -294,14 +330,21 @@ struct SearchLoopTests {
       fx.config.iterations = 2
       let s = try #require(try fx.run(v.rawValue))
       #expect(s.iterations[0].train.templates.count == 1)
-      let comps = try CanonicalJSON.decoder().decode(CompletionStage.self, from: fx.file(v.rawValue, "iter-00/train-completions.json"))
+      let comps = try CanonicalJSON.decoder().decode(
+        CompletionStage.self, from: fx.file(v.rawValue, "iter-00/train-completions.json"))
       #expect(comps.completions.count == 3 * 2, "\(v)")  // M x C = 2 x 1 per passage
       let rows = String(decoding: fx.file(v.rawValue, "iter-00/sft-rows.jsonl"), as: UTF8.self).split(separator: "\n")
       // Rows carry the raw completion (3.5), stripped only for ReST-EM (2.6).
       let texts = Set(comps.completions.map { v == .restem ? TrainingSequences.pyStrip($0.text) : $0.text })
-      for r in rows { #expect(texts.contains(try CanonicalJSON.decoder().decode(SFTRow.self, from: Data(r.utf8)).completion), "\(v)") }
+      for r in rows {
+        #expect(texts.contains(try CanonicalJSON.decoder().decode(SFTRow.self, from: Data(r.utf8)).completion), "\(v)")
+      }
       let evaluable = Set(comps.completions.filter { $0.failure == nil }.map(\.passage))
-      #expect(rows.count == evaluable.reduce(0) { n, a in n + min(perPassage, comps.completions.filter { $0.passage == a && $0.failure == nil }.count) }, "\(v)")
+      #expect(
+        rows.count
+          == evaluable.reduce(0) { n, a in
+            n + min(perPassage, comps.completions.filter { $0.passage == a && $0.failure == nil }.count)
+          }, "\(v)")
     }
   }
 
@@ -323,7 +366,10 @@ struct SearchLoopTests {
     let fx = try SearchFixture()
     let m = try LanguageModel(path: fx.modelPath)
     let eos = try #require(m.eosId)
-    let rows = [SFTRow(prompt: "abc", completion: "de"), SFTRow(prompt: "abcdef", completion: "ghij"), SFTRow(prompt: String(repeating: "p", count: 20), completion: "xy")]
+    let rows = [
+      SFTRow(prompt: "abc", completion: "de"), SFTRow(prompt: "abcdef", completion: "ghij"),
+      SFTRow(prompt: String(repeating: "p", count: 20), completion: "xy"),
+    ]
     let ex = ProposerUpdate.examples(rows, model: m, maxLength: 8)
     let p0 = m.encode("abc").count, c0 = m.encode("de").count
     #expect(ex[0].promptLength == p0 && ex[0].tokens.count == p0 + c0 + 1 && ex[0].tokens.last == eos)
@@ -333,11 +379,18 @@ struct SearchLoopTests {
 
   @Test("pydantic's model_dump of hyperparameters: schema order, floats coerced, batch_size appended")
   func modelDump() throws {
-    let t = try SelfEditTemplate.parse(#"{"data_creation_instruction": "x", "hyperparameters": {"learning_rate": 1, "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0, "num_epochs": 3, "gradient_accumulation_steps": 1, "extra": 5}}"#)
-    #expect(t.modelDump().dumps() == #"{"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate": 1.0, "num_epochs": 3, "gradient_accumulation_steps": 1, "batch_size": 1}"#)
+    let t = try SelfEditTemplate.parse(
+      #"{"data_creation_instruction": "x", "hyperparameters": {"learning_rate": 1, "lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0, "num_epochs": 3, "gradient_accumulation_steps": 1, "extra": 5}}"#
+    )
+    #expect(
+      t.modelDump().dumps()
+        == #"{"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate": 1.0, "num_epochs": 3, "gradient_accumulation_steps": 1, "batch_size": 1}"#
+    )
   }
 
-  @Test("the merged proposer written as GGUF: metadata and untouched tensors byte-identical, projections within Q8_0 rounding")
+  @Test(
+    "the merged proposer written as GGUF: metadata and untouched tensors byte-identical, projections within Q8_0 rounding"
+  )
   func checkpointRoundTrip() throws {
     let fx = try SearchFixture()
     let m = try LanguageModel(path: fx.modelPath)
@@ -346,7 +399,9 @@ struct SearchLoopTests {
     let a = m.file, b = try GGUFFile(path: out)
     #expect(a.metadata.keys == b.metadata.keys && a.tensors.map(\.name) == b.tensors.map(\.name))
     for k in a.metadata.keys where a.metadata.value(k) != b.metadata.value(k) { Issue.record("metadata \(k) differs") }
-    #expect(Array(try a.tensorData(a.tensor(named: "token_embd.weight"))) == Array(try b.tensorData(b.tensor(named: "token_embd.weight"))))
+    #expect(
+      Array(try a.tensorData(a.tensor(named: "token_embd.weight")))
+        == Array(try b.tensorData(b.tensor(named: "token_embd.weight"))))
     let w0 = m.weights.layers[1].wGate.w.array, w1 = try b.dequantizeToArray(b.tensor(named: "blk.1.ffn_gate.weight"))
     let maxAbs = w0.map(abs).max()!
     #expect(zip(w0, w1).allSatisfy { abs($0 - $1) <= maxAbs / 127 })
@@ -356,9 +411,12 @@ struct SearchLoopTests {
 
 @Suite("Search configs")
 struct SearchConfigTests {
-  @Test("defaults: the search repo's inner loop and answering; fixed-prompt variants take one template and M x C completions")
+  @Test(
+    "defaults: the search repo's inner loop and answering; fixed-prompt variants take one template and M x C completions"
+  )
   func defaults() throws {
-    let c = try SearchConfig.parse(Data(#"{"variant": "rewrite", "templates": 5, "completions": 3}"#.utf8), path: "c.json")
+    let c = try SearchConfig.parse(
+      Data(#"{"variant": "rewrite", "templates": 5, "completions": 3}"#.utf8), path: "c.json")
     #expect(c.templatesPerIteration == 1 && c.trainCompletions == 15)
     #expect(c.training.appendEOS && c.training.targets == ["q", "v"] && c.training.rank == 32)
     #expect(c.evaluation.template == "chat" && !c.evaluation.topic && c.reward == "gold_loglik")
@@ -368,22 +426,29 @@ struct SearchConfigTests {
     // seedArchive: measured by default and written out for archive variants only.
     let sText = String(decoding: try s.canonical(), as: UTF8.self)
     #expect(s.seedArchive == .measured && sText.contains(#""seedArchive" : "measured""#))
-    let n = try SearchConfig.parse(Data(#"{"variant": "search-noarchive", "seedArchive": "released"}"#.utf8), path: "c.json")
+    let n = try SearchConfig.parse(
+      Data(#"{"variant": "search-noarchive", "seedArchive": "released"}"#.utf8), path: "c.json")
     let nText = String(decoding: try n.canonical(), as: UTF8.self)
     #expect(n.seedArchive == nil && !nText.contains("seedArchive"))
-    #expect { try SearchConfig.parse(Data(#"{"variant": "search-archive", "seedArchive": "judge"}"#.utf8), path: "c.json") } throws: {
+    #expect {
+      try SearchConfig.parse(Data(#"{"variant": "search-archive", "seedArchive": "judge"}"#.utf8), path: "c.json")
+    } throws: {
       "\($0)".contains("seedArchive") && "\($0)".contains("measured or released")
     }
     for file in ["search-smoke", "search-small", "search-paper"] {
       #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/\(file).json") }
     }
-    #expect(SearchConfig.isSearchConfig(Data(#"{"variant": "restem"}"#.utf8)) && !SearchConfig.isSearchConfig(Data(#"{"methods": []}"#.utf8)))
+    #expect(
+      SearchConfig.isSearchConfig(Data(#"{"variant": "restem"}"#.utf8))
+        && !SearchConfig.isSearchConfig(Data(#"{"methods": []}"#.utf8)))
   }
 }
 
 @Suite("Search run reports", .serialized)
 struct SearchReportTests {
-  @Test("a search run reads back through Analysis (templates, scores, validation intervals) and reports with collapse charts")
+  @Test(
+    "a search run reads back through Analysis (templates, scores, validation intervals) and reports with collapse charts"
+  )
   func reportOfARun() throws {
     let fx = try SearchFixture(variant: .archive)
     fx.config.iterations = 2
@@ -392,16 +457,24 @@ struct SearchReportTests {
     let run = try SearchRun.load(fx.root + "/r")
     #expect(run.complete && run.iterations.count == 2 && run.variant == "search-archive" && run.reward == "gold_loglik")
     for (it, si) in zip(run.iterations, s.iterations) {
-      #expect(it.templates.count == si.train.templates.count && it.templates.map(\.instruction) == si.train.templates.map(\.instruction))
+      #expect(
+        it.templates.count == si.train.templates.count
+          && it.templates.map(\.instruction) == si.train.templates.map(\.instruction))
       #expect(it.validation["gold_loglik"]?.score.mean == si.validation.overall["gold_loglik"]?.accuracyInterval.mean)
       #expect(it.archiveSize == si.archiveSize && it.validationTemplate != nil)
     }
     let out = fx.root + "/report"
-    let o = try SearchReport.write(runs: [run, run], outDir: out, command: "test", embedder: nil, gnuplot: "/nonexistent/gnuplot")
+    let o = try SearchReport.write(
+      runs: [run, run], outDir: out, command: "test", embedder: nil, gnuplot: "/nonexistent/gnuplot")
     let md = String(decoding: FileManager.default.contents(atPath: o.markdownPath) ?? Data(), as: UTF8.self)
-    #expect(md.contains("## Collapse of the train templates") && md.contains("search-archive") && md.contains("## Templates proposed"))
-    #expect(Set(o.charts.map(\.name)).isSuperset(of: ["hp-similarity", "text-similarity", "distinct-instructions", "data-length",
-                                                      "validation-score-gold_loglik", "validation-gain-gold_loglik"]))
+    #expect(
+      md.contains("## Collapse of the train templates") && md.contains("search-archive")
+        && md.contains("## Templates proposed"))
+    #expect(
+      Set(o.charts.map(\.name)).isSuperset(of: [
+        "hp-similarity", "text-similarity", "distinct-instructions", "data-length",
+        "validation-score-gold_loglik", "validation-gain-gold_loglik",
+      ]))
     // A run cut before its second validation reads as one finished iteration, not complete.
     try FileManager.default.removeItem(atPath: fx.path("r", "iter-01/val-results.json"))
     let cut = try SearchRun.load(fx.root + "/r")
@@ -410,11 +483,13 @@ struct SearchReportTests {
 
   @Test("a clamped hyperparameter reads back with the value trained and shows as proposed → trained")
   func clampedShown() throws {
-    let t: JSONValue = try JSONValue.parse(Data(#"""
-      {"templates": [{"instruction": "x", "clamped": ["learning_rate", "lora_dropout"],
-        "hyperparameters": "{\"lora_rank\": 32, \"lora_dropout\": 1.0, \"learning_rate\": 0.0, \"num_epochs\": 10}",
-        "training": {"rank": 32, "dropout": 0.9, "learningRate": 1e-05, "epochs": 10}}]}
-      """#.utf8), path: "p.json")
+    let t: JSONValue = try JSONValue.parse(
+      Data(
+        #"""
+        {"templates": [{"instruction": "x", "clamped": ["learning_rate", "lora_dropout"],
+          "hyperparameters": "{\"lora_rank\": 32, \"lora_dropout\": 1.0, \"learning_rate\": 0.0, \"num_epochs\": 10}",
+          "training": {"rank": 32, "dropout": 0.9, "learningRate": 1e-05, "epochs": 10}}]}
+        """#.utf8), path: "p.json")
     let templates = try SearchRun.templates(t, path: "p.json")
     #expect(templates.first?.clamped == ["learning_rate": 1e-5, "lora_dropout": 0.9])
     #expect(SearchReport.hyperparameters(templates[0]) == "r 32, drop 1 → 0.9, lr 0 → 1e-05, ep 10")

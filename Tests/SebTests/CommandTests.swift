@@ -1,3 +1,4 @@
+import Experiment
 // End-to-end tests of the `seb` executable on a tiny GGUF model written by the test: help text,
 // JSON output, exit codes. They run the binary built next to the test bundle.
 import Foundation
@@ -5,7 +6,6 @@ import GGUF
 import LLM
 import TestSupport
 import Testing
-import Experiment
 import Workspace
 
 private enum Seb {
@@ -54,13 +54,16 @@ private enum Seb {
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return Result(
+      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+      stderr: String(decoding: e, as: UTF8.self))
   }
 
   /// A tiny llama GGUF (300-token byte-level vocab) in a temporary file.
   static func tinyModel(context: Int = 128) throws -> String {
-    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: context)
+    let cfg = LlamaConfig(
+      vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: context)
     let bytes = try TinyGGUF.make(config: cfg, seed: 5)
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("seb-tiny-\(UUID().uuidString).gguf").path
     #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
@@ -95,12 +98,15 @@ struct CommandTests {
   @Test("generate --json reports token counts and timings, and the same seed gives the same text")
   func generate() throws {
     let model = try Seb.tinyModel()
-    let args = ["generate", "--model", model, "--prompt", "hello", "--max-tokens", "6", "--temperature", "1", "--n", "2",
-                "--seed", "3", "--json", "--threads", "1"]
+    let args = [
+      "generate", "--model", model, "--prompt", "hello", "--max-tokens", "6", "--temperature", "1", "--n", "2",
+      "--seed", "3", "--json", "--threads", "1",
+    ]
     let a = try Seb.run(args), b = try Seb.run(args)
     #expect(a.status == 0, "\(a.stderr)")
     let obj = try JSONSerialization.jsonObject(with: Data(a.stdout.utf8)) as! [String: Any]
-    for key in ["promptTokens", "generatedTokens", "prefillSeconds", "decodeSeconds", "samples", "threads", "blasCore"] {
+    for key in ["promptTokens", "generatedTokens", "prefillSeconds", "decodeSeconds", "samples", "threads", "blasCore"]
+    {
       #expect(obj[key] != nil, "missing \(key)")
     }
     #expect((obj["samples"] as! [[String: Any]]).count == 2)
@@ -112,7 +118,9 @@ struct CommandTests {
   @Test("verify prints one row per case, N passed, M failed, and exits non-zero on a mismatch")
   func verify() throws {
     let model = try Seb.tinyModel()
-    let ids = try JSONSerialization.jsonObject(with: Data(try Seb.run(["tokenize", "--model", model, "--json", "ab"]).stdout.utf8)) as! [String: Any]
+    let ids =
+      try JSONSerialization.jsonObject(
+        with: Data(try Seb.run(["tokenize", "--model", model, "--json", "ab"]).stdout.utf8)) as! [String: Any]
     let good = ids["ids"] as! [Int]
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ref-\(UUID().uuidString).json")
     let ref: [String: Any] = ["cases": [["text": "ab", "ids": good], ["text": "ab", "ids": good + [1]]]]
@@ -143,7 +151,9 @@ struct ExperimentCommandTests {
   @Test("--help lists the experiment verbs")
   func help() throws {
     let r = try Seb.run(["--help"])
-    for verb in ["run", "baseline", "merge", "check", "judge", "split"] { #expect(r.stdout.contains(verb), "missing \(verb)") }
+    for verb in ["run", "baseline", "merge", "check", "judge", "split"] {
+      #expect(r.stdout.contains(verb), "missing \(verb)")
+    }
   }
 
   @Test("a config with a misspelt key fails naming file and key, before creating the run directory")
@@ -168,9 +178,13 @@ struct ExperimentCommandTests {
 
   @Test("seb run and seb search refuse a directory that holds another config with exit 73, naming it")
   func configConflict() throws {
-    let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/Data/configs"
-    for (args, name) in [(["run", configs + "/smoke.json"], "run"),
-                         (["search", configs + "/search-smoke.json", "--variant", "search-noarchive"], "search")] {
+    let configs =
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().path + "/Data/configs"
+    for (args, name) in [
+      (["run", configs + "/smoke.json"], "run"),
+      (["search", configs + "/search-smoke.json", "--variant", "search-noarchive"], "search"),
+    ] {
       let d = temp()
       try FileManager.default.createDirectory(atPath: d + "/out", withIntermediateDirectories: true)
       try Data("{\"name\": \"another run\"}".utf8).write(to: URL(fileURLWithPath: d + "/out/config.json"))
@@ -203,7 +217,9 @@ struct ExperimentCommandTests {
       .write(to: URL(fileURLWithPath: d + "/e.json"))
     let r = try Seb.run(["check", d, "--expect", d + "/e.json"])
     #expect(r.status == 1)
-    #expect(r.stdout.contains("FAIL  complete") && r.stdout.contains("ok    passages") && r.stdout.contains("1 passed, 1 failed"))
+    #expect(
+      r.stdout.contains("FAIL  complete") && r.stdout.contains("ok    passages")
+        && r.stdout.contains("1 passed, 1 failed"))
   }
 
   @Test("train refuses a NaN clip, a huge rank and a rank wider than the model before loading, naming the option")
@@ -211,9 +227,13 @@ struct ExperimentCommandTests {
     let d = temp()
     try Data("hello".utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
     let model = try Seb.tinyModel()
-    let nan = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--max-grad-norm", "nan"])
+    let nan = try Seb.run([
+      "train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--max-grad-norm", "nan",
+    ])
     #expect(nan.status == 64 && nan.stderr.contains("--max-grad-norm"))
-    let huge = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "100000"])
+    let huge = try Seb.run([
+      "train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "100000",
+    ])
     #expect(huge.status == 65 && huge.stderr.contains("options.rank"))
     let wide = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "500"])
     #expect(wide.status == 65 && wide.stderr.contains("training.rank"))
@@ -225,20 +245,36 @@ struct ExperimentCommandTests {
     let d = temp()
     try Data("hello world\n\nsecond piece".utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
     try Data("{\"rank\": 4, \"epochs\": 0}".utf8).write(to: URL(fileURLWithPath: d + "/bad.json"))
-    let bad = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/bad.json"])
+    let bad = try Seb.run([
+      "train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config",
+      d + "/bad.json",
+    ])
     #expect(bad.status != 0 && bad.stderr.contains("training.epochs"))
     try Data("{\"rank\": 4, \"alpha\": 8, \"epochs\": 1}".utf8).write(to: URL(fileURLWithPath: d + "/ok.json"))
-    let ok = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--json"])
+    let ok = try Seb.run([
+      "train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json",
+      "--json",
+    ])
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(ok.stdout.contains("\"steps\":2"))
     // An existing adapter directory is refused; --force replaces it whole (no stale file survives).
     try Data("stale".utf8).write(to: URL(fileURLWithPath: d + "/a/stale.txt"))
-    let again = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json"])
+    let again = try Seb.run([
+      "train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json",
+    ])
     #expect(again.status == 73 && again.stderr.contains("--force"))
-    let forced = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json", "--force"])
+    let forced = try Seb.run([
+      "train", "--model", try Seb.tinyModel(), "--data", d + "/data.txt", "--out", d + "/a", "--config", d + "/ok.json",
+      "--force",
+    ])
     #expect(forced.status == 0, "\(forced.stderr)")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == ["adapter_config.json", "adapter_model.safetensors"])
-    #expect(try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }.isEmpty)
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == [
+        "adapter_config.json", "adapter_model.safetensors",
+      ])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }
+        .isEmpty)
   }
 
   @Test("train --config cuts prompt + completion rows to maxLength, prompt included, as the inner loop cuts sequences")
@@ -246,26 +282,38 @@ struct ExperimentCommandTests {
     let d = temp()
     let row = "{\"prompt\": \"a long prompt that is longer than the limit\", \"completion\": \" done\"}\n"
     try Data((row + row).utf8).write(to: URL(fileURLWithPath: d + "/data.jsonl"))
-    try Data("{\"rank\": 4, \"alpha\": 8, \"epochs\": 1, \"maxLength\": 4}".utf8).write(to: URL(fileURLWithPath: d + "/c.json"))
-    let r = try Seb.run(["train", "--model", try Seb.tinyModel(), "--data", d + "/data.jsonl", "--out", d + "/a", "--config", d + "/c.json", "--json"])
+    try Data("{\"rank\": 4, \"alpha\": 8, \"epochs\": 1, \"maxLength\": 4}".utf8).write(
+      to: URL(fileURLWithPath: d + "/c.json"))
+    let r = try Seb.run([
+      "train", "--model", try Seb.tinyModel(), "--data", d + "/data.jsonl", "--out", d + "/a", "--config",
+      d + "/c.json", "--json",
+    ])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout.contains("\"tokens\":8"), "\(r.stdout)")
   }
 }
 
-@Suite("seb run survives kill -9", .serialized, .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+@Suite(
+  "seb run survives kill -9", .serialized,
+  .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
 struct KillResumeTests {
   /// A data root with 4 tiny passages and its split manifest; returns (data root, config path).
   func fixture(_ d: String) throws -> (String, String) {
     try FileManager.default.createDirectory(atPath: d + "/data/squad", withIntermediateDirectories: true)
     var ps: [[String: Any]] = []
     for i in 0..<4 {
-      ps.append(["title": "Zed \(i)", "context": "Zed \(i) lives in town \(i * 7). It is blue.",
-                 "questions": [["question": "Where does Zed \(i) live?", "answer": "town \(i * 7)"], ["question": "Color?", "answer": "blue"]]])
+      ps.append([
+        "title": "Zed \(i)", "context": "Zed \(i) lives in town \(i * 7). It is blue.",
+        "questions": [
+          ["question": "Where does Zed \(i) live?", "answer": "town \(i * 7)"],
+          ["question": "Color?", "answer": "blue"],
+        ],
+      ])
     }
     try JSONSerialization.data(withJSONObject: ps).write(to: URL(fileURLWithPath: d + "/data/squad/squad_val.json"))
-    let split = try SplitManifest.make(name: "tiny", source: "squad/squad_val.json",
-                                       passages: try Datasets.loadSEAL(path: d + "/data/squad/squad_val.json"), start: 0, count: 4)
+    let split = try SplitManifest.make(
+      name: "tiny", source: "squad/squad_val.json",
+      passages: try Datasets.loadSEAL(path: d + "/data/squad/squad_val.json"), start: 0, count: 4)
     try CanonicalJSON.pretty(split).write(to: URL(fileURLWithPath: d + "/tiny.json"))
     let config = """
       {"name": "kill", "seed": 5, "split": "\(d)/tiny.json", "methods": ["base", "passage", "implications"],
@@ -295,7 +343,8 @@ struct KillResumeTests {
     #expect(last.status == 0, "\(last.stderr)")
     #expect(kills > 0)
     #expect(FileManager.default.contents(atPath: d + "/killed/summary.json") == want)
-    let lines = String(decoding: FileManager.default.contents(atPath: d + "/killed/records.jsonl")!, as: UTF8.self).split(separator: "\n")
+    let lines = String(decoding: FileManager.default.contents(atPath: d + "/killed/records.jsonl")!, as: UTF8.self)
+      .split(separator: "\n")
     #expect(Set(lines).count == lines.count && lines.count == 4 * 4)
   }
 }
@@ -310,88 +359,231 @@ struct BadInput: CustomTestStringConvertible, Sendable {
   var testDescription: String { name }
 }
 
-@Suite("seb refuses bad input: named error, exit code by kind, nothing partial", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+@Suite(
+  "seb refuses bad input: named error, exit code by kind, nothing partial",
+  .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
 struct BadInputTests {
   static let cases: [BadInput] = [
     // model files
-    BadInput(name: "missing model file", args: ["tokenize", "hi", "--model", "$D/none.gguf"], status: 66, message: "$D/none.gguf"),
-    BadInput(name: "a text file as model", args: ["generate", "--prompt", "hi", "--model", "$D/text.txt"], status: 65, message: "not a GGUF file"),
-    BadInput(name: "truncated model", args: ["score", "--prompt", "a", "--continuation", "b", "--model", "$D/truncated.gguf"], status: 65, message: "$D/truncated.gguf"),
-    BadInput(name: "model info of a missing file", args: ["model", "info", "$D/none.gguf"], status: 66, message: "$D/none.gguf"),
+    BadInput(
+      name: "missing model file", args: ["tokenize", "hi", "--model", "$D/none.gguf"], status: 66,
+      message: "$D/none.gguf"),
+    BadInput(
+      name: "a text file as model", args: ["generate", "--prompt", "hi", "--model", "$D/text.txt"], status: 65,
+      message: "not a GGUF file"),
+    BadInput(
+      name: "truncated model", args: ["score", "--prompt", "a", "--continuation", "b", "--model", "$D/truncated.gguf"],
+      status: 65, message: "$D/truncated.gguf"),
+    BadInput(
+      name: "model info of a missing file", args: ["model", "info", "$D/none.gguf"], status: 66, message: "$D/none.gguf"
+    ),
     // generate / score options and inputs
-    BadInput(name: "NaN temperature", args: ["generate", "--prompt", "hi", "--model", "$M", "--temperature", "nan"], status: 65, message: "temperature"),
-    BadInput(name: "top-p above 1", args: ["generate", "--prompt", "hi", "--model", "$M", "--top-p", "2"], status: 65, message: "top-p"),
+    BadInput(
+      name: "NaN temperature", args: ["generate", "--prompt", "hi", "--model", "$M", "--temperature", "nan"],
+      status: 65, message: "temperature"),
+    BadInput(
+      name: "top-p above 1", args: ["generate", "--prompt", "hi", "--model", "$M", "--top-p", "2"], status: 65,
+      message: "top-p"),
     BadInput(name: "empty prompt", args: ["generate", "--prompt", "", "--model", "$M"], status: 65, message: "prompt"),
-    BadInput(name: "prompt beyond the context", args: ["generate", "--prompt", "$LONG", "--model", "$M", "--max-tokens", "4"], status: 65, message: "context"),
-    BadInput(name: "score prompt beyond the context", args: ["score", "--prompt", "$LONG", "--continuation", "x", "--model", "$M"], status: 65, message: "context"),
-    BadInput(name: "empty continuation", args: ["score", "--prompt", "hi", "--continuation", "", "--model", "$M"], status: 65, message: "continuation"),
-    BadInput(name: "missing adapter", args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/none"], status: 65, message: "$D/none"),
-    BadInput(name: "adapter for another model", args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/wide-adapter"], status: 65, message: "adapter"),
+    BadInput(
+      name: "prompt beyond the context", args: ["generate", "--prompt", "$LONG", "--model", "$M", "--max-tokens", "4"],
+      status: 65, message: "context"),
+    BadInput(
+      name: "score prompt beyond the context",
+      args: ["score", "--prompt", "$LONG", "--continuation", "x", "--model", "$M"], status: 65, message: "context"),
+    BadInput(
+      name: "empty continuation", args: ["score", "--prompt", "hi", "--continuation", "", "--model", "$M"], status: 65,
+      message: "continuation"),
+    BadInput(
+      name: "missing adapter",
+      args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/none"], status: 65,
+      message: "$D/none"),
+    BadInput(
+      name: "adapter for another model",
+      args: ["score", "--prompt", "hi", "--continuation", "x", "--model", "$M", "--adapter", "$D/wide-adapter"],
+      status: 65, message: "adapter"),
     // verify
-    BadInput(name: "missing reference", args: ["verify", "logits", "--reference", "$D/none.json", "--model", "$M"], status: 66, message: "reference file $D/none.json"),
-    BadInput(name: "reference with no cases", args: ["verify", "logits", "--reference", "$D/nocases.json", "--model", "$M"], status: 65, message: "at least one case"),
-    BadInput(name: "reference that is not JSON", args: ["verify", "tokenizer", "--reference", "$D/text.txt", "--model", "$M"], status: 65, message: "$D/text.txt"),
-    BadInput(name: "unknown verify kind", args: ["verify", "nothing", "--reference", "$D/nocases.json"], status: 64, message: "nothing"),
+    BadInput(
+      name: "missing reference", args: ["verify", "logits", "--reference", "$D/none.json", "--model", "$M"], status: 66,
+      message: "reference file $D/none.json"),
+    BadInput(
+      name: "reference with no cases", args: ["verify", "logits", "--reference", "$D/nocases.json", "--model", "$M"],
+      status: 65, message: "at least one case"),
+    BadInput(
+      name: "reference that is not JSON", args: ["verify", "tokenizer", "--reference", "$D/text.txt", "--model", "$M"],
+      status: 65, message: "$D/text.txt"),
+    BadInput(
+      name: "unknown verify kind", args: ["verify", "nothing", "--reference", "$D/nocases.json"], status: 64,
+      message: "nothing"),
     // train: data, options, outputs
-    BadInput(name: "missing training data", args: ["train", "--model", "$M", "--data", "$D/none.txt", "--out", "$D/out"], status: 66, message: "$D/none.txt"),
-    BadInput(name: "JSONL row without text", args: ["train", "--model", "$M", "--data", "$D/notext.jsonl", "--out", "$D/out"], status: 65, message: "$D/notext.jsonl:1"),
-    BadInput(name: "JSON that is not an array", args: ["train", "--model", "$M", "--data", "$D/object.json", "--out", "$D/out"], status: 65, message: "$D/object.json"),
-    BadInput(name: "non-UTF-8 data", args: ["train", "--model", "$M", "--data", "$D/binary.txt", "--out", "$D/out"], status: 65, message: "UTF-8"),
-    BadInput(name: "empty data file", args: ["train", "--model", "$M", "--data", "$D/empty.txt", "--out", "$D/out"], status: 65, message: "no training sequence"),
-    BadInput(name: "sequence beyond the context", args: ["train", "--model", "$M", "--data", "$D/long.txt", "--out", "$D/out"], status: 65, message: "context"),
-    BadInput(name: "zero epochs", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--epochs", "0"], status: 65, message: "epochs"),
-    BadInput(name: "NaN learning rate", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--lr", "nan"], status: 65, message: "learningRate"),
-    BadInput(name: "dropout of 1", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--dropout", "1"], status: 65, message: "dropout"),
-    BadInput(name: "unknown target", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--targets", "q,zz"], status: 64, message: "zz"),
-    BadInput(name: "output is a file", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/text.txt"], status: 73, message: "$D/text.txt", absent: []),
-    BadInput(name: "bad --config", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--config", "$D/text.txt"], status: 65, message: "$D/text.txt"),
+    BadInput(
+      name: "missing training data", args: ["train", "--model", "$M", "--data", "$D/none.txt", "--out", "$D/out"],
+      status: 66, message: "$D/none.txt"),
+    BadInput(
+      name: "JSONL row without text", args: ["train", "--model", "$M", "--data", "$D/notext.jsonl", "--out", "$D/out"],
+      status: 65, message: "$D/notext.jsonl:1"),
+    BadInput(
+      name: "JSON that is not an array",
+      args: ["train", "--model", "$M", "--data", "$D/object.json", "--out", "$D/out"], status: 65,
+      message: "$D/object.json"),
+    BadInput(
+      name: "non-UTF-8 data", args: ["train", "--model", "$M", "--data", "$D/binary.txt", "--out", "$D/out"],
+      status: 65, message: "UTF-8"),
+    BadInput(
+      name: "empty data file", args: ["train", "--model", "$M", "--data", "$D/empty.txt", "--out", "$D/out"],
+      status: 65, message: "no training sequence"),
+    BadInput(
+      name: "sequence beyond the context",
+      args: ["train", "--model", "$M", "--data", "$D/long.txt", "--out", "$D/out"], status: 65, message: "context"),
+    BadInput(
+      name: "zero epochs",
+      args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--epochs", "0"], status: 65,
+      message: "epochs"),
+    BadInput(
+      name: "NaN learning rate",
+      args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--lr", "nan"], status: 65,
+      message: "learningRate"),
+    BadInput(
+      name: "dropout of 1",
+      args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--dropout", "1"], status: 65,
+      message: "dropout"),
+    BadInput(
+      name: "unknown target",
+      args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--targets", "q,zz"], status: 64,
+      message: "zz"),
+    BadInput(
+      name: "output is a file", args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/text.txt"],
+      status: 73, message: "$D/text.txt", absent: []),
+    BadInput(
+      name: "bad --config",
+      args: ["train", "--model", "$M", "--data", "$D/data.txt", "--out", "$D/out", "--config", "$D/text.txt"],
+      status: 65, message: "$D/text.txt"),
     // run / baseline / merge / check / report / judge / split
-    BadInput(name: "missing run config", args: ["run", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "$D/none.json"),
-    BadInput(name: "run config that is not JSON", args: ["run", "$D/text.txt", "--out", "$D/out", "--model", "$M"], status: 65, message: "$D/text.txt"),
-    BadInput(name: "run config with a wrong type", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "seed"),
-    BadInput(name: "unknown method", args: ["baseline", "--method", "nosuch", "--out", "$D/out", "--model", "$M"], status: 65, message: "nosuch"),
-    BadInput(name: "unknown split", args: ["baseline", "--method", "passage", "--split", "nosuch", "--out", "$D/out", "--model", "$M"], status: 66, message: "nosuch"),
-    BadInput(name: "shard 3 of 2", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--shard", "3/2"], status: 64, message: "3/2"),
-    BadInput(name: "zero adapters per step", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--adapters-per-step", "0"], status: 64, message: "adapters-per-step"),
-    BadInput(name: "zero limit", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--limit", "0"], status: 64, message: "limit"),
-    BadInput(name: "run output under a file", args: ["baseline", "--method", "passage", "--out", "$D/text.txt/run", "--model", "$M"], status: 73, message: "$D/text.txt", absent: []),
-    BadInput(name: "merge of a folder that is no run", args: ["merge", "$D/empty", "--out", "$D/out"], status: 66, message: "config.json"),
-    BadInput(name: "check without a summary", args: ["check", "$D/empty", "--expect", "$D/nocases.json"], status: 66, message: "summary.json", absent: []),
-    BadInput(name: "report of a folder that is no run", args: ["report", "$D/empty", "--out", "$D/out"], status: 66, message: "config.json"),
-    BadInput(name: "judge of a folder that is no run", args: ["judge", "$D/empty", "--model", "$M"], status: 66, message: "config.json", absent: []),
-    BadInput(name: "split from a missing source", args: ["split", "make", "x", "--source", "squad/none.json", "--count", "3", "--data", "$D", "--out", "$D/out"], status: 66, message: "none.json"),
-    BadInput(name: "split of zero passages", args: ["split", "make", "x", "--source", "squad.json", "--count", "0", "--data", "$D", "--out", "$D/out"], status: 65, message: "count"),
+    BadInput(
+      name: "missing run config", args: ["run", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66,
+      message: "$D/none.json"),
+    BadInput(
+      name: "run config that is not JSON", args: ["run", "$D/text.txt", "--out", "$D/out", "--model", "$M"], status: 65,
+      message: "$D/text.txt"),
+    BadInput(
+      name: "run config with a wrong type", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--model", "$M"],
+      status: 65, message: "seed"),
+    BadInput(
+      name: "unknown method", args: ["baseline", "--method", "nosuch", "--out", "$D/out", "--model", "$M"], status: 65,
+      message: "nosuch"),
+    BadInput(
+      name: "unknown split",
+      args: ["baseline", "--method", "passage", "--split", "nosuch", "--out", "$D/out", "--model", "$M"], status: 66,
+      message: "nosuch"),
+    BadInput(
+      name: "shard 3 of 2", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--shard", "3/2"], status: 64,
+      message: "3/2"),
+    BadInput(
+      name: "zero adapters per step",
+      args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--adapters-per-step", "0"], status: 64,
+      message: "adapters-per-step"),
+    BadInput(
+      name: "zero limit", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--limit", "0"], status: 64,
+      message: "limit"),
+    BadInput(
+      name: "run output under a file",
+      args: ["baseline", "--method", "passage", "--out", "$D/text.txt/run", "--model", "$M"], status: 73,
+      message: "$D/text.txt", absent: []),
+    BadInput(
+      name: "merge of a folder that is no run", args: ["merge", "$D/empty", "--out", "$D/out"], status: 66,
+      message: "config.json"),
+    BadInput(
+      name: "check without a summary", args: ["check", "$D/empty", "--expect", "$D/nocases.json"], status: 66,
+      message: "summary.json", absent: []),
+    BadInput(
+      name: "report of a folder that is no run", args: ["report", "$D/empty", "--out", "$D/out"], status: 66,
+      message: "config.json"),
+    BadInput(
+      name: "judge of a folder that is no run", args: ["judge", "$D/empty", "--model", "$M"], status: 66,
+      message: "config.json", absent: []),
+    BadInput(
+      name: "split from a missing source",
+      args: ["split", "make", "x", "--source", "squad/none.json", "--count", "3", "--data", "$D", "--out", "$D/out"],
+      status: 66, message: "none.json"),
+    BadInput(
+      name: "split of zero passages",
+      args: ["split", "make", "x", "--source", "squad.json", "--count", "0", "--data", "$D", "--out", "$D/out"],
+      status: 65, message: "count"),
     // search
-    BadInput(name: "missing search config", args: ["search", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "$D/none.json"),
-    BadInput(name: "search config with an unknown key", args: ["search", "$D/search-badkey.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "temprature"),
-    BadInput(name: "search config with an unknown variant", args: ["run", "$D/search-badvariant.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "variant"),
-    BadInput(name: "search config with an inline judge reward", args: ["search", "$D/search-judge.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "reward"),
-    BadInput(name: "unknown --variant", args: ["search", "$D/search-judge.json", "--out", "$D/out", "--variant", "magic"], status: 64, message: "magic"),
-    BadInput(name: "search with an unknown split", args: ["search", "$D/search-nosplit.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "nosuch"),
-    BadInput(name: "report of a search run mixed with another run", args: ["report", "$D/searchrun", "$D/empty", "--out", "$D/out"], status: 64, message: "$D/empty"),
+    BadInput(
+      name: "missing search config", args: ["search", "$D/none.json", "--out", "$D/out", "--model", "$M"], status: 66,
+      message: "$D/none.json"),
+    BadInput(
+      name: "search config with an unknown key",
+      args: ["search", "$D/search-badkey.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "temprature"),
+    BadInput(
+      name: "search config with an unknown variant",
+      args: ["run", "$D/search-badvariant.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "variant"),
+    BadInput(
+      name: "search config with an inline judge reward",
+      args: ["search", "$D/search-judge.json", "--out", "$D/out", "--model", "$M"], status: 65, message: "reward"),
+    BadInput(
+      name: "unknown --variant", args: ["search", "$D/search-judge.json", "--out", "$D/out", "--variant", "magic"],
+      status: 64, message: "magic"),
+    BadInput(
+      name: "search with an unknown split",
+      args: ["search", "$D/search-nosplit.json", "--out", "$D/out", "--model", "$M"], status: 66, message: "nosuch"),
+    BadInput(
+      name: "report of a search run mixed with another run",
+      args: ["report", "$D/searchrun", "$D/empty", "--out", "$D/out"], status: 64, message: "$D/empty"),
     // analysis and reports
-    BadInput(name: "analyze a missing file", args: ["analyze", "similarity", "$D/none.json", "--out", "$D/out"], status: 66, message: "$D/none.json"),
-    BadInput(name: "analyze a file that is not JSON", args: ["analyze", "collapse", "$D/text.txt", "--out", "$D/out"], status: 65, message: "not JSON"),
-    BadInput(name: "analyze JSON of the wrong shape", args: ["analyze", "collapse", "$D/nocases.json", "--out", "$D/out"], status: 65, message: "$D/nocases.json"),
-    BadInput(name: "paper report from a missing data root", args: ["report", "paper", "--data", "$D/none", "--out", "$D/out"], status: 66, message: "$D/none"),
-    BadInput(name: "embed without the model", args: ["embed", "x", "--dir", "$D/none"], status: 66, message: "$D/none"),
+    BadInput(
+      name: "analyze a missing file", args: ["analyze", "similarity", "$D/none.json", "--out", "$D/out"], status: 66,
+      message: "$D/none.json"),
+    BadInput(
+      name: "analyze a file that is not JSON", args: ["analyze", "collapse", "$D/text.txt", "--out", "$D/out"],
+      status: 65, message: "not JSON"),
+    BadInput(
+      name: "analyze JSON of the wrong shape", args: ["analyze", "collapse", "$D/nocases.json", "--out", "$D/out"],
+      status: 65, message: "$D/nocases.json"),
+    BadInput(
+      name: "paper report from a missing data root", args: ["report", "paper", "--data", "$D/none", "--out", "$D/out"],
+      status: 66, message: "$D/none"),
+    BadInput(
+      name: "embed without the model", args: ["embed", "x", "--dir", "$D/none"], status: 66, message: "$D/none"),
     // every writer checks its output before any work (/proc takes no new entry, even for root)
-    BadInput(name: "report into /proc", args: ["report", "$D/searchrun", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "graders report into /proc", args: ["report", "graders", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "paper report into /proc", args: ["report", "paper", "--data", "$D/none", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "analyze charts into /proc", args: ["analyze", "similarity", "$D/none.json", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "collapse charts into /proc", args: ["analyze", "collapse", "$D/none.json", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "merge into /proc", args: ["merge", "$D/empty", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "split into /proc", args: ["split", "make", "s", "--source", "squad.json", "--data", "$D", "--count", "1", "--out", "/proc/seb-x/s.json"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "search into /proc", args: ["search", "$D/search-ok.json", "--out", "/proc/seb-x", "--model", "$M"], status: 73, message: "/proc/seb-x"),
-    BadInput(name: "judge whose judge.jsonl is a folder", args: ["judge", "$D/judgerun", "--model", "$M"], status: 73, message: "$D/judgerun/judge.jsonl"),
+    BadInput(
+      name: "report into /proc", args: ["report", "$D/searchrun", "--out", "/proc/seb-x"], status: 73,
+      message: "/proc/seb-x"),
+    BadInput(
+      name: "graders report into /proc", args: ["report", "graders", "--out", "/proc/seb-x"], status: 73,
+      message: "/proc/seb-x"),
+    BadInput(
+      name: "paper report into /proc", args: ["report", "paper", "--data", "$D/none", "--out", "/proc/seb-x"],
+      status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "analyze charts into /proc", args: ["analyze", "similarity", "$D/none.json", "--out", "/proc/seb-x"],
+      status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "collapse charts into /proc", args: ["analyze", "collapse", "$D/none.json", "--out", "/proc/seb-x"],
+      status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "merge into /proc", args: ["merge", "$D/empty", "--out", "/proc/seb-x"], status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "split into /proc",
+      args: [
+        "split", "make", "s", "--source", "squad.json", "--data", "$D", "--count", "1", "--out", "/proc/seb-x/s.json",
+      ], status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "search into /proc", args: ["search", "$D/search-ok.json", "--out", "/proc/seb-x", "--model", "$M"],
+      status: 73, message: "/proc/seb-x"),
+    BadInput(
+      name: "judge whose judge.jsonl is a folder", args: ["judge", "$D/judgerun", "--model", "$M"], status: 73,
+      message: "$D/judgerun/judge.jsonl"),
   ]
 
   /// The folder every case reads from.
   static func fixture() throws -> (dir: String, model: String) {
     let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-bad-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: d + "/empty", withIntermediateDirectories: true)
-    func write(_ name: String, _ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: d + "/" + name)) }
+    func write(_ name: String, _ text: String) throws {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: d + "/" + name))
+    }
     try write("text.txt", "just some text\n")
     try write("data.txt", "hello world\n\nsecond piece")
     try write("notext.jsonl", "{\"txt\": \"x\"}\n")
@@ -410,13 +602,17 @@ struct BadInputTests {
     try write("wrongtype.json", "{\"name\": \"x\", \"seed\": \"zero\", \"split\": \"val200\", \"methods\": [\"base\"]}")
     try FileManager.default.createDirectory(atPath: d + "/judgerun/judge.jsonl", withIntermediateDirectories: true)
     try write("judgerun/config.json", "{\"name\": \"x\", \"methods\": [\"base\"]}")
-    try write("squad.json", "[{\"title\": \"T\", \"context\": \"C\", \"questions\": [{\"question\": \"Q\", \"answer\": \"A\"}]}]")
+    try write(
+      "squad.json",
+      "[{\"title\": \"T\", \"context\": \"C\", \"questions\": [{\"question\": \"Q\", \"answer\": \"A\"}]}]")
     let model = try Seb.tinyModel(context: 128)
     let full = try Data(contentsOf: URL(fileURLWithPath: model))
     try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: d + "/truncated.gguf"))
     // An adapter made for a wider model (rank 2 on q of a 128-wide model).
     try FileManager.default.createDirectory(atPath: d + "/wide-adapter", withIntermediateDirectories: true)
-    try write("wide-adapter/adapter_config.json", "{\"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"peft_type\": \"LORA\"}")
+    try write(
+      "wide-adapter/adapter_config.json",
+      "{\"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"peft_type\": \"LORA\"}")
     try write("wide-adapter/adapter_model.safetensors", "")
     return (d, model)
   }
@@ -436,37 +632,54 @@ struct BadInputTests {
     for p in c.absent.map(sub) { #expect(!FileManager.default.fileExists(atPath: p), "\(c.name): \(p) exists") }
     // No temporary or staging file is left anywhere in the folder.
     let after = Set((try? FileManager.default.subpathsOfDirectory(atPath: d)) ?? [])
-    let leftovers = after.subtracting(before).filter { $0.contains(".tmp-") || $0.contains(".staging-") || $0.contains(".old-") || $0.contains(".seb-probe-") }
+    let leftovers = after.subtracting(before).filter {
+      $0.contains(".tmp-") || $0.contains(".staging-") || $0.contains(".old-") || $0.contains(".seb-probe-")
+    }
     #expect(leftovers.isEmpty, "\(c.name): left \(leftovers)")
   }
 }
 
-@Suite("Ctrl-C and kill -9 leave the old output", .serialized, .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
+@Suite(
+  "Ctrl-C and kill -9 leave the old output", .serialized,
+  .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"))
 struct InterruptTests {
-  @Test("SIGINT or SIGKILL during seb train --force leaves the previous adapter byte for byte and no temporary files (SIGINT)",
-        arguments: [SIGINT, SIGKILL])
+  @Test(
+    "SIGINT or SIGKILL during seb train --force leaves the previous adapter byte for byte and no temporary files (SIGINT)",
+    arguments: [SIGINT, SIGKILL])
   func interruptedTrain(signal sig: Int32) throws {
     let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-int-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    try Data((0..<60).map { "piece \($0) of the data" }.joined(separator: "\n\n").utf8).write(to: URL(fileURLWithPath: d + "/data.txt"))
+    try Data((0..<60).map { "piece \($0) of the data" }.joined(separator: "\n\n").utf8).write(
+      to: URL(fileURLWithPath: d + "/data.txt"))
     let model = try Seb.tinyModel()
-    let first = try Seb.run(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1"])
+    let first = try Seb.run([
+      "train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1",
+    ])
     try #require(first.status == 0, "\(first.stderr)")
     let files = try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted()
     let old = try files.map { try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + $0)) }
-    let p = try Seb.start(["train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1000", "--force"])
+    let p = try Seb.start([
+      "train", "--model", model, "--data", d + "/data.txt", "--out", d + "/a", "--rank", "4", "--epochs", "1000",
+      "--force",
+    ])
     Thread.sleep(forTimeInterval: 1.5)
     kill(p.processIdentifier, sig)
     p.waitUntilExit()
     if sig == SIGINT { #expect(p.terminationStatus == 130, "exit \(p.terminationStatus)") }
     #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == files)
-    for (f, data) in zip(files, old) { #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + f)) == data, "\(f) changed") }
-    let litter = try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.contains(".tmp-") || $0.contains(".old-") }
+    for (f, data) in zip(files, old) {
+      #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/a/" + f)) == data, "\(f) changed")
+    }
+    let litter = try FileManager.default.contentsOfDirectory(atPath: d).filter {
+      $0.contains(".tmp-") || $0.contains(".old-")
+    }
     #expect(litter.isEmpty, "left \(litter)")
   }
 }
 
-@Suite("seb search killed with SIGKILL", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"), .serialized)
+@Suite(
+  "seb search killed with SIGKILL", .enabled(if: Seb.binary != nil, "the seb executable is built beside the tests"),
+  .serialized)
 struct SearchKillTests {
   /// A data root (6 passages, short meta prompts, a 4-entry seed archive), two split manifests and a config.
   static func fixture() throws -> (dir: String, config: String) {
@@ -481,11 +694,15 @@ struct SearchKillTests {
     return (d, d + "/search.json")
   }
 
-  @Test("kill -9 at arbitrary moments, resumed each time: the finished run equals an uninterrupted one, every file but the manifest")
+  @Test(
+    "kill -9 at arbitrary moments, resumed each time: the finished run equals an uninterrupted one, every file but the manifest"
+  )
   func killedAndResumed() throws {
     let (d, config) = try Self.fixture()
     let model = try Seb.tinyModel(context: 4096)
-    let args = { (out: String) in ["search", config, "--out", out, "--data", d + "/data", "--model", model, "--threads", "1", "--block-size", "2"] }
+    let args = { (out: String) in
+      ["search", config, "--out", out, "--data", d + "/data", "--model", model, "--threads", "1", "--block-size", "2"]
+    }
     let t0 = Date()
     let whole = try Seb.run(args(d + "/whole"))
     try #require(whole.status == 0, "\(whole.stderr)")
@@ -503,6 +720,8 @@ struct SearchKillTests {
     #expect(finished && kills >= 1, "finished \(finished) after \(kills) kills")
     let a = SearchDataRoot.snapshot(d + "/whole"), b = SearchDataRoot.snapshot(d + "/killed")
     #expect(a.keys.sorted() == b.keys.sorted())
-    for (k, v) in a.sorted(by: { $0.key < $1.key }) where b[k] != v { Issue.record("differs after \(kills) kills: \(k)") }
+    for (k, v) in a.sorted(by: { $0.key < $1.key }) where b[k] != v {
+      Issue.record("differs after \(kills) kills: \(k)")
+    }
   }
 }

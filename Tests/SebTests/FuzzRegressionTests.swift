@@ -9,7 +9,9 @@ struct FuzzRegressionTests {
   static let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("Fuzz/Regressions").path
 
-  @Test("seeds and past crash inputs of every parser are accepted or refused without a crash", arguments: FuzzTarget.allCases)
+  @Test(
+    "seeds and past crash inputs of every parser are accepted or refused without a crash",
+    arguments: FuzzTarget.allCases)
   func replay(target: FuzzTarget) throws {
     var inputs = try target.seeds()
     let dir = Self.regressions + "/" + target.rawValue
@@ -19,6 +21,8 @@ struct FuzzRegressionTests {
     #expect(!inputs.isEmpty)
     for d in inputs { target.run(d) }
     // Truncations of every seed: the commonest damage to a file.
-    for seed in try target.seeds() { for n in stride(from: 0, to: seed.count, by: max(1, seed.count / 64)) { target.run(seed.prefix(n)) } }
+    for seed in try target.seeds() {
+      for n in stride(from: 0, to: seed.count, by: max(1, seed.count / 64)) { target.run(seed.prefix(n)) }
+    }
   }
 }

@@ -1,10 +1,10 @@
+import CPUEngine
 // EndpointTests.swift: the OpenAI-compatible client against a local stub server (python3's
 // http.server, started by the test): the teacher method end to end, the judge through an
 // endpoint, a 429 retried with backoff, the API key sent from its environment variable.
 import Experiment
-import CPUEngine
-import LLM
 import Foundation
+import LLM
 import SelfEdit
 import Testing
 import Workspace
@@ -60,7 +60,9 @@ final class StubServer {
   var url: String { "http://127.0.0.1:\(port)/v1" }
 }
 
-@Suite("OpenAI-compatible endpoints", .serialized, .enabled(if: StubServer.available, "needs /usr/bin/python3 for the stub server"))
+@Suite(
+  "OpenAI-compatible endpoints", .serialized,
+  .enabled(if: StubServer.available, "needs /usr/bin/python3 for the stub server"))
 struct EndpointTests {
   @Test("the teacher writes self-edits through the endpoint (429 retried, key sent); the judge grades through it")
   func teacherAndJudge() throws {
@@ -69,14 +71,20 @@ struct EndpointTests {
     let fx = try Fixture()
     fx.config.methods = ["base", "teacher"]
     fx.config.limit = 2
-    fx.config.teacher = EndpointSpec(url: server.url, model: "stub", apiKeyEnv: "SEB_TEST_KEY", retries: 2, timeoutSeconds: 10)
+    fx.config.teacher = EndpointSpec(
+      url: server.url, model: "stub", apiKeyEnv: "SEB_TEST_KEY", retries: 2, timeoutSeconds: 10)
     let s = try #require(try fx.run("t"))
     #expect(s.methods["teacher"]?.failures == 0)
-    let rec = try #require(try RunDirectory(dir: fx.root + "/t", shard: .whole).records().first { $0.method == "teacher" })
+    let rec = try #require(
+      try RunDirectory(dir: fx.root + "/t", shard: .whole).records().first { $0.method == "teacher" })
     #expect(rec.sequences.count == 3)
     #expect(rec.sequences[0].hasSuffix("\nZed lives in a town.") && rec.sequences[1].hasSuffix("\nZed is blue."))
-    let judge = ChatEndpoint(spec: EndpointSpec(url: server.url, model: "stub-judge", apiKeyEnv: "SEB_TEST_KEY", retries: 1, timeoutSeconds: 10))
-    let (n, failed) = try Judge.run(dir: fx.root + "/t", backend: .endpoint(judge), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let judge = ChatEndpoint(
+      spec: EndpointSpec(
+        url: server.url, model: "stub-judge", apiKeyEnv: "SEB_TEST_KEY", retries: 1, timeoutSeconds: 10))
+    let (n, failed) = try Judge.run(
+      dir: fx.root + "/t", backend: .endpoint(judge), dataRoot: fx.root + "/data",
+      prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
     #expect(n > 0 && failed == 0)
     let v = try Judge.verdicts(path: fx.root + "/t/judge.jsonl")
     #expect(v.values.allSatisfy { $0 != nil })
@@ -86,7 +94,8 @@ struct EndpointTests {
   func unauthorized() throws {
     let server = try StubServer()
     unsetenv("SEB_TEST_KEY")
-    var e = ChatEndpoint(spec: EndpointSpec(url: server.url, model: "m", apiKeyEnv: "SEB_TEST_KEY", retries: 2, timeoutSeconds: 10))
+    var e = ChatEndpoint(
+      spec: EndpointSpec(url: server.url, model: "m", apiKeyEnv: "SEB_TEST_KEY", retries: 2, timeoutSeconds: 10))
     e.backoff = 0.05
     do {
       _ = try e.complete("hi")
@@ -106,12 +115,17 @@ struct ChatServerTests {
     let server = try ChatServer(engine: LocalEngine(model: fx.model), name: "tiny")
     let t = Thread { server.serve(requests: 2) }
     t.start()
-    let e = ChatEndpoint(spec: EndpointSpec(url: "http://127.0.0.1:\(server.port)/v1", model: "tiny", maxTokens: 6, retries: 0, timeoutSeconds: 20))
+    let e = ChatEndpoint(
+      spec: EndpointSpec(
+        url: "http://127.0.0.1:\(server.port)/v1", model: "tiny", maxTokens: 6, retries: 0, timeoutSeconds: 20))
     let a = try e.complete("hello", temperature: 0)
     let b = try e.complete("hello", temperature: 0)
     #expect(a == b)
-    let want = try fx.model.generator().generate([GenerationRequest(promptTokens: fx.model.encode(fx.model.chatPrompt(user: "hello")),
-                                                                   maxNewTokens: 6, stopTokens: fx.model.stopIds)])[0]
+    let want = try fx.model.generator().generate([
+      GenerationRequest(
+        promptTokens: fx.model.encode(fx.model.chatPrompt(user: "hello")),
+        maxNewTokens: 6, stopTokens: fx.model.stopIds)
+    ])[0]
     var toks = want.tokens
     if let l = toks.last, fx.model.stopIds.contains(l) { toks.removeLast() }
     #expect(a == fx.model.decode(toks))

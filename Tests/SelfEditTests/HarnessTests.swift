@@ -1,8 +1,8 @@
+import CPUEngine
 // HarnessTests.swift: the knowledge-incorporation harness end to end on a tiny in-memory model and
 // a tiny data root written by the test: determinism, kill/resume, shards + merge, refusals, and
 // failures recorded (never thrown away, never scored as wrong).
 import Experiment
-import CPUEngine
 import Foundation
 import GGUF
 import LLM
@@ -13,7 +13,8 @@ import Tokenizer
 import Training
 import Workspace
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().path
 
 /// A tiny model, a data root with 5 passages and a released file, and a split manifest.
 final class Fixture {
@@ -25,9 +26,11 @@ final class Fixture {
   init() throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-harness-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: root + "/data/squad", withIntermediateDirectories: true)
-    try FileManager.default.createDirectory(atPath: root + "/data/seal/data/synthetic_data/eval", withIntermediateDirectories: true)
-    let cfg = LlamaConfig(vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 1024)
+    try FileManager.default.createDirectory(
+      atPath: root + "/data/seal/data/synthetic_data/eval", withIntermediateDirectories: true)
+    let cfg = LlamaConfig(
+      vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 1024)
     let bytes = try TinyGGUF.make(config: cfg, seed: 11)
     let f = try GGUFFile(bytes: bytes, name: "tiny.gguf")
     model = LanguageModel(file: f, tokenizer: try Tokenizer(gguf: f), weights: try ModelWeights(gguf: f))
@@ -35,14 +38,22 @@ final class Fixture {
     var rel: [[String: Any]] = []
     for i in 0..<5 {
       let ctx = "Zed \(i) lives in town \(i * 7). It is blue."
-      let qs = [["question": "Where does Zed \(i) live?", "answer": "town \(i * 7)"], ["question": "Color?", "answer": "blue"]]
+      let qs = [
+        ["question": "Where does Zed \(i) live?", "answer": "town \(i * 7)"], ["question": "Color?", "answer": "blue"],
+      ]
       passages.append(["title": "Zed \(i)", "context": ctx, "questions": qs])
-      rel.append(["title": "Zed \(i)", "context": ctx, "questions": qs, "completions": ["", "Zed \(i) is in town \(i * 7).\nZed is blue."], "prompt": ""])
+      rel.append([
+        "title": "Zed \(i)", "context": ctx, "questions": qs,
+        "completions": ["", "Zed \(i) is in town \(i * 7).\nZed is blue."], "prompt": "",
+      ])
     }
-    try JSONSerialization.data(withJSONObject: passages).write(to: URL(fileURLWithPath: root + "/data/squad/squad_val.json"))
-    try JSONSerialization.data(withJSONObject: rel).write(to: URL(fileURLWithPath: root + "/data/seal/data/synthetic_data/eval/tiny_val.json"))
-    let split = try SplitManifest.make(name: "tiny", source: "squad/squad_val.json",
-                                       passages: try Datasets.loadSEAL(path: root + "/data/squad/squad_val.json"), start: 0, count: 5)
+    try JSONSerialization.data(withJSONObject: passages).write(
+      to: URL(fileURLWithPath: root + "/data/squad/squad_val.json"))
+    try JSONSerialization.data(withJSONObject: rel).write(
+      to: URL(fileURLWithPath: root + "/data/seal/data/synthetic_data/eval/tiny_val.json"))
+    let split = try SplitManifest.make(
+      name: "tiny", source: "squad/squad_val.json",
+      passages: try Datasets.loadSEAL(path: root + "/data/squad/squad_val.json"), start: 0, count: 5)
     splitPath = root + "/tiny.json"
     try CanonicalJSON.pretty(split).write(to: URL(fileURLWithPath: splitPath))
     config.name = "tiny"
@@ -67,10 +78,14 @@ final class Fixture {
 
   @discardableResult
   func run(_ out: String, shard: Shard = .whole) throws -> RunSummary? {
-    try Harness(engine: LocalEngine(model: model), modelSHA256: "tiny", config: config, options: options(out, shard: shard)).run()
+    try Harness(
+      engine: LocalEngine(model: model), modelSHA256: "tiny", config: config, options: options(out, shard: shard)
+    ).run()
   }
 
-  func file(_ out: String, _ name: String) -> Data { FileManager.default.contents(atPath: root + "/\(out)/\(name)") ?? Data() }
+  func file(_ out: String, _ name: String) -> Data {
+    FileManager.default.contents(atPath: root + "/\(out)/\(name)") ?? Data()
+  }
 }
 
 @Suite("Harness on a tiny model", .serialized)
@@ -86,7 +101,10 @@ struct HarnessTests {
     let records = try RunDirectory(dir: fx.root + "/a", shard: .whole).records()
     // released: first non-empty completion; SEAL sequences with the passage appended.
     let rel = try #require(records.first { $0.method == "released:tiny_val.json" && $0.passage == 1 })
-    #expect(rel.sequences == ["Zed 1\nZed 1 is in town 7.", "Zed 1\nZed is blue.", "Zed 1\nZed 1 lives in town 7. It is blue."])
+    #expect(
+      rel.sequences == [
+        "Zed 1\nZed 1 is in town 7.", "Zed 1\nZed is blue.", "Zed 1\nZed 1 lives in town 7. It is blue.",
+      ])
     #expect(rel.training?.steps == 6)
     let manifest = try #require(try RunDirectory(dir: fx.root + "/a", shard: .whole).manifest())
     #expect(manifest.passages == 4 && manifest.questions == 8 && manifest.invocations.count == 1)
@@ -118,15 +136,19 @@ struct HarnessTests {
     try fx.run("full")
     let full = fx.file("full", "summary.json")
     // Simulate kill -9 at several points: keep the first n records and a torn half line.
-    let lines = String(decoding: fx.file("full", "records.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
-    let seLines = String(decoding: fx.file("full", "selfedits.jsonl"), as: UTF8.self).split(separator: "\n").map(String.init)
+    let lines = String(decoding: fx.file("full", "records.jsonl"), as: UTF8.self).split(separator: "\n").map(
+      String.init)
+    let seLines = String(decoding: fx.file("full", "selfedits.jsonl"), as: UTF8.self).split(separator: "\n").map(
+      String.init)
     for n in [0, 1, 3, 5, 11, lines.count - 1] {  // 1 and 5: inside a block's baselines and adapters
       let out = "cut\(n)"
       try fx.run(out)
       let dir = fx.root + "/" + out
       let torn = n < lines.count ? String(lines[n].prefix(lines[n].count / 2)) : ""
-      try Data((lines.prefix(n).map { $0 + "\n" }.joined() + torn).utf8).write(to: URL(fileURLWithPath: dir + "/records.jsonl"))
-      try Data((seLines.prefix(n / 3).map { $0 + "\n" }.joined()).utf8).write(to: URL(fileURLWithPath: dir + "/selfedits.jsonl"))
+      try Data((lines.prefix(n).map { $0 + "\n" }.joined() + torn).utf8).write(
+        to: URL(fileURLWithPath: dir + "/records.jsonl"))
+      try Data((seLines.prefix(n / 3).map { $0 + "\n" }.joined()).utf8).write(
+        to: URL(fileURLWithPath: dir + "/selfedits.jsonl"))
       try FileManager.default.removeItem(atPath: dir + "/summary.json")
       try fx.run(out)
       #expect(fx.file(out, "summary.json") == full, "cut after \(n) records")
@@ -144,7 +166,8 @@ struct HarnessTests {
     try Harness.merge(inputs: [fx.root + "/sh"], out: fx.root + "/merged")
     #expect(fx.file("merged", "summary.json") == fx.file("whole", "summary.json"))
     let cfg = fx.config
-    let sortedWhole = RunDirectory.sorted(try RunDirectory(dir: fx.root + "/whole", shard: .whole).records(), methods: cfg.methods)
+    let sortedWhole = RunDirectory.sorted(
+      try RunDirectory(dir: fx.root + "/whole", shard: .whole).records(), methods: cfg.methods)
     #expect(try RunDirectory(dir: fx.root + "/merged", shard: .whole).records() == sortedWhole)
     #expect(throws: ExperimentError.self) { try Harness.merge(inputs: [fx.root + "/sh"], out: fx.root + "/merged") }
   }
@@ -159,7 +182,9 @@ struct HarnessTests {
     fx.config.training.epochs = 2
     #expect(throws: ExperimentError.self) { try fx.run("a", shard: Shard(index: 1, count: 2)) }
     #expect(throws: SelfEditError.self) {
-      try Harness(engine: LocalEngine(model: fx.model), modelSHA256: "other", config: fx.config, options: fx.options("a")).run()
+      try Harness(
+        engine: LocalEngine(model: fx.model), modelSHA256: "other", config: fx.config, options: fx.options("a")
+      ).run()
     }
     #expect(fx.file("a", "records.jsonl") == before)
     #expect(throws: SelfEditError.badShard(found: "3/2")) { _ = try Shard.parse("3/2") }
@@ -199,9 +224,15 @@ struct HarnessTests {
     fx.config.methods = ["base"]
     fx.config.limit = 2
     try fx.run("j")
-    let (n, failed) = try Judge.run(dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
+    let (n, failed) = try Judge.run(
+      dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data",
+      prompts: PromptLibrary(directory: packageRoot + "/Data/prompts"))
     #expect(n == 8 && failed == 0)
-    #expect(try Judge.run(dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data", prompts: PromptLibrary(directory: packageRoot + "/Data/prompts")).judged == 0)
+    #expect(
+      try Judge.run(
+        dir: fx.root + "/j", backend: .local(LocalEngine(model: fx.model)), dataRoot: fx.root + "/data",
+        prompts: PromptLibrary(directory: packageRoot + "/Data/prompts")
+      ).judged == 0)
     let down = ChatEndpoint(spec: EndpointSpec(url: "http://127.0.0.1:9/v1", model: "m", retries: 0, timeoutSeconds: 2))
     #expect(throws: SelfEditError.self) { _ = try down.complete("hi") }
   }

@@ -7,13 +7,14 @@ struct BLASTests {
     var s = seed
     let b = FloatBuffer(count: n)
     for i in 0..<n {
-      s = s &* 6364136223846793005 &+ 1442695040888963407
+      s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
       b[i] = Float(Int(s >> 40) % 2001 - 1000) / 1000
     }
     return b
   }
 
-  @Test("matmulNT, matmulNN and matmulTN agree with the naive reference", arguments: [(1, 7, 5), (3, 64, 33), (17, 9, 128)])
+  @Test(
+    "matmulNT, matmulNN and matmulTN agree with the naive reference", arguments: [(1, 7, 5), (3, 64, 33), (17, 9, 128)])
   func products(_ dims: (Int, Int, Int)) {
     let (M, N, K) = dims
     let x = random(M * K, 1), w = random(N * K, 2)
@@ -45,8 +46,9 @@ struct BLASTests {
     #expect(zip(y.array, ref.array).map { abs($0 - $1) }.max()! < 1e-5)
   }
 
-  @Test("products split over the pool match the naive reference and repeat bit for bit",
-        arguments: [(300, 40, 50), (20, 300, 64), (129, 130, 33)])
+  @Test(
+    "products split over the pool match the naive reference and repeat bit for bit",
+    arguments: [(300, 40, 50), (20, 300, 64), (129, 130, 33)])
   func splitProducts(_ dims: (Int, Int, Int)) {
     let (M, N, K) = dims
     #expect(M * N * K >= sgemmSplitWork)
@@ -62,8 +64,9 @@ struct BLASTests {
       let lda = transA ? M : K, ldb = transB ? K : N
       let first = random(M * N, 7), again = random(M * N, 7)
       for y in [first, again] {
-        sgemm(transA: transA, transB: transB, M: M, N: N, K: K, alpha: 0.5, a.pointer, lda: lda, b.pointer, ldb: ldb,
-              beta: 1, y.pointer, ldc: N)
+        sgemm(
+          transA: transA, transB: transB, M: M, N: N, K: K, alpha: 0.5, a.pointer, lda: lda, b.pointer, ldb: ldb,
+          beta: 1, y.pointer, ldc: N)
       }
       let err = zip(first.array, naive.array).map { abs($0 - $1) }.max()!
       #expect(err < 1e-4, "transA \(transA) transB \(transB): max |diff| \(err)")
@@ -95,4 +98,3 @@ struct ThreadPoolTests {
     #expect(!ThreadPool.insideJob)
   }
 }
-

@@ -66,7 +66,9 @@ public enum TinyGGUF {
     }
     try tensor("token_embd.weight", [C, c.vocabSize], rand(C * c.vocabSize, 1), embeddingType)
     try tensor("output_norm.weight", [C], rand(C, 0.2, 1), .f32)
-    if !tied { try tensor("output.weight", [C, c.vocabSize], rand(C * c.vocabSize, 1 / Float(C).squareRoot()), matrixType) }
+    if !tied {
+      try tensor("output.weight", [C, c.vocabSize], rand(C * c.vocabSize, 1 / Float(C).squareRoot()), matrixType)
+    }
     return try w.serialize()
   }
 

@@ -54,7 +54,8 @@ struct BPETests {
 
   @Test("the fast merger agrees with the naive reference on mixed Unicode text")
   func fastMatchesNaiveUnicode() throws {
-    let tok = try Tiny.make(merges: Tiny.chain("Ġhello") + Tiny.chain("ðŁĻĤ") + ["Ã ©", "l l", "e l", "h e", "Ġ Ġ", "ĠĠ ĠĠ"])
+    let tok = try Tiny.make(
+      merges: Tiny.chain("Ġhello") + Tiny.chain("ðŁĻĤ") + ["Ã ©", "l l", "e l", "h e", "Ġ Ġ", "ĠĠ ĠĠ"])
     let naive = NaiveBPE(tokenizer: tok)
     var rng = SplitMix64(seed: 5)
     for _ in 0..<150 {

@@ -6,7 +6,8 @@ struct ChatTemplateTests {
   @Test("a user message gets the default system turn and the generation prompt, byte for byte")
   func defaultSystem() {
     let text = ChatTemplate.smolLM2([.user("What is the capital of France?")], addGenerationPrompt: true)
-    let expected = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+    let expected =
+      "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
       + "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
     #expect(Array(text.utf8) == Array(expected.utf8))
   }
@@ -15,7 +16,8 @@ struct ChatTemplateTests {
   func explicitSystem() {
     let text = ChatTemplate.smolLM2(
       [.system("Be brief."), .user("Hi"), .assistant("Hello."), .user("Bye")], addGenerationPrompt: false)
-    let expected = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+    let expected =
+      "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
       + "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n"
     #expect(Array(text.utf8) == Array(expected.utf8))
   }

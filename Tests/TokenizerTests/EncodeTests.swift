@@ -84,7 +84,8 @@ struct EncodeTests {
   @Test("id(of:) distinguishes canonically equivalent token texts")
   func canonicalEquivalence() throws {
     // (é itself is a byte-level character, so use a letter outside the byte table.)
-    let t = try Tiny.make(merges: [], extra: [("\u{1E31}", TokenType.userDefined), ("k\u{301}", TokenType.userDefined)])
+    let t = try Tiny.make(
+      merges: [], extra: [("\u{1E31}", TokenType.userDefined), ("k\u{301}", TokenType.userDefined)])
     #expect(t.id(of: "\u{1E31}") == 4 && t.id(of: "k\u{301}") == 5)
   }
 

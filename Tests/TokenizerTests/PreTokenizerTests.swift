@@ -15,8 +15,10 @@ struct PreTokenizerTests {
 
   @Test("contractions split off as in the GPT-2 regex, case-sensitively")
   func contractions() {
-    #expect(smollm.split("don't we'll they've I'm you'd it's we're") ==
-      ["don", "'t", " we", "'ll", " they", "'ve", " I", "'m", " you", "'d", " it", "'s", " we", "'re"])
+    #expect(
+      smollm.split("don't we'll they've I'm you'd it's we're") == [
+        "don", "'t", " we", "'ll", " they", "'ve", " I", "'m", " you", "'d", " it", "'s", " we", "'re",
+      ])
     #expect(smollm.split("DON'T") == ["DON", "'", "T"])
     #expect(PreTokenizer(kind: .llama3).split("DON'T") == ["DON", "'T"])
   }
@@ -60,7 +62,8 @@ struct PreTokenizerTests {
     let reference = try RegexPreTokenizer(kind: kind)
     let p = PreTokenizer(kind: kind)
     let edges = [
-      "", " ", "  ", "\n", " \n ", "'", "''s", "'s'", "a'", " 'll", "1234567", " 12 345", "a1b2", "x \u{A0}y", "\u{A0}\u{A0}z",
+      "", " ", "  ", "\n", " \n ", "'", "''s", "'s'", "a'", " 'll", "1234567", " 12 345", "a1b2", "x \u{A0}y",
+      "\u{A0}\u{A0}z",
       "\r\n\r\nx", " \r\n", "!!\n\nx", " !\r\n", "ab\u{301}c", "\u{200D}\u{200D}", "Ⅻ12", "e'S", "  \t\n  a", "a  ",
     ]
     var rng = SplitMix64(seed: 2024 &+ UInt64(kind.rawValue.count))
@@ -79,7 +82,9 @@ struct PreTokenizerTests {
     #expect(try PreTokenizerKind(ggufName: "llama-bpe") == .llama3)
     #expect(try PreTokenizerKind(ggufName: "qwen2") == .qwen2)
     #expect(try PreTokenizerKind(ggufName: "gpt2") == .gpt2)
-    #expect(throws: TokenizerError.unknownPreTokenizer("deepseek-coder")) { try PreTokenizer(ggufName: "deepseek-coder") }
+    #expect(throws: TokenizerError.unknownPreTokenizer("deepseek-coder")) {
+      try PreTokenizer(ggufName: "deepseek-coder")
+    }
     let message = TokenizerError.unknownPreTokenizer("deepseek-coder").errorDescription ?? ""
     #expect(message.contains("tokenizer.ggml.pre") && message.contains("deepseek-coder"))
   }

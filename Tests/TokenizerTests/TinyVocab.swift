@@ -114,7 +114,9 @@ struct RegexPreTokenizer {
         let ns = piece as NSString
         var last = 0
         for m in re.matches(in: piece, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
-          if m.range.location > last { next.append(ns.substring(with: NSRange(location: last, length: m.range.location - last))) }
+          if m.range.location > last {
+            next.append(ns.substring(with: NSRange(location: last, length: m.range.location - last)))
+          }
           next.append(ns.substring(with: m.range))
           last = m.range.location + m.range.length
         }

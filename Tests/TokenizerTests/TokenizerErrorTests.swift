@@ -5,7 +5,9 @@ import Tokenizer
 struct TokenizerErrorTests {
   let bytes = (0..<256).map { ByteEncoder.encode([UInt8($0)]) }
 
-  func make(tokens: [String]? = nil, merges: [String] = [], types: [Int32]? = nil, bos: Int? = nil, pre: String = "smollm") throws {
+  func make(
+    tokens: [String]? = nil, merges: [String] = [], types: [Int32]? = nil, bos: Int? = nil, pre: String = "smollm"
+  ) throws {
     let t = tokens ?? bytes
     _ = try Tokenizer(
       tokens: t, merges: merges, tokenTypes: types ?? Array(repeating: 1, count: t.count), bosId: bos, eosId: nil,
@@ -24,14 +26,18 @@ struct TokenizerErrorTests {
 
   @Test("a merge without a separator or with an empty side is malformed, with its index and value")
   func malformed() {
-    #expect(throws: TokenizerError.malformedMerge(index: 1, value: "ab")) { try make(tokens: bytes + ["ab"], merges: ["a b", "ab"]) }
+    #expect(throws: TokenizerError.malformedMerge(index: 1, value: "ab")) {
+      try make(tokens: bytes + ["ab"], merges: ["a b", "ab"])
+    }
     #expect(throws: TokenizerError.malformedMerge(index: 0, value: "a ")) { try make(merges: ["a "]) }
     #expect(throws: TokenizerError.malformedMerge(index: 0, value: "")) { try make(merges: [""]) }
   }
 
   @Test("a merge naming a token missing from the vocab is rejected, naming the token")
   func unknownToken() {
-    #expect(throws: TokenizerError.mergeUnknownToken(index: 0, value: "a bc", token: "bc")) { try make(merges: ["a bc"]) }
+    #expect(throws: TokenizerError.mergeUnknownToken(index: 0, value: "a bc", token: "bc")) {
+      try make(merges: ["a bc"])
+    }
     // The concatenation must be a token too.
     #expect(throws: TokenizerError.mergeUnknownToken(index: 0, value: "a b", token: "ab")) { try make(merges: ["a b"]) }
   }

@@ -196,12 +196,15 @@ struct OpGradientTests {
 }
 
 func tinyConfig(_ arch: Architecture = .llama) -> LlamaConfig {
-  LlamaConfig(architecture: arch, vocabSize: 13, dim: 8, layers: 2, heads: 4, kvHeads: 2, headDim: 4,
-              ffnDim: 12, ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
+  LlamaConfig(
+    architecture: arch, vocabSize: 13, dim: 8, layers: 2, heads: 4, kvHeads: 2, headDim: 4,
+    ffnDim: 12, ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
 }
 
 /// An adapter on all seven projections with non-zero B, so every gradient path is exercised.
-func randomAdapter(_ c: LlamaConfig, rank: Int = 2, targets: [Projection] = Projection.allCases, seed: UInt64 = 9) throws -> LoRAAdapter {
+func randomAdapter(
+  _ c: LlamaConfig, rank: Int = 2, targets: [Projection] = Projection.allCases, seed: UInt64 = 9
+) throws -> LoRAAdapter {
   let ad = try LoRAAdapter(config: LoRAConfig(rank: rank, alpha: 3, targets: targets, seed: seed), shape: c)
   var rng = TrainRNG(seed: seed &+ 1)
   for p in ad.pairs { for i in 0..<p.b.count { p.b[i] = (rng.nextUnitFloat() * 2 - 1) * 0.5 } }
@@ -210,7 +213,9 @@ func randomAdapter(_ c: LlamaConfig, rank: Int = 2, targets: [Projection] = Proj
 
 @Suite("Gradient check of a whole tiny model (float64)")
 struct ModelGradientTests {
-  @Test("LoRA gradients of every projection match finite differences end to end", arguments: [Architecture.llama, .qwen2, .qwen3])
+  @Test(
+    "LoRA gradients of every projection match finite differences end to end",
+    arguments: [Architecture.llama, .qwen2, .qwen3])
   func wholeModel(arch: Architecture) throws {
     let c = tinyConfig(arch)
     let model = ModelWeights.random(config: c, seed: 11)

@@ -8,7 +8,8 @@ import Training
 
 func inferenceLogits(_ model: ModelWeights, _ tokens: [Int], delta: LinearDelta? = nil) throws -> [Float] {
   let cache = KVCache(config: model.config, slots: 1, capacity: 16)
-  return try Transformer(weights: model).forward([(slot: 0, tokens: tokens)], cache: cache, logits: .all, delta: delta).array
+  return try Transformer(weights: model).forward([(slot: 0, tokens: tokens)], cache: cache, logits: .all, delta: delta)
+    .array
 }
 
 func trainingLogits(_ model: ModelWeights, _ tokens: [Int], adapter: LoRAAdapter? = nil) throws -> [Float] {
@@ -60,32 +61,39 @@ struct ModelTests {
     let m = ModelWeights.random(config: c, seed: 23)
     c.ropeStyle = .neox
     func hf(_ l: Linear) -> Linear {
-      Linear(outFeatures: l.outFeatures, inFeatures: l.inFeatures,
-             w: FloatBuffer(QKPermutation.toHF(l.w.array, rows: l.outFeatures, cols: l.inFeatures, D: c.headDim)))
+      Linear(
+        outFeatures: l.outFeatures, inFeatures: l.inFeatures,
+        w: FloatBuffer(QKPermutation.toHF(l.w.array, rows: l.outFeatures, cols: l.inFeatures, D: c.headDim)))
     }
     let layers = m.layers.map {
-      LayerWeights(attnNorm: $0.attnNorm, wq: hf($0.wq), wk: hf($0.wk), wv: $0.wv, wo: $0.wo, qNorm: nil, kNorm: nil,
-                   ffnNorm: $0.ffnNorm, wGate: $0.wGate, wUp: $0.wUp, wDown: $0.wDown)
+      LayerWeights(
+        attnNorm: $0.attnNorm, wq: hf($0.wq), wk: hf($0.wk), wv: $0.wv, wo: $0.wo, qNorm: nil, kNorm: nil,
+        ffnNorm: $0.ffnNorm, wGate: $0.wGate, wUp: $0.wUp, wDown: $0.wDown)
     }
-    let h = ModelWeights(config: c, tokenEmbedding: m.tokenEmbedding, layers: layers, outputNorm: m.outputNorm, output: nil)
+    let h = ModelWeights(
+      config: c, tokenEmbedding: m.tokenEmbedding, layers: layers, outputNorm: m.outputNorm, output: nil)
     #expect(maxAbsDiff(try trainingLogits(m, tokens), try trainingLogits(h, tokens)) < 1e-5)
     #expect(maxAbsDiff(try inferenceLogits(m, tokens), try inferenceLogits(h, tokens)) < 1e-5)
     // An adapter trained on the permuted model, exported (B rows of q/k un-permuted) and loaded on
     // the HF-order model, gives the same logits.
     let adapter = try randomAdapter(m.config)
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-lora-perm-\(UInt32.random(in: 0...UInt32.max))")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-lora-perm-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: dir) }
     try adapter.save(to: dir)
     var hfShape = m.config; hfShape.ropeStyle = .neox
     let loaded = try LoRAAdapter.load(from: dir, shape: hfShape)
-    #expect(maxAbsDiff(try trainingLogits(m, tokens, adapter: adapter), try trainingLogits(h, tokens, adapter: loaded)) < 1e-5)
+    #expect(
+      maxAbsDiff(try trainingLogits(m, tokens, adapter: adapter), try trainingLogits(h, tokens, adapter: loaded)) < 1e-5
+    )
   }
 
   @Test("save then load gives back the same adapter; PEFT names and shapes are written")
   func saveLoad() throws {
     let c = tinyConfig()
     let adapter = try randomAdapter(c, targets: [.q, .v, .down])
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-lora-io-\(UInt32.random(in: 0...UInt32.max))")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-lora-io-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: dir) }
     try adapter.save(to: dir)
     let loaded = try LoRAAdapter.load(from: dir, shape: c)
@@ -97,13 +105,16 @@ struct ModelTests {
     let cfg = try String(contentsOf: dir.appendingPathComponent("adapter_config.json"), encoding: .utf8)
     #expect(cfg.contains("\"peft_type\" : \"LORA\""))
     let bytes = try Data(contentsOf: dir.appendingPathComponent("adapter_model.safetensors"))
-    #expect(String(decoding: bytes.prefix(4000), as: UTF8.self).contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
+    #expect(
+      String(decoding: bytes.prefix(4000), as: UTF8.self).contains(
+        "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
   }
 
   @Test("loading an adapter for the wrong model shape fails with a typed error")
   func loadMismatch() throws {
     let adapter = try randomAdapter(tinyConfig())
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-lora-bad-\(UInt32.random(in: 0...UInt32.max))")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-lora-bad-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: dir) }
     try adapter.save(to: dir)
     var other = tinyConfig(); other.dim = 16
@@ -123,7 +134,8 @@ struct ModelTests {
       #expect(p.a.allSatisfy { abs($0) <= bound })
       #expect(p.a.map { abs($0) }.max()! > bound * 0.5)
     }
-    let sine = try LoRAAdapter(config: LoRAConfig(rank: 2, alpha: 4, targets: [.v], initialization: .referenceSine), shape: c)
+    let sine = try LoRAAdapter(
+      config: LoRAConfig(rank: 2, alpha: 4, targets: [.v], initialization: .referenceSine), shape: c)
     #expect(sine.pairs[0].a[1 * 8 + 3] == Float(0.01 * sin(1.0 + 0.3)))
   }
 }

@@ -14,13 +14,17 @@ struct MultiAdapterAnsweringTests {
       let model = ModelWeights.random(config: c, seed: 12)
       let tr = Transformer(weights: model)
       let deltas: [LoRADelta] = try (0..<5).map { i in
-        try randomAdapter(c, rank: 1 + i % 3, targets: i % 2 == 0 ? [.q, .v] : Projection.allCases, seed: UInt64(20 + i)).apply(to: model)
+        try randomAdapter(
+          c, rank: 1 + i % 3, targets: i % 2 == 0 ? [.q, .v] : Projection.allCases, seed: UInt64(20 + i)
+        ).apply(to: model)
       }
       var rng = TrainRNG(seed: 3)
       var requests: [GenerationRequest] = []
       for i in 0..<23 {
         let prompt = (0..<(1 + i % 5)).map { _ in Int(rng.next() % UInt64(c.vocabSize)) }
-        requests.append(GenerationRequest(promptTokens: prompt, maxNewTokens: 3 + i % 6, stopTokens: [4], adapter: i % 6 == 5 ? nil : i % 5))
+        requests.append(
+          GenerationRequest(
+            promptTokens: prompt, maxNewTokens: 3 + i % 6, stopTokens: [4], adapter: i % 6 == 5 ? nil : i % 5))
       }
       let gen = Generator(transformer: tr, decode: { $0.map(String.init).joined(separator: " ") })
       gen.adapters = deltas

@@ -7,9 +7,14 @@ import Training
 @Suite("Trainer")
 struct TrainerTests {
   let model = ModelWeights.random(config: tinyConfig(), seed: 31)
-  let examples = [TrainingExample(tokens: [1, 5, 12, 3, 3, 7], promptLength: 2), TrainingExample(tokens: [2, 4, 6, 8, 10], promptLength: 3)]
+  let examples = [
+    TrainingExample(tokens: [1, 5, 12, 3, 3, 7], promptLength: 2),
+    TrainingExample(tokens: [2, 4, 6, 8, 10], promptLength: 3),
+  ]
 
-  func train(_ lora: LoRAConfig = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v]), _ cfg: TrainingConfig) throws -> TrainingLog {
+  func train(
+    _ lora: LoRAConfig = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v]), _ cfg: TrainingConfig
+  ) throws -> TrainingLog {
     try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log
   }
 
@@ -26,14 +31,17 @@ struct TrainerTests {
       #expect(throws: TrainingError.self) { try train(LoRAConfig(rank: 2), cfg) }
     }
     cfg = TrainingConfig(learningRate: 1e-3, epochs: 0)
-    #expect(throws: TrainingError.badHyperparameter(name: "epochs", value: "0", expected: ">= 1")) { try train(LoRAConfig(rank: 2), cfg) }
+    #expect(throws: TrainingError.badHyperparameter(name: "epochs", value: "0", expected: ">= 1")) {
+      try train(LoRAConfig(rank: 2), cfg)
+    }
     cfg = TrainingConfig(learningRate: 1e-3, epochs: 1)
     let long = [TrainingExample(tokens: [Int](repeating: 1, count: 17))]
     #expect(throws: TrainingError.badSequence(index: 0, reason: "17 tokens; the context holds 16")) {
       try LoRATrainer.train(model: model, examples: long, adapterConfig: LoRAConfig(rank: 2), config: cfg)
     }
     #expect(throws: TrainingError.self) {
-      try LoRATrainer.train(model: model, examples: [TrainingExample(tokens: [99, 1])], adapterConfig: LoRAConfig(rank: 2), config: cfg)
+      try LoRATrainer.train(
+        model: model, examples: [TrainingExample(tokens: [99, 1])], adapterConfig: LoRAConfig(rank: 2), config: cfg)
     }
   }
 
@@ -103,7 +111,8 @@ struct TrainerTests {
     #expect(zip(before, after).allSatisfy { $0.1 < $0.0 - 0.1 })
     #expect(r1.adapter.pairs.map(\.b) == r2.adapter.pairs.map(\.b))
     cfg.batchSize = 2; cfg.epochs = 3
-    #expect(try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log.steps.count == 3)
+    #expect(
+      try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log.steps.count == 3)
     cfg.batchSize = 1; cfg.gradientAccumulation = 2
     let ga = try LoRATrainer.train(model: model, examples: examples, adapterConfig: lora, config: cfg).log
     #expect(ga.steps.count == 3 && ga.steps.allSatisfy { $0.targets == 4 + 2 })
@@ -127,11 +136,13 @@ struct TrainerTests {
 struct TrainingDataTests {
   @Test("JSONL text and prompt/completion rows and blank-line text blocks are read; bad rows name the line")
   func readFiles() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-data-\(UInt32.random(in: 0...UInt32.max))")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-data-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     let jl = dir.appendingPathComponent("d.jsonl")
-    try "{\"text\": \"ab\"}\n\n{\"prompt\": \"p\", \"completion\": \"cd\"}\n".write(to: jl, atomically: true, encoding: .utf8)
+    try "{\"text\": \"ab\"}\n\n{\"prompt\": \"p\", \"completion\": \"cd\"}\n".write(
+      to: jl, atomically: true, encoding: .utf8)
     let rows = try TrainingData.read(path: jl.path)
     #expect(rows.count == 2 && rows[0].completion == "ab" && rows[1].prompt == "p")
     // One token per character: prompt "p" = 1 token, EOS 0 appended.
@@ -141,14 +152,19 @@ struct TrainingDataTests {
     try "first block\nstill first\n\nsecond\n".write(to: txt, atomically: true, encoding: .utf8)
     #expect(try TrainingData.read(path: txt.path).map(\.completion) == ["first block\nstill first", "second"])
     try "{\"text\": 1}\n".write(to: jl, atomically: true, encoding: .utf8)
-    #expect(throws: TrainingError.badDataFile(path: jl.path, line: 1, detail: "expected a string key 'text' or string keys 'prompt' and 'completion'")) {
+    #expect(
+      throws: TrainingError.badDataFile(
+        path: jl.path, line: 1, detail: "expected a string key 'text' or string keys 'prompt' and 'completion'")
+    ) {
       try TrainingData.read(path: jl.path)
     }
   }
 
-  @Test("formats by case-insensitive extension or content; BOM, CRLF and CR handled; a JSON array of strings or objects")
+  @Test(
+    "formats by case-insensitive extension or content; BOM, CRLF and CR handled; a JSON array of strings or objects")
   func formats() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-fmt-\(UInt32.random(in: 0...UInt32.max))")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-fmt-\(UInt32.random(in: 0...UInt32.max))")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
     func write(_ name: String, _ text: String) throws -> String {
@@ -156,13 +172,22 @@ struct TrainingDataTests {
       try Data(text.utf8).write(to: u)
       return u.path
     }
-    #expect(try TrainingData.read(path: try write("UP.JSONL", "{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n")).map(\.completion) == ["a", "b"])
-    #expect(try TrainingData.read(path: try write("arr.json", "[\"a\", {\"text\": \"b\"}, {\"prompt\": \"p\", \"completion\": \"c\"}]")).map(\.completion) == ["a", "b", "c"])
+    #expect(
+      try TrainingData.read(path: try write("UP.JSONL", "{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n")).map(\.completion)
+        == ["a", "b"])
+    #expect(
+      try TrainingData.read(
+        path: try write("arr.json", "[\"a\", {\"text\": \"b\"}, {\"prompt\": \"p\", \"completion\": \"c\"}]")
+      ).map(\.completion) == ["a", "b", "c"])
     #expect(try TrainingData.read(path: try write("noext", "\u{FEFF}{\"text\": \"x\"}\n")).map(\.completion) == ["x"])
-    #expect(try TrainingData.read(path: try write("crlf.txt", "one\r\n\r\ntwo\r\n")).map(\.completion) == ["one", "two"])
+    #expect(
+      try TrainingData.read(path: try write("crlf.txt", "one\r\n\r\ntwo\r\n")).map(\.completion) == ["one", "two"])
     #expect(try TrainingData.read(path: try write("cr.txt", "one\r\rtwo")).map(\.completion) == ["one", "two"])
     #expect(throws: TrainingError.self) { try TrainingData.read(path: try write("bad.json", "{\"text\": \"x\"}")) }
-    #expect(throws: TrainingError.badDataFile(path: dir.appendingPathComponent("latin1.txt").path, line: 0, detail: "not UTF-8 text")) {
+    #expect(
+      throws: TrainingError.badDataFile(
+        path: dir.appendingPathComponent("latin1.txt").path, line: 0, detail: "not UTF-8 text")
+    ) {
       let u = dir.appendingPathComponent("latin1.txt")
       try Data([0x63, 0x61, 0x66, 0xE9]).write(to: u)
       _ = try TrainingData.read(path: u.path)
@@ -202,7 +227,8 @@ struct LoRAReferenceTests {
     ref.final_loss_per_sequence = measured.suffix(2).map(\.measured)
     ref.losses_before_each_step[1] *= 1 + 3e-4  // outside 1e-4 (early step)
     ref.losses_before_each_step[5] *= 1 + 3e-4  // inside 1e-3 (late step)
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seb-ref-\(UInt32.random(in: 0...UInt32.max)).json")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seb-ref-\(UInt32.random(in: 0...UInt32.max)).json")
     defer { try? FileManager.default.removeItem(at: dir) }
     struct F: Encodable { let cases: [LoRAReferenceCase] }
     try JSONEncoder().encode(F(cases: [ref])).write(to: dir)

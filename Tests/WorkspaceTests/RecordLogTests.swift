@@ -19,7 +19,8 @@ struct RecordLogTests {
     #expect(lines.count == 2 && torn)
     let log = try RecordLog(path: p)
     try log.append(Data("{\"a\":3}".utf8))
-    #expect(String(decoding: FileManager.default.contents(atPath: p)!, as: UTF8.self) == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n")
+    #expect(
+      String(decoding: FileManager.default.contents(atPath: p)!, as: UTF8.self) == "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n")
   }
 
   @Test("a complete but invalid last line counts as torn; an invalid middle line is an error naming the line")
@@ -28,7 +29,8 @@ struct RecordLogTests {
     try Data("{\"a\":1}\nnot json\n".utf8).write(to: URL(fileURLWithPath: p))
     #expect(try RecordLog.read(path: p).torn)
     try Data("{\"a\":1}\nnot json\n{\"a\":2}\n".utf8).write(to: URL(fileURLWithPath: p))
-    #expect(throws: WorkspaceError.badRecordLine(path: p, line: 2, message: "not a valid record and not the last line")) {
+    #expect(throws: WorkspaceError.badRecordLine(path: p, line: 2, message: "not a valid record and not the last line"))
+    {
       _ = try RecordLog.read(path: p)
     }
   }
@@ -57,12 +59,15 @@ struct RecordLogTests {
     p.waitUntilExit()
     let dead = p.processIdentifier, live = getpid()
     try AtomicFile.write("out", to: d + "/iter-00/f.json")
-    for name in ["iter-00/.f.json.tmp-\(dead)", ".a.staging-\(dead)/x", "adapter.tmp-\(dead)/b", "r.old-\(dead)",
-                 "iter-00/.g.json.tmp-\(live)", "notes.tmp-x", "tmp-\(dead)"] {
+    for name in [
+      "iter-00/.f.json.tmp-\(dead)", ".a.staging-\(dead)/x", "adapter.tmp-\(dead)/b", "r.old-\(dead)",
+      "iter-00/.g.json.tmp-\(live)", "notes.tmp-x", "tmp-\(dead)",
+    ] {
       try AtomicFile.write("partial", to: d + "/" + name)
     }
     let removed = AtomicFile.removeOrphans(under: d)
-    #expect(Set(removed) == [".a.staging-\(dead)", "adapter.tmp-\(dead)", "iter-00/.f.json.tmp-\(dead)", "r.old-\(dead)"])
+    #expect(
+      Set(removed) == [".a.staging-\(dead)", "adapter.tmp-\(dead)", "iter-00/.f.json.tmp-\(dead)", "r.old-\(dead)"])
     let left = Set(try FileManager.default.subpathsOfDirectory(atPath: d))
     #expect(left == ["iter-00", "iter-00/f.json", "iter-00/.g.json.tmp-\(live)", "notes.tmp-x", "tmp-\(dead)"])
   }
@@ -90,7 +95,9 @@ struct RecordLogTests {
     }
     #expect(n == 2)
     #expect(String(decoding: FileManager.default.contents(atPath: out + "/README.md")!, as: UTF8.self) == "new readme")
-    #expect(FileManager.default.fileExists(atPath: out + "/charts/b.svg") && FileManager.default.fileExists(atPath: out + "/a.svg"))
+    #expect(
+      FileManager.default.fileExists(atPath: out + "/charts/b.svg")
+        && FileManager.default.fileExists(atPath: out + "/a.svg"))
     #expect(try FileManager.default.contentsOfDirectory(atPath: d) == ["report"])
   }
 

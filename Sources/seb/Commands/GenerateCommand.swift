@@ -14,7 +14,8 @@ struct SamplingArguments: ParsableArguments {
   @Option(help: "Drop tokens below min-p x p(most likely) (0 = off).") var minP: Float = 0
   @Option(help: "Subtract from the logits of tokens already generated (0 = off).") var presencePenalty: Float = 0
   @Option(help: "Samples per prompt.") var n = 1
-  @Option(help: "Seed; sample i uses a seed derived from it, so results do not depend on batching.") var seed: UInt64 = 0
+  @Option(help: "Seed; sample i uses a seed derived from it, so results do not depend on batching.") var seed: UInt64 =
+    0
   @Option(help: "Stop when this text appears (repeatable); the text is cut before it.") var stop: [String] = []
 
   var options: SamplingOptions {
@@ -103,8 +104,9 @@ struct GenerateCommand: ParsableCommand {
     let out = Output(
       prompt: text, promptTokens: ids.count,
       samples: results.map {
-        .init(sample: $0.sample, text: $0.text, tokens: $0.tokens, finish: $0.finish.rawValue,
-              generatedTokens: $0.tokens.count, prefillSeconds: $0.prefillSeconds, decodeSeconds: $0.decodeSeconds)
+        .init(
+          sample: $0.sample, text: $0.text, tokens: $0.tokens, finish: $0.finish.rawValue,
+          generatedTokens: $0.tokens.count, prefillSeconds: $0.prefillSeconds, decodeSeconds: $0.decodeSeconds)
       },
       generatedTokens: generated, prefillSeconds: results.reduce(0) { $0 + $1.prefillSeconds },
       decodeSeconds: results.reduce(0) { $0 + $1.decodeSeconds }, wallSeconds: wall,
@@ -115,10 +117,14 @@ struct GenerateCommand: ParsableCommand {
       if results.count > 1 { print("--- sample \(r.sample) (\(r.finish.rawValue))") }
       // Drop a trailing control token from the display text.
       var t = r.text
-      for id in m.model.stopIds { if let stop = m.tokenizer.tokenText(id), t.hasSuffix(stop) { t.removeLast(stop.count) } }
+      for id in m.model.stopIds {
+        if let stop = m.tokenizer.tokenText(id), t.hasSuffix(stop) { t.removeLast(stop.count) }
+      }
       print(t)
     }
-    eprint(String(format: "[%d prompt tokens, %d generated in %.2f s, %.1f tokens/s, %d threads]",
-                  ids.count, generated, wall, Double(generated) / max(wall, 1e-9), m.threads))
+    eprint(
+      String(
+        format: "[%d prompt tokens, %d generated in %.2f s, %.1f tokens/s, %d threads]",
+        ids.count, generated, wall, Double(generated) / max(wall, 1e-9), m.threads))
   }
 }

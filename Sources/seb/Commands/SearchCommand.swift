@@ -10,30 +10,42 @@ import Workspace
 
 struct SearchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "search", abstract: "Run (or resume) a self-edit strategy search: templates, ReST-EM or a fixed-prompt baseline over iterations.",
+    commandName: "search",
+    abstract:
+      "Run (or resume) a self-edit strategy search: templates, ReST-EM or a fixed-prompt baseline over iterations.",
     discussion: """
       Writes a run directory: config.json, manifest.json, iter-NN/ per iteration (train- and val- proposals, completions, evaluations, results; archive.json; sft-rows.jsonl, sft-log.json and proposer.gguf, the next iteration's proposer) and summary.json. Running again with the same --out resumes at the stage, or the evaluation, where it stopped. With --shard i/n only the evaluation stages are split: run every shard, then any of them again (or without --shard) to continue.
       Variants: \(SearchVariant.allCases.map(\.rawValue).joined(separator: ", ")).
       Example: seb search Data/configs/search-smoke.json --variant search-archive --out runs/smoke-archive && seb check runs/smoke-archive --expect Data/configs/search-smoke.expect.json
       """)
   @Argument(help: "Search config JSON (Data/configs/search-*.json).") var config: String
-  @Option(help: "Override the config's variant (the run is then named <config name>-<variant without search->).") var variant: String?
+  @Option(help: "Override the config's variant (the run is then named <config name>-<variant without search->).")
+  var variant: String?
   @Option(help: "Run directory (created; the same directory again resumes).") var out: String
   @Option(help: "Data root (default: $SEB_DATA_ROOT, else ../shared/data beside the package).") var data: String?
-  @Option(help: "Evaluate only shard i of n of each evaluation stage (blocks of --block-size passages b with b % n == i - 1).") var shard: String?
+  @Option(
+    help: "Evaluate only shard i of n of each evaluation stage (blocks of --block-size passages b with b % n == i - 1)."
+  ) var shard: String?
   @Option(help: "Override the config's seed.") var seed: UInt64?
-  @Option(help: "Passages whose adapters train together (fixes the float32 rounding with --adapters-per-step: keep both across shards and resumes).")
+  @Option(
+    help:
+      "Passages whose adapters train together (fixes the float32 rounding with --adapters-per-step: keep both across shards and resumes)."
+  )
   var blockSize = 8
-  @Option(help: "Adapters trained together through the frozen base.") var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  @Option(help: "Adapters trained together through the frozen base.") var adaptersPerStep = HarnessOptions
+    .defaultAdaptersPerStep
   @OptionGroup var model: ModelOptions
 
   func validate() throws {
     if let v = variant, SearchVariant(rawValue: v) == nil {
-      throw ValidationError("--variant must be one of \(SearchVariant.allCases.map(\.rawValue).joined(separator: ", ")), found \(v)")
+      throw ValidationError(
+        "--variant must be one of \(SearchVariant.allCases.map(\.rawValue).joined(separator: ", ")), found \(v)")
     }
     if let s = shard { do { _ = try Shard.parse(s) } catch { throw ValidationError(AtomicFile.describe(error)) } }
     if blockSize < 1 { throw ValidationError("--block-size must be >= 1, found \(blockSize)") }
-    if adaptersPerStep < 1 || adaptersPerStep > 64 { throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)") }
+    if adaptersPerStep < 1 || adaptersPerStep > 64 {
+      throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)")
+    }
   }
 
   func run() throws {
@@ -43,12 +55,16 @@ struct SearchCommand: ParsableCommand {
       c.variant = v
       c.name += "-" + (v.rawValue.hasPrefix("search-") ? String(v.rawValue.dropFirst("search-".count)) : v.rawValue)
     }
-    try runSearch(c, out: out, data: data, shard: shard, seed: seed, blockSize: blockSize, adaptersPerStep: adaptersPerStep, model: model)
+    try runSearch(
+      c, out: out, data: data, shard: shard, seed: seed, blockSize: blockSize, adaptersPerStep: adaptersPerStep,
+      model: model)
   }
 }
 
-func runSearch(_ c: SearchConfig, out: String, data: String?, shard: String?, seed: UInt64?, blockSize: Int, adaptersPerStep: Int,
-               model: ModelOptions) throws {
+func runSearch(
+  _ c: SearchConfig, out: String, data: String?, shard: String?, seed: UInt64?, blockSize: Int, adaptersPerStep: Int,
+  model: ModelOptions
+) throws {
   var config = c
   if let s = seed { config.seed = s }
   try config.validate(path: "config")
@@ -62,18 +78,26 @@ func runSearch(_ c: SearchConfig, out: String, data: String?, shard: String?, se
   opts.blockSize = blockSize
   opts.adaptersPerStep = adaptersPerStep
   opts.log = { eprint($0) }
-  eprint("search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
-         + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
-         + "reward \(config.reward), seed \(config.seed), \(threads) threads, \(adaptersPerStep) adapters per step, into \(out)")
+  eprint(
+    "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
+      + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
+      + "reward \(config.reward), seed \(config.seed), \(threads) threads, \(adaptersPerStep) adapters per step, into \(out)"
+  )
   guard let s = try SearchRunner(engine: engine, modelSHA256: sha, config: config, options: opts).run() else {
-    print("shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue")
+    print(
+      "shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue"
+    )
     return
   }
   for it in s.iterations {
     let v = it.validation.overall[s.reward]
-    print(String(format: "iteration %d: validation %@ %.4f (gain %+.4f, 95%% [%.4f, %.4f]); train templates %d, failed proposals %d, failed completions %d",
-                 it.iteration + 1, s.reward, v?.accuracy ?? .nan, v?.gain ?? .nan, v?.gainInterval.lower ?? .nan, v?.gainInterval.upper ?? .nan,
-                 it.train.templates.count, it.train.failedProposals, it.train.failedCompletions))
+    print(
+      String(
+        format:
+          "iteration %d: validation %@ %.4f (gain %+.4f, 95%% [%.4f, %.4f]); train templates %d, failed proposals %d, failed completions %d",
+        it.iteration + 1, s.reward, v?.accuracy ?? .nan, v?.gain ?? .nan, v?.gainInterval.lower ?? .nan,
+        v?.gainInterval.upper ?? .nan,
+        it.train.templates.count, it.train.failedProposals, it.train.failedCompletions))
   }
   print("wrote \(out)/summary.json")
 }

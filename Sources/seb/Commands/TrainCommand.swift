@@ -2,13 +2,13 @@
 // Thin: reading/tokenizing is TrainingData, training is LoRATrainer, saving is LoRAAdapter.save
 // (a PEFT adapter directory). Progress goes to stderr; `--json` prints one summary object on stdout.
 import ArgumentParser
+import CPUEngine
+import Experiment
 import Foundation
 import GGUF
 import LLM
-import Tokenizer
-import CPUEngine
-import Experiment
 import SelfEdit
+import Tokenizer
 import Training
 import Workspace
 
@@ -52,11 +52,16 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Seed (adapter init, dropout, shuffle).") var seed: UInt64 = 42
   @Flag(help: "Print a JSON summary (tokens, steps, seconds, tokens/s) on stdout.") var json = false
   @Flag(help: "Replace an existing --out adapter directory (atomically, no stale files kept).") var force = false
-  @Option(help: "Training settings as JSON: the `training` object of a run config (same parser and checks); replaces the hyperparameter flags.")
+  @Option(
+    help:
+      "Training settings as JSON: the `training` object of a run config (same parser and checks); replaces the hyperparameter flags."
+  )
   var config: String?
 
   func validate() throws {
-    if !(maxGradNorm.isFinite && maxGradNorm >= 0) { throw ValidationError("--max-grad-norm must be a finite value >= 0 (0 = off), found \(maxGradNorm)") }
+    if !(maxGradNorm.isFinite && maxGradNorm >= 0) {
+      throw ValidationError("--max-grad-norm must be a finite value >= 0 (0 = off), found \(maxGradNorm)")
+    }
     if warmup < 0 { throw ValidationError("--warmup must be >= 0, found \(warmup)") }
   }
 
@@ -96,7 +101,8 @@ struct TrainCommand: ParsableCommand {
     }
     try AtomicFile.checkCreatable(directory: out)
     if !force, let items = try? FileManager.default.contentsOfDirectory(atPath: out), !items.isEmpty {
-      throw WorkspaceError.notWritable(path: out, message: "already holds files; choose another --out or pass --force to replace it")
+      throw WorkspaceError.notWritable(
+        path: out, message: "already holds files; choose another --out or pass --force to replace it")
     }
     let m = try model.load(pack: false)
     try LocalEngine.checkFits(spec, model: m.weights.config)
@@ -105,7 +111,8 @@ struct TrainCommand: ParsableCommand {
     var cfg = try spec.trainingConfig(eos: tokenizer.eosId, seed: seed)
     if config == nil {
       // Flags a run config has no key for (the harness trains with a linear decay, all tokens or SEAL's pads).
-      cfg.schedule = schedule == .constant
+      cfg.schedule =
+        schedule == .constant
         ? (warmup > 0 ? .constantWithWarmup(warmupSteps: warmup) : .constant)
         : (warmup > 0 ? .linearWithWarmup(warmupSteps: warmup) : .linear)
       if lossMask == .completion { cfg.lossMask = .completionOnly }
@@ -113,15 +120,22 @@ struct TrainCommand: ParsableCommand {
     // A config's EOS and truncation rules are the inner loop's (appendEOS, maxLength).
     let eos = appendEos || (config != nil && spec.appendEOS) ? tokenizer.eosId : nil
     var examples = TrainingData.examples(try TrainingData.read(path: data), eos: eos) { tokenizer.encode($0) }
-    if config != nil { examples = examples.map { TrainingExample(tokens: Array($0.tokens.prefix(spec.maxLength)), promptLength: min($0.promptLength, spec.maxLength)) } }
+    if config != nil {
+      examples = examples.map {
+        TrainingExample(
+          tokens: Array($0.tokens.prefix(spec.maxLength)), promptLength: min($0.promptLength, spec.maxLength))
+      }
+    }
     let start = Date()
     var doneTokens = 0
-    let (adapter, log) = try LoRATrainer.train(model: weights, examples: examples, adapterConfig: lora, config: cfg) { s, total in
+    let (adapter, log) = try LoRATrainer.train(model: weights, examples: examples, adapterConfig: lora, config: cfg) {
+      s, total in
       doneTokens += s.tokens
       let elapsed = Date().timeIntervalSince(start)
       let eta = elapsed / Double(s.step + 1) * Double(total - s.step - 1)
-      let line = String(format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  %.1f tokens/s  ETA %.0f s\n",
-                        s.step + 1, total, s.epoch + 1, s.loss, s.learningRate, Double(doneTokens) / max(elapsed, 1e-9), eta)
+      let line = String(
+        format: "step %d/%d  epoch %d  loss %.4f  lr %.2e  %.1f tokens/s  ETA %.0f s\n",
+        s.step + 1, total, s.epoch + 1, s.loss, s.learningRate, Double(doneTokens) / max(elapsed, 1e-9), eta)
       FileHandle.standardError.write(Data(line.utf8))
     }
     try adapter.saveAtomically(to: URL(fileURLWithPath: out), replace: force)
@@ -133,8 +147,11 @@ struct TrainCommand: ParsableCommand {
       let d = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
       print(String(decoding: d, as: UTF8.self))
     } else {
-      print("saved \(out): " + String(format: "%d steps, %d tokens, %.1f s, %.1f tokens/s, final loss %.4f",
-                   log.steps.count, log.tokens, log.seconds, log.tokensPerSecond, log.losses.last ?? 0))
+      print(
+        "saved \(out): "
+          + String(
+            format: "%d steps, %d tokens, %.1f s, %.1f tokens/s, final loss %.4f",
+            log.steps.count, log.tokens, log.seconds, log.tokensPerSecond, log.losses.last ?? 0))
     }
   }
 }

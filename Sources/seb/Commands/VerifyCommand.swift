@@ -14,7 +14,8 @@ enum VerifyKind: String, ExpressibleByArgument, CaseIterable {
 
 struct VerifyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "verify", abstract: "Check the runtime against a reference file (tokenizer, logits, greedy, nll, lora).",
+    commandName: "verify",
+    abstract: "Check the runtime against a reference file (tokenizer, logits, greedy, nll, lora).",
     discussion: """
       The files are in ../shared/reference (outputs of llama.cpp and HF transformers on the same GGUF). Exits non-zero when any case is outside tolerance.
       Example: seb verify logits --reference ../shared/reference/logits.json
@@ -25,12 +26,17 @@ struct VerifyCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
   @Option(help: "Absolute tolerance for logits and NLL.") var tolerance = 2e-3
   @Option(help: "Greedy tokens that must agree.") var greedyPrefix = 16
-  @Flag(help: "logits: feed the prompt one token at a time (the packed quantized decode kernels) instead of one float32 sgemm pass.")
+  @Flag(
+    help:
+      "logits: feed the prompt one token at a time (the packed quantized decode kernels) instead of one float32 sgemm pass."
+  )
   var decodePath = false
 
   func run() throws {
     // Refuse a missing reference before loading the model.
-    guard FileManager.default.fileExists(atPath: reference) else { throw LLMError.inputFileMissing(path: reference, what: "reference file") }
+    guard FileManager.default.fileExists(atPath: reference) else {
+      throw LLMError.inputFileMissing(path: reference, what: "reference file")
+    }
     let m = try model.load()
     if kind == .lora {
       let r = try LoRAReference.verify(model: m.weights, file: reference)
@@ -42,7 +48,8 @@ struct VerifyCommand: ParsableCommand {
     o.tolerance = tolerance
     o.greedyPrefix = greedyPrefix
     o.decodePath = decodePath
-    let rows = try RuntimeReference.verify(RuntimeReference.Kind(rawValue: kind.rawValue)!, model: m.model, file: reference, options: o)
+    let rows = try RuntimeReference.verify(
+      RuntimeReference.Kind(rawValue: kind.rawValue)!, model: m.model, file: reference, options: o)
     print(RuntimeReference.report(rows))
     if rows.contains(where: { !$0.passed }) { throw ExitCode(1) }
   }

@@ -32,34 +32,58 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
   public func seeds() throws -> [Data] {
     switch self {
     case .gguf:
-      let f32 = LlamaConfig(architecture: .llama, vocabSize: 300, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffnDim: 12,
-                            ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
-      let q = LlamaConfig(architecture: .qwen2, vocabSize: 300, dim: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64,
-                          ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
-      return [Data(try TinyGGUF.make(config: f32, seed: 1, matrixType: .f32, embeddingType: .f16)),
-              Data(try TinyGGUF.make(config: q, seed: 2, matrixType: .q4_1, embeddingType: .q8_0, tied: false))]
+      let f32 = LlamaConfig(
+        architecture: .llama, vocabSize: 300, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffnDim: 12,
+        ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
+      let q = LlamaConfig(
+        architecture: .qwen2, vocabSize: 300, dim: 32, layers: 1, heads: 2, kvHeads: 1, headDim: 16, ffnDim: 64,
+        ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
+      return [
+        Data(try TinyGGUF.make(config: f32, seed: 1, matrixType: .f32, embeddingType: .f16)),
+        Data(try TinyGGUF.make(config: q, seed: 2, matrixType: .q4_1, embeddingType: .q8_0, tied: false)),
+      ]
     case .safetensors:
-      return [try SafeTensorsWriter.serialize(["a": SafeTensorsF32(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
-                                             "b": SafeTensorsF32(shape: [1], values: [7])], metadata: ["format": "pt"])]
+      return [
+        try SafeTensorsWriter.serialize(
+          [
+            "a": SafeTensorsF32(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
+            "b": SafeTensorsF32(shape: [1], values: [7]),
+          ], metadata: ["format": "pt"])
+      ]
     case .tokenizer:
-      return ["Hello world! 123", "<|im_start|>user\nWhat is 2+2?<|im_end|>\n", "Ça va? 北京 🙂 don't  \t\n  x", "   ", "'s'll'VE"]
-        .map { Data($0.utf8) }
+      return [
+        "Hello world! 123", "<|im_start|>user\nWhat is 2+2?<|im_end|>\n", "Ça va? 北京 🙂 don't  \t\n  x", "   ",
+        "'s'll'VE",
+      ]
+      .map { Data($0.utf8) }
     case .trainingdata:
-      return ["j{\"text\": \"a b\"}\n{\"prompt\": \"p\", \"completion\": \"c\"}\n", "a[\"x\", {\"text\": \"y\"}]",
-              "tone\n\ntwo\r\n\r\nthree", "t\u{FEFF}bom\r\r"].map { Data($0.utf8) }
+      return [
+        "j{\"text\": \"a b\"}\n{\"prompt\": \"p\", \"completion\": \"c\"}\n", "a[\"x\", {\"text\": \"y\"}]",
+        "tone\n\ntwo\r\n\r\nthree", "t\u{FEFF}bom\r\r",
+      ].map { Data($0.utf8) }
     case .config:
       var out: [Data] = []
       for f in (try? FileManager.default.contentsOfDirectory(atPath: Self.configDir)) ?? [] where f.hasSuffix(".json") {
         if let d = FileManager.default.contents(atPath: Self.configDir + "/" + f) { out.append(Data("c".utf8) + d) }
       }
-      out.append(Data("e{\"metrics\": {\"passages\": {\"equals\": 2}, \"methods.base.contains.mean\": {\"min\": 0, \"max\": 1}}}".utf8))
-      out.append(Data("r[{\"title\": \"t\", \"context\": \"c\", \"completions\": [\"\", \"x\"], \"prompt\": \"p\"}]".utf8))
-      out.append(Data("s{\"name\": \"v\", \"source\": \"squad/x.json\", \"seed\": 1, \"start\": 0, \"count\": 1, \"indices\": [0], \"contextSHA256\": [\"ab\"]}".utf8))
+      out.append(
+        Data(
+          "e{\"metrics\": {\"passages\": {\"equals\": 2}, \"methods.base.contains.mean\": {\"min\": 0, \"max\": 1}}}"
+            .utf8))
+      out.append(
+        Data("r[{\"title\": \"t\", \"context\": \"c\", \"completions\": [\"\", \"x\"], \"prompt\": \"p\"}]".utf8))
+      out.append(
+        Data(
+          "s{\"name\": \"v\", \"source\": \"squad/x.json\", \"seed\": 1, \"start\": 0, \"count\": 1, \"indices\": [0], \"contextSHA256\": [\"ab\"]}"
+            .utf8))
       return out
     case .template:
-      return ["j[[{\"instruction\": \"Write facts.\", \"hyperparameters\": {\"lora_rank\": 8, \"lora_alpha\": 16, \"lora_dropout\": 0.05, \"learning_rate\": 0.0001, \"num_train_epochs\": 3, \"batch_size\": 4}}]]",
-              "s{\"training_sequences\": [\"a\", \"b\"]}", "l1. first\n2. second\n- third", "p{title}: {context} {missing} {{x}}",
-              "gThe answer is Santa Clara, California."].map { Data($0.utf8) }
+      return [
+        "j[[{\"instruction\": \"Write facts.\", \"hyperparameters\": {\"lora_rank\": 8, \"lora_alpha\": 16, \"lora_dropout\": 0.05, \"learning_rate\": 0.0001, \"num_train_epochs\": 3, \"batch_size\": 4}}]]",
+        "s{\"training_sequences\": [\"a\", \"b\"]}", "l1. first\n2. second\n- third",
+        "p{title}: {context} {missing} {{x}}",
+        "gThe answer is Santa Clara, California.",
+      ].map { Data($0.utf8) }
     }
   }
 
@@ -91,12 +115,17 @@ enum FuzzTargets {
   /// The real SmolLM2 tokenizer when the model is installed (its 49,152 tokens and merges), else
   /// the tiny byte-level one: encode, then decode must give the text back.
   static let tok: Tokenizer = {
-    let real = ProcessInfo.processInfo.environment["SEB_FUZZ_MODEL"]
-      ?? URL(fileURLWithPath: FuzzTarget.configDir).deletingLastPathComponent().appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    let real =
+      ProcessInfo.processInfo.environment["SEB_FUZZ_MODEL"]
+      ?? URL(fileURLWithPath: FuzzTarget.configDir).deletingLastPathComponent().appendingPathComponent(
+        "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+      ).path
     if let f = try? GGUFFile(path: real), let t = try? Tokenizer(gguf: f) { return t }
-    let c = LlamaConfig(architecture: .llama, vocabSize: 300, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffnDim: 12,
-                        ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
-    return try! Tokenizer(gguf: GGUFFile(bytes: try! TinyGGUF.make(config: c, seed: 1, matrixType: .f32, embeddingType: .f32)))
+    let c = LlamaConfig(
+      architecture: .llama, vocabSize: 300, dim: 8, layers: 1, heads: 2, kvHeads: 1, headDim: 4, ffnDim: 12,
+      ropeTheta: 10000, rmsEps: 1e-5, contextLength: 16)
+    return try! Tokenizer(
+      gguf: GGUFFile(bytes: try! TinyGGUF.make(config: c, seed: 1, matrixType: .f32, embeddingType: .f32)))
   }()
 
   static let dropped = Set(tok.bytesWithoutToken)
@@ -108,7 +137,9 @@ enum FuzzTargets {
     for special in [true, false] {
       let ids = tok.encode(text, parseSpecial: special)
       guard let back = try? tok.decode(ids) else { fatalError("decode refused the ids encode produced") }
-      if !special && back != expected { fatalError("encode/decode round trip changed the text: \(Array(expected.utf8)) -> \(Array(back.utf8))") }
+      if !special && back != expected {
+        fatalError("encode/decode round trip changed the text: \(Array(expected.utf8)) -> \(Array(back.utf8))")
+      }
     }
     _ = try? tok.decode(data.prefix(64).map { Int($0) * 193 })
   }
@@ -126,8 +157,9 @@ enum FuzzTargets {
     case 0:
       if let c = try? RunConfig.parse(rest, path: "fuzz.json") { _ = try? c.canonical(); _ = c.evaluationsPerPassage }
     case 1:
-      _ = try? Expectations.check(summary: Data("{\"passages\": 2, \"methods\": {\"base\": {\"contains\": {\"mean\": 0.5}}}}".utf8),
-                                  summaryPath: "summary.json", expectations: rest, expectationsPath: "fuzz.json")
+      _ = try? Expectations.check(
+        summary: Data("{\"passages\": 2, \"methods\": {\"base\": {\"contains\": {\"mean\": 0.5}}}}".utf8),
+        summaryPath: "summary.json", expectations: rest, expectationsPath: "fuzz.json")
     case 2:
       if let n = try? JSONNode.parse(rest, path: "fuzz.json") { _ = try? Datasets.releasedGenerations(n) }
     default:
@@ -140,15 +172,20 @@ enum FuzzTargets {
     let text = String(decoding: rest, as: UTF8.self)
     switch v % 5 {
     case 0:
-      if let doc = try? JSONValue.parse(rest, path: "fuzz.json"), let groups = try? Collapse.templateGroups(doc, path: "fuzz.json") {
+      if let doc = try? JSONValue.parse(rest, path: "fuzz.json"),
+        let groups = try? Collapse.templateGroups(doc, path: "fuzz.json")
+      {
         _ = try? Collapse.analyze(groups)
       }
     case 1: _ = TrainingSequences.searchJSON(text)
-    case 2: _ = TrainingSequences.searchLines(text); _ = TrainingSequences.seal(completion: text, context: "c", title: "t")
+    case 2:
+      _ = TrainingSequences.searchLines(text); _ = TrainingSequences.seal(completion: text, context: "c", title: "t")
     case 3: _ = PromptLibrary.fill(text, ["title": "T", "context": "C", "question": "Q"])
     default:
-      _ = Grades(prediction: text, question: Question(question: "q", answer: "Santa Clara", references: ["Santa Clara, California"]),
-                 goldLogLikelihood: -1)
+      _ = Grades(
+        prediction: text,
+        question: Question(question: "q", answer: "Santa Clara", references: ["Santa Clara, California"]),
+        goldLogLikelihood: -1)
     }
   }
 }
