@@ -90,6 +90,10 @@ public enum SEALFiles {
 
   public static func loadRankingRun(_ path: String) throws -> [RankingPassage] {
     let run = try decodeFile(QueryServerRun.self, path: path)
+    func number(_ v: Double?, _ key: String) throws -> Double {
+      guard let v else { throw AnalysisError.malformed(path: path, key: key, expected: "a number", found: "null") }
+      return v
+    }
     return try run.articles.enumerated().map { i, a in
       guard !a.completions.isEmpty else {
         throw AnalysisError.malformed(
@@ -97,20 +101,10 @@ public enum SEALFiles {
       }
       return RankingPassage(
         baselineMeans: try a.completions.enumerated().map { j, c in
-          guard let v = c.stats.baseline_mean else {
-            throw AnalysisError.malformed(
-              path: path, key: "articles[\(i)].completions[\(j)].stats.baseline_mean", expected: "a number",
-              found: "null")
-          }
-          return v
+          try number(c.stats.baseline_mean, "articles[\(i)].completions[\(j)].stats.baseline_mean")
         },
         adapterMeans: try a.completions.enumerated().map { j, c in
-          guard let v = c.stats.adapter_mean else {
-            throw AnalysisError.malformed(
-              path: path, key: "articles[\(i)].completions[\(j)].stats.adapter_mean", expected: "a number",
-              found: "null")
-          }
-          return v
+          try number(c.stats.adapter_mean, "articles[\(i)].completions[\(j)].stats.adapter_mean")
         })
     }
   }

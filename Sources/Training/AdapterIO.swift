@@ -20,19 +20,18 @@ public enum QKPermutation {
   }
   /// Rows of a [nHeads*D, cols] matrix from GGUF order to HF order.
   public static func toHF(_ m: [Float], rows: Int, cols: Int, D: Int) -> [Float] {
-    var out = m
-    for r in 0..<rows {
-      let hr = hfRow(ofGGUFRow: r, D: D)
-      for c in 0..<cols { out[hr * cols + c] = m[r * cols + c] }
-    }
-    return out
+    permuteRows(m, rows: rows, cols: cols, D: D, toHF: true)
   }
   /// Inverse of `toHF`.
   public static func toGGUF(_ m: [Float], rows: Int, cols: Int, D: Int) -> [Float] {
+    permuteRows(m, rows: rows, cols: cols, D: D, toHF: false)
+  }
+  static func permuteRows(_ m: [Float], rows: Int, cols: Int, D: Int, toHF: Bool) -> [Float] {
     var out = m
     for r in 0..<rows {
       let hr = hfRow(ofGGUFRow: r, D: D)
-      for c in 0..<cols { out[r * cols + c] = m[hr * cols + c] }
+      let (dst, src) = toHF ? (hr, r) : (r, hr)
+      for c in 0..<cols { out[dst * cols + c] = m[src * cols + c] }
     }
     return out
   }
