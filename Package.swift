@@ -52,12 +52,13 @@ let package = Package(
       name: "CPUEngine", dependencies: ["EngineAPI", "Experiment", "Workspace", "LLM", "Training", "GGUF", "Tensor"],
       exclude: ["README.md"], swiftSettings: fast),
     // The knowledge-incorporation harness: self-edits, the inner loop, run directories. Runtime-free.
-    .target(name: "SelfEdit", dependencies: ["EngineAPI", "Experiment", "Workspace"], exclude: ["README.md"]),
+    .target(
+      name: "SelfEdit", dependencies: ["EngineAPI", "Decoding", "Experiment", "Workspace"], exclude: ["README.md"]),
     // The self-edit strategy search: templates, meta prompts, metrics, archives, selection.
     .target(
       name: "Search", dependencies: ["Experiment", "Workspace", "EngineAPI", "Decoding"], exclude: ["README.md"]),
     .target(
-      name: "SearchLoop", dependencies: ["Search", "SelfEdit", "EngineAPI", "Experiment", "Workspace"],
+      name: "SearchLoop", dependencies: ["Search", "SelfEdit", "EngineAPI", "Decoding", "Experiment", "Workspace"],
       exclude: ["README.md"]),
     .target(
       name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"],

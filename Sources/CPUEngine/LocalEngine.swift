@@ -7,21 +7,22 @@ import EngineAPI
 import Experiment
 import Foundation
 import LLM
+import Tensor
 import Training
 import Workspace
 
 public final class LocalEngine: Engine {
   public let model: LanguageModel
   public let identity: EngineIdentity
-  public let threads: Int
   public static let version = "1"
   private var adapters: [Int: (adapter: LoRAAdapter, delta: LinearDelta?)] = [:]
   private var nextAdapter = 0
   private var constraints: [String: TokenConstraint] = [:]
 
-  public init(model: LanguageModel, threads: Int = 1) {
+  /// `threads` in the identity is the CPU pool the executable configured (ThreadPool.configure).
+  public init(model: LanguageModel) {
     self.model = model
-    self.threads = threads
+    let threads = ThreadPool.shared.threads
     let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
     identity = EngineIdentity(
       engine: "local", version: Self.version, model: model.name, modelPath: model.path,
@@ -29,12 +30,10 @@ public final class LocalEngine: Engine {
       device: "cpu (\(threads) threads)", contextLength: model.config.contextLength)
   }
 
-  public convenience init(path: String, threads: Int = 1) throws {
-    self.init(model: try LanguageModel(path: path), threads: threads)
-  }
+  public convenience init(path: String) throws { self.init(model: try LanguageModel(path: path)) }
 
   public func loading(modelAt path: String) throws -> Engine {
-    LocalEngine(model: try LanguageModel(path: path), threads: threads)
+    LocalEngine(model: try LanguageModel(path: path))
   }
 
   public func countTokens(_ text: String) -> Int { model.encode(text).count }

@@ -12,7 +12,8 @@ import Decoding
 import Experiment
 import Foundation
 
-/// What an engine serves: recorded in run manifests, compared on resume.
+/// What an engine serves. Run manifests record its model name and size today; the engine kind,
+/// version and device are for the remote engines to come (resume compares the model's sha256).
 public struct EngineIdentity: Codable, Equatable, Sendable {
   /// The engine's kind ("local": the in-process CPU runtime).
   public var engine: String

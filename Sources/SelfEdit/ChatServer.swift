@@ -123,7 +123,7 @@ public final class ChatServer {
           "usage": ["prompt_tokens": r.promptTokens, "completion_tokens": r.tokens],
         ])
     } catch {
-      reply(c, 400, ["error": ["message": "\(error)"]])
+      reply(c, 400, ["error": ["message": (error as? LocalizedError)?.errorDescription ?? "\(error)"]])
     }
   }
 

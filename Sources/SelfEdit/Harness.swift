@@ -392,8 +392,8 @@ public final class Harness {
         let t = Date()
         do {
           items[a.item].record.answers = try loop.answer(passages[items[a.item].record.passage], adapter: a.adapter)
-        } catch let e as EngineError {
-          items[a.item].record.failure = "answering: \(e.localizedDescription)"
+        } catch EngineError.model(let message) {
+          items[a.item].record.failure = "answering: \(message)"
         }
         items[a.item].seconds["answer"] = Date().timeIntervalSince(t)
       }

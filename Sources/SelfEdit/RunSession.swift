@@ -51,6 +51,7 @@ public final class RunSession<Manifest: SessionManifest> {
 
   /// Changes this invocation's entry (notes, counts) and writes the manifest.
   public func update(_ change: (inout Invocation) -> Void) throws {
+    precondition(!manifest.invocations.isEmpty, "RunSession.update before start")
     change(&manifest.invocations[manifest.invocations.count - 1])
     try write()
   }

@@ -5,6 +5,7 @@ import Analysis
 //   66 missing input · 69 service unavailable (endpoint) · 73 cannot create output · 70 internal
 import ArgumentParser
 import Embedding
+import EngineAPI
 import Experiment
 import Foundation
 import GGUF
@@ -31,6 +32,8 @@ enum ExitStatus {
     case AnalysisError.unreadable(let path, _) where !FileManager.default.fileExists(atPath: path): return noInput
     case AnalysisError.toolFailed: return software
     case AnalysisError.endpoint: return unavailable
+    // What the model could not do (a prompt beyond the context, a bad option): bad data, as LLMError.
+    case EngineError.model: return dataError
     case is AnalysisError: return dataError
     case ExperimentError.runConflict, SelfEditError.modelMismatch, WorkspaceError.notWritable: return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,

@@ -546,6 +546,11 @@ struct BadInputTests {
       status: 66, message: "$D/none"),
     BadInput(
       name: "embed without the model", args: ["embed", "x", "--dir", "$D/none"], status: 66, message: "$D/none"),
+    // what the model cannot do inside a run is bad data too (the engine's error, as LLMError's)
+    BadInput(
+      name: "run whose answer prompts exceed the context",
+      args: ["baseline", "--method", "base", "--limit", "1", "--out", "$D/run", "--model", "$M"], status: 65,
+      message: "context"),
     // every writer checks its output before any work (/proc takes no new entry, even for root)
     BadInput(
       name: "report into /proc", args: ["report", "$D/searchrun", "--out", "/proc/seb-x"], status: 73,

@@ -15,7 +15,7 @@ import Workspace
 /// Loads the model once into the local engine and hashes it (the run manifest and summary name its sha256).
 func loadEngineForRun(_ model: ModelOptions) throws -> (Engine, String, Int) {
   let threads = Runtime.setThreads(model.threads)
-  let e = try LocalEngine(path: model.path, threads: threads)
+  let e = try LocalEngine(path: model.path)
   let sha = try SHA256.hashFile(at: URL(fileURLWithPath: model.path)).digest
   return (e, sha, threads)
 }
@@ -194,7 +194,8 @@ struct JudgeCommand: ParsableCommand {
       try spec.validate(path: "--url", key: "judge")
       backend = .endpoint(ChatEndpoint(spec: spec))
     } else {
-      backend = .local(try LocalEngine(path: model.path, threads: Runtime.setThreads(model.threads)))
+      _ = Runtime.setThreads(model.threads)
+      backend = .local(try LocalEngine(path: model.path))
     }
     let (n, failed) = try Judge.run(
       dir: dir, backend: backend, dataRoot: Paths.dataRoot(explicit: data), log: { eprint($0) })
@@ -275,7 +276,7 @@ struct ServeCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
   func run() throws {
     let m = try model.load()
-    let server = try ChatServer(engine: LocalEngine(model: m.model, threads: m.threads), name: name, port: port)
+    let server = try ChatServer(engine: LocalEngine(model: m.model), name: name, port: port)
     print("serving \(m.model.name) at http://127.0.0.1:\(server.port)/v1/chat/completions"); fflush(stdout)
     server.log = { eprint($0) }
     server.serve()

@@ -117,7 +117,8 @@ struct TrainCommand: ParsableCommand {
         : (warmup > 0 ? .linearWithWarmup(warmupSteps: warmup) : .linear)
       if lossMask == .completion { cfg.lossMask = .completionOnly }
     }
-    // A config's EOS and truncation rules are the inner loop's (appendEOS, maxLength).
+    // A config's appendEOS and maxLength apply as the flags do (EOS appended when asked; rows cut to maxLength);
+    // unlike the inner loop, an EOS already at the end is appended again and blank rows are refused by TrainingData.
     let eos = appendEos || (config != nil && spec.appendEOS) ? tokenizer.eosId : nil
     var examples = TrainingData.examples(try TrainingData.read(path: data), eos: eos) { tokenizer.encode($0) }
     if config != nil {
