@@ -8,6 +8,7 @@ import Experiment
 import Foundation
 import LLM
 import ModelStore
+import Reporting
 import Search
 import SelfEdit
 import Workspace
@@ -74,7 +75,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   )
   let h = try Harness(engine: engine, modelSHA256: sha, config: config, options: opts)
   if let s = try h.run() {
-    print(RunText.summaryTable(s))
+    print(SummaryText.table(s))
     print("wrote \(run.out)/summary.json")
   } else {
     print("shard \(shard.label) finished; combine the shards with `seb merge \(run.out) --out DIR`")
@@ -137,7 +138,7 @@ struct MergeCommand: ParsableCommand {
   func run() throws {
     try AtomicFile.checkCreatable(directory: out)
     let s = try Harness.merge(inputs: inputs, out: out)
-    print(RunText.summaryTable(s))
+    print(SummaryText.table(s))
     print("wrote \(out)/summary.json (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)")
   }
 }
@@ -203,7 +204,7 @@ struct JudgeCommand: ParsableCommand {
     let rd = RunDirectory(dir: dir, shard: .whole)
     if let manifest = try rd.manifest() {
       let s = try Harness.summarize(dir: dir, config: config, manifest: manifest, records: try rd.records())
-      print(RunText.summaryTable(s))
+      print(SummaryText.table(s))
     }
     print("judged \(n) answers (\(failed) failures) with \(backend.name)")
     if failed > 0 { throw ExitCode(1) }
@@ -235,31 +236,6 @@ struct SplitCommand: ParsableCommand {
         "wrote \(out): \(m.count) passages, \(m.questions) questions, first indices \(m.indices.prefix(5).map(String.init).joined(separator: ", "))"
       )
     }
-  }
-}
-
-/// Plain-text summary for the terminal.
-enum RunText {
-  static func summaryTable(_ s: RunSummary) -> String {
-    var lines = [
-      "run \(s.name): \(s.passages) passages, \(s.questions) questions, \(s.foundEvaluations)/\(s.expectedEvaluations) evaluations"
-        + (s.complete ? "" : " (incomplete)")
-    ]
-    lines.append(
-      "method                       contains(all)        gain            EM(all)   F1(all)   gold-LL   fails")
-    for (name, m) in s.methods.sorted(by: { $0.key < $1.key }) {
-      func f(_ k: String) -> String { m.metrics[k].map { String(format: "%.3f", $0.adapter.mean) } ?? "  -  " }
-      let c = m.metrics["contains_all"]
-      let cell =
-        c.map { String(format: "%.3f [%.3f,%.3f]", $0.adapter.mean, $0.adapter.lower, $0.adapter.upper) } ?? "-"
-      let gain = c.map { String(format: "%+.3f", $0.gain.mean) } ?? "-"
-      lines.append(
-        name.padding(toLength: 29, withPad: " ", startingAt: 0)
-          + cell.padding(toLength: 21, withPad: " ", startingAt: 0)
-          + gain.padding(toLength: 16, withPad: " ", startingAt: 0) + f("em_all") + "     " + f("f1_all") + "     "
-          + (m.metrics["gold_loglik"].map { String(format: "%.3f", $0.adapter.mean) } ?? "-") + "    \(m.failures)")
-    }
-    return lines.joined(separator: "\n")
   }
 }
 
