@@ -1,6 +1,7 @@
 // Scoring.swift: the search repo's metrics (reference-pipeline 3.7), the SFT pair selection (3.9)
 // and the quality-diversity archive of `search-qd`.
 import Foundation
+import Workspace
 
 /// Accuracies of one iteration's evaluations: base[a][t][c][e] is the un-adapted proposer on
 /// article a's questions for (template t, completion c, run e); adapted the same with the adapter.
@@ -148,13 +149,19 @@ public struct QualityDiversityArchive: Sendable {
   public static let learningRateEdges: [Double] = [1e-4, 5e-4, 2e-3]
   public static var cellCount: Int { (lengthEdges.count + 1) * (learningRateEdges.count + 1) }
 
+  /// How elites are compared and the meta prompt's entries chosen: `topBottom` (ours: accuracy,
+  /// the top-2 and bottom-2 elites) or `mapElites` (normalized gain, which does not move with the
+  /// baseline as the proposer changes; parents drawn uniformly from the filled cells).
+  public enum Selection: String, Codable, Sendable { case topBottom, mapElites }
+  public let selection: Selection
+
   public private(set) var elites: [Cell: ArchiveEntry] = [:]
   /// Each elite's length descriptor (mean training tokens), so the grid can be stored and rebuilt.
   public private(set) var descriptors: [Cell: Double] = [:]
   /// Entries shown while fewer than 4 elites exist (the seed archive).
   public var seed: [ArchiveEntry]
 
-  public init(seed: [ArchiveEntry]) { self.seed = seed }
+  public init(seed: [ArchiveEntry], selection: Selection = .topBottom) { self.seed = seed; self.selection = selection }
 
   static func bucket(_ x: Double, _ edges: [Double]) -> Int { edges.firstIndex { x < $0 } ?? edges.count }
 
@@ -162,11 +169,17 @@ public struct QualityDiversityArchive: Sendable {
     Cell(length: bucket(meanTrainingTokens, lengthEdges), learningRate: bucket(learningRate, learningRateEdges))
   }
 
-  /// Places an entry; true if it became its cell's elite.
+  /// Places an entry; true if it became its cell's elite. `learningRate`: the value the adapter
+  /// trained with (nil: the proposed one, which a clamp may have changed).
   @discardableResult
-  public mutating func insert(_ e: ArchiveEntry, meanTrainingTokens: Double) -> Bool {
-    let c = Self.cell(meanTrainingTokens: meanTrainingTokens, learningRate: e.template.value("learning_rate") ?? 0)
-    if let old = elites[c], !(e.accuracy > old.accuracy) { return false }
+  public mutating func insert(_ e: ArchiveEntry, meanTrainingTokens: Double, learningRate: Double? = nil) -> Bool {
+    let c = Self.cell(
+      meanTrainingTokens: meanTrainingTokens, learningRate: learningRate ?? e.template.value("learning_rate") ?? 0)
+    if let old = elites[c] {
+      // A NaN never wins (an entry without a finite gain does not displace an elite).
+      let better = selection == .mapElites ? e.normalizedGain > old.normalizedGain : e.accuracy > old.accuracy
+      if !better { return false }
+    }
     elites[c] = e
     descriptors[c] = meanTrainingTokens
     return true
@@ -188,5 +201,21 @@ public struct QualityDiversityArchive: Sendable {
     let e = elites.sorted { $0.key < $1.key }.map(\.value)
     let pool = e.count >= 4 ? e : e + seed.filter { !e.contains($0) }
     return ArchiveEntry.update([], with: pool)
+  }
+
+  /// MAP-Elites' parent selection: 4 elites drawn uniformly without replacement from the filled
+  /// cells (`shown` while 4 or fewer exist), put in archive order (accuracy descending) for the
+  /// meta prompt's four slots.
+  public func parents(seed: UInt64) -> [ArchiveEntry] {
+    var cells = elites.keys.sorted()
+    guard cells.count > 4 else { return shown }
+    var rng = SplitMix64(seed: seed)
+    for k in 0..<4 { cells.swapAt(k, k + Int(rng.next() % UInt64(cells.count - k))) }
+    return ArchiveEntry.update([], with: cells.prefix(4).map { elites[$0]! })
+  }
+
+  /// What the meta prompt of an iteration shows under this grid's selection.
+  public func metaPromptEntries(seed: UInt64) -> [ArchiveEntry] {
+    selection == .mapElites ? parents(seed: seed) : shown
   }
 }

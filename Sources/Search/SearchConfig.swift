@@ -12,8 +12,13 @@ public enum SearchVariant: String, Codable, CaseIterable, Sendable {
   case noArchive = "search-noarchive"
   /// `meta_prompt_archive.txt` with the top-2 and bottom-2 of an append-only archive (3.8).
   case archive = "search-archive"
-  /// `meta_prompt_archive.txt` with elites of a MAP-Elites grid (QualityDiversityArchive).
+  /// `meta_prompt_archive.txt` with elites of a MAP-Elites grid (QualityDiversityArchive): the
+  /// top-2 and bottom-2 elites by accuracy, cells by the proposed learning rate, elites replaced
+  /// on accuracy.
   case qualityDiversity = "search-qd"
+  /// The same grid as MAP-Elites proper: 4 parents drawn uniformly (seeded) from the filled
+  /// cells, the trained learning rate on the axis, elites replaced on normalized gain.
+  case mapElites = "search-map-elites"
   /// The search repo's fixed Rewrite prompt through the same iterations (3.5).
   case rewrite
   /// The search repo's fixed Implications prompt ("from the text", 3.5).
@@ -22,9 +27,17 @@ public enum SearchVariant: String, Codable, CaseIterable, Sendable {
   case restem
 
   /// Whether the proposer writes templates (otherwise a fixed prompt is completed).
-  public var proposesTemplates: Bool { [.noArchive, .archive, .qualityDiversity].contains(self) }
+  public var proposesTemplates: Bool { [.noArchive, .archive, .qualityDiversity, .mapElites].contains(self) }
   /// Whether the meta prompt shows archive entries.
-  public var usesArchive: Bool { self == .archive || self == .qualityDiversity }
+  public var usesArchive: Bool { [.archive, .qualityDiversity, .mapElites].contains(self) }
+  /// Whether the archive is the MAP-Elites grid, and how it selects.
+  public var gridSelection: QualityDiversityArchive.Selection? {
+    switch self {
+    case .qualityDiversity: return .topBottom
+    case .mapElites: return .mapElites
+    default: return nil
+    }
+  }
   /// The fixed prompt of a baseline variant (Data/prompts/<name>.txt).
   public var fixedPrompt: String? {
     switch self {

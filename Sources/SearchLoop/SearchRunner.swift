@@ -394,9 +394,9 @@ public final class SearchRunner {
         what: "search run", expected: "the seed archive scored before iteration 0", found: "not scored")
     }
     var entries = seed
-    var qd = config.variant == .qualityDiversity ? QualityDiversityArchive(seed: seed) : nil
+    var qd = config.variant.gridSelection.map { QualityDiversityArchive(seed: seed, selection: $0) }
     if i == 0, let n = seedTokens, qd != nil {
-      for (e, x) in zip(seed, n) { qd!.insert(e, meanTrainingTokens: x) }
+      for (e, x) in zip(seed, n) { qd!.insert(e, meanTrainingTokens: x, learningRate: trainedLearningRate(e)) }
     }
     if i > 0, let f = try Self.readJSON(ArchiveFile.self, iterDir(i - 1) + "/archive.json") {
       let loaded = try f.entries.map {
@@ -406,12 +406,21 @@ public final class SearchRunner {
           accuracy: $0.accuracy, normalizedGain: $0.normalizedGain)
       }
       if qd != nil {
-        for (e, x) in zip(loaded, f.entries) { qd!.insert(e, meanTrainingTokens: x.meanDataTokens ?? 0) }
+        for (e, x) in zip(loaded, f.entries) {
+          qd!.insert(e, meanTrainingTokens: x.meanDataTokens ?? 0, learningRate: trainedLearningRate(e))
+        }
       } else {
         entries = loaded
       }
     }
     return (entries, qd)
+  }
+
+  /// The learning rate an entry's adapters trained with, for search-map-elites' grid axis (the
+  /// validation policy applied to its template; nil: search-qd places cells by the proposed value).
+  func trainedLearningRate(_ e: ArchiveEntry) -> Double? {
+    config.variant == .mapElites
+      ? config.validationPolicy.apply(e.template, base: config.training).spec.learningRate : nil
   }
 
   /// The meta prompt of iteration i: meta_prompt.txt, or meta_prompt_archive.txt filled from the archive.
@@ -420,7 +429,8 @@ public final class SearchRunner {
     guard config.variant.usesArchive else { return try readText(Self.metaPromptFile) }
     let a = try archiveEntries(i)
     return try MetaPrompt.fill(
-      archiveTemplate: try readText(Self.metaPromptArchiveFile), archive: a.qd?.shown ?? a.entries)
+      archiveTemplate: try readText(Self.metaPromptArchiveFile),
+      archive: a.qd?.metaPromptEntries(seed: unitSeed(config.seed, "iter\(i)/parents")) ?? a.entries)
   }
 
   /// Appends this iteration's templates to the archive (search-archive), or offers them to the
@@ -446,7 +456,9 @@ public final class SearchRunner {
           accuracy: e.accuracy, normalizedGain: e.normalizedGain, cell: cell, meanDataTokens: tokens)
       }
       if var qd = qd0 {
-        for (e, n) in zip(new, tokens) where !e.accuracy.isNaN { qd.insert(e, meanTrainingTokens: n) }
+        for (e, n) in zip(new, tokens) where !e.accuracy.isNaN {
+          qd.insert(e, meanTrainingTokens: n, learningRate: trainedLearningRate(e))
+        }
         let cells = qd.elites.sorted { $0.key < $1.key }
         // The descriptor is kept with each elite so the grid can be rebuilt exactly.
         return ArchiveFile(

@@ -272,6 +272,14 @@ struct SearchLoopTests {
     try q.run("q")
     let grid = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: q.file("q", "iter-00/archive.json"))
     #expect(grid.entries.contains { $0.instruction.hasPrefix("plan ") })
+
+    // search-map-elites: the same grid, parents drawn from it; runs through two iterations.
+    let m = try SearchFixture(variant: .mapElites)
+    try m.run("m")
+    let elites = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: m.file("m", "iter-01/archive.json"))
+    #expect(!elites.entries.isEmpty && elites.entries.allSatisfy { $0.cell?.count == 2 })
+    let summary = try CanonicalJSON.decoder().decode(SearchSummary.self, from: m.file("m", "summary.json"))
+    #expect(summary.complete && summary.variant == "search-map-elites" && summary.iterations.count == 2)
   }
 
   @Test("an inner-loop sequence gets EOS appended unless its stripped text already ends with it (3.6)")

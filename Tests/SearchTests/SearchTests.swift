@@ -288,6 +288,46 @@ struct ScoringTests {
     #expect(more == [true, true])
     #expect(qd.shown.map(\.template.instruction) == ["f", "c", "d", "g"])
   }
+
+  @Test(
+    "MAP-Elites proper: elites replaced on normalized gain, the trained learning rate places them, parents drawn uniformly"
+  )
+  func mapElitesProper() throws {
+    func e(_ n: String, _ a: Double, gain: Double, lr: Double = 1e-3) -> ArchiveEntry {
+      ArchiveEntry(
+        template: SelfEditTemplate(instruction: n, hyperparameters: .object([("learning_rate", .float(lr))])),
+        accuracy: a, normalizedGain: gain)
+    }
+    var top = QualityDiversityArchive(seed: [], selection: .topBottom)
+    var proper = QualityDiversityArchive(seed: [], selection: .mapElites)
+    for qd in [0, 1] {
+      var g = qd == 0 ? top : proper
+      g.insert(e("high accuracy", 0.9, gain: 0.1), meanTrainingTokens: 300)
+      // Lower accuracy, larger gain (its baseline was lower): only MAP-Elites proper takes it.
+      #expect(g.insert(e("high gain", 0.5, gain: 0.3), meanTrainingTokens: 300) == (qd == 1))
+      #expect(!g.insert(e("no gain", 0.95, gain: .nan), meanTrainingTokens: 300) || qd == 0)
+      if qd == 0 { top = g } else { proper = g }
+    }
+    // A proposed lr of 1 trained at the clamp 5e-3 sits in the top learning-rate bucket either way;
+    // one proposed at 1 but trained at 1e-3 moves to bucket 2.
+    proper.insert(e("clamped", 0.2, gain: 0.2, lr: 1), meanTrainingTokens: 50, learningRate: 1e-3)
+    #expect(proper.elites[.init(length: 0, learningRate: 2)]?.template.instruction == "clamped")
+    // Parents: 4 distinct elites drawn uniformly from 6 filled cells, in accuracy order, the same for a seed.
+    var grid = QualityDiversityArchive(seed: [], selection: .mapElites)
+    for (k, tokens) in [10.0, 200, 1000, 5000, 20, 300].enumerated() {
+      grid.insert(e("cell\(k)", 0.1 * Double(k + 1), gain: 0.1, lr: k < 4 ? 1e-3 : 1e-5), meanTrainingTokens: tokens)
+    }
+    #expect(grid.elites.count == 6)
+    let p = grid.parents(seed: 7)
+    #expect(Set(p.map(\.template.instruction)).count == 4 && p == ArchiveEntry.update([], with: p))
+    #expect(grid.parents(seed: 7) == p && grid.metaPromptEntries(seed: 7) == p)
+    var picked: [String: Int] = [:]
+    for s in 0..<3000 { for x in grid.parents(seed: UInt64(s)) { picked[x.template.instruction, default: 0] += 1 } }
+    // Each cell is a parent with probability 4/6: 2,000 of 3,000 draws, within 5%.
+    #expect(picked.count == 6 && picked.values.allSatisfy { abs(Double($0) - 2000) < 100 }, "\(picked)")
+    // With 4 or fewer elites the prompt shows them all (topped up with the seed), as search-qd does.
+    #expect(proper.parents(seed: 1) == proper.shown)
+  }
 }
 
 @Suite("Search: constrained proposer outputs")
