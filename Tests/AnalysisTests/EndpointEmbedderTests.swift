@@ -6,7 +6,8 @@ import Foundation
 import Testing
 
 /// A stub OpenAI `/v1/embeddings`: "same..." texts embed as [1, 0], others as [0, 1]; the first
-/// `fail` requests get HTTP 503; every request is logged as one JSON line.
+/// `fail` requests get HTTP 503 (a negative `fail`: every reply lacks its embedding); every request
+/// is logged as one JSON line.
 final class EmbeddingsStub {
   static let script = """
     import http.server, json, sys
@@ -20,6 +21,10 @@ final class EmbeddingsStub {
             if fail[0] > 0:
                 fail[0] -= 1
                 self.send_response(503); self.end_headers(); return
+            if fail[0] < 0:
+                out = b'{"data": [{"index": 0}]}'
+                self.send_response(200); self.send_header('Content-Length', str(len(out))); self.end_headers()
+                self.wfile.write(out); return
             data = [{'index': i, 'embedding': [1.0, 0.0] if t.startswith('same') else [0.0, 1.0]} for i, t in enumerate(body['input'])]
             out = json.dumps({'data': list(reversed(data)), 'model': body['model']}).encode()
             self.send_response(200)
@@ -100,6 +105,18 @@ struct EndpointEmbedderTests {
     e.backoff = 0.01
     #expect(throws: AnalysisError.endpoint(url: down.url + "/embeddings", message: "HTTP 503 after 2 attempts")) {
       try e.embed(["x"])
+    }
+  }
+
+  @Test("a reply without embeddings is a named error, never a silent score")
+  func malformedReply() throws {
+    let stub = try EmbeddingsStub(failFirst: -1)
+    let e = EndpointEmbedder(url: stub.url, model: "text-embedding-3-large")
+    #expect {
+      _ = try e.embed(["a", "b"])
+    } throws: { error in
+      guard case AnalysisError.embedder(let name, _, let found)? = error as? AnalysisError else { return false }
+      return name == "text-embedding-3-large" && found.contains("index")
     }
   }
 }
