@@ -143,10 +143,13 @@ public final class RunDirectory {
     try RunFiles.decodeLines(SelfEditRecord.self, path: selfEditsPath)
   }
 
-  public func manifest() throws -> RunManifest? {
-    guard let d = FileManager.default.contents(atPath: manifestPath) else { return nil }
-    do { return try JSONDecoder().decode(RunManifest.self, from: d) } catch {
-      throw ExperimentError.malformed(path: manifestPath, key: "(file)", expected: "a run manifest", found: "\(error)")
+  public func manifest() throws -> RunManifest? { try RunDirectory.readManifest(RunManifest.self, path: manifestPath) }
+
+  /// A run's manifest of either kind (harness or search); nil when the file does not exist.
+  public static func readManifest<M: Decodable>(_ type: M.Type, path: String) throws -> M? {
+    guard let d = FileManager.default.contents(atPath: path) else { return nil }
+    do { return try CanonicalJSON.decoder().decode(M.self, from: d) } catch {
+      throw ExperimentError.malformed(path: path, key: "(file)", expected: "a run manifest", found: "\(error)")
     }
   }
 

@@ -28,12 +28,7 @@ public final class RunSession<Manifest: SessionManifest> {
     self.manifestPath = manifestPath
     try AtomicFile.checkWritable(directory: dir)
     try RunDirectory.claim(dir, config: canonical)
-    if let d = FileManager.default.contents(atPath: manifestPath) {
-      let m: Manifest
-      do { m = try CanonicalJSON.decoder().decode(Manifest.self, from: d) } catch {
-        throw ExperimentError.malformed(
-          path: manifestPath, key: "(file)", expected: "a run manifest", found: "\(error)")
-      }
+    if let m = try RunDirectory.readManifest(Manifest.self, path: manifestPath) {
       guard m.modelSHA256 == modelSHA256 else {
         throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256)
       }
