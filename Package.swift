@@ -22,7 +22,11 @@ let package = Package(
     .library(name: "LLM", targets: ["LLM"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // The worker's HTTP stack (seb worker, seb serve): a maintained server on SwiftNIO.
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
   ],
   targets: [
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -46,11 +50,19 @@ let package = Package(
     // The experiment as data: configs, records, splits, prompts, graders, aggregation. No runtime.
     .target(name: "Experiment", dependencies: ["Workspace"], exclude: ["README.md"]),
     // The seam: what the harness and the search ask of a model, in text (a protocol and its messages).
-    .target(name: "EngineAPI", dependencies: ["Experiment", "Decoding"], exclude: ["README.md"]),
+    .target(name: "EngineAPI", dependencies: ["Experiment", "Decoding"], exclude: ["README.md", "PROTOCOL.md"]),
     // The engine over the in-process CPU runtime.
     .target(
       name: "CPUEngine", dependencies: ["EngineAPI", "Experiment", "Workspace", "LLM", "Training", "GGUF", "Tensor"],
       exclude: ["README.md"], swiftSettings: fast),
+    // The engine protocol over HTTP: the worker side (any Engine behind it) and the client side.
+    .target(
+      name: "EngineServer",
+      dependencies: [
+        "EngineAPI", "Experiment", "Workspace", "Decoding", .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+      ], exclude: ["README.md"]),
+    .target(name: "RemoteEngine", dependencies: ["EngineAPI", "Experiment", "Workspace"], exclude: ["README.md"]),
     // The knowledge-incorporation harness: self-edits, the inner loop, run directories. Runtime-free.
     .target(
       name: "SelfEdit", dependencies: ["EngineAPI", "Decoding", "Experiment", "Workspace"], exclude: ["README.md"]),
@@ -70,8 +82,8 @@ let package = Package(
       name: "seb",
       dependencies: [
         "Workspace", "Tensor", "GGUF", "ModelStore", "Tokenizer", "LLM", "Training", "SafeTensors", "Embedding",
-        "Experiment", "EngineAPI", "CPUEngine", "SelfEdit", "Search", "SearchLoop", "Analysis", "Reporting",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Experiment", "EngineAPI", "CPUEngine", "EngineServer", "RemoteEngine", "SelfEdit", "Search", "SearchLoop",
+        "Analysis", "Reporting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // Speed and memory suites: `swift run -c release seb-bench --help` (see Benchmarks/README.md).
     .executableTarget(
@@ -108,6 +120,12 @@ let package = Package(
       dependencies: [
         "SelfEdit", "EngineAPI", "CPUEngine", "Experiment", "Workspace", "LLM", "GGUF", "Tokenizer", "Training",
         "TestSupport",
+      ]),
+    .testTarget(
+      name: "EngineServerTests",
+      dependencies: [
+        "EngineServer", "RemoteEngine", "EngineAPI", "CPUEngine", "Search", "SelfEdit", "Experiment", "LLM", "GGUF",
+        "TestSupport", "Workspace",
       ]),
     .testTarget(
       name: "SearchLoopTests",

@@ -54,7 +54,8 @@ final class PackedEvaluationBench {
       items.append(
         PackedInputs.Item(
           passage: i, sequences: TrainingSequences.seal(completion: c, context: p.context, title: p.title),
-          questions: p.questions.map { loop.answerPrompt($0, title: p.title) }, golds: p.questions.map(\.answer)))
+          questions: try p.questions.map { try loop.answerPrompt($0, title: p.title) }, golds: p.questions.map(\.answer)
+        ))
     }
     let t = config.training
     inputs = PackedInputs(

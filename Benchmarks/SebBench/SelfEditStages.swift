@@ -50,7 +50,7 @@ final class SelfEditStageBench {
       generateTokens: 512,
       sequences: TrainingSequences.seal(completion: completion, context: p.context, title: p.title),
       epochs: config.training.epochs, learningRate: config.training.learningRate, rank: config.training.rank,
-      alpha: config.training.alpha, questions: p.questions.map { loop.answerPrompt($0, title: p.title) },
+      alpha: config.training.alpha, questions: try p.questions.map { try loop.answerPrompt($0, title: p.title) },
       golds: p.questions.map(\.answer), answerTokens: config.evaluation.maxTokens)
   }
 

@@ -13,8 +13,18 @@ import Workspace
 
 public final class LocalEngine: Engine {
   public let model: LanguageModel
-  public let identity: EngineIdentity
+  /// The model file is hashed on first use (a run's manifest records it; a tool that only
+  /// generates never pays for it).
+  public private(set) lazy var identity: EngineIdentity = {
+    let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
+    let sha = (try? SHA256.hashFile(at: URL(fileURLWithPath: model.path)).digest) ?? ""
+    return EngineIdentity(
+      engine: "local", version: Self.version, model: model.name, modelPath: model.path,
+      modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, modelSHA256: sha, dtype: "float32",
+      device: "cpu (\(threads) threads)", contextLength: model.config.contextLength)
+  }()
   public static let version = "1"
+  private let threads: Int
   private var adapters: [Int: (adapter: LoRAAdapter, delta: LinearDelta?)] = [:]
   private var nextAdapter = 0
   private var constraints: [String: TokenConstraint] = [:]
@@ -22,12 +32,7 @@ public final class LocalEngine: Engine {
   /// `threads` in the identity is the CPU pool the executable configured (ThreadPool.configure).
   public init(model: LanguageModel) {
     self.model = model
-    let threads = ThreadPool.shared.threads
-    let attrs = try? FileManager.default.attributesOfItem(atPath: model.path)
-    identity = EngineIdentity(
-      engine: "local", version: Self.version, model: model.name, modelPath: model.path,
-      modelBytes: (attrs?[.size] as? NSNumber)?.int64Value ?? 0, dtype: "float32",
-      device: "cpu (\(threads) threads)", contextLength: model.config.contextLength)
+    threads = ThreadPool.shared.threads
   }
 
   public convenience init(path: String) throws { self.init(model: try LanguageModel(path: path)) }

@@ -12,8 +12,8 @@ import Decoding
 import Experiment
 import Foundation
 
-/// What an engine serves. Run manifests record its model name and size today; the engine kind,
-/// version and device are for the remote engines to come (resume compares the model's sha256).
+/// What an engine serves. Run manifests record it; resume refuses another model (its sha256) and
+/// another engine (kind, version or dtype), since those change the numbers.
 public struct EngineIdentity: Codable, Equatable, Sendable {
   /// The engine's kind ("local": the in-process CPU runtime).
   public var engine: String
@@ -23,19 +23,30 @@ public struct EngineIdentity: Codable, Equatable, Sendable {
   /// Where the engine loaded it from (on the engine's machine).
   public var modelPath: String
   public var modelBytes: Int64
+  /// sha256 of the model file (of its weight files, for a model directory), hex.
+  public var modelSHA256: String
   /// The arithmetic of the forward and backward passes ("float32").
   public var dtype: String
   public var device: String
   /// Tokens the model takes at most (prompt + completion).
   public var contextLength: Int
   public init(
-    engine: String, version: String, model: String, modelPath: String, modelBytes: Int64, dtype: String, device: String,
-    contextLength: Int
+    engine: String, version: String, model: String, modelPath: String, modelBytes: Int64, modelSHA256: String,
+    dtype: String, device: String, contextLength: Int
   ) {
     self.engine = engine; self.version = version; self.model = model; self.modelPath = modelPath;
-    self.modelBytes = modelBytes
+    self.modelBytes = modelBytes; self.modelSHA256 = modelSHA256
     self.dtype = dtype; self.device = device; self.contextLength = contextLength
   }
+
+  /// Engines whose numbers may differ: another kind, version or arithmetic (the device and the
+  /// path do not change them).
+  public func sameNumbers(as other: EngineIdentity) -> Bool {
+    engine == other.engine && version == other.version && dtype == other.dtype && modelSHA256 == other.modelSHA256
+  }
+
+  /// "local 1, float32, cpu (2 threads)".
+  public var label: String { "\(engine) \(version), \(dtype), \(device)" }
 }
 
 /// An output schema for constrained decoding: its JSON Schema (what a remote engine's
@@ -57,7 +68,8 @@ public struct AdapterHandle: Hashable, Codable, Sendable {
 }
 
 /// One prompt to continue, `samples` times. The engine's end-of-generation tokens always stop a
-/// sequence; `stop` strings cut the text before them.
+/// sequence; a `stop` string ends it too, and stays at the end of the text (as the runtime's
+/// generator leaves it; callers that want it gone cut it).
 public struct GenerateRequest: Sendable {
   /// The whole prompt text (use `Engine.chatPrompt` for a chat model's template).
   public var prompt: String
@@ -140,11 +152,17 @@ public enum EngineError: Error, LocalizedError, Equatable, Sendable {
   case model(message: String)
   /// An adapter handle the engine does not hold (released, or from another engine).
   case unknownAdapter(Int)
+  /// A remote engine did not answer (after retries with backoff).
+  case unavailable(url: String, message: String)
+  /// A remote engine refused a request (a protocol mismatch: `message` names the field).
+  case rejected(url: String, message: String)
   public var errorDescription: String? {
     switch self {
     case .model(let m): return m
     case .unknownAdapter(let id):
       return "adapter \(id) is not held by this engine (released, or made by another engine)"
+    case .unavailable(let url, let m): return "engine at \(url) unavailable: \(m)"
+    case .rejected(let url, let m): return "engine at \(url) refused the request: \(m)"
     }
   }
 }
@@ -154,10 +172,10 @@ public protocol Engine: AnyObject {
   var identity: EngineIdentity { get }
 
   /// Tokens of `text` as the engine encodes training sequences.
-  func countTokens(_ text: String) -> Int
+  func countTokens(_ text: String) throws -> Int
 
   /// The model's own chat template around one user turn (and a system turn), ready to generate.
-  func chatPrompt(system: String?, user: String) -> String
+  func chatPrompt(system: String?, user: String) throws -> String
 
   /// Refuses training settings this model cannot take, before any work (rank above the narrowest
   /// adapted projection, a padded length beyond the context).

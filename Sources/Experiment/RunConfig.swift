@@ -81,6 +81,9 @@ public struct EndpointSpec: Codable, Equatable, Sendable {
 
 public struct RunConfig: Codable, Equatable, Sendable {
   public var name = "run"
+  /// An engine worker's URL (`seb worker`, the PyTorch worker); nil: the in-process engine.
+  /// Where a run computes, not what it computes: not part of the canonical config.
+  public var engine: String? = nil
   public var seed: UInt64 = 0
   /// Split manifest name (`Data/splits/<split>.json`).
   public var split = "val200"
@@ -101,9 +104,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
     let root = try JSONNode.parse(data, path: path)
     try root.onlyKeys([
       "name", "seed", "split", "limit", "methods", "selfEdit", "sequences", "training", "evaluation", "teacher",
+      "engine",
     ])
     var c = RunConfig()
     if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
+    if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
     if let v = try root.fieldIfPresent("seed") {
       let s = try v.int()
       guard s >= 0 else { throw v.fail("an integer >= 0") }
@@ -185,7 +190,11 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public func passageCount(splitSize: Int) -> Int { min(limit ?? splitSize, splitSize) }
 
   /// Canonical bytes (defaults filled in); two configs are the same run iff these are equal.
-  public func canonical() throws -> Data { try CanonicalJSON.pretty(self) }
+  public func canonical() throws -> Data {
+    var c = self
+    c.engine = nil
+    return try CanonicalJSON.pretty(c)
+  }
 }
 
 extension TrainingSpec {

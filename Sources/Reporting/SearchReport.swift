@@ -56,10 +56,14 @@ public enum SearchReport {
     return charts.filter(\.hasPoints)
   }
 
-  /// The reward of each run first, then contains_single (the reference grader's fallback).
+  /// The reward of each run first, then the judge's accuracy where a run was judged, then
+  /// contains_single (the reference grader's fallback).
   static func metrics(_ runs: [SearchRun]) -> [String] {
     var m: [String] = []
     for r in runs where !m.contains(r.reward) { m.append(r.reward) }
+    if !m.contains("judge") && runs.contains(where: { $0.iterations.contains { $0.validation["judge"] != nil } }) {
+      m.append("judge")
+    }
     if !m.contains("contains_single") { m.append("contains_single") }
     return m
   }

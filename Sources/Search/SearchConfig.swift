@@ -76,6 +76,9 @@ public struct ProposerSpec: Codable, Equatable, Sendable {
 
 public struct SearchConfig: Codable, Equatable, Sendable {
   public var name = "search"
+  /// An engine worker's URL (`seb worker`, the PyTorch worker); nil: the in-process engine.
+  /// Where a run computes, not what it computes: not part of the canonical config.
+  public var engine: String? = nil
   public var seed: UInt64 = 0
   public var variant = SearchVariant.noArchive
   /// Evaluated iterations; the proposer is updated after each but the last.
@@ -92,8 +95,12 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   public var trainPassages = 8
   public var validationSplit = "val200"
   public var validationPassages = 20
-  /// What ranks templates and completions, and fills the archive: a Metric raw value.
+  /// What ranks templates and completions, and fills the archive: a Metric raw value (`judge`
+  /// needs `judge`, the paper's reward).
   public var reward = Metric.goldLogLikelihood.rawValue
+  /// The yes/no judge (OpenAI-compatible) of `reward: judge`, asked with the search repo's
+  /// grading prompt (Data/prompts/judge-search.txt); when given, every stage is also judged.
+  public var judge: EndpointSpec? = nil
   public var validationPolicy = ValidationPolicy.clamped
   /// Archive variants: `measured` (nil means measured; written out for archive variants).
   public var seedArchive: SeedScores? = nil
@@ -104,7 +111,10 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   public var sft = SFTSpec()
   public init() {}
 
+  /// The offline metrics, computed for every evaluation.
   public static let rewards: [Metric] = [.goldLogLikelihood, .containsSingle, .containsAll, .f1All, .emAll]
+  /// Every metric a stage's results report: the offline ones, and the judge's when one is configured.
+  public var metrics: [Metric] { SearchConfig.rewards + (judge == nil ? [] : [.judge]) }
 
   /// The search repo's adapter training: q, v; `<|im_end|>` appended; pads masked (3.6).
   public static var searchTraining: TrainingSpec {
@@ -135,7 +145,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit",
     "trainPassages",
     "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training",
-    "evaluation", "sft",
+    "evaluation", "sft", "engine", "judge",
   ]
 
   /// Whether a config file is a search config (it names a variant).
@@ -149,6 +159,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     var c = SearchConfig()
     func int(_ k: String, _ set: (Int) -> Void) throws { if let v = try root.fieldIfPresent(k) { set(try v.int()) } }
     if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
+    if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
     if let v = try root.fieldIfPresent("seed") {
       let s = try v.int()
       guard s >= 0 else { throw v.fail("an integer >= 0") }
@@ -171,6 +182,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     if let v = try root.fieldIfPresent("trainSplit") { c.trainSplit = try v.string() }
     if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
     if let v = try root.fieldIfPresent("reward") { c.reward = try v.string() }
+    if let v = try root.fieldIfPresent("judge") { c.judge = try EndpointSpec.parse(v) }
     if let v = try root.fieldIfPresent("validationPolicy") {
       let s = try v.string()
       guard let p = ValidationPolicy(rawValue: s) else { throw v.fail("reference or clamped") }
@@ -240,12 +252,13 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (1...10_000).contains(validationPassages) else {
       throw bad("validationPassages", "1...10000", validationPassages)
     }
-    guard SearchConfig.rewards.map(\.rawValue).contains(reward) else {
-      throw bad(
-        "reward",
-        SearchConfig.rewards.map(\.rawValue).joined(separator: ", ")
-          + " (the judge is a separate stage, not an inline reward)", reward)
+    guard metrics.map(\.rawValue).contains(reward) else {
+      if reward == Metric.judge.rawValue {
+        throw bad("judge", "an endpoint {url, model} for reward judge", "none")
+      }
+      throw bad("reward", (SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "), reward)
     }
+    if let j = judge { try j.validate(path: path, key: "judge") }
     guard (1...8192).contains(proposer.templateMaxTokens) else {
       throw bad("proposer.templateMaxTokens", "1...8192", proposer.templateMaxTokens)
     }
@@ -275,6 +288,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   public func canonical() throws -> Data {
     var c = self
     c.seedArchive = variant.usesArchive ? seedScores : nil
+    c.engine = nil
     return try CanonicalJSON.pretty(c)
   }
 }

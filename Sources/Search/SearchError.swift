@@ -11,6 +11,8 @@ public enum SearchError: Error, LocalizedError, Equatable {
   case badMetaPrompt(reason: String)
   /// Inputs of a metric or a selection that do not fit together.
   case badInput(what: String, expected: String, found: String)
+  /// Answers the judge did not grade (the endpoint failed after its retries): never taken as "no".
+  case judgeFailures(count: Int, url: String, last: String)
 
   public var errorDescription: String? {
     switch self {
@@ -18,6 +20,8 @@ public enum SearchError: Error, LocalizedError, Equatable {
     case .badTemplate(let r): return "template: \(r)"
     case .badMetaPrompt(let r): return "meta prompt: \(r)"
     case .badInput(let w, let e, let f): return "\(w): expected \(e), found \(f)"
+    case .judgeFailures(let n, let url, let last):
+      return "judge \(url): \(n) answer(s) not graded (last: \(last)); run again to retry them"
     }
   }
 }

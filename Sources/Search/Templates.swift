@@ -149,6 +149,12 @@ public enum CompletionText {
 /// is an enumeration of the meta prompt's powers of two; numbers are bounded so every output
 /// stays a small, parseable JSON object.
 public enum OutputSchemas {
+  /// Every schema the search decodes under, for a worker that resolves them by name.
+  public static var all: [OutputGrammar] {
+    [templateGrammar, trainingSequencesGrammar, referenceTemplateGrammar, referenceTrainingSequencesGrammar]
+  }
+  public static func grammar(named name: String) -> OutputGrammar? { all.first { $0.name == name } }
+
   public static let templateGrammar = OutputGrammar(
     name: "template", jsonSchema: templateJSONSchema, automaton: { templateDFA })
   public static let trainingSequencesGrammar = OutputGrammar(

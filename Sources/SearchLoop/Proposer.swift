@@ -37,9 +37,9 @@ final class Proposer {
   /// One sample per request (seeded by `seeds`), batched; results in request order.
   func sample(_ requests: [Request], seeds: [UInt64]) throws -> [Generation] {
     guard !requests.isEmpty else { return [] }
-    let reqs = zip(requests, seeds).map { r, seed in
+    let reqs = try zip(requests, seeds).map { r, seed in
       GenerateRequest(
-        prompt: r.chat ? engine.chatPrompt(system: nil, user: r.prompt) : r.prompt, sampling: r.sampling,
+        prompt: r.chat ? try engine.chatPrompt(system: nil, user: r.prompt) : r.prompt, sampling: r.sampling,
         maxTokens: r.maxTokens, seed: seed, grammar: r.grammar)
     }
     let t0 = Date()
@@ -215,7 +215,7 @@ final class Proposer {
           template: keys[i].t, passage: keys[i].a, completion: keys[i].c, category: category,
           seed: unitSeed(config.seed, name(i, tries.count - 1)), attempts: tries.count, text: last.text,
           tokens: last.result.tokens, finish: last.result.finish, sequences: seqs,
-          dataTokens: seqs.reduce(0) { $0 + engine.countTokens($1) }, failure: failure))
+          dataTokens: try seqs.reduce(0) { $0 + (try engine.countTokens($1)) }, failure: failure))
     }
     return CompletionStage(completions: out)
   }

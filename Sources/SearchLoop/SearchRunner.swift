@@ -35,6 +35,7 @@ public struct SearchManifest: SessionManifest, Equatable, Sendable {
   public var promptSHA256: [String: String]
   public var gitCommit: String
   public var invocations: [Invocation]
+  public var engine: EngineIdentity?
 }
 
 /// What `seb check` and the reports read: per iteration, the validation result and the train
@@ -114,9 +115,16 @@ public final class SearchRunner {
       try CanonicalJSON.line(StageTiming(stage: stage, seconds: s)))
   }
 
-  /// Every evaluation record of a stage, over all shard files (first record of a key wins).
-  func records(_ i: Int, _ stage: String) throws -> [String: SearchEvalRecord] {
-    let d = iterDir(i)
+  /// Every evaluation record of a stage, over all shard files (first record of a key wins), with
+  /// the judge's accuracy among the scores when a judge is configured (`judged`).
+  func records(_ i: Int, _ stage: String, judged: Bool = true) throws -> [String: SearchEvalRecord] {
+    var out = try Self.stageRecords(iterDir: iterDir(i), stage: stage)
+    if judged { try addJudgeScores(&out, stage: stage) }
+    return out
+  }
+
+  /// A stage's evaluation records in one iteration directory, over all shard files.
+  public static func stageRecords(iterDir d: String, stage: String) throws -> [String: SearchEvalRecord] {
     let files = ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [])
       .filter { $0.hasPrefix("\(stage)-evaluations") && $0.hasSuffix(".jsonl") }.sorted()
     var out: [String: SearchEvalRecord] = [:]
@@ -140,7 +148,8 @@ public final class SearchRunner {
   @discardableResult
   public func run() throws -> SearchSummary? {
     let session = try RunSession(
-      dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256
+      dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256,
+      engine: baseEngine.identity
     ) {
       try makeManifest()
     }
@@ -321,7 +330,7 @@ public final class SearchRunner {
     return SearchManifest(
       config: config, configSHA256: SHA256.hash(Array(try config.canonical())), model: baseEngine.identity.model,
       modelSHA256: modelSHA256,
-      dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [])
+      dataFiles: data, promptSHA256: prompts, gitCommit: gitCommit(), invocations: [], engine: baseEngine.identity)
   }
 
   static let metaPromptFile = "self-edit-search/meta_prompt.txt"

@@ -27,7 +27,7 @@ extension SearchRunner {
     completions: CompletionStage, c: Int
   ) throws -> Bool {
     let loop = try InnerLoop(engine: engine, config: loopConfig, prompts: options.prompts)
-    var done = Set(try records(i, stage).keys)
+    var done = Set(try records(i, stage, judged: false).keys)
     let templates = proposals.templates
     func keys(_ a: Int) -> [String] {
       [SearchEvalRecord.baselineKey(passage: a)]
@@ -117,13 +117,14 @@ extension SearchRunner {
           elapsed / 60 / Double(n + 1),
           ProgressMeter.duration(elapsed / Double(n + 1) * Double(todo.count - n - 1))))
     }
-    let all = try records(i, stage)
+    let all = try records(i, stage, judged: false)
     let missing = passages.indices.filter { a in keys(a).contains { all[$0] == nil } }
     if !missing.isEmpty {
       options.log(
         "  \(stage) evaluations of iteration \(i + 1): \(passages.count - missing.count)/\(passages.count) passages recorded; "
           + "the rest belong to other shards: run them, then run again to continue")
     }
+    if missing.isEmpty { try judgeStage(i, stage, passages: passages) }
     return missing.isEmpty
   }
 
@@ -162,7 +163,7 @@ extension SearchRunner {
       }
     }
     if nT > 0 {
-      for m in SearchConfig.rewards {
+      for m in config.metrics {
         let metric = m.rawValue
         var base = [[[[Double]]]](), adapted = [[[[Double]]]]()
         for a in 0..<nA {

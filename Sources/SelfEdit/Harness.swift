@@ -65,7 +65,8 @@ public final class Harness {
   public func run() throws -> RunSummary? {
     let (split, passages) = try Harness.passages(config: config, dataRoot: options.dataRoot)
     let session = try RunSession(
-      dir: options.out, config: try config.canonical(), manifestPath: runDir.manifestPath, modelSHA256: modelSHA256
+      dir: options.out, config: try config.canonical(), manifestPath: runDir.manifestPath, modelSHA256: modelSHA256,
+      engine: engine.identity
     ) {
       try makeManifest(split: split, passages: passages)
     }
@@ -200,7 +201,7 @@ public final class Harness {
       modelBytes: engine.identity.modelBytes, split: split.name,
       splitManifestSHA256: SHA256.hash(Array(splitBytes)), dataFiles: data, passages: passages.count,
       questions: passages.reduce(0) { $0 + $1.questions.count }, promptSHA256: prompts, gitCommit: gitCommit(),
-      invocations: [])
+      invocations: [], engine: engine.identity)
   }
 
   /// Released completions by context, for the released methods of the config.

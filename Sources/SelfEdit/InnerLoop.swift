@@ -50,12 +50,16 @@ public final class InnerLoop {
 
   /// The question as the model sees it (SEAL: "Topic: {title}\n{question}").
   public func questionText(_ q: Question, title: String) -> String {
-    config.evaluation.topic ? "Topic: \(title)\n\(q.question)" : q.question
+    Self.questionText(q, title: title, topic: config.evaluation.topic)
   }
 
-  public func answerPrompt(_ q: Question, title: String) -> String {
+  public static func questionText(_ q: Question, title: String, topic: Bool) -> String {
+    topic ? "Topic: \(title)\n\(q.question)" : q.question
+  }
+
+  public func answerPrompt(_ q: Question, title: String) throws -> String {
     let question = questionText(q, title: title)
-    if config.evaluation.template == "chat" { return engine.chatPrompt(system: chatSystem, user: question) }
+    if config.evaluation.template == "chat" { return try engine.chatPrompt(system: chatSystem, user: question) }
     return PromptLibrary.fill(answerTemplate, ["question": question])
   }
 
@@ -74,7 +78,7 @@ public final class InnerLoop {
     var requests: [GenerateRequest] = [], scoring: [ScoreRequest] = [], owner: [(item: Int, q: Int)] = []
     for (i, it) in items.enumerated() {
       for (q, question) in it.passage.questions.enumerated() {
-        let prompt = answerPrompt(question, title: it.passage.title)
+        let prompt = try answerPrompt(question, title: it.passage.title)
         requests.append(GenerateRequest(prompt: prompt, maxTokens: config.evaluation.maxTokens, adapter: it.adapter))
         scoring.append(ScoreRequest(prompt: prompt, continuation: question.answer, adapter: it.adapter))
         owner.append((i, q))
@@ -100,9 +104,10 @@ public final class InnerLoop {
   public func generate(prompts texts: [String], seeds: [UInt64], k: Int, batchSize: Int = 8) throws -> [[Generation]] {
     let s = config.selfEdit
     let sampling = SamplingOptions(temperature: Float(s.temperature), topP: Float(s.topP))
-    let requests = zip(texts, seeds).map { text, seed in
+    let requests = try zip(texts, seeds).map { text, seed in
       GenerateRequest(
-        prompt: s.chat ? engine.chatPrompt(system: nil, user: text) : text, sampling: sampling, maxTokens: s.maxTokens,
+        prompt: s.chat ? try engine.chatPrompt(system: nil, user: text) : text, sampling: sampling,
+        maxTokens: s.maxTokens,
         samples: k, seed: seed)
     }
     var out = [[Generation]](repeating: [], count: texts.count)

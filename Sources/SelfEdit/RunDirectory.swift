@@ -10,6 +10,7 @@
 //
 // The same --out resumes; a different config, model or shard layout is refused; nothing is ever
 // overwritten except manifest and summary, which are replaced atomically.
+import EngineAPI
 import Experiment
 import Foundation
 import Workspace
@@ -48,6 +49,8 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var status: String
   /// What a reader must know about this invocation (a rebuilt search checkpoint that differs).
   public var notes: [String]?
+  /// The engine this invocation ran on (absent in runs before engines were recorded).
+  public var engine: EngineIdentity?
   public init(
     started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int,
     recordsAtEnd: Int?,
@@ -75,6 +78,8 @@ public struct RunManifest: Codable, Equatable, Sendable {
   public var promptSHA256: [String: String]
   public var gitCommit: String
   public var invocations: [Invocation]
+  /// The engine the run was started with; resume refuses one whose numbers differ.
+  public var engine: EngineIdentity?
 }
 
 public final class RunDirectory {

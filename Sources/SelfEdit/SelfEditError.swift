@@ -7,6 +7,8 @@ public enum SelfEditError: Error, LocalizedError, Equatable {
   case endpoint(url: String, message: String)
   case badShard(found: String)
   case modelMismatch(dir: String, expected: String, found: String)
+  /// Another engine kind, version or arithmetic than the run was made with: its numbers would differ.
+  case engineMismatch(dir: String, expected: String, found: String)
 
   public var errorDescription: String? {
     switch self {
@@ -14,6 +16,8 @@ public enum SelfEditError: Error, LocalizedError, Equatable {
     case .badShard(let found): return "--shard: expected i/n with 1 <= i <= n, found \(found)"
     case .modelMismatch(let dir, let expected, let found):
       return "run directory \(dir) was made with model sha256 \(expected); this model is \(found)"
+    case .engineMismatch(let dir, let expected, let found):
+      return "run directory \(dir) was made with engine \(expected); this engine is \(found) (its numbers would differ)"
     }
   }
 }

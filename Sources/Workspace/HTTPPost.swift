@@ -39,14 +39,23 @@ public enum HTTPPost {
   }
 
   static func post(_ urlString: String, _ payload: Data, apiKeyEnv: String?, timeout: Double) -> (Int, Data, String?) {
+    var headers = ["Content-Type": "application/json"]
+    if let env = apiKeyEnv, let key = ProcessInfo.processInfo.environment[env], !key.isEmpty {
+      headers["Authorization"] = "Bearer \(key)"
+    }
+    return send("POST", urlString, body: payload, headers: headers, timeout: timeout)
+  }
+
+  /// One HTTP exchange, blocking: the status (0 when none came), the body, and the transport
+  /// error if there was one (connection refused, timeout).
+  public static func send(
+    _ method: String, _ urlString: String, body: Data?, headers: [String: String], timeout: Double
+  ) -> (status: Int, data: Data, error: String?) {
     guard let url = URL(string: urlString) else { return (0, Data(), "not a URL") }
     var req = URLRequest(url: url, timeoutInterval: timeout)
-    req.httpMethod = "POST"
-    req.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    if let env = apiKeyEnv, let key = ProcessInfo.processInfo.environment[env], !key.isEmpty {
-      req.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-    }
-    req.httpBody = payload
+    req.httpMethod = method
+    for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
+    req.httpBody = body
     let done = DispatchSemaphore(value: 0)
     final class Box: @unchecked Sendable { var status = 0; var data = Data(); var error: String? }
     let box = Box()

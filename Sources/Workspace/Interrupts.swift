@@ -15,6 +15,14 @@ public enum Interrupts {
   public static func register(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
   public static func unregister(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
+  /// Hands SIGINT/SIGTERM to another handler (a server's graceful shutdown) until
+  /// `installCleanup` is called again; the signals stay ignored by default meanwhile.
+  public static func suspend() {
+    lock.lock(); defer { lock.unlock() }
+    for s in sources { s.cancel() }
+    sources = []
+  }
+
   /// Installs the SIGINT/SIGTERM handler (once per process).
   public static func installCleanup() {
     lock.lock(); defer { lock.unlock() }

@@ -6,12 +6,14 @@ import Analysis
 import ArgumentParser
 import Embedding
 import EngineAPI
+import EngineServer
 import Experiment
 import Foundation
 import GGUF
 import LLM
 import ModelStore
 import SafeTensors
+import Search
 import SelfEdit
 import Tokenizer
 import Training
@@ -34,8 +36,14 @@ enum ExitStatus {
     case AnalysisError.endpoint: return unavailable
     // What the model could not do (a prompt beyond the context, a bad option): bad data, as LLMError.
     case EngineError.model: return dataError
+    case EngineError.unavailable, SearchError.judgeFailures: return unavailable
+    // A worker that misreads our requests (another protocol version): not the user's data.
+    case EngineError.rejected, EngineError.unknownAdapter: return software
+    case WorkerError.tokenRequired: return usage
     case is AnalysisError: return dataError
-    case ExperimentError.runConflict, SelfEditError.modelMismatch, WorkspaceError.notWritable: return cantCreate
+    case ExperimentError.runConflict, SelfEditError.modelMismatch, SelfEditError.engineMismatch,
+      WorkspaceError.notWritable:
+      return cantCreate
     case is ExperimentError, is TrainingError, is GGUFError, is TokenizerError, is LLMError, is SafeTensorsError,
       is EmbeddingError, is WorkspaceError:
       return dataError

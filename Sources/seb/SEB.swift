@@ -26,7 +26,8 @@ struct SEB: ParsableCommand {
       ModelCommand.self, TokenizeCommand.self, GenerateCommand.self, ScoreCommand.self, VerifyCommand.self,
       TrainCommand.self, EmbedCommand.self, RunCommand.self, SearchCommand.self, BaselineCommand.self,
       MergeCommand.self, CheckCommand.self,
-      JudgeCommand.self, SplitCommand.self, ServeCommand.self, ReportCommand.self, AnalyzeCommand.self,
+      JudgeCommand.self, SplitCommand.self, ServeCommand.self, WorkerCommand.self, ReportCommand.self,
+      AnalyzeCommand.self,
     ])
 
   static func main() {

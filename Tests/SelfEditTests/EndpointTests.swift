@@ -106,28 +106,3 @@ struct EndpointTests {
     }
   }
 }
-
-@Suite("seb serve (ChatServer)")
-struct ChatServerTests {
-  @Test("the local server answers the OpenAI-compatible client with the model's greedy text")
-  func roundTrip() throws {
-    let fx = try Fixture()
-    let server = try ChatServer(engine: LocalEngine(model: fx.model), name: "tiny")
-    let t = Thread { server.serve(requests: 2) }
-    t.start()
-    let e = ChatEndpoint(
-      spec: EndpointSpec(
-        url: "http://127.0.0.1:\(server.port)/v1", model: "tiny", maxTokens: 6, retries: 0, timeoutSeconds: 20))
-    let a = try e.complete("hello", temperature: 0)
-    let b = try e.complete("hello", temperature: 0)
-    #expect(a == b)
-    let want = try fx.model.generator().generate([
-      GenerationRequest(
-        promptTokens: fx.model.encode(fx.model.chatPrompt(user: "hello")),
-        maxNewTokens: 6, stopTokens: fx.model.stopIds)
-    ])[0]
-    var toks = want.tokens
-    if let l = toks.last, fx.model.stopIds.contains(l) { toks.removeLast() }
-    #expect(a == fx.model.decode(toks))
-  }
-}

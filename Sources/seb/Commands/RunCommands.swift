@@ -4,21 +4,47 @@
 import ArgumentParser
 import CPUEngine
 import EngineAPI
+import EngineServer
 import Experiment
 import Foundation
 import LLM
 import ModelStore
+import RemoteEngine
 import Reporting
 import Search
+import SearchLoop
 import SelfEdit
 import Workspace
 
-/// Loads the model once into the local engine and hashes it (the run manifest and summary name its sha256).
-func loadEngineForRun(_ model: ModelOptions) throws -> (Engine, String, Int) {
+/// --engine/--engine-token-env: where a run computes (a worker), for run, baseline and search.
+struct EngineOptions: ParsableArguments {
+  @Option(
+    name: .customLong("engine"),
+    help:
+      "An engine worker's URL (seb worker, the PyTorch worker), e.g. http://127.0.0.1:8300; overrides the config's engine key (default: the in-process CPU engine)."
+  ) var url: String?
+  @Option(help: "Environment variable with the worker's bearer token.") var engineTokenEnv: String?
+}
+
+/// The run's engine: a worker when a URL is given (flag, else config), else the model loaded
+/// into the local engine. Returns it with its model's sha256 (the manifest and summary name it)
+/// and the local thread count (0 for a worker: its identity says what it runs on).
+func loadEngineForRun(
+  _ model: ModelOptions, _ options: EngineOptions, configEngine: String?
+) throws -> (
+  Engine, String, Int
+) {
+  if let url = options.url ?? configEngine {
+    if model.modelPath != nil || model.threads != nil {
+      throw ValidationError("--model and --threads are the worker's with --engine: give them to seb worker")
+    }
+    let e = try RemoteEngine(url: url, tokenEnv: options.engineTokenEnv)
+    eprint("engine \(e.url): \(e.identity.model) on \(e.identity.label)")
+    return (e, e.identity.modelSHA256, 0)
+  }
   let threads = Runtime.setThreads(model.threads)
   let e = try LocalEngine(path: model.path)
-  let sha = try SHA256.hashFile(at: URL(fileURLWithPath: model.path)).digest
-  return (e, sha, threads)
+  return (e, e.identity.modelSHA256, threads)
 }
 
 struct RunOptions: ParsableArguments {
@@ -50,7 +76,7 @@ struct RunOptions: ParsableArguments {
   }
 }
 
-func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throws {
+func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: EngineOptions, run: RunOptions) throws {
   var config = c
   if let l = run.limit { config.limit = l }
   if let s = run.seed { config.seed = s }
@@ -62,7 +88,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   let dataRoot = Paths.dataRoot(explicit: run.data)
   _ = try Harness.passages(config: config, dataRoot: dataRoot)
   for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
-  let (engine, sha, threads) = try loadEngineForRun(model)
+  let (engine, sha, threads) = try loadEngineForRun(model, engineOptions, configEngine: config.engine)
   var opts = HarnessOptions(dataRoot: dataRoot, out: run.out)
   opts.shard = shard
   opts.threads = threads
@@ -71,7 +97,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, run: RunOptions) throw
   opts.adaptersPerStep = run.adaptersPerStep
   opts.log = { eprint($0) }
   eprint(
-    "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(threads) threads, \(run.adaptersPerStep) adapters per step, into \(run.out)"
+    "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
   )
   let h = try Harness(engine: engine, modelSHA256: sha, config: config, options: opts)
   if let s = try h.run() {
@@ -92,6 +118,7 @@ struct RunCommand: ParsableCommand {
   @Argument(help: "Config JSON (see Data/configs/).") var config: String
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var model: ModelOptions
+  @OptionGroup var engine: EngineOptions
 
   func run() throws {
     // A search config (it names a variant) runs the search with the same directory options.
@@ -99,9 +126,9 @@ struct RunCommand: ParsableCommand {
       return try runSearch(
         try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
         seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep,
-        model: model)
+        model: model, engine: engine)
     }
-    try runHarness(config: try RunConfig.load(path: config), model: model, run: runOptions)
+    try runHarness(config: try RunConfig.load(path: config), model: model, engine: engine, run: runOptions)
   }
 }
 
@@ -118,6 +145,7 @@ struct BaselineCommand: ParsableCommand {
   @Option(help: "Evaluation runs per self-edit.") var runs = 1
   @OptionGroup var runOptions: RunOptions
   @OptionGroup var model: ModelOptions
+  @OptionGroup var engine: EngineOptions
 
   func run() throws {
     var c = RunConfig()
@@ -126,7 +154,7 @@ struct BaselineCommand: ParsableCommand {
     c.split = split
     c.selfEdit.k = k
     c.evaluation.runs = runs
-    try runHarness(config: c, model: model, run: runOptions)
+    try runHarness(config: c, model: model, engine: engine, run: runOptions)
   }
 }
 
@@ -184,6 +212,9 @@ struct JudgeCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
 
   func run() throws {
+    if let d = FileManager.default.contents(atPath: dir + "/config.json"), SearchConfig.isSearchConfig(d) {
+      return try judgeSearch()
+    }
     // The run directory first: a wrong path or one that cannot take judge.jsonl is named before any model is loaded.
     _ = try RunConfig.load(path: dir + "/config.json")
     for f in ["judge.jsonl", "summary.json"] { try AtomicFile.checkCreatable(file: dir + "/" + f) }
@@ -208,6 +239,32 @@ struct JudgeCommand: ParsableCommand {
     }
     print("judged \(n) answers (\(failed) failures) with \(backend.name)")
     if failed > 0 { throw ExitCode(1) }
+  }
+
+  /// A search run: every stage's answers graded by the endpoint (the search repo's prompt; the
+  /// config's judge when no --url), the judge's accuracy per iteration and stage printed.
+  func judgeSearch() throws {
+    let config = try SearchConfig.load(path: dir + "/config.json")
+    var spec: EndpointSpec
+    if let url {
+      guard let judgeModel else { throw ValidationError("--url needs --judge-model") }
+      spec = EndpointSpec(
+        url: url, model: judgeModel, apiKeyEnv: keyEnv, maxTokens: 16, retries: retries, timeoutSeconds: 60)
+    } else if let j = config.judge {
+      spec = j
+    } else {
+      throw ValidationError("a search run is judged through an endpoint: give --url and --judge-model (e.g. seb serve)")
+    }
+    try spec.validate(path: "--url", key: "judge")
+    try AtomicFile.checkCreatable(file: dir + "/judge-verdicts.jsonl")
+    var judge = try SearchJudge(spec: spec, path: dir + "/judge-verdicts.jsonl", prompts: PromptLibrary())
+    judge.log = { eprint($0) }
+    print("iteration  stage  answers  judge baseline  judge adapted")
+    for s in try judge.judgeRun(dir: dir, dataRoot: Paths.dataRoot(explicit: data)) {
+      print(
+        String(format: "%9d  %-5@  %7d  %14.4f  %13.4f", s.iteration + 1, s.stage, s.answers, s.baseline, s.adapted))
+    }
+    print("verdicts of \(judge.name) in \(dir)/judge-verdicts.jsonl")
   }
 }
 
@@ -244,17 +301,83 @@ struct ServeCommand: ParsableCommand {
     commandName: "serve",
     abstract: "Serve the local model as an OpenAI-compatible /v1/chat/completions endpoint on 127.0.0.1.",
     discussion: """
-      For the teacher method and the judge without API keys: one request at a time, the model's chat template, temperature (default 0), top_p, max_tokens, seed.
+      For the teacher method and the judge without API keys: the model's chat template, temperature (default 0), top_p, max_tokens, seed; concurrent connections, one generation at a time. Stops cleanly on SIGINT/SIGTERM. `seb worker` serves the same endpoint beside the engine protocol.
       Example: seb serve --port 8199 &  then a config with "teacher": {"url": "http://127.0.0.1:8199/v1", "model": "smollm2"}
       """)
   @Option(help: "Port (0: any free port, printed on start).") var port = 8199
   @Option(help: "Model name reported in replies.") var name = "smollm2-135m-instruct"
+  @OptionGroup var server: ServerOptions
   @OptionGroup var model: ModelOptions
   func run() throws {
-    let m = try model.load()
-    let server = try ChatServer(engine: LocalEngine(model: m.model), name: name, port: port)
-    print("serving \(m.model.name) at http://127.0.0.1:\(server.port)/v1/chat/completions"); fflush(stdout)
-    server.log = { eprint($0) }
-    server.serve()
+    var o = try server.options(port: port)
+    o.engineRoutes = false
+    o.name = name
+    try serveEngine(model: model, options: o) { "serving \($0) at http://\(o.host):\($1)/v1/chat/completions" }
   }
+}
+
+struct WorkerCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "worker",
+    abstract: "Serve the local engine over the engine protocol (and /v1/chat/completions), for --engine URL.",
+    discussion: """
+      Runs with --engine http://HOST:PORT compute here: generation, adapter training (packed), scoring and the proposer's update, one request at a time in arrival order; answers are byte-identical to the in-process engine. Paths in requests (saved adapters, updated proposers) are this machine's: run the worker beside the run, or on a shared filesystem. Binds 127.0.0.1 unless --host is given, which then needs --token-env. The protocol: Sources/EngineAPI/PROTOCOL.md.
+      Example: seb worker --port 8300 &  seb run Data/configs/smoke.json --engine http://127.0.0.1:8300 --out runs/smoke
+      """)
+  @Option(help: "Port (0: any free port, printed on start).") var port = 8300
+  @OptionGroup var server: ServerOptions
+  @OptionGroup var model: ModelOptions
+  func run() throws {
+    let o = try server.options(port: port)
+    try serveEngine(model: model, options: o) {
+      "worker: \($0) at http://\(o.host):\($1) (engine protocol \(Wire.version))"
+    }
+  }
+}
+
+/// --host/--token-env/--max-request-mb of the servers.
+struct ServerOptions: ParsableArguments {
+  @Option(help: "Address to bind (default 127.0.0.1; any other needs --token-env).") var host = "127.0.0.1"
+  @Option(help: "Environment variable holding the bearer token every request must carry.") var tokenEnv: String?
+  @Option(help: "Largest request body, in MiB.") var maxRequestMb = 256
+
+  func options(port: Int) throws -> WorkerOptions {
+    guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, found \(port)") }
+    guard maxRequestMb >= 1 else { throw ValidationError("--max-request-mb must be >= 1, found \(maxRequestMb)") }
+    var o = WorkerOptions()
+    o.host = host
+    o.port = port
+    o.maxRequestBytes = maxRequestMb << 20
+    if let env = tokenEnv {
+      guard let t = ProcessInfo.processInfo.environment[env], !t.isEmpty else {
+        throw ValidationError("--token-env \(env): the variable is not set")
+      }
+      o.token = t
+    }
+    return o
+  }
+}
+
+/// Loads the model into the local engine and serves it until SIGINT/SIGTERM; `banner(model, port)` once bound.
+func serveEngine(model: ModelOptions, options: WorkerOptions, banner: @escaping (String, Int) throws -> String) throws {
+  let m = try model.load()
+  let engine = LocalEngine(model: m.model)
+  let service = EngineService(engine: engine) { g in OutputSchemas.grammar(named: g.name) }
+  let server = try WorkerServer(service: service, options: options)
+  server.log = { eprint($0) }
+  let name = m.model.name
+  let done = DispatchSemaphore(value: 0)
+  final class Box: @unchecked Sendable { var error: Error? }
+  let box = Box()
+  Task {
+    do {
+      try await server.run { port in
+        print((try? banner(name, port)) ?? "serving on port \(port)")
+        fflush(stdout)
+      }
+    } catch { box.error = error }
+    done.signal()
+  }
+  done.wait()
+  if let e = box.error { throw e }
 }

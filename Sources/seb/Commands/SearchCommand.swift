@@ -35,6 +35,7 @@ struct SearchCommand: ParsableCommand {
   @Option(help: "Adapters trained together through the frozen base.") var adaptersPerStep = HarnessOptions
     .defaultAdaptersPerStep
   @OptionGroup var model: ModelOptions
+  @OptionGroup var engine: EngineOptions
 
   func validate() throws {
     if let v = variant, SearchVariant(rawValue: v) == nil {
@@ -57,13 +58,13 @@ struct SearchCommand: ParsableCommand {
     }
     try runSearch(
       c, out: out, data: data, shard: shard, seed: seed, blockSize: blockSize, adaptersPerStep: adaptersPerStep,
-      model: model)
+      model: model, engine: engine)
   }
 }
 
 func runSearch(
   _ c: SearchConfig, out: String, data: String?, shard: String?, seed: UInt64?, blockSize: Int, adaptersPerStep: Int,
-  model: ModelOptions
+  model: ModelOptions, engine engineOptions: EngineOptions
 ) throws {
   var config = c
   if let s = seed { config.seed = s }
@@ -71,7 +72,7 @@ func runSearch(
   try AtomicFile.checkCreatable(directory: out)
   let dataRoot = Paths.dataRoot(explicit: data)
   for s in [config.trainSplit, config.validationSplit] { _ = try SplitManifest.load(s).passages(dataRoot: dataRoot) }
-  let (engine, sha, threads) = try loadEngineForRun(model)
+  let (engine, sha, threads) = try loadEngineForRun(model, engineOptions, configEngine: config.engine)
   var opts = SearchOptions(dataRoot: dataRoot, out: out)
   opts.shard = try shard.map(Shard.parse) ?? .whole
   opts.threads = threads
@@ -81,7 +82,7 @@ func runSearch(
   eprint(
     "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
       + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
-      + "reward \(config.reward), seed \(config.seed), \(threads) threads, \(adaptersPerStep) adapters per step, into \(out)"
+      + "reward \(config.reward), seed \(config.seed), \(engine.identity.device), \(adaptersPerStep) adapters per step, into \(out)"
   )
   guard let s = try SearchRunner(engine: engine, modelSHA256: sha, config: config, options: opts).run() else {
     print(
