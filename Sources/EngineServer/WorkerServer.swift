@@ -20,6 +20,10 @@ public struct WorkerOptions: Sendable {
   public var engineRoutes = true
   /// The served model's name in chat completion replies.
   public var name = "local"
+  /// Stop gracefully on SIGINT/SIGTERM (an executable's server). Off, signal dispositions are
+  /// left alone (a server inside a test process: children it starts must still die on SIGTERM,
+  /// and ignored signals are inherited across exec).
+  public var handleSignals = false
   /// The HTTP stack's own messages at this level and above (start, stop, connection errors).
   public var logLevel = Logger.Level.notice
   public init() {}
@@ -59,6 +63,10 @@ public final class WorkerServer: @unchecked Sendable {
       router: router(),
       configuration: .init(address: .hostname(options.host, port: options.port), serverName: "seb"),
       onServerRunning: { await ready($0.localAddress?.port ?? 0) }, logger: logger)
+    guard options.handleSignals else {
+      try await app.runService(gracefulShutdownSignals: [])
+      return
+    }
     Interrupts.suspend()
     defer { Interrupts.installCleanup() }
     try await app.runService()

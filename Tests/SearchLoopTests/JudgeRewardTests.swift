@@ -45,7 +45,7 @@ final class JudgeStub {
     while let b = try pipe.fileHandleForReading.read(upToCount: 1), !b.isEmpty, b != Data("\n".utf8) { line += b }
     port = Int(String(decoding: line, as: UTF8.self)) ?? 0
   }
-  deinit { process.terminate() }
+  deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 @Suite("judge reward", .serialized)
@@ -91,7 +91,7 @@ struct JudgeRewardTests {
     #expect(!FileManager.default.fileExists(atPath: fx.path("j", "iter-00/train-results.json")))
 
     try FileManager.default.removeItem(atPath: flag)
-    let s = try #require(try fx.run("j"))
+    let s = try #require(try withExtendedLifetime(stub) { try fx.run("j") })
     let overall = try #require(s.iterations[0].validation.overall["judge"])
     #expect(overall.baseline >= 0 && overall.baseline <= 1)
     #expect(s.iterations[0].train.overall["gold_loglik"] != nil)
@@ -104,7 +104,7 @@ struct JudgeRewardTests {
     }.filter { $0.verdict != nil }
     #expect(final.count == prompts.count)
     // A rerun of the finished run asks nothing.
-    _ = try fx.run("j")
+    _ = try withExtendedLifetime(stub) { try fx.run("j") }
     #expect(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count == prompts.count)
   }
 }

@@ -363,6 +363,8 @@ func serveEngine(model: ModelOptions, options: WorkerOptions, banner: @escaping 
   let m = try model.load()
   let engine = LocalEngine(model: m.model)
   let service = EngineService(engine: engine) { g in OutputSchemas.grammar(named: g.name) }
+  var options = options
+  options.handleSignals = true
   let server = try WorkerServer(service: service, options: options)
   server.log = { eprint($0) }
   let name = m.model.name
