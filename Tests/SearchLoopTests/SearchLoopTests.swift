@@ -446,6 +446,23 @@ struct SearchConfigTests {
     for file in ["search-smoke", "search-small", "search-paper"] {
       #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/\(file).json") }
     }
+    // The judge reward and the engine key: bad values name their key; the engine is not part of the run's identity.
+    for (text, key) in [
+      (#"{"variant": "restem", "reward": "judge"}"#, "judge"),
+      (#"{"variant": "restem", "reward": "judge", "judge": {"url": "ftp://x", "model": "m"}}"#, "judge.url"),
+      (#"{"variant": "restem", "judge": {"model": "m"}}"#, "url"),
+      (#"{"variant": "restem", "engine": 3}"#, "engine"),
+    ] {
+      #expect(throws: (any Error).self) { try SearchConfig.parse(Data(text.utf8), path: "c.json") }
+      do { _ = try SearchConfig.parse(Data(text.utf8), path: "c.json") } catch {
+        #expect("\(error)".contains(key), "\(error)")
+      }
+    }
+    let e = try SearchConfig.parse(
+      Data(#"{"variant": "restem", "engine": "http://127.0.0.1:8300"}"#.utf8), path: "c.json")
+    let eText = String(decoding: try e.canonical(), as: UTF8.self)
+    #expect(e.engine == "http://127.0.0.1:8300" && !eText.contains("engine"))
+    #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/search-smoke-judge.json") }
     #expect(
       SearchConfig.isSearchConfig(Data(#"{"variant": "restem"}"#.utf8))
         && !SearchConfig.isSearchConfig(Data(#"{"methods": []}"#.utf8)))
