@@ -35,6 +35,8 @@ public struct SearchRun: Sendable {
   public var reward: String
   public var complete: Bool
   public var iterations: [SearchRunIteration]
+  /// The run's `config.json` (every default filled in).
+  public var config: JSONValue = .null
   /// Archive variants with measured seed scores: the seed templates with the run's reward and
   /// normalized gain on the train passages (`iter-00/seed-*`); empty otherwise.
   public var seeds: [(template: Template, accuracy: Double, normalizedGain: Double)] = []
@@ -66,6 +68,7 @@ public struct SearchRun: Sendable {
     var run = SearchRun(
       dir: dir, name: name, variant: variant, reward: reward,
       complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+    run.config = config
     let seedDir = dir + "/iter-00"
     if FileManager.default.fileExists(atPath: seedDir + "/seed-results.json") {
       let t = try templates(

@@ -42,6 +42,37 @@ public struct SplitManifest: Codable, Equatable, Sendable {
       indices: idx, contextSHA256: idx.map { SHA256.hash(Array(passages[$0].context.utf8)) })
   }
 
+  /// The passages a released file used, in its order: each entry of `reference` (a list of
+  /// records with a `context`, or an object whose `articles` are such records, as SEAL's
+  /// `results/query_server/*.json`) matched to the source passage with the same context. The
+  /// first `count` entries (nil: all). An entry with no source passage is an error naming it.
+  public static func matching(
+    name: String, source: String, passages: [Passage], reference: JSONNode, referenceName: String, count: Int? = nil
+  ) throws -> SplitManifest {
+    let entries = try ((try? reference.object()) != nil ? reference.field("articles") : reference).array()
+    let n = count ?? entries.count
+    guard n >= 1, n <= entries.count else {
+      throw ExperimentError.invalidInput(
+        what: "split \(name)", expected: "1...\(entries.count) passages of \(referenceName)", found: "\(n)")
+    }
+    var byContext: [String: Int] = [:]
+    for (i, p) in passages.enumerated() where byContext[p.context] == nil { byContext[p.context] = i }
+    var idx: [Int] = []
+    for (k, e) in entries.prefix(n).enumerated() {
+      let c = try e.field("context").string()
+      guard let i = byContext[c] else {
+        throw ExperimentError.invalidInput(
+          what: "\(referenceName) entry \(k)", expected: "a context found in \(source)", found: String(c.prefix(60)))
+      }
+      idx.append(i)
+    }
+    return SplitManifest(
+      name: name, source: source,
+      selection: "the first \(n) passages of \(referenceName), in its order, matched by context", seed: 0, start: 0,
+      count: n, questions: idx.reduce(0) { $0 + passages[$1].questions.count }, indices: idx,
+      contextSHA256: idx.map { SHA256.hash(Array(passages[$0].context.utf8)) })
+  }
+
   /// A manifest by name (`Data/splits/<name>.json`) or by path.
   public static func load(
     _ nameOrPath: String, splitsDir: String = Paths.packageData() + "/splits"

@@ -104,6 +104,9 @@ public enum SearchReport {
         [$0.name, $0.variant, $0.reward, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"]
       },
       rightAligned: [4])
+    for r in runs where r.variant == "restem-seal" {
+      md += "\n### \(r.name): settings beside SEAL's ReST-EM\n\n" + sealSettingsTable(r.config) + "\n"
+    }
     md += "\n## Validation per iteration\n\n"
     for metric in metrics(runs) {
       md += "### \(metric)\n\n"
@@ -178,6 +181,56 @@ public enum SearchReport {
     let path = (outDir as NSString).appendingPathComponent("README.md")
     try AtomicFile.write(md, to: path)
     return ReportOutput(markdownPath: path, charts: outs, messages: outs.compactMap(\.message))
+  }
+
+  /// A `restem-seal` run's config beside what SEAL ran (reference-pipeline 2.1-2.6): one row per
+  /// setting, "same" when the run's value is SEAL's.
+  public static func sealSettingsTable(_ config: JSONValue) -> String {
+    func v(_ path: String) -> JSONValue? {
+      path.split(separator: ".").reduce(Optional(config)) { $0?[String($1)] }
+    }
+    func text(_ x: JSONValue?) -> String {
+      switch x {
+      case .string(let s)?: return s
+      case .number(let n)?: return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : "\(n)"
+      case .bool(let b)?: return b ? "yes" : "no"
+      case .array(let a)?: return a.map { text($0) }.joined(separator: ", ")
+      case .null?, nil: return "—"
+      case .object?: return "{…}"
+      }
+    }
+    func t(_ paths: String...) -> String { paths.map { text(v($0)) }.joined(separator: " / ") }
+    let splits = v("trainSplits").map { text($0) } ?? (text(v("trainSplit")) + " every round")
+    let padded = text(v("training.lossMask")) == "seal-padded"
+    let rows: [(String, String, String)] = [
+      ("rounds", "2", t("iterations")),
+      ("self-edits per passage (k)", "5", t("baselineCompletions")),
+      ("trainings per self-edit when ranking (eval_times)", "3", t("runs")),
+      ("train passages per round", "50", t("trainPassages")),
+      ("passages of each round", "seal-iter0, seal-iter1", splits),
+      ("self-edit prompt, as raw text", "implications", "implications"),
+      ("sampling: temperature, top-p", "1 / 0.95", "1 / 0.95"),
+      ("self-edit token cap", "8192", t("proposer.completionMaxTokens")),
+      ("inner LoRA: rank / alpha / dropout / targets", "32 / 64 / 0 / q, v",
+        t("training.rank", "training.alpha", "training.dropout", "training.targets")),
+      ("inner optimiser: lr / epochs / batch / accumulation / clip", "0.001 / 10 / 1 / 1 / 1",
+        t("training.learningRate", "training.epochs", "training.batchSize", "training.gradientAccumulation",
+          "training.maxGradNorm")),
+      ("pads (EOS) in the loss, padded to", "yes, 2048", padded ? "yes, " + t("training.padLength") : "no (masked)"),
+      ("EOS appended to each sequence", "no", t("training.appendEOS")),
+      ("answers: template / Topic line / token cap", "seal / yes / 64",
+        t("evaluation.template", "evaluation.topic", "evaluation.maxTokens")),
+      ("reward", "judge (gpt-4.1, SEAL's prompt)",
+        text(v("reward")) + (v("judge.model").map { " (\(text($0)), SEAL's prompt)" } ?? "")),
+      ("selection", "top-1 per passage, no filter", "top-1 per passage, no filter"),
+      ("SFT LoRA: rank / alpha (all 7 projections)", "64 / 128", t("sft.rank", "sft.alpha")),
+      ("SFT: lr / epochs / effective batch", "0.0003 / 2 / 10",
+        t("sft.learningRate", "sft.epochs", "sft.gradientAccumulation")),
+      ("validation: passages / runs per self-edit", "200 / 1", t("validationPassages") + " / 1"),
+    ]
+    return Markdown.table(
+      ["setting", "SEAL (reference-pipeline 2.6)", "this run", "same"],
+      rows.map { [$0.0, $0.1, $0.2, $0.1 == $0.2 ? "yes" : "**no**"] })
   }
 
   static func excerpt(_ s: String, _ n: Int = 160) -> String {

@@ -23,8 +23,14 @@ public enum SearchVariant: String, Codable, CaseIterable, Sendable {
   case rewrite
   /// The search repo's fixed Implications prompt ("from the text", 3.5).
   case implications
-  /// SEAL's ReST-EM: the implications prompt, SEAL's sequences, top-1 completion per passage (2.6).
+  /// ReST-EM on the search repo's inner loop: the implications prompt, SEAL's sequences, top-1
+  /// completion per passage (2.6), but EOS appended, pads masked, chat answers, no Topic line, and
+  /// the same train passages every iteration.
   case restem
+  /// SEAL's ReST-EM as SEAL ran it (2.6): SEAL's inner loop (pads in the loss, no EOS, its answer
+  /// template with the Topic line), empty completions dropped, the top-1 of each passage kept with
+  /// no filter, SEAL's grading prompt for `reward: judge`, and `trainSplits` for new passages per round.
+  case restemSEAL = "restem-seal"
 
   /// Whether the proposer writes templates (otherwise a fixed prompt is completed).
   public var proposesTemplates: Bool { [.noArchive, .archive, .qualityDiversity, .mapElites].contains(self) }
@@ -38,15 +44,28 @@ public enum SearchVariant: String, Codable, CaseIterable, Sendable {
     default: return nil
     }
   }
+  /// SEAL's ReST-EM, either inner loop: raw-text completions, SEAL's sequences, top-1 selection.
+  public var isReSTEM: Bool { self == .restem || self == .restemSEAL }
+  /// The judge's prompt and verdict rule for `reward: judge`.
+  public var judgeRule: JudgeRule { self == .restemSEAL ? .seal : .search }
   /// The fixed prompt of a baseline variant (Data/prompts/<name>.txt).
   public var fixedPrompt: String? {
     switch self {
     case .rewrite: return "rewrite"
     case .implications: return "implications-search"
-    case .restem: return "implications"
+    case .restem, .restemSEAL: return "implications"
     default: return nil
     }
   }
+}
+
+/// How a judge grades an answer: the prompt (Data/prompts/<prompt>.txt) and the verdict rule.
+public enum JudgeRule: String, Codable, Sendable {
+  /// The search repo's `SQUAD_GRADE_TEMPLATE`; a lone "yes" is correct (3.6).
+  case search
+  /// SEAL's grading prompt; "yes" and no "no" is correct, an empty answer is "no" unasked (2.4).
+  case seal
+  public var prompt: String { self == .seal ? "judge-seal" : "judge-search" }
 }
 
 /// Where the seed archive's scores come from (archive variants).
@@ -92,6 +111,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// E: evaluation runs (fresh adapters) per self-edit.
   public var runs = 1
   public var trainSplit = "train50"
+  /// The train split of each iteration (nil: `trainSplit` every time, as the search repo). SEAL's
+  /// ReST-EM drew new passages for round 2: ["seal-iter0", "seal-iter1"] are its two rounds'.
+  public var trainSplits: [String]? = nil
   public var trainPassages = 8
   public var validationSplit = "val200"
   public var validationPassages = 20
@@ -132,6 +154,27 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     return e
   }
 
+  /// SEAL's inner loop (reference-pipeline 2.3): pads (EOS) in the loss up to 2,048 tokens, no EOS
+  /// appended; the other settings are the harness defaults, which are SEAL's.
+  public static var sealTraining: TrainingSpec {
+    var t = TrainingSpec()
+    t.lossMask = "seal-padded"
+    return t
+  }
+
+  /// E of a stage: SEAL evaluated each round's model with one run per self-edit (eval_times 1,
+  /// 2.4) and ranked with 3; the search repo uses E everywhere.
+  public func runs(stage: String) -> Int { stage == "val" && variant == .restemSEAL ? 1 : runs }
+
+  /// The train split of iteration `i`.
+  public func trainSplit(iteration i: Int) -> String { trainSplits.map { $0[min(i, $0.count - 1)] } ?? trainSplit }
+  /// Every split the run reads, each once.
+  public var splits: [String] {
+    var out: [String] = []
+    for s in (trainSplits ?? [trainSplit]) + [validationSplit] where !out.contains(s) { out.append(s) }
+    return out
+  }
+
   public var rewardMetric: Metric { Metric(rawValue: reward) ?? .goldLogLikelihood }
   public var seedScores: SeedScores { seedArchive ?? .measured }
   /// Templates per iteration as evaluated: M for the search, one fixed prompt otherwise.
@@ -143,7 +186,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
 
   public static let keys: Set<String> = [
     "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit",
-    "trainPassages",
+    "trainSplits", "trainPassages",
     "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training",
     "evaluation", "sft", "engine", "judge",
   ]
@@ -172,6 +215,10 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       }
       c.variant = x
     }
+    if c.variant == .restemSEAL {
+      c.training = SearchConfig.sealTraining
+      c.evaluation = EvaluationSpec()
+    }
     try int("iterations") { c.iterations = $0 }
     try int("templates") { c.templates = $0 }
     try int("completions") { c.completions = $0 }
@@ -180,6 +227,15 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     try int("trainPassages") { c.trainPassages = $0 }
     try int("validationPassages") { c.validationPassages = $0 }
     if let v = try root.fieldIfPresent("trainSplit") { c.trainSplit = try v.string() }
+    if let v = try root.fieldIfPresent("trainSplits") {
+      let list = try v.array().map { try $0.string() }
+      guard let first = list.first else { throw v.fail("a non-empty list of split names") }
+      if let t = try root.fieldIfPresent("trainSplit"), try t.string() != first {
+        throw t.fail("trainSplits[0] (\(first)) when both are given")
+      }
+      c.trainSplits = list
+      c.trainSplit = first  // the canonical form names the first iteration's split in both keys
+    }
     if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
     if let v = try root.fieldIfPresent("reward") { c.reward = try v.string() }
     if let v = try root.fieldIfPresent("judge") { c.judge = try EndpointSpec.parse(v) }
@@ -202,7 +258,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       if let v = try p.fieldIfPresent("exploitFraction") { c.proposer.exploitFraction = try v.double() }
     }
     if let t = try root.fieldIfPresent("training") {
-      let defaults = SearchConfig.searchTraining
+      let defaults = c.variant == .restemSEAL ? SearchConfig.sealTraining : SearchConfig.searchTraining
       c.training = try TrainingSpec.parse(t, defaults: defaults)
     }
     if let s = try root.fieldIfPresent("evaluation") {
@@ -248,6 +304,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (1...64).contains(completions) else { throw bad("completions", "1...64", completions) }
     if let b = baselineCompletions { guard (1...64).contains(b) else { throw bad("baselineCompletions", "1...64", b) } }
     guard (1...32).contains(runs) else { throw bad("runs", "1...32", runs) }
+    if let s = trainSplits, s.count < iterations {
+      throw bad("trainSplits", "one split per iteration (\(iterations))", "\(s.count)")
+    }
     guard (1...10_000).contains(trainPassages) else { throw bad("trainPassages", "1...10000", trainPassages) }
     guard (1...10_000).contains(validationPassages) else {
       throw bad("validationPassages", "1...10000", validationPassages)

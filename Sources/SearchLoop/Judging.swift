@@ -1,6 +1,7 @@
 // Judging.swift: the paper's reward, judged QA accuracy (reference-pipeline 3.6): after a stage's
 // answers are recorded, a yes/no judge (OpenAI-compatible) grades every answer with the search
-// repo's prompt (Data/prompts/judge-search.txt, `SQUAD_GRADE_TEMPLATE` byte for byte). Verdicts
+// repo's prompt (Data/prompts/judge-search.txt, `SQUAD_GRADE_TEMPLATE` byte for byte), or with
+// SEAL's (judge-seal.txt, 2.4) for `restem-seal`. Verdicts
 // are cached in `judge-verdicts.jsonl` by (judge, question, gold, answer), so the baseline's and
 // repeated answers are asked once and a rerun asks only what is new. A failed call is recorded as
 // a failure and retried by the next run, never scored as "no": the stage's results wait until
@@ -13,7 +14,7 @@ import Workspace
 
 /// One graded answer (a line of `judge-verdicts.jsonl`).
 public struct SearchJudgeRecord: Codable, Equatable, Sendable {
-  /// "<model>@<url>": verdicts of another judge are not reused.
+  /// "<model>@<url>", then " judge-seal" under SEAL's prompt: verdicts of another judge or prompt are not reused.
   public var judge: String
   /// The question as the student saw it, the gold answer, the stripped answer (the prompt's fields).
   public var question: String
@@ -42,15 +43,17 @@ public func searchJudgeVerdict(_ reply: String) -> Bool? {
 public struct SearchJudge {
   public let spec: EndpointSpec
   public let path: String
+  public let rule: JudgeRule
   let template: String
   public var log: (String) -> Void = { _ in }
-  public var name: String { "\(spec.model)@\(spec.url)" }
+  public var name: String { "\(spec.model)@\(spec.url)" + (rule == .search ? "" : " \(rule.prompt)") }
 
   /// `path`: the run's verdict file.
-  public init(spec: EndpointSpec, path: String, prompts: PromptLibrary) throws {
+  public init(spec: EndpointSpec, path: String, prompts: PromptLibrary, rule: JudgeRule = .search) throws {
     self.spec = spec
     self.path = path
-    template = try prompts.text("judge-search")
+    self.rule = rule
+    template = try prompts.text(rule.prompt)
   }
 
   /// Verdicts of this judge by key, the latest line of a key winning (a success after a failure).
@@ -89,10 +92,15 @@ public struct SearchJudge {
         judge: name, question: it.question, gold: it.gold, answer: it.answer, verdict: nil, reply: "")
       let prompt = PromptLibrary.fill(template, ["question": it.question, "gold": it.gold, "pred": it.answer])
       do {
-        // Temperature 0: the reference samples at the API default and retries a reply without a
-        // verdict up to 5 times; at 0 a retry repeats the reply, so one call, then "no" as its fallback.
-        r.reply = try endpoint.complete(prompt, temperature: 0)
-        if let v = searchJudgeVerdict(r.reply) { r.verdict = v } else { r.verdict = false; r.unparsed = true }
+        if rule == .seal && it.answer.isEmpty {
+          r.verdict = false  // SEAL: an empty prediction is wrong without a call
+        } else {
+          // Temperature 0: the references sample at the API default (the search repo retries a
+          // reply without a verdict up to 5 times; at 0 a retry repeats it), so one call, then "no".
+          r.reply = try endpoint.complete(prompt, temperature: 0)
+          // Both references' rule: "yes" and no "no" (SEAL has no retry either: neither is "no").
+          if let v = searchJudgeVerdict(r.reply) { r.verdict = v } else { r.verdict = false; r.unparsed = true }
+        }
       } catch {
         r.failure = AtomicFile.describe(error)
         failed += 1
@@ -139,13 +147,13 @@ extension SearchRunner {
   var judgePath: String { dir + "/judge-verdicts.jsonl" }
 
   /// A stage's records with the judge's accuracy added to their scores (as metric `judge`).
-  func addJudgeScores(_ recs: inout [String: SearchEvalRecord], stage: String) throws {
+  func addJudgeScores(_ recs: inout [String: SearchEvalRecord], iteration i: Int, stage: String) throws {
     guard let spec = config.judge else { return }
-    let j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts)
+    let j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
     let passages =
       stage == "val"
       ? try loadPassages(config.validationSplit, config.validationPassages)
-      : try loadPassages(config.trainSplit, config.trainPassages)
+      : try loadPassages(config.trainSplit(iteration: i), config.trainPassages)
     for (k, v) in try j.scores(recs, passages: passages, topic: config.evaluation.topic) {
       recs[k]?.scores[Metric.judge.rawValue] = v
     }
@@ -155,7 +163,7 @@ extension SearchRunner {
   /// process that continues the run, not in evaluation shards).
   func judgeStage(_ i: Int, _ stage: String, passages: [Passage]) throws {
     guard let spec = config.judge else { return }
-    var j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts)
+    var j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
     j.log = options.log
     let recs = try records(i, stage, judged: false)
     var items: [(question: String, gold: String, answer: String)] = []
@@ -182,15 +190,16 @@ public struct StageJudgement: Sendable {
 }
 
 extension SearchJudge {
+  /// The judge's rule should be the run's (`config.variant.judgeRule`).
   public func judgeRun(dir: String, dataRoot: String) throws -> [StageJudgement] {
     let config = try SearchConfig.load(path: dir + "/config.json")
     func passages(_ split: String, _ n: Int) throws -> [Passage] {
       Array(try SplitManifest.load(split).passages(dataRoot: dataRoot).prefix(n))
     }
-    let train = try passages(config.trainSplit, config.trainPassages)
     let val = try passages(config.validationSplit, config.validationPassages)
     var out: [StageJudgement] = []
     for i in 0..<config.iterations {
+      let train = try passages(config.trainSplit(iteration: i), config.trainPassages)
       let d = dir + String(format: "/iter-%02d", i)
       for stage in ["seed", "train", "val"] {
         let recs = try SearchRunner.stageRecords(iterDir: d, stage: stage)

@@ -189,9 +189,9 @@ final class Proposer {
           maxTokens: config.proposer.completionMaxTokens, grammar: cons)
       }
       // Fixed prompts: T 1.0, top-p 0.95, no schema; the search repo sends them as a chat message,
-      // SEAL (restem) as raw text.
+      // SEAL (restem, restem-seal) as raw text.
       return Request(
-        prompt: prompt, chat: variant != .restem, sampling: SamplingOptions(temperature: 1.0, topP: 0.95),
+        prompt: prompt, chat: !variant.isReSTEM, sampling: SamplingOptions(temperature: 1.0, topP: 0.95),
         maxTokens: config.proposer.completionMaxTokens, grammar: nil)
     }
     func name(_ i: Int, _ a: Int) -> String { "\(seedName)/t\(keys[i].t)/a\(keys[i].a)/c\(keys[i].c)/attempt\(a)" }
@@ -225,7 +225,10 @@ final class Proposer {
   func sequences(_ text: String, passage p: Passage) -> Result<[String], SearchError> {
     let seqs: [String]
     switch config.variant {
-    case .restem:
+    case .restemSEAL where TrainingSequences.pyStrip(text).isEmpty:
+      // SEAL drops empty completions (its generation refuses them, query_server filters them out).
+      return .failure(.badInput(what: "completion", expected: "a non-empty completion", found: "empty"))
+    case .restem, .restemSEAL:
       seqs = TrainingSequences.seal(
         completion: text, context: p.context, title: p.title, options: TrainingSequences.SEALOptions())
     case .rewrite, .implications:

@@ -119,7 +119,7 @@ public final class SearchRunner {
   /// the judge's accuracy among the scores when a judge is configured (`judged`).
   func records(_ i: Int, _ stage: String, judged: Bool = true) throws -> [String: SearchEvalRecord] {
     var out = try Self.stageRecords(iterDir: iterDir(i), stage: stage)
-    if judged { try addJudgeScores(&out, stage: stage) }
+    if judged { try addJudgeScores(&out, iteration: i, stage: stage) }
     return out
   }
 
@@ -160,14 +160,14 @@ public final class SearchRunner {
         status: "running" + (options.shard.isWhole ? "" : " shard \(options.shard.label)")))
     func finish(_ status: String) throws { try session.finish(status: status) }
 
-    let train = try loadPassages(config.trainSplit, config.trainPassages)
     let val = try loadPassages(config.validationSplit, config.validationPassages)
-    guard try scoreSeeds(train: train) else {
+    guard try scoreSeeds(train: try loadPassages(config.trainSplit(iteration: 0), config.trainPassages)) else {
       try finish("waiting for other shards (seed archive evaluations)"); return nil
     }
     var iterations: [SearchSummary.Iteration] = []
     for i in 0..<config.iterations {
       try AtomicFile.ensureDirectory(iterDir(i))
+      let train = try loadPassages(config.trainSplit(iteration: i), config.trainPassages)
       let engine = try proposer(i)
       if !rebuildNotes.isEmpty { try session.update { $0.notes = rebuildNotes } }
       let proposer = try Proposer(engine: engine, config: config, prompts: options.prompts)
@@ -315,7 +315,7 @@ public final class SearchRunner {
     for f in [Self.metaPromptFile, Self.metaPromptArchiveFile, Self.archiveSeedFile] {
       data[f] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(f, dataRoot: options.dataRoot))).digest
     }
-    for s in [config.trainSplit, config.validationSplit] {
+    for s in config.splits {
       let m = try SplitManifest.load(s)
       data[m.source] = try SHA256.hashFile(
         at: URL(fileURLWithPath: try Datasets.file(m.source, dataRoot: options.dataRoot))

@@ -33,7 +33,7 @@ extension SearchRunner {
       [SearchEvalRecord.baselineKey(passage: a)]
         + templates.indices.flatMap { t in
           (0..<c).flatMap { k in
-            (0..<config.runs).map { SearchEvalRecord.key(passage: a, template: t, completion: k, run: $0) }
+            (0..<config.runs(stage: stage)).map { SearchEvalRecord.key(passage: a, template: t, completion: k, run: $0) }
           }
         }
     }
@@ -64,7 +64,7 @@ extension SearchRunner {
       for a in block {
         for (t, tpl) in templates.enumerated() {
           for k in 0..<c {
-            for e in 0..<config.runs {
+            for e in 0..<config.runs(stage: stage) {
               let key = SearchEvalRecord.key(passage: a, template: t, completion: k, run: e)
               var r = SearchEvalRecord(
                 key: key, passage: a, template: t, completion: k, run: e, scores: [:], answers: [], training: nil,
@@ -134,7 +134,7 @@ extension SearchRunner {
     _ i: Int, _ stage: String, passages nA: Int, proposals: ProposalStage, completions: CompletionStage, c: Int
   ) throws -> StageResults {
     let recs = try records(i, stage)
-    let nT = proposals.templates.count, nE = config.runs
+    let nT = proposals.templates.count, nE = config.runs(stage: stage)
     var templates: [StageResults.Template] = proposals.templates.map {
       StageResults.Template(
         index: $0.index, instruction: $0.instruction, hyperparameters: $0.hyperparameters, accuracy: [:],
@@ -259,12 +259,12 @@ extension SearchRunner {
                 ensureASCII: false)))
         }
       } else {
-        for (a, t, k) in r.topCompletions(k: config.variant == .restem ? 1 : 2) {
+        for (a, t, k) in r.topCompletions(k: config.variant.isReSTEM ? 1 : 2) {
           guard let comp = byKey["\(t)/\(a)/\(k)"] else { continue }
           rows.append(
             SFTRow(
               prompt: proposer.completionPrompt(proposals.templates[t], train[a]),
-              completion: config.variant == .restem ? TrainingSequences.pyStrip(comp.text) : comp.text))  // 3.5: raw content; 2.6: stripped
+              completion: config.variant.isReSTEM ? TrainingSequences.pyStrip(comp.text) : comp.text))  // 3.5: raw content; 2.6: stripped
         }
       }
     }

@@ -77,6 +77,31 @@ struct SplitTests {
     #expect(ps.prefix(2).map(\.title) == ["Crimean War", "Financial crisis of 2007%E2%80%9308"])
   }
 
+  @Test("seal-iter0 and seal-iter1 are the passages of SEAL's two ReST-EM rounds, in order; seal-iter1 is the shuffle's 50-99")
+  func sealRounds() throws {
+    let train = try Datasets.loadSEAL(path: try Datasets.file("squad/squad_train.json.gz", dataRoot: dataRoot))
+    for (name, file) in [("seal-iter0", "rank_iter0.json"), ("seal-iter1", "rank_iter1.json")] {
+      let m = try SplitManifest.load(name, splitsDir: splits)
+      let ref = "seal/results/query_server/train/" + file
+      let again = try SplitManifest.matching(
+        name: name, source: "squad/squad_train.json.gz", passages: train,
+        reference: try JSONNode.load(dataRoot + "/" + ref), referenceName: ref)
+      #expect(m == again && m.count == 50)
+    }
+    let shuffled = try SplitManifest.make(
+      name: "x", source: "squad/squad_train.json.gz", passages: train, start: 50, count: 50)
+    #expect(try SplitManifest.load("seal-iter1", splitsDir: splits).indices == shuffled.indices)
+    #expect(try SplitManifest.load("seal-iter0", splitsDir: splits).passages(dataRoot: dataRoot).first?.title
+      == "Estonian language")
+    // A listed passage the source lacks is named.
+    let missing = try JSONNode.parse(Data(#"[{"context": "nowhere to be found"}]"#.utf8), path: "m.json")
+    do {
+      _ = try SplitManifest.matching(
+        name: "m", source: "squad/squad_train.json.gz", passages: train, reference: missing, referenceName: "m.json")
+      Issue.record("matched a context the source lacks")
+    } catch { #expect("\(error)".contains("m.json entry 0") && "\(error)".contains("nowhere")) }
+  }
+
   @Test("a changed context is refused with the split, position and hashes")
   func changedContext() throws {
     let d = tempDir()

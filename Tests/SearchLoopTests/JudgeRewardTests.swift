@@ -1,10 +1,12 @@
 // JudgeRewardTests.swift: the paper's reward through a judge endpoint (a python3 stub started by
 // the test): the grading prompt is the search repo's byte for byte, failed calls are recorded
 // and retried by the next run (never scored as "no"), and the judge's accuracy is the reward.
+import Analysis
 import CPUEngine
 import Experiment
 import Foundation
 import Search
+import Reporting
 import SearchLoop
 import Testing
 import Workspace
@@ -106,5 +108,136 @@ struct JudgeRewardTests {
     // A rerun of the finished run asks nothing.
     _ = try withExtendedLifetime(stub) { try fx.run("j") }
     #expect(try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count == prompts.count)
+  }
+}
+
+@Suite("SEAL's ReST-EM", .serialized)
+struct ReSTEMSEALTests {
+  @Test("restem-seal defaults to SEAL's inner loop; trainSplits needs one split per iteration and agrees with trainSplit")
+  func configDefaults() throws {
+    let c = try SearchConfig.parse(Data(#"{"variant": "restem-seal", "iterations": 2}"#.utf8), path: "c.json")
+    #expect(c.training.lossMask == "seal-padded" && c.training.padLength == 2048 && !c.training.appendEOS)
+    #expect(c.evaluation.template == "seal" && c.evaluation.topic)
+    #expect(c.variant.judgeRule == .seal && SearchVariant.restem.judgeRule == .search)
+    // Today's restem keeps the search repo's inner loop.
+    let r = try SearchConfig.parse(Data(#"{"variant": "restem"}"#.utf8), path: "c.json")
+    #expect(r.training.appendEOS && r.training.lossMask == "unpadded" && r.evaluation.template == "chat")
+    let s = try SearchConfig.parse(
+      Data(#"{"variant": "restem-seal", "iterations": 2, "trainSplits": ["a", "b"]}"#.utf8), path: "c.json")
+    #expect(s.trainSplit == "a" && s.trainSplit(iteration: 1) == "b" && s.splits == ["a", "b", "val200"])
+    for (text, key) in [
+      (#"{"variant": "restem-seal", "iterations": 2, "trainSplits": ["a"]}"#, "trainSplits"),
+      (#"{"variant": "restem-seal", "trainSplits": []}"#, "trainSplits"),
+      (#"{"variant": "restem-seal", "trainSplit": "x", "trainSplits": ["a"]}"#, "trainSplit"),
+    ] {
+      do {
+        _ = try SearchConfig.parse(Data(text.utf8), path: "c.json")
+        Issue.record("accepted \(text)")
+      } catch { #expect("\(error)".contains(key), "\(error)") }
+    }
+    // A config without trainSplits reads (and writes) as before.
+    #expect(!String(decoding: try r.canonical(), as: UTF8.self).contains("trainSplits"))
+    #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/restem-seal-small.json") }
+  }
+
+  @Test("restem-seal: new passages in round 2, empty completions dropped (never trained on), SEAL's judge name and empty answers unasked")
+  func runsAsSEAL() throws {
+    guard JudgeStub.available else { return }
+    let fx = try SearchFixture(variant: .restemSEAL)
+    let stub = try JudgeStub(flag: fx.root + "/never", log: fx.root + "/judge-prompts.jsonl")
+    fx.config.iterations = 2
+    // Round 2 trains on Zed 3-5, which nothing else asks about (validation is Zed 0-2).
+    fx.config.trainSplits = [fx.root + "/tiny-train.json", fx.root + "/tiny-val.json"]
+    fx.config.trainSplit = fx.config.trainSplits![0]
+    fx.config.validationSplit = fx.root + "/tiny-train.json"
+    fx.config.baselineCompletions = 2
+    fx.config.runs = 2
+    fx.config.training.lossMask = "seal-padded"
+    fx.config.training.padLength = 64
+    fx.config.training.appendEOS = false
+    fx.config.evaluation.template = "seal"
+    fx.config.evaluation.topic = true
+    fx.config.reward = "judge"
+    fx.config.judge = EndpointSpec(
+      url: "http://127.0.0.1:\(stub.port)/v1", model: "stub", maxTokens: 4, retries: 0, timeoutSeconds: 20)
+    let s = try #require(try withExtendedLifetime(stub) { try fx.run("rs") })
+    #expect(s.iterations.count == 2 && s.iterations[1].train.overall["judge"] != nil)
+    for (i, titles) in [(0, ["Zed 0", "Zed 1", "Zed 2"]), (1, ["Zed 3", "Zed 4", "Zed 5"])] {
+      let comps = try CanonicalJSON.decoder().decode(
+        CompletionStage.self, from: fx.file("rs", String(format: "iter-%02d/train-completions.json", i)))
+      #expect(comps.completions.count == 3 * 2)
+      let rows = String(decoding: fx.file("rs", String(format: "iter-%02d/sft-rows.jsonl", i)), as: UTF8.self)
+        .split(separator: "\n").map { try! CanonicalJSON.decoder().decode(SFTRow.self, from: Data($0.utf8)) }
+      // One row per passage with an evaluable completion, its prompt the passage's, its completion stripped.
+      let evaluable = Set(comps.completions.filter { $0.failure == nil }.map(\.passage))
+      #expect(rows.count == evaluable.count)
+      for r in rows {
+        #expect(titles.contains { r.prompt.contains("\n\($0)\n") }, "\(r.prompt)")
+        #expect(r.completion == TrainingSequences.pyStrip(r.completion) && !r.completion.isEmpty)
+      }
+      // Empty completions are failures (dropped), never trained on.
+      for c in comps.completions where TrainingSequences.pyStrip(c.text).isEmpty { #expect(c.failure != nil) }
+    }
+    let verdicts = try RecordLog.read(path: fx.path("rs", "judge-verdicts.jsonl")).lines.map {
+      try CanonicalJSON.decoder().decode(SearchJudgeRecord.self, from: $0)
+    }
+    #expect(verdicts.allSatisfy { $0.judge.hasSuffix(" judge-seal") && $0.verdict != nil })
+    #expect(verdicts.filter { $0.answer.isEmpty }.allSatisfy { $0.verdict == false && $0.reply.isEmpty })
+    #expect(verdicts.contains { $0.question == "Topic: Zed 3\nWhere is Zed 3?" })  // round 2's own passages
+  }
+
+  @Test("SEAL's judge: SEAL's grading prompt filled with the Topic question, an empty answer is 'no' unasked, verdicts kept apart")
+  func sealJudgeRule() throws {
+    guard JudgeStub.available else { return }
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-sealjudge-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let log = root + "/prompts.jsonl"
+    let stub = try JudgeStub(flag: root + "/never", log: log)
+    let spec = EndpointSpec(
+      url: "http://127.0.0.1:\(stub.port)/v1", model: "stub", maxTokens: 4, retries: 0, timeoutSeconds: 20)
+    let prompts = PromptLibrary(directory: packageRoot + "/Data/prompts")
+    let seal = try SearchJudge(spec: spec, path: root + "/v.jsonl", prompts: prompts, rule: .seal)
+    let items = [("Topic: Zed\nWhere?", "town", " in town "), ("Topic: Zed\nColor?", "blue", "  ")]
+    try withExtendedLifetime(stub) { try seal.grade(items) }
+    let asked = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+    let sealText = PromptLibrary.fill(
+      try prompts.text("judge-seal"), ["question": "Topic: Zed\nWhere?", "gold": "town", "pred": "in town"])
+    let expected = String(decoding: try JSONEncoder().encode(sealText), as: UTF8.self)
+    #expect(asked.count == 1 && asked.first.map(String.init) == expected)
+    let v = try seal.verdicts()
+    #expect(v.count == 2 && v.values.filter { $0.verdict == true }.count == 1)
+    // The search prompt's judge does not reuse SEAL's verdicts.
+    let search = try SearchJudge(spec: spec, path: root + "/v.jsonl", prompts: prompts)
+    let none = try search.verdicts()
+    #expect(none.isEmpty && search.name != seal.name)
+  }
+}
+
+extension ReSTEMSEALTests {
+  @Test("the settings table: restem-seal's defaults at SEAL's counts match SEAL on every row; the small config names its departures")
+  func settingsTable() throws {
+    let seal = try SearchConfig.parse(
+      Data(
+        #"""
+        {"variant": "restem-seal", "iterations": 2, "baselineCompletions": 5, "runs": 3, "trainPassages": 50,
+         "trainSplits": ["seal-iter0", "seal-iter1"], "validationPassages": 200, "proposer": {"completionMaxTokens": 8192},
+         "reward": "judge", "judge": {"url": "https://api.openai.com/v1", "model": "gpt-4.1"}}
+        """#.utf8), path: "c.json")
+    func rows(_ c: SearchConfig) throws -> [[String]] {
+      let table = SearchReport.sealSettingsTable(try JSONValue.parse(try c.canonical(), path: "c"))
+      return table.split(separator: "\n").dropFirst(2).map {
+        $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+      }
+    }
+    let all = try rows(seal)
+    #expect(all.count == 18 && all.allSatisfy { $0.last == "yes" }, "\(all.filter { $0.last != "yes" })")
+    let small = try rows(try SearchConfig.load(path: packageRoot + "/Data/configs/restem-seal-small.json"))
+    #expect(
+      Set(small.filter { $0.last != "yes" }.map { $0[0] })
+        == [
+          "train passages per round", "self-edit token cap", "pads (EOS) in the loss, padded to", "reward",
+          "validation: passages / runs per self-edit",
+        ])
   }
 }

@@ -26,14 +26,14 @@ final class SearchFixture {
   let modelPath: String
   var config = SearchConfig()
 
-  init(variant: SearchVariant = .noArchive) throws {
+  init(variant: SearchVariant = .noArchive, modelSeed: UInt64 = 5) throws {
     root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-search-\(UUID().uuidString)").path
     try SearchDataRoot.write(at: root, train: "tiny-train", val: "tiny-val")
     let cfg = LlamaConfig(
       vocabSize: 300, dim: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, ffnDim: 128,
       ropeTheta: 10000, rmsEps: 1e-5, contextLength: 4096)
     modelPath = root + "/tiny.gguf"
-    try Data(try TinyGGUF.make(config: cfg, seed: 5)).write(to: URL(fileURLWithPath: modelPath))
+    try Data(try TinyGGUF.make(config: cfg, seed: modelSeed)).write(to: URL(fileURLWithPath: modelPath))
     config.name = "tiny"
     config.seed = 7
     config.variant = variant

@@ -257,7 +257,8 @@ struct JudgeCommand: ParsableCommand {
     }
     try spec.validate(path: "--url", key: "judge")
     try AtomicFile.checkCreatable(file: dir + "/judge-verdicts.jsonl")
-    var judge = try SearchJudge(spec: spec, path: dir + "/judge-verdicts.jsonl", prompts: PromptLibrary())
+    var judge = try SearchJudge(
+      spec: spec, path: dir + "/judge-verdicts.jsonl", prompts: PromptLibrary(), rule: config.variant.judgeRule)
     judge.log = { eprint($0) }
     print("iteration  stage  answers  judge baseline  judge adapted")
     for s in try judge.judgeRun(dir: dir, dataRoot: Paths.dataRoot(explicit: data)) {
@@ -272,22 +273,37 @@ struct SplitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "split", abstract: "Make a split manifest (CPython random.seed; random.shuffle; slice).",
     discussion:
-      "Example: seb split make val200 --source squad/squad_val.json --count 200 --out Data/splits/val200.json",
+      """
+      Example: seb split make val200 --source squad/squad_val.json --count 200 --out Data/splits/val200.json
+      The passages of a released run: seb split make seal-iter0 --source squad/squad_train.json.gz --match seal/results/query_server/train/rank_iter0.json --out Data/splits/seal-iter0.json
+      """,
     subcommands: [Make.self])
   struct Make: ParsableCommand {
     @Argument(help: "Split name.") var name: String
     @Option(help: "Source file under the data root (SEAL passage format, .json or .json.gz).") var source: String
     @Option(help: "First position of the shuffle.") var start = 0
-    @Option(help: "Passages.") var count: Int
+    @Option(help: "Passages (with --match: the first N of the file; default all).") var count: Int?
     @Option(help: "Shuffle seed.") var seed: UInt64 = 42
+    @Option(
+      help:
+        "A file under the data root listing passages (records with a context, or {articles: [...]}): the split is its passages, in its order, instead of a shuffle slice."
+    ) var match: String?
     @Option(help: "Data root.") var data: String?
     @Option(help: "Output file.") var out: String
     func run() throws {
       try AtomicFile.checkCreatable(file: out)
       let root = Paths.dataRoot(explicit: data)
       let passages = try Datasets.loadSEAL(path: try Datasets.file(source, dataRoot: root))
-      let m = try SplitManifest.make(
-        name: name, source: source, passages: passages, seed: seed, start: start, count: count)
+      let m: SplitManifest
+      if let match {
+        m = try SplitManifest.matching(
+          name: name, source: source, passages: passages,
+          reference: try JSONNode.load(try Datasets.file(match, dataRoot: root)), referenceName: match, count: count)
+      } else {
+        guard let count else { throw ValidationError("--count is required without --match") }
+        m = try SplitManifest.make(
+          name: name, source: source, passages: passages, seed: seed, start: start, count: count)
+      }
       try AtomicFile.write(try CanonicalJSON.pretty(m), to: out)
       print(
         "wrote \(out): \(m.count) passages, \(m.questions) questions, first indices \(m.indices.prefix(5).map(String.init).joined(separator: ", "))"

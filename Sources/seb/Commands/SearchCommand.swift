@@ -71,7 +71,7 @@ func runSearch(
   try config.validate(path: "config")
   try AtomicFile.checkCreatable(directory: out)
   let dataRoot = Paths.dataRoot(explicit: data)
-  for s in [config.trainSplit, config.validationSplit] { _ = try SplitManifest.load(s).passages(dataRoot: dataRoot) }
+  for s in config.splits { _ = try SplitManifest.load(s).passages(dataRoot: dataRoot) }
   let (engine, sha, threads) = try loadEngineForRun(model, engineOptions, configEngine: config.engine)
   var opts = SearchOptions(dataRoot: dataRoot, out: out)
   opts.shard = try shard.map(Shard.parse) ?? .whole
