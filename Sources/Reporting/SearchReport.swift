@@ -184,7 +184,9 @@ public enum SearchReport {
   }
 
   /// A `restem-seal` run's config beside what SEAL ran (reference-pipeline 2.1-2.6): one row per
-  /// setting, "same" when the run's value is SEAL's.
+  /// setting, "same" when the run's value is SEAL's. SEAL's rounds: generate with M_r, rank, SFT
+  /// to M_{r+1}, twice, then M_0..M_2 evaluated; here iteration i validates M_i and, but the last,
+  /// ranks and updates it, so SEAL's 2 rounds are `iterations: 3` (the last ranking is extra work).
   public static func sealSettingsTable(_ config: JSONValue) -> String {
     func v(_ path: String) -> JSONValue? {
       path.split(separator: ".").reduce(Optional(config)) { $0?[String($1)] }
@@ -202,8 +204,12 @@ public enum SearchReport {
     func t(_ paths: String...) -> String { paths.map { text(v($0)) }.joined(separator: " / ") }
     let splits = v("trainSplits").map { text($0) } ?? (text(v("trainSplit")) + " every round")
     let padded = text(v("training.lossMask")) == "seal-padded"
+    // Iteration i validates M_i and (but the last) updates it: SEAL's 2 rounds are 3 iterations.
+    var iterations: Int?
+    if case .number(let n)? = v("iterations") { iterations = Int(n) }
     let rows: [(String, String, String)] = [
-      ("rounds", "2", t("iterations")),
+      ("ReST-EM rounds (ranking + SFT update)", "2", iterations.map { String($0 - 1) } ?? "—"),
+      ("models validated", "M0, M1, M2", iterations.map { (0..<$0).map { "M\($0)" }.joined(separator: ", ") } ?? "—"),
       ("self-edits per passage (k)", "5", t("baselineCompletions")),
       ("trainings per self-edit when ranking (eval_times)", "3", t("runs")),
       ("train passages per round", "50", t("trainPassages")),

@@ -304,8 +304,10 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (1...64).contains(completions) else { throw bad("completions", "1...64", completions) }
     if let b = baselineCompletions { guard (1...64).contains(b) else { throw bad("baselineCompletions", "1...64", b) } }
     guard (1...32).contains(runs) else { throw bad("runs", "1...32", runs) }
-    if let s = trainSplits, s.count < iterations {
-      throw bad("trainSplits", "one split per iteration (\(iterations))", "\(s.count)")
+    // restem-seal's last iteration only validates for SEAL (its ranking reuses the last split).
+    let ranked = variant == .restemSEAL ? max(1, iterations - 1) : iterations
+    if let s = trainSplits, s.count < ranked {
+      throw bad("trainSplits", "one split per ranked iteration (\(ranked))", "\(s.count)")
     }
     guard (1...10_000).contains(trainPassages) else { throw bad("trainPassages", "1...10000", trainPassages) }
     guard (1...10_000).contains(validationPassages) else {

@@ -126,7 +126,8 @@ struct ReSTEMSEALTests {
       Data(#"{"variant": "restem-seal", "iterations": 2, "trainSplits": ["a", "b"]}"#.utf8), path: "c.json")
     #expect(s.trainSplit == "a" && s.trainSplit(iteration: 1) == "b" && s.splits == ["a", "b", "val200"])
     for (text, key) in [
-      (#"{"variant": "restem-seal", "iterations": 2, "trainSplits": ["a"]}"#, "trainSplits"),
+      (#"{"variant": "restem-seal", "iterations": 3, "trainSplits": ["a"]}"#, "trainSplits"),
+      (#"{"variant": "restem", "iterations": 2, "trainSplits": ["a"]}"#, "trainSplits"),
       (#"{"variant": "restem-seal", "trainSplits": []}"#, "trainSplits"),
       (#"{"variant": "restem-seal", "trainSplit": "x", "trainSplits": ["a"]}"#, "trainSplit"),
     ] {
@@ -220,7 +221,7 @@ extension ReSTEMSEALTests {
     let seal = try SearchConfig.parse(
       Data(
         #"""
-        {"variant": "restem-seal", "iterations": 2, "baselineCompletions": 5, "runs": 3, "trainPassages": 50,
+        {"variant": "restem-seal", "iterations": 3, "baselineCompletions": 5, "runs": 3, "trainPassages": 50,
          "trainSplits": ["seal-iter0", "seal-iter1"], "validationPassages": 200, "proposer": {"completionMaxTokens": 8192},
          "reward": "judge", "judge": {"url": "https://api.openai.com/v1", "model": "gpt-4.1"}}
         """#.utf8), path: "c.json")
@@ -231,13 +232,13 @@ extension ReSTEMSEALTests {
       }
     }
     let all = try rows(seal)
-    #expect(all.count == 18 && all.allSatisfy { $0.last == "yes" }, "\(all.filter { $0.last != "yes" })")
+    #expect(all.count == 19 && all.allSatisfy { $0.last == "yes" }, "\(all.filter { $0.last != "yes" })")
     let small = try rows(try SearchConfig.load(path: packageRoot + "/Data/configs/restem-seal-small.json"))
     #expect(
       Set(small.filter { $0.last != "yes" }.map { $0[0] })
         == [
-          "train passages per round", "self-edit token cap", "pads (EOS) in the loss, padded to", "reward",
-          "validation: passages / runs per self-edit",
+          "ReST-EM rounds (ranking + SFT update)", "models validated", "train passages per round",
+          "self-edit token cap", "pads (EOS) in the loss, padded to", "reward", "validation: passages / runs per self-edit",
         ])
   }
 }

@@ -1,0 +1,44 @@
+# validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages
+# Regenerate: gnuplot validation-score-contains_single.gp   (reads validation-score-contains_single.dat, writes validation-score-contains_single.png and validation-score-contains_single.svg)
+do for [fmt in "png svg"] {
+  if (fmt eq "png") { set terminal pngcairo size 1000,569 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,569 dynamic noenhanced font "DejaVu Sans,11" }
+  set output "validation-score-contains_single." . fmt
+  set multiplot title "validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages"
+  # panel 1: restem-seal-small
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.092
+  set rmargin at screen 0.972
+  set tmargin at screen 0.866432
+  set bmargin at screen 0.198594
+  set title "restem-seal-small"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.005625:0.099375]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 0 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 0 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 1 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # legend, below every panel and its x label
+  reset
+  unset border
+  unset xtics
+  unset ytics
+  set xrange [0:1]
+  set yrange [0:1]
+  set lmargin at screen 0
+  set rmargin at screen 1
+  set tmargin at screen 0.0790861
+  set bmargin at screen 0
+  set key at screen 0.5, screen 0.0140598 center bottom vertical maxrows 1 Left reverse box samplen 3
+  plot NaN notitle, \
+       keyentry with yerrorlines lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" title "adapted (exploit template): mean, 95% interval", \
+       keyentry with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "un-adapted proposer"
+  unset multiplot
+
+  unset output
+}
