@@ -196,7 +196,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["variant"] != nil
   }
 
-  public static func parse(_ data: Data, path: String) throws -> SearchConfig {
+  /// `variant`: a variant to run instead of the file's (`seb search --variant`); its defaults apply
+  /// to every key the file leaves out, as if the file named it.
+  public static func parse(_ data: Data, path: String, variant override: SearchVariant? = nil) throws -> SearchConfig {
     let root = try JSONNode.parse(data, path: path)
     try root.onlyKeys(keys)
     var c = SearchConfig()
@@ -215,6 +217,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       }
       c.variant = x
     }
+    if let override { c.variant = override }
     if c.variant == .restemSEAL {
       c.training = SearchConfig.sealTraining
       c.evaluation = EvaluationSpec()
@@ -290,8 +293,8 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  public static func load(path: String) throws -> SearchConfig {
-    try parse(try ConfigFile.read(path, what: "search config"), path: path)
+  public static func load(path: String, variant: SearchVariant? = nil) throws -> SearchConfig {
+    try parse(try ConfigFile.read(path, what: "search config"), path: path, variant: variant)
   }
 
   public func validate(path: String = "config") throws {

@@ -119,6 +119,11 @@ struct ReSTEMSEALTests {
     #expect(c.training.lossMask == "seal-padded" && c.training.padLength == 2048 && !c.training.appendEOS)
     #expect(c.evaluation.template == "seal" && c.evaluation.topic)
     #expect(c.variant.judgeRule == .seal && SearchVariant.restem.judgeRule == .search)
+    // seb search --variant restem-seal on another variant's file: the defaults follow the variant run.
+    let o = try SearchConfig.parse(
+      Data(#"{"variant": "search-noarchive", "training": {"epochs": 2}}"#.utf8), path: "c.json", variant: .restemSEAL)
+    #expect(o.variant == .restemSEAL && o.training.lossMask == "seal-padded" && o.training.epochs == 2)
+    #expect(o.evaluation.template == "seal")
     // Today's restem keeps the search repo's inner loop.
     let r = try SearchConfig.parse(Data(#"{"variant": "restem"}"#.utf8), path: "c.json")
     #expect(r.training.appendEOS && r.training.lossMask == "unpadded" && r.evaluation.template == "chat")

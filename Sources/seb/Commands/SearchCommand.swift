@@ -50,10 +50,10 @@ struct SearchCommand: ParsableCommand {
   }
 
   func run() throws {
-    var c = try SearchConfig.load(path: config)
+    let override = variant.flatMap(SearchVariant.init(rawValue:))
+    var c = try SearchConfig.load(path: config, variant: override)
     // The run is named after the config and the variant: search-small + search-qd -> search-small-qd.
-    if let v = variant.flatMap(SearchVariant.init(rawValue:)) {
-      c.variant = v
+    if let v = override {
       c.name += "-" + (v.rawValue.hasPrefix("search-") ? String(v.rawValue.dropFirst("search-".count)) : v.rawValue)
     }
     try runSearch(
