@@ -218,6 +218,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       c.variant = x
     }
     if let override { c.variant = override }
+    // The variant's inner loop, which the file's training and evaluation keys then amend.
     if c.variant == .restemSEAL {
       c.training = SearchConfig.sealTraining
       c.evaluation = EvaluationSpec()
@@ -261,8 +262,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       if let v = try p.fieldIfPresent("exploitFraction") { c.proposer.exploitFraction = try v.double() }
     }
     if let t = try root.fieldIfPresent("training") {
-      let defaults = c.variant == .restemSEAL ? SearchConfig.sealTraining : SearchConfig.searchTraining
-      c.training = try TrainingSpec.parse(t, defaults: defaults)
+      c.training = try TrainingSpec.parse(t, defaults: c.training)
     }
     if let s = try root.fieldIfPresent("evaluation") {
       try s.onlyKeys(["runs", "template", "topic", "maxTokens"])

@@ -1,11 +1,10 @@
 // Judging.swift: the paper's reward, judged QA accuracy (reference-pipeline 3.6): after a stage's
 // answers are recorded, a yes/no judge (OpenAI-compatible) grades every answer with the search
 // repo's prompt (Data/prompts/judge-search.txt, `SQUAD_GRADE_TEMPLATE` byte for byte), or with
-// SEAL's (judge-seal.txt, 2.4) for `restem-seal`. Verdicts
-// are cached in `judge-verdicts.jsonl` by (judge, question, gold, answer), so the baseline's and
-// repeated answers are asked once and a rerun asks only what is new. A failed call is recorded as
-// a failure and retried by the next run, never scored as "no": the stage's results wait until
-// every answer has a verdict.
+// SEAL's (judge-seal.txt, 2.4) for `restem-seal`. Verdicts are cached in `judge-verdicts.jsonl` by
+// (judge, question, gold, answer), so the baseline's and repeated answers are asked once and a rerun
+// asks only what is new. A failed call is recorded as a failure and retried by the next run, never
+// scored as "no": the stage's results wait until every answer has a verdict.
 import Experiment
 import Foundation
 import Search
@@ -146,10 +145,17 @@ public struct SearchJudge {
 extension SearchRunner {
   var judgePath: String { dir + "/judge-verdicts.jsonl" }
 
+  /// The run's judge (its endpoint, verdict file and the variant's prompt), nil without one.
+  func judge() throws -> SearchJudge? {
+    guard let spec = config.judge else { return nil }
+    var j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
+    j.log = options.log
+    return j
+  }
+
   /// A stage's records with the judge's accuracy added to their scores (as metric `judge`).
   func addJudgeScores(_ recs: inout [String: SearchEvalRecord], iteration i: Int, stage: String) throws {
-    guard let spec = config.judge else { return }
-    let j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
+    guard let j = try judge() else { return }
     let passages =
       stage == "val"
       ? try loadPassages(config.validationSplit, config.validationPassages)
@@ -162,9 +168,7 @@ extension SearchRunner {
   /// Grades every answer of a stage whose evaluations are all recorded (the judge runs in the
   /// process that continues the run, not in evaluation shards).
   func judgeStage(_ i: Int, _ stage: String, passages: [Passage]) throws {
-    guard let spec = config.judge else { return }
-    var j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
-    j.log = options.log
+    guard let j = try judge() else { return }
     let recs = try records(i, stage, judged: false)
     var items: [(question: String, gold: String, answer: String)] = []
     for r in recs.values.sorted(by: { $0.key < $1.key }) where r.failure == nil {
