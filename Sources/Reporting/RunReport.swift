@@ -46,10 +46,11 @@ public enum RunReport {
         ]
       }, rightAligned: [3, 4])
     md += "\n"
+    let names = labels(runs)
     for (ri, r) in runs.enumerated() {
       let s = r.summary
       let methods = r.config.methods.filter { s.methods[$0] != nil }
-      md += "## \(s.name)\n\n"
+      md += "## \(names[ri])\n\n"
       md += settingsLine(r.config) + "\n\n"
       for metric in accuracyMetrics + [.goldLogLikelihood] {
         let rows = methods.compactMap { m -> [String]? in
@@ -123,7 +124,7 @@ public enum RunReport {
       if !bars1.isEmpty {
         let c = try writer.write(
           ExperimentCharts.methodBars(
-            name: "contains-all\(tag)", title: "\(s.name): contains (all references), 95% CI",
+            name: "contains-all\(tag)", title: "\(names[ri]): contains (all references), 95% CI",
             yLabel: "accuracy (macro over passages)", rows: bars1))
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "contains accuracy per method") + "\n"
       }
@@ -134,7 +135,7 @@ public enum RunReport {
         let c = try writer.write(
           ExperimentCharts.methodBars(
             name: "gold-loglik-gain\(tag)",
-            title: "\(s.name): gold log-likelihood gain over the un-adapted model, 95% CI",
+            title: "\(names[ri]): gold log-likelihood gain over the un-adapted model, 95% CI",
             yLabel: "gain in mean token log-likelihood", rows: bars2))
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "gold log-likelihood gain per method") + "\n"
       }
@@ -146,7 +147,7 @@ public enum RunReport {
           let c = try writer.write(
             ExperimentCharts.gainScatter(
               name: "scatter-passage-vs-\(other.replacingOccurrences(of: ":", with: "-"))\(tag)",
-              title: "\(s.name): per-passage gold log-likelihood gain (adapter minus un-adapted model)",
+              title: "\(names[ri]): per-passage gold log-likelihood gain (adapter minus un-adapted model)",
               methodA: "passage", gainsA: common.map { a[$0]!.adapter - a[$0]!.baseline },
               methodB: other, gainsB: common.map { b[$0]!.adapter - b[$0]!.baseline }))
           charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "per-passage gain scatter") + "\n"
@@ -168,8 +169,19 @@ public enum RunReport {
       + "\(c.evaluation.maxTokens) tokens, \(c.evaluation.runs) evaluation run(s)."
   }
 
+  /// Each run's name, with its directory's last component where two runs share a name (a run
+  /// repeated on another engine keeps its config's name).
+  static func labels(_ runs: [RunFiles]) -> [String] {
+    let names = runs.map(\.summary.name)
+    return runs.map { r in
+      names.filter { $0 == r.summary.name }.count > 1
+        ? "\(r.summary.name) (\((r.dir as NSString).lastPathComponent))" : r.summary.name
+    }
+  }
+
   /// Methods present in several runs, compared on their shared passages (run b - run a).
   static func crossRun(_ runs: [RunFiles], seed: UInt64) throws -> String {
+    let names = labels(runs)
     var rows: [[String]] = []
     for i in 0..<runs.count {
       for j in (i + 1)..<runs.count {
@@ -185,7 +197,7 @@ public enum RunReport {
               a: common.map { y[$0]!.adapter }, b: common.map { x[$0]!.adapter },
               seed: seed ^ Summarize.fnv1a("\(i)/\(j)/\(m)/\(metric)"))
             rows.append([
-              "\(b.summary.name) - \(a.summary.name)", m, metric.rawValue, "\(common.count)",
+              "\(names[j]) - \(names[i])", m, metric.rawValue, "\(common.count)",
               Markdown.estimate(d.difference),
               "\(d.wins) / \(d.losses) / \(d.ties)", Markdown.f(d.signTestP, 3),
             ])
@@ -197,6 +209,46 @@ public enum RunReport {
     return "## Between runs (same method, shared passages)\n\n"
       + Markdown.table(
         ["runs", "method", "metric", "passages", "difference [95% CI]", "wins / losses / ties", "sign test p"], rows,
-        rightAligned: [3, 6]) + "\n"
+        rightAligned: [3, 6]) + "\n" + identicalOutputs(runs, names: names)
+  }
+
+  /// How many answers and self-edits are the same text in two runs of one config (one run's
+  /// engine against another's: equal greedy answers mean equal arithmetic up to the argmax).
+  static func identicalOutputs(_ runs: [RunFiles], names: [String]) -> String {
+    var rows: [[String]] = []
+    for i in 0..<runs.count {
+      for j in (i + 1)..<runs.count where runs[i].summary.split == runs[j].summary.split {
+        let other = Dictionary(runs[j].records.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        var byMethod: [String: (records: Int, answers: Int, same: Int, texts: Int, sameTexts: Int)] = [:]
+        for a in runs[i].records {
+          guard let b = other[a.key] else { continue }
+          let m = a.kind == .baseline ? "(un-adapted)" : a.method
+          var c = byMethod[m] ?? (0, 0, 0, 0, 0)
+          c.records += 1
+          let bText = Dictionary(b.answers.map { ($0.q, $0.text) }, uniquingKeysWith: { x, _ in x })
+          for x in a.answers where bText[x.q] != nil {
+            c.answers += 1
+            if bText[x.q] == x.text { c.same += 1 }
+          }
+          if let s = a.selfEditText, let t = b.selfEditText {
+            c.texts += 1
+            if s == t { c.sameTexts += 1 }
+          }
+          byMethod[m] = c
+        }
+        let order = ["(un-adapted)"] + runs[i].config.methods
+        for m in order {
+          guard let c = byMethod[m] else { continue }
+          rows.append([
+            "\(names[j]) / \(names[i])", m, "\(c.records)", "\(c.same) / \(c.answers)",
+            c.texts > 0 ? "\(c.sameTexts) / \(c.texts)" : "—",
+          ])
+        }
+      }
+    }
+    guard !rows.isEmpty else { return "" }
+    return "Identical text in both runs (evaluations present in both; self-edits as trained):\n\n"
+      + Markdown.table(["runs", "method", "evaluations", "same answers", "same self-edit"], rows, rightAligned: [2, 3, 4])
+      + "\n"
   }
 }

@@ -347,6 +347,24 @@ struct KillResumeTests {
       .split(separator: "\n")
     #expect(Set(lines).count == lines.count && lines.count == 4 * 4)
   }
+
+  @Test("a report of one config run twice (say on two engines) names each run by its directory and pairs them")
+  func reportTwoRunsOfOneConfig() throws {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("seb-two-\(UUID().uuidString)").path
+    let (data, cfg) = try fixture(d)
+    let model = try Seb.tinyModel(context: 1024)
+    let r = try Seb.run(["run", cfg, "--out", d + "/cpu", "--data", data, "--model", model, "--threads", "1"])
+    try #require(r.status == 0, "\(r.stderr)")
+    try FileManager.default.copyItem(atPath: d + "/cpu", toPath: d + "/gpu")
+    let rep = try Seb.run(["report", d + "/cpu", d + "/gpu", "--out", d + "/rep"])
+    try #require(rep.status == 0, "\(rep.stderr)")
+    let md = String(decoding: FileManager.default.contents(atPath: d + "/rep/README.md")!, as: UTF8.self)
+    #expect(md.contains("## kill (cpu)\n") && md.contains("## kill (gpu)\n"))
+    #expect(md.contains("| kill (gpu) - kill (cpu) | passage | f1_all | 4 | 0.0000 [0.0000, 0.0000] | 0 / 0 / 4 |"))
+    #expect(md.contains("| kill (gpu) / kill (cpu) | (un-adapted) | 4 | 8 / 8 | — |"))
+    let implications = md.split(separator: "\n").first { $0.hasPrefix("| kill (gpu) / kill (cpu) | implications | 4 |") }
+    #expect(implications?.hasSuffix("| 4 / 4 |") == true, "\(md)")
+  }
 }
 
 /// One bad input to one command: what it must print and exit with, and what must not exist after.
