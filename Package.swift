@@ -76,7 +76,7 @@ let package = Package(
       name: "Embedding", dependencies: ["Tensor", "SafeTensors", "ModelStore"], exclude: ["README.md"],
       swiftSettings: fast),
     // Analysis takes text embeddings through a protocol; seb plugs the Embedding model in.
-    .target(name: "Analysis", dependencies: ["Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
+    .target(name: "Analysis", dependencies: ["Search", "Experiment", "Workspace"], exclude: ["README.md"], swiftSettings: fast),
     .target(name: "Reporting", dependencies: ["Analysis", "Experiment", "Workspace"], exclude: ["README.md"]),
     .executableTarget(
       name: "seb",
@@ -138,7 +138,7 @@ let package = Package(
       dependencies: [
         "Search", "Decoding", "EngineAPI", "Experiment", "LLM", "GGUF", "Tokenizer", "TestSupport", "Workspace",
       ]),
-    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Experiment", "Workspace"]),
+    .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Reporting", "Search", "Experiment", "Workspace"]),
     // Runs the built `seb` on tiny models written by the test.
     .testTarget(
       name: "SebTests", dependencies: ["GGUF", "LLM", "TestSupport", "Experiment", "Workspace", "SebFuzzTargets"]),

@@ -7,16 +7,37 @@
 // a log scale scores 0; non-numeric values score 1 if equal else 0. Group score = mean over the
 // unordered pairs.
 import Foundation
+import Search
 
-/// One proposed template: the instruction text and its hyperparameters (values as decoded from JSON).
-public struct Template: Equatable, Sendable {
-  public var instruction: String
-  /// As proposed (the similarity measures read these, as the reference does).
-  public var hyperparameters: [String: JSONValue]
-  /// Keys the run's validation policy clamped, with the value it trained with instead.
-  public var clamped: [String: Double]
+/// A template as the search proposes it (instruction + hyperparameters as proposed, which the
+/// similarity measures read, as the reference does; `clamped` holds what the policy trained instead).
+public typealias Template = SelfEditTemplate
+
+extension SelfEditTemplate {
+  /// A template read from a document decoded as `JSONValue` (released files, run files): numbers
+  /// become floats and keys are sorted, which neither the measures nor the reports depend on.
   public init(instruction: String, hyperparameters: [String: JSONValue], clamped: [String: Double] = [:]) {
-    self.instruction = instruction; self.hyperparameters = hyperparameters; self.clamped = clamped
+    self.init(instruction: instruction, hyperparameters: PyJSON(hyperparameters), clamped: clamped)
+  }
+
+  /// A proposed hyperparameter when it is a number (ints and floats; not booleans).
+  public func proposed(_ key: String) -> Double? { hyperparameters[key].flatMap(HyperparameterSimilarity.number) }
+}
+
+extension PyJSON {
+  public init(_ object: [String: JSONValue]) {
+    self = .object(object.keys.sorted().map { ($0, PyJSON(object[$0]!)) })
+  }
+
+  public init(_ v: JSONValue) {
+    switch v {
+    case .null: self = .null
+    case .bool(let b): self = .bool(b)
+    case .number(let d): self = .float(d)
+    case .string(let s): self = .string(s)
+    case .array(let a): self = .array(a.map(PyJSON.init))
+    case .object(let o): self = PyJSON(o)
+    }
   }
 }
 
@@ -42,9 +63,10 @@ public enum HyperparameterSimilarity {
   static func clip01(_ x: Double) -> Double { min(1, max(0, x)) }
 
   /// Similarity of two values of one key on its domain.
-  public static func keySimilarity(_ a: JSONValue?, _ b: JSONValue?, domain d: Domain) -> Double {
+  public static func keySimilarity(_ a: PyJSON?, _ b: PyJSON?, domain d: Domain) -> Double {
     guard let a, let b else { return 0 }
-    guard case .number(let x) = a, case .number(let y) = b else { return a == b ? 1 : 0 }
+    // Booleans compare by equality, as before the template types merged (Python would count them as ints).
+    guard let x = number(a), let y = number(b) else { return a == b ? 1 : 0 }
     switch d.scale {
     case .linear:
       return clip01(1 - abs(x - y) / (d.hi - d.lo))
@@ -55,13 +77,21 @@ public enum HyperparameterSimilarity {
     }
   }
 
-  /// Weighted (all weights 1) mean over the fixed keys.
-  public static func pair(_ a: [String: JSONValue], _ b: [String: JSONValue]) -> Double {
+  static func number(_ v: PyJSON) -> Double? {
+    switch v {
+    case .int(let i): return Double(i)
+    case .float(let d): return d
+    default: return nil
+    }
+  }
+
+  /// Weighted (all weights 1) mean over the fixed keys of two hyperparameter objects.
+  public static func pair(_ a: PyJSON, _ b: PyJSON) -> Double {
     domains.reduce(0) { $0 + keySimilarity(a[$1.key], b[$1.key], domain: $1) } / Double(domains.count)
   }
 
   /// Mean over unordered pairs; nil for fewer than two templates (no pair to compare).
-  public static func group(_ hps: [[String: JSONValue]]) -> Double? {
+  public static func group(_ hps: [PyJSON]) -> Double? {
     meanOverPairs(hps.count) { pair(hps[$0], hps[$1]) }
   }
 }

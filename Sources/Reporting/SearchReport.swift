@@ -251,7 +251,7 @@ public enum SearchReport {
     ]
     let short = ["r", "α", "drop", "lr", "ep", "GA"]
     return zip(order, short).compactMap { k, s in
-      guard case .number(let x)? = t.hyperparameters[k] else { return nil }
+      guard let x = t.proposed(k) else { return nil }
       // A clamped value shows what was proposed and what was trained.
       return "\(s) \(String(format: "%g", x))" + (t.clamped[k].map { " → " + String(format: "%g", $0) } ?? "")
     }.joined(separator: ", ")

@@ -13,10 +13,14 @@ public struct SelfEditTemplate: Equatable, Sendable {
   public var instruction: String
   public var hyperparameters: PyJSON  // an object
   public var raw: PyJSON
+  /// Keys the validation policy changed, with the value trained instead (read back from a run's
+  /// proposals file; the search itself keeps them in its training settings).
+  public var clamped: [String: Double]
 
-  public init(instruction: String, hyperparameters: PyJSON, raw: PyJSON? = nil) {
+  public init(instruction: String, hyperparameters: PyJSON, raw: PyJSON? = nil, clamped: [String: Double] = [:]) {
     self.instruction = instruction
     self.hyperparameters = hyperparameters
+    self.clamped = clamped
     self.raw =
       raw ?? .object([("data_creation_instruction", .string(instruction)), ("hyperparameters", hyperparameters)])
   }

@@ -2,6 +2,7 @@
 import Analysis
 import Foundation
 import Reporting
+import Search
 import Testing
 import Workspace
 
@@ -10,11 +11,14 @@ func close(_ a: Double?, _ b: Double, _ tol: Double = 1e-12) -> Bool {
   return abs(a - b) <= tol * max(1, abs(b))
 }
 
-func hp(_ r: Double, _ a: Double, _ d: Double, _ lr: Double, _ e: Double, _ ga: Double) -> [String: JSONValue] {
-  [
-    "lora_rank": .number(r), "lora_alpha": .number(a), "lora_dropout": .number(d), "learning_rate": .number(lr),
-    "num_epochs": .number(e), "gradient_accumulation_steps": .number(ga),
-  ]
+/// A hyperparameter object in the search's key order; `without` leaves one key out.
+func hp(
+  _ r: Double, _ a: Double, _ d: Double, _ lr: Double, _ e: Double, _ ga: Double, without: String? = nil
+) -> PyJSON {
+  .object(
+    zip(SelfEditTemplate.hyperparameterKeys, [r, a, d, lr, e, ga]).filter { $0.0 != without }.map {
+      ($0.0, .float($0.1))
+    })
 }
 
 @Suite("Hyperparameter similarity")
@@ -37,26 +41,26 @@ struct HyperparameterSimilarityTests {
   @Test("values outside the domain are not clamped; only the similarity is")
   func noValueClamp() {
     let d = HyperparameterSimilarity.domains[0]  // lora_rank log2 [4, 64]
-    #expect(close(HyperparameterSimilarity.keySimilarity(.number(128), .number(64), domain: d), 0.75))
-    #expect(HyperparameterSimilarity.keySimilarity(.number(4096), .number(4), domain: d) == 0)
+    #expect(close(HyperparameterSimilarity.keySimilarity(.int(128), .float(64), domain: d), 0.75))
+    #expect(HyperparameterSimilarity.keySimilarity(.int(4096), .int(4), domain: d) == 0)
   }
 
   @Test("a missing key scores 0 and still counts in the mean; non-positive log values score 0; strings use equality")
   func missingAndOdd() {
-    var a = hp(32, 64, 0.1, 1e-3, 10, 1)
-    let b = a
-    a["num_epochs"] = nil
+    let a = hp(32, 64, 0.1, 1e-3, 10, 1, without: "num_epochs")
+    let b = hp(32, 64, 0.1, 1e-3, 10, 1)
     #expect(close(HyperparameterSimilarity.pair(a, b), 5.0 / 6))
     let d = HyperparameterSimilarity.domains[3]
-    #expect(HyperparameterSimilarity.keySimilarity(.number(-1e-3), .number(-1e-3), domain: d) == 0)
+    #expect(HyperparameterSimilarity.keySimilarity(.float(-1e-3), .float(-1e-3), domain: d) == 0)
     #expect(HyperparameterSimilarity.keySimilarity(.string("x"), .string("x"), domain: d) == 1)
-    #expect(HyperparameterSimilarity.keySimilarity(.string("x"), .number(1), domain: d) == 0)
+    #expect(HyperparameterSimilarity.keySimilarity(.string("x"), .int(1), domain: d) == 0)
+    #expect(HyperparameterSimilarity.keySimilarity(.bool(true), .int(1), domain: d) == 0)
   }
 
   @Test("group score is the mean over unordered pairs; one template has no score")
   func group() {
     let a = hp(32, 64, 0.1, 1e-3, 10, 1)
-    var b = a; b["lora_dropout"] = .number(0.6)  // dropout sim 0.5 -> pair 1 - 0.5/6
+    let b = hp(32, 64, 0.6, 1e-3, 10, 1)  // dropout sim 0.5 -> pair 1 - 0.5/6
     let ab = 1 - 0.5 / 6
     #expect(close(HyperparameterSimilarity.group([a, a, b]), (1 + ab + ab) / 3))
     #expect(HyperparameterSimilarity.group([a]) == nil)
@@ -146,7 +150,7 @@ struct CollapseTests {
     let ok = try JSONValue.parse(
       Data(#"[[{"data_creation_instruction": "x", "hyperparameters": {"lora_rank": 8}}, "y"]]"#.utf8), path: "t.json")
     let g = try Collapse.templateGroups(ok, path: "t.json")
-    #expect(g[0].count == 2 && g[0][0].hyperparameters["lora_rank"] == .number(8) && g[0][1].instruction == "y")
+    #expect(g[0].count == 2 && g[0][0].hyperparameters["lora_rank"] == .float(8) && g[0][1].instruction == "y")
     let bad = try JSONValue.parse(Data(#"[[{"hyperparameters": {}}]]"#.utf8), path: "t.json")
     #expect(
       throws: AnalysisError.malformed(
