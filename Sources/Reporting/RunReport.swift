@@ -118,13 +118,16 @@ public enum RunReport {
       md += "\n"
       // Charts: bars of the headline accuracy and of the dense gain; per-passage scatter vs passage.
       let tag = runs.count > 1 ? "-\(ri + 1)" : ""
+      // A chart of an unfinished run says so in its title, where a reader of the image alone looks.
+      let name =
+        s.complete ? names[ri] : "\(names[ri]), unfinished (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)"
       let bars1 = methods.compactMap { m in
         s.methods[m]?.metrics[Metric.containsAll.rawValue].map { (method: m, estimate: $0.adapter) }
       }
       if !bars1.isEmpty {
         let c = try writer.write(
           ExperimentCharts.methodBars(
-            name: "contains-all\(tag)", title: "\(names[ri]): contains (all references), 95% CI",
+            name: "contains-all\(tag)", title: "\(name): contains (all references), 95% CI",
             yLabel: "accuracy (macro over passages)", rows: bars1))
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "contains accuracy per method") + "\n"
       }
@@ -135,7 +138,7 @@ public enum RunReport {
         let c = try writer.write(
           ExperimentCharts.methodBars(
             name: "gold-loglik-gain\(tag)",
-            title: "\(names[ri]): gold log-likelihood gain over the un-adapted model, 95% CI",
+            title: "\(name): gold log-likelihood gain over the un-adapted model, 95% CI",
             yLabel: "gain in mean token log-likelihood", rows: bars2))
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "gold log-likelihood gain per method") + "\n"
       }
@@ -147,7 +150,7 @@ public enum RunReport {
           let c = try writer.write(
             ExperimentCharts.gainScatter(
               name: "scatter-passage-vs-\(other.replacingOccurrences(of: ":", with: "-"))\(tag)",
-              title: "\(names[ri]): per-passage gold log-likelihood gain (adapter minus un-adapted model)",
+              title: "\(name): per-passage gold log-likelihood gain (adapter minus un-adapted model)",
               methodA: "passage", gainsA: common.map { a[$0]!.adapter - a[$0]!.baseline },
               methodB: other, gainsB: common.map { b[$0]!.adapter - b[$0]!.baseline }))
           charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "per-passage gain scatter") + "\n"

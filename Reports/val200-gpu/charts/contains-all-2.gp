@@ -1,9 +1,9 @@
-# val200-baselines: contains (all references), 95% CI
+# val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): contains (all references), 95% CI
 # Regenerate: gnuplot contains-all-2.gp   (reads contains-all-2.dat, writes contains-all-2.png and contains-all-2.svg)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,543 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,543 dynamic noenhanced font "DejaVu Sans,11" }
   set output "contains-all-2." . fmt
-  set multiplot title "val200-baselines: contains (all references), 95% CI"
+  set multiplot title "val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): contains (all references), 95% CI"
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"

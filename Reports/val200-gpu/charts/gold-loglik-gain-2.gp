@@ -1,9 +1,9 @@
-# val200-baselines: gold log-likelihood gain over the un-adapted model, 95% CI
+# val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): gold log-likelihood gain over the un-adapted model, 95% CI
 # Regenerate: gnuplot gold-loglik-gain-2.gp   (reads gold-loglik-gain-2.dat, writes gold-loglik-gain-2.png and gold-loglik-gain-2.svg)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,543 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,543 dynamic noenhanced font "DejaVu Sans,11" }
   set output "gold-loglik-gain-2." . fmt
-  set multiplot title "val200-baselines: gold log-likelihood gain over the un-adapted model, 95% CI"
+  set multiplot title "val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): gold log-likelihood gain over the un-adapted model, 95% CI"
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"

@@ -1,9 +1,9 @@
-# val200-baselines: per-passage gold log-likelihood gain (adapter minus un-adapted model)
+# val200-baselines (val200-baselines-merged): per-passage gold log-likelihood gain (adapter minus un-adapted model)
 # Regenerate: gnuplot scatter-passage-vs-released-gpt4_1_val.json-1.gp   (reads scatter-passage-vs-released-gpt4_1_val.json-1.dat, writes scatter-passage-vs-released-gpt4_1_val.json-1.png and scatter-passage-vs-released-gpt4_1_val.json-1.svg)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,578 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,578 dynamic noenhanced font "DejaVu Sans,11" }
   set output "scatter-passage-vs-released-gpt4_1_val.json-1." . fmt
-  set multiplot title "val200-baselines: per-passage gold log-likelihood gain (adapter minus un-adapted model)\n1 point beyond the view (drawn at its edge): (0.421, -9.89)"
+  set multiplot title "val200-baselines (val200-baselines-merged): per-passage gold log-likelihood gain (adapter minus un-adapted model)\n1 point beyond the view (drawn at its edge): (0.421, -9.89)"
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"
