@@ -314,19 +314,7 @@ public final class BertModel: @unchecked Sendable {
   }
 
   private func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-    for r in 0..<rows {
-      let row = s + r * cols
-      var m = -Float.infinity
-      for c in 0..<cols { m = max(m, row[c]) }
-      var sum: Float = 0
-      for c in 0..<cols {
-        let e = expf(row[c] - m)
-        row[c] = e
-        sum += e
-      }
-      let inv = 1 / sum
-      for c in 0..<cols { row[c] *= inv }
-    }
+    for r in 0..<rows { softmaxInPlace(s + r * cols, cols) }
   }
 
   /// GELU, exact erf form (HF "gelu"), not the tanh approximation.

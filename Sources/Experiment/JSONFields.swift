@@ -114,6 +114,13 @@ public struct JSONNode {
     return Int(d)
   }
 
+  /// A seed: an integer >= 0.
+  public func seed() throws -> UInt64 {
+    let s = try int()
+    guard s >= 0 else { throw fail("an integer >= 0") }
+    return UInt64(s)
+  }
+
   public func double() throws -> Double {
     guard let n = number(), n.doubleValue.isFinite else { throw fail("a finite number") }
     return n.doubleValue

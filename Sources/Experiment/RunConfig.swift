@@ -58,6 +58,17 @@ public struct EvaluationSpec: Codable, Equatable, Sendable {
   public var maxTokens = 64
   public init() {}
   public static let templates = ["seal", "chat"]
+
+  /// The `evaluation` object of a config; keys it leaves out keep `defaults`.
+  public static func parse(_ s: JSONNode, defaults: EvaluationSpec = EvaluationSpec()) throws -> EvaluationSpec {
+    try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
+    var e = defaults
+    if let v = try s.fieldIfPresent("runs") { e.runs = try v.int() }
+    if let v = try s.fieldIfPresent("template") { e.template = try v.string() }
+    if let v = try s.fieldIfPresent("topic") { e.topic = try v.bool() }
+    if let v = try s.fieldIfPresent("maxTokens") { e.maxTokens = try v.int() }
+    return e
+  }
 }
 
 /// An OpenAI-compatible chat endpoint (judge or teacher).
@@ -109,11 +120,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     var c = RunConfig()
     if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
     if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
-    if let v = try root.fieldIfPresent("seed") {
-      let s = try v.int()
-      guard s >= 0 else { throw v.fail("an integer >= 0") }
-      c.seed = UInt64(s)
-    }
+    if let v = try root.fieldIfPresent("seed") { c.seed = try v.seed() }
     if let v = try root.fieldIfPresent("split") { c.split = try v.string() }
     if let v = try root.fieldIfPresent("limit") { c.limit = try v.int() }
     if let v = try root.fieldIfPresent("methods") { c.methods = try v.array().map { try $0.string() } }
@@ -132,13 +139,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
       if let v = try s.fieldIfPresent("appendPassage") { c.sequences.appendPassage = try v.bool() }
     }
     if let t = try root.fieldIfPresent("training") { c.training = try TrainingSpec.parse(t) }
-    if let s = try root.fieldIfPresent("evaluation") {
-      try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
-      if let v = try s.fieldIfPresent("runs") { c.evaluation.runs = try v.int() }
-      if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
-      if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
-      if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }
-    }
+    if let s = try root.fieldIfPresent("evaluation") { c.evaluation = try EvaluationSpec.parse(s) }
     if let t = try root.fieldIfPresent("teacher") { c.teacher = try EndpointSpec.parse(t) }
     try c.validate(path: path)
     return c

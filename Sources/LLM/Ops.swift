@@ -89,22 +89,6 @@ public func swigluForward(
   }
 }
 
-/// In-place softmax of x[0..<n]; returns log(sum(exp(x))) (the logsumexp).
-@discardableResult @inline(__always)
-public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
-  var mx = -Float.infinity
-  for i in 0..<n { mx = max(mx, x[i]) }
-  var s: Float = 0
-  for i in 0..<n {
-    let e = expf(x[i] - mx)
-    x[i] = e
-    s += e
-  }
-  let inv = 1 / s
-  for i in 0..<n { x[i] *= inv }
-  return mx + logf(s)
-}
-
 /// log(sum(exp(x))) in Double, for reporting and scoring.
 public func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
   var mx = -Float.infinity

@@ -205,11 +205,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     func int(_ k: String, _ set: (Int) -> Void) throws { if let v = try root.fieldIfPresent(k) { set(try v.int()) } }
     if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
     if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
-    if let v = try root.fieldIfPresent("seed") {
-      let s = try v.int()
-      guard s >= 0 else { throw v.fail("an integer >= 0") }
-      c.seed = UInt64(s)
-    }
+    if let v = try root.fieldIfPresent("seed") { c.seed = try v.seed() }
     if let v = try root.fieldIfPresent("variant") {
       let s = try v.string()
       guard let x = SearchVariant(rawValue: s) else {
@@ -265,14 +261,9 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       c.training = try TrainingSpec.parse(t, defaults: c.training)
     }
     if let s = try root.fieldIfPresent("evaluation") {
-      try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
+      c.evaluation = try EvaluationSpec.parse(s, defaults: c.evaluation)
       // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
-      if let v = try s.fieldIfPresent("runs"), try v.int() != 1 {
-        throw v.fail("1 (evaluation runs are the top-level 'runs')")
-      }
-      if let v = try s.fieldIfPresent("template") { c.evaluation.template = try v.string() }
-      if let v = try s.fieldIfPresent("topic") { c.evaluation.topic = try v.bool() }
-      if let v = try s.fieldIfPresent("maxTokens") { c.evaluation.maxTokens = try v.int() }
+      if c.evaluation.runs != 1 { throw try s.field("runs").fail("1 (evaluation runs are the top-level 'runs')") }
     }
     if let s = try root.fieldIfPresent("sft") {
       try s.onlyKeys(["rank", "alpha", "learningRate", "epochs", "gradientAccumulation", "maxLength", "seed"])
@@ -282,11 +273,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       if let v = try s.fieldIfPresent("epochs") { c.sft.epochs = try v.int() }
       if let v = try s.fieldIfPresent("gradientAccumulation") { c.sft.gradientAccumulation = try v.int() }
       if let v = try s.fieldIfPresent("maxLength") { c.sft.maxLength = try v.int() }
-      if let v = try s.fieldIfPresent("seed") {
-        let x = try v.int()
-        guard x >= 0 else { throw v.fail("an integer >= 0") }
-        c.sft.seed = UInt64(x)
-      }
+      if let v = try s.fieldIfPresent("seed") { c.sft.seed = try v.seed() }
     }
     c.seedArchive = c.variant.usesArchive ? c.seedScores : nil  // the canonical form
     try c.validate(path: path)

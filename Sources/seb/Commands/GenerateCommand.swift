@@ -23,6 +23,26 @@ struct SamplingArguments: ParsableArguments {
   }
 }
 
+/// --prompt TEXT or --chat TEXT (with --system): the text a command continues or scores.
+struct PromptArguments: ParsableArguments {
+  @Option(help: "Raw prompt text.") var prompt: String?
+  @Option(help: "A user message, formatted with the chat template.") var chat: String?
+  @Option(help: "System message for --chat (default: the template's own).") var system: String?
+
+  func validate() throws {
+    if (prompt == nil) == (chat == nil) { throw ValidationError("give exactly one of --prompt TEXT or --chat TEXT") }
+  }
+
+  /// The prompt as is, or the chat message in the model's template with the assistant turn opened.
+  func text(_ tok: Tokenizer) -> String {
+    guard let chat else { return prompt ?? "" }
+    var msgs: [ChatMessage] = []
+    if let system { msgs.append(.system(system)) }
+    msgs.append(.user(chat))
+    return tok.chatPrompt(msgs, addGenerationPrompt: true)
+  }
+}
+
 struct GenerateCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "generate", abstract: "Generate text from a raw prompt or a chat message.",
@@ -37,15 +57,12 @@ struct GenerateCommand: ParsableCommand {
 
   @OptionGroup var model: ModelOptions
   @OptionGroup var sampling: SamplingArguments
-  @Option(help: "Raw prompt text.") var prompt: String?
-  @Option(help: "A user message, formatted with the chat template.") var chat: String?
-  @Option(help: "System message for --chat (default: the template's own).") var system: String?
+  @OptionGroup var input: PromptArguments
   @Option(help: "Sequences decoded together.") var batch = 8
   @Option(help: "A LoRA adapter directory written by `seb train`.") var adapter: String?
   @Flag(help: "Print JSON with token counts and timings.") var json = false
 
   func validate() throws {
-    if (prompt == nil) == (chat == nil) { throw ValidationError("give exactly one of --prompt TEXT or --chat TEXT") }
     if sampling.n < 1 { throw ValidationError("--n must be >= 1, found \(sampling.n)") }
     if batch < 1 { throw ValidationError("--batch must be >= 1, found \(batch)") }
   }
@@ -77,15 +94,7 @@ struct GenerateCommand: ParsableCommand {
   func run() throws {
     let m = try model.load()
     let tok = m.tokenizer
-    let text: String
-    if let chat {
-      var msgs: [ChatMessage] = []
-      if let system { msgs.append(.system(system)) }
-      msgs.append(.user(chat))
-      text = tok.chatPrompt(msgs, addGenerationPrompt: true)
-    } else {
-      text = prompt!
-    }
+    let text = input.text(tok)
     let ids = tok.encode(text)
     let gen = Generator(transformer: m.transformer) { (try? tok.decode($0)) ?? "" }
     if let adapter {

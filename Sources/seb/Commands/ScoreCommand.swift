@@ -15,17 +15,11 @@ struct ScoreCommand: ParsableCommand {
       """)
 
   @OptionGroup var model: ModelOptions
-  @Option(help: "Raw prompt text.") var prompt: String?
-  @Option(help: "A user message, formatted with the chat template.") var chat: String?
-  @Option(help: "System message for --chat.") var system: String?
+  @OptionGroup var input: PromptArguments
   @Option(help: "The continuation to score.") var continuation: String
   @Flag(help: "Append the EOS token (<|im_end|>) to the continuation.") var appendEos = false
   @Option(help: "A LoRA adapter directory written by `seb train` (PEFT format).") var adapter: String?
   @Flag(help: "Print JSON.") var json = false
-
-  func validate() throws {
-    if (prompt == nil) == (chat == nil) { throw ValidationError("give exactly one of --prompt TEXT or --chat TEXT") }
-  }
 
   struct Output: Encodable {
     let promptIds: [Int]
@@ -40,13 +34,7 @@ struct ScoreCommand: ParsableCommand {
 
   func run() throws {
     let m = try model.load()
-    var text = prompt ?? ""
-    if let chat {
-      var msgs: [ChatMessage] = []
-      if let system { msgs.append(.system(system)) }
-      msgs.append(.user(chat))
-      text = m.tokenizer.chatPrompt(msgs, addGenerationPrompt: true)
-    }
+    let text = input.text(m.tokenizer)
     let p = m.tokenizer.encode(text)
     var c = m.tokenizer.encode(continuation)
     if appendEos, let e = m.tokenizer.eosId { c.append(e) }
