@@ -131,3 +131,80 @@ public struct JSONNode {
     return n.boolValue
   }
 }
+
+extension JSONNode {
+  /// A config section read through its `Codable` type, strictly: the allowed keys are the ones
+  /// `defaults` encodes (plus `optional`, properties that may be nil), a key the section leaves out
+  /// or sets to null keeps its default (null clears the properties in `optional`), and a decoding
+  /// error names the key, what was expected and what was found, in the words of the field readers
+  /// above. The keys are thus spelled once, by the type.
+  public func decode<T: Codable>(_ defaults: T, optional: Set<String> = []) throws -> T {
+    let base = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any]) ?? [:]
+    try onlyKeys(Set(base.keys).union(optional))
+    let given = try object()
+    func decoded(_ keys: [String]) throws -> T {
+      var merged = base
+      for k in keys {
+        if given[k] is NSNull {
+          if optional.contains(k) { merged[k] = nil }
+        } else {
+          merged[k] = given[k]
+        }
+      }
+      return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
+    }
+    do {
+      return try decoded(Array(given.keys))
+    } catch let e as DecodingError {
+      let (type, context): (Any.Type?, DecodingError.Context?) =
+        switch e {
+        case .typeMismatch(let t, let c), .valueNotFound(let t, let c): (t, c)
+        case .dataCorrupted(let c), .keyNotFound(_, let c): (nil, c)
+        @unknown default: (nil, nil)
+        }
+      if let path = context?.codingPath, !path.isEmpty { throw failure(at: path, type: type, defaults: defaults) }
+      // A number the property cannot hold (1.5 for an Int) may come back without its key: find it.
+      for k in given.keys.sorted() where (try? decoded([k])) == nil {
+        throw failure(at: [JSONKey(k)], type: nil, defaults: defaults)
+      }
+      throw failure(at: [], type: type, defaults: defaults)
+    }
+  }
+
+  private struct JSONKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  /// The error for the value at `codingPath` below this node: its key, what the property's type
+  /// expects (the type the decoder names, else the property's own), and the value found there.
+  func failure(at codingPath: [CodingKey], type: Any.Type?, defaults: Any) -> ExperimentError {
+    var node = self
+    for k in codingPath {
+      let key =
+        if let i = k.intValue { node.key + "[\(i)]" } else { node.key.isEmpty ? k.stringValue : "\(node.key).\(k.stringValue)" }
+      let next: Any? =
+        if let i = k.intValue { (node.value as? [Any]).flatMap { i < $0.count ? $0[i] : nil } }
+        else { (node.value as? [String: Any])?[k.stringValue] }
+      node = JSONNode(value: next ?? NSNull(), path: path, key: key)
+    }
+    let property = codingPath.first?.stringValue
+    let target: Any.Type? =
+      type ?? Mirror(reflecting: defaults).children.first { $0.label == property }.map { Swift.type(of: $0.value) }
+    let expected: String =
+      switch target {
+      case is Int.Type, is Int?.Type: "an integer"
+      case is UInt64.Type: "an integer >= 0"
+      case is Double.Type, is Double?.Type: "a finite number"
+      case is Bool.Type: "true or false"
+      case is String.Type: "a string"
+      case let t? where "\(t)".hasPrefix("Array"): "an array"
+      case let t? where "\(t)".hasPrefix("Dictionary"): "an object"
+      default: "a valid value"
+      }
+    return node.fail(expected)
+  }
+}

@@ -61,13 +61,7 @@ public struct EvaluationSpec: Codable, Equatable, Sendable {
 
   /// The `evaluation` object of a config; keys it leaves out keep `defaults`.
   public static func parse(_ s: JSONNode, defaults: EvaluationSpec = EvaluationSpec()) throws -> EvaluationSpec {
-    try s.onlyKeys(["runs", "template", "topic", "maxTokens"])
-    var e = defaults
-    if let v = try s.fieldIfPresent("runs") { e.runs = try v.int() }
-    if let v = try s.fieldIfPresent("template") { e.template = try v.string() }
-    if let v = try s.fieldIfPresent("topic") { e.topic = try v.bool() }
-    if let v = try s.fieldIfPresent("maxTokens") { e.maxTokens = try v.int() }
-    return e
+    try s.decode(defaults)
   }
 }
 
@@ -124,20 +118,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
     if let v = try root.fieldIfPresent("split") { c.split = try v.string() }
     if let v = try root.fieldIfPresent("limit") { c.limit = try v.int() }
     if let v = try root.fieldIfPresent("methods") { c.methods = try v.array().map { try $0.string() } }
-    if let s = try root.fieldIfPresent("selfEdit") {
-      try s.onlyKeys(["k", "maxTokens", "temperature", "topP", "chat"])
-      if let v = try s.fieldIfPresent("k") { c.selfEdit.k = try v.int() }
-      if let v = try s.fieldIfPresent("maxTokens") { c.selfEdit.maxTokens = try v.int() }
-      if let v = try s.fieldIfPresent("temperature") { c.selfEdit.temperature = try v.double() }
-      if let v = try s.fieldIfPresent("topP") { c.selfEdit.topP = try v.double() }
-      if let v = try s.fieldIfPresent("chat") { c.selfEdit.chat = try v.bool() }
-    }
-    if let s = try root.fieldIfPresent("sequences") {
-      try s.onlyKeys(["splitNewlines", "titlePrefix", "appendPassage"])
-      if let v = try s.fieldIfPresent("splitNewlines") { c.sequences.splitNewlines = try v.bool() }
-      if let v = try s.fieldIfPresent("titlePrefix") { c.sequences.titlePrefix = try v.bool() }
-      if let v = try s.fieldIfPresent("appendPassage") { c.sequences.appendPassage = try v.bool() }
-    }
+    if let s = try root.fieldIfPresent("selfEdit") { c.selfEdit = try s.decode(c.selfEdit) }
+    if let s = try root.fieldIfPresent("sequences") { c.sequences = try s.decode(c.sequences) }
     if let t = try root.fieldIfPresent("training") { c.training = try TrainingSpec.parse(t) }
     if let s = try root.fieldIfPresent("evaluation") { c.evaluation = try EvaluationSpec.parse(s) }
     if let t = try root.fieldIfPresent("teacher") { c.teacher = try EndpointSpec.parse(t) }
@@ -201,25 +183,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
 extension TrainingSpec {
   /// Keys absent from `t` keep the value of `defaults`.
   public static func parse(_ t: JSONNode, defaults: TrainingSpec = TrainingSpec()) throws -> TrainingSpec {
-    try t.onlyKeys([
-      "rank", "alpha", "dropout", "targets", "learningRate", "epochs", "batchSize", "gradientAccumulation",
-      "maxGradNorm", "lossMask", "padLength", "appendEOS", "maxLength",
-    ])
-    var s = defaults
-    if let v = try t.fieldIfPresent("rank") { s.rank = try v.int() }
-    if let v = try t.fieldIfPresent("alpha") { s.alpha = try v.double() }
-    if let v = try t.fieldIfPresent("dropout") { s.dropout = try v.double() }
-    if let v = try t.fieldIfPresent("targets") { s.targets = try v.array().map { try $0.string() } }
-    if let v = try t.fieldIfPresent("learningRate") { s.learningRate = try v.double() }
-    if let v = try t.fieldIfPresent("epochs") { s.epochs = try v.int() }
-    if let v = try t.fieldIfPresent("batchSize") { s.batchSize = try v.int() }
-    if let v = try t.fieldIfPresent("gradientAccumulation") { s.gradientAccumulation = try v.int() }
-    if let o = try t.object()["maxGradNorm"] { s.maxGradNorm = o is NSNull ? nil : try t.field("maxGradNorm").double() }
-    if let v = try t.fieldIfPresent("lossMask") { s.lossMask = try v.string() }
-    if let v = try t.fieldIfPresent("padLength") { s.padLength = try v.int() }
-    if let v = try t.fieldIfPresent("appendEOS") { s.appendEOS = try v.bool() }
-    if let v = try t.fieldIfPresent("maxLength") { s.maxLength = try v.int() }
-    return s
+    // null turns clipping off (nil), where it keeps every other key's default.
+    try t.decode(defaults, optional: ["maxGradNorm"])
   }
 
   public func validate(path: String, key k: String) throws {

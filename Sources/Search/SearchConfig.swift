@@ -249,14 +249,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       guard let x = SeedScores(rawValue: s) else { throw v.fail("measured or released") }
       c.seedArchive = x
     }
-    if let p = try root.fieldIfPresent("proposer") {
-      try p.onlyKeys(["templateMaxTokens", "completionMaxTokens", "retries", "constrained", "exploitFraction"])
-      if let v = try p.fieldIfPresent("templateMaxTokens") { c.proposer.templateMaxTokens = try v.int() }
-      if let v = try p.fieldIfPresent("completionMaxTokens") { c.proposer.completionMaxTokens = try v.int() }
-      if let v = try p.fieldIfPresent("retries") { c.proposer.retries = try v.int() }
-      if let v = try p.fieldIfPresent("constrained") { c.proposer.constrained = try v.bool() }
-      if let v = try p.fieldIfPresent("exploitFraction") { c.proposer.exploitFraction = try v.double() }
-    }
+    if let p = try root.fieldIfPresent("proposer") { c.proposer = try p.decode(c.proposer) }
     if let t = try root.fieldIfPresent("training") {
       c.training = try TrainingSpec.parse(t, defaults: c.training)
     }
@@ -265,16 +258,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
       if c.evaluation.runs != 1 { throw try s.field("runs").fail("1 (evaluation runs are the top-level 'runs')") }
     }
-    if let s = try root.fieldIfPresent("sft") {
-      try s.onlyKeys(["rank", "alpha", "learningRate", "epochs", "gradientAccumulation", "maxLength", "seed"])
-      if let v = try s.fieldIfPresent("rank") { c.sft.rank = try v.int() }
-      if let v = try s.fieldIfPresent("alpha") { c.sft.alpha = try v.double() }
-      if let v = try s.fieldIfPresent("learningRate") { c.sft.learningRate = try v.double() }
-      if let v = try s.fieldIfPresent("epochs") { c.sft.epochs = try v.int() }
-      if let v = try s.fieldIfPresent("gradientAccumulation") { c.sft.gradientAccumulation = try v.int() }
-      if let v = try s.fieldIfPresent("maxLength") { c.sft.maxLength = try v.int() }
-      if let v = try s.fieldIfPresent("seed") { c.sft.seed = try v.seed() }
-    }
+    if let s = try root.fieldIfPresent("sft") { c.sft = try s.decode(c.sft) }
     c.seedArchive = c.variant.usesArchive ? c.seedScores : nil  // the canonical form
     try c.validate(path: path)
     return c

@@ -251,6 +251,28 @@ struct ConfigTests {
     for f in ["smoke", "paper-val200"] { _ = try RunConfig.load(path: packageRoot + "/Data/configs/\(f).json") }
   }
 
+  @Test("config sections decode through their types: left-out and null keys keep defaults, null clears clipping")
+  func sectionsThroughCodable() throws {
+    let c = try parse(#"{"training": {"rank": 8, "epochs": null, "maxGradNorm": null}, "selfEdit": {"chat": true}}"#)
+    #expect(c.training.rank == 8 && c.training.epochs == 10 && c.training.maxGradNorm == nil && c.selfEdit.chat)
+    #expect(try parse(#"{"training": {"epochs": 3.0}}"#).training.epochs == 3)
+    for (text, key, expected, found) in [
+      (#"{"training": {"epochs": 1.5}}"#, "training.epochs", "an integer", "the number 1.5"),
+      (#"{"training": {"targets": ["q", 3]}}"#, "training.targets[1]", "a string", "the number 3"),
+      (#"{"training": {"targets": "q"}}"#, "training.targets", "an array", "the string \"q\""),
+      (#"{"training": {"alpha": true}}"#, "training.alpha", "a finite number", "true"),
+      (#"{"sequences": {"titlePrefix": "yes"}}"#, "sequences.titlePrefix", "true or false", "the string \"yes\""),
+      (
+        #"{"selfEdit": {"kk": 1}}"#, "selfEdit.kk", "one of the keys chat, k, maxTokens, temperature, topP",
+        "an unknown key"
+      ),
+    ] {
+      #expect(throws: ExperimentError.malformed(path: "c.json", key: key, expected: expected, found: found)) {
+        try parse(text)
+      }
+    }
+  }
+
   @Test(
     "bad keys and values are errors naming the key, the expected range and the value",
     arguments: [

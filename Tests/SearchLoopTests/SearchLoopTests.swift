@@ -419,6 +419,19 @@ struct SearchLoopTests {
 
 @Suite("Search configs")
 struct SearchConfigTests {
+  @Test("proposer and sft sections decode through their types; a negative or fractional seed names the key")
+  func sections() throws {
+    let c = try SearchConfig.parse(
+      Data(#"{"variant": "search-noarchive", "proposer": {"retries": 5}, "sft": {"seed": 7, "epochs": 1}}"#.utf8),
+      path: "c.json")
+    #expect(c.proposer.retries == 5 && c.proposer.templateMaxTokens == 256 && c.sft.seed == 7 && c.sft.rank == 64)
+    for (seed, found) in [("-1", "the number -1"), ("2.5", "the number 2.5")] {
+      #expect(
+        throws: ExperimentError.malformed(path: "c.json", key: "sft.seed", expected: "an integer >= 0", found: found)
+      ) { try SearchConfig.parse(Data(#"{"sft": {"seed": \#(seed)}}"#.utf8), path: "c.json") }
+    }
+  }
+
   @Test(
     "defaults: the search repo's inner loop and answering; fixed-prompt variants take one template and M x C completions"
   )
