@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the numbers of Reports/search-small-reading.md from the committed search-small runs in
-# Reports/runs/search-small-{noarchive,archive,qd,rewrite}/ with jq (no build, no model):
+# Reports/runs/search-small-{noarchive,archive,qd,rewrite,implications}/ with jq (no build, no model):
 #   bash Reports/search-small-numbers.sh runs         config, model and threads of each run
 #   bash Reports/search-small-numbers.sh validation   per run and iteration: the un-adapted proposer's
 #                                                     validation score, the gain and its 95% interval,
@@ -20,7 +20,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/runs"
-runs=(search-small-noarchive search-small-archive search-small-qd search-small-rewrite)
+runs=(search-small-noarchive search-small-archive search-small-qd search-small-rewrite search-small-implications)
 r4() { echo '(. * 10000 | round / 10000)'; }
 
 case "${1:-}" in

@@ -24,7 +24,8 @@ do for [fmt in "png svg"] {
   plot "distinct-instructions.dat" index 0 using 5:2 with linespoints lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
        "distinct-instructions.dat" index 1 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle, \
        "distinct-instructions.dat" index 2 using 5:2 with linespoints lw 2 dt 3 pt 7 ps 1.2 lc rgb "#2ca02c" notitle, \
-       "distinct-instructions.dat" index 3 using 5:2 with linespoints lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" notitle
+       "distinct-instructions.dat" index 3 using 5:2 with linespoints lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" notitle, \
+       "distinct-instructions.dat" index 4 using 5:2 with linespoints lw 2 dt 5 pt 9 ps 1.2 lc rgb "#9467bd" notitle
   # legend, below every panel and its x label
   reset
   unset border
@@ -41,7 +42,8 @@ do for [fmt in "png svg"] {
        keyentry with linespoints lw 2 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" title "search-small-noarchive", \
        keyentry with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "search-small-archive", \
        keyentry with linespoints lw 2 dt 3 pt 7 ps 1.2 lc rgb "#2ca02c" title "search-small-qd", \
-       keyentry with linespoints lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" title "search-small-rewrite"
+       keyentry with linespoints lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" title "search-small-rewrite", \
+       keyentry with linespoints lw 2 dt 5 pt 9 ps 1.2 lc rgb "#9467bd" title "search-small-implications"
   unset multiplot
 
   unset output

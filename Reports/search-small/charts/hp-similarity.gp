@@ -3,7 +3,7 @@
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,595 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,595 dynamic noenhanced font "DejaVu Sans,11" }
   set output "hp-similarity." . fmt
-  set multiplot title "Intra-iteration hyperparameter similarity of the train templates\nSeries are drawn side by side (x moved by up to ±0.08) so that equal values stay visible.\nNo value at any iteration (not drawn): search-small-rewrite."
+  set multiplot title "Intra-iteration hyperparameter similarity of the train templates\nSeries are drawn side by side (x moved by up to ±0.08) so that equal values stay visible.\nNo value at any iteration (not drawn): search-small-rewrite, search-small-implications."
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"

@@ -3,7 +3,7 @@
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1260,637 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1260,637 dynamic noenhanced font "DejaVu Sans,11" }
   set output "text-similarity." . fmt
-  set multiplot title "Intra-iteration instruction similarity of the train templates\nSeries are drawn side by side (x moved by up to ±0.08) so that equal values stay visible.\nThe paper's text-collapse threshold (0.92) is on text-embedding-3-large's (1+cos)/2 scale; none of these measures is on that scale, so it is not drawn.\nNo value at any iteration (not drawn): search-small-rewrite."
+  set multiplot title "Intra-iteration instruction similarity of the train templates\nSeries are drawn side by side (x moved by up to ±0.08) so that equal values stay visible.\nThe paper's text-collapse threshold (0.92) is on text-embedding-3-large's (1+cos)/2 scale; none of these measures is on that scale, so it is not drawn.\nNo value at any iteration (not drawn): search-small-rewrite, search-small-implications."
   # panel 1: embedding cosine (1+cos)/2, model all-MiniLM-L6-v2 (local, mean pooling)
   reset
   set grid ytics lc rgb "#dddddd"

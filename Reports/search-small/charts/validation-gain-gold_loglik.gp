@@ -28,6 +28,8 @@ do for [fmt in "png svg"] {
        "validation-gain-gold_loglik.dat" index 2 using 5:2 with lines lw 2 dt 3 lc rgb "#2ca02c" notitle, \
        "validation-gain-gold_loglik.dat" index 3 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 8 ps 1.2 lc rgb "#ff7f0e" notitle, \
        "validation-gain-gold_loglik.dat" index 3 using 5:2 with lines lw 2 dt 4 lc rgb "#ff7f0e" notitle, \
+       "validation-gain-gold_loglik.dat" index 4 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 9 ps 1.2 lc rgb "#9467bd" notitle, \
+       "validation-gain-gold_loglik.dat" index 4 using 5:2 with lines lw 2 dt 5 lc rgb "#9467bd" notitle, \
        0 with lines lw 1.5 dt 2 lc rgb "#444444" notitle
   # legend, below every panel and its x label
   reset
@@ -46,6 +48,7 @@ do for [fmt in "png svg"] {
        keyentry with yerrorlines lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" title "search-small-archive", \
        keyentry with yerrorlines lw 2 dt 3 pt 7 ps 1.2 lc rgb "#2ca02c" title "search-small-qd", \
        keyentry with yerrorlines lw 2 dt 4 pt 8 ps 1.2 lc rgb "#ff7f0e" title "search-small-rewrite", \
+       keyentry with yerrorlines lw 2 dt 5 pt 9 ps 1.2 lc rgb "#9467bd" title "search-small-implications", \
        keyentry with lines lw 1.5 dt 2 lc rgb "#444444" title "no gain"
   unset multiplot
 

@@ -1,7 +1,7 @@
 # validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages
 # Regenerate: gnuplot validation-score-contains_single.gp   (reads validation-score-contains_single.dat, writes validation-score-contains_single.png and validation-score-contains_single.svg)
 do for [fmt in "png svg"] {
-  if (fmt eq "png") { set terminal pngcairo size 1000,803 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,803 dynamic noenhanced font "DejaVu Sans,11" }
+  if (fmt eq "png") { set terminal pngcairo size 1260,803 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1260,803 dynamic noenhanced font "DejaVu Sans,11" }
   set output "validation-score-contains_single." . fmt
   set multiplot title "validation contains_single per iteration, adapted and un-adapted, 95% bootstrap CI over passages\nSeries are drawn side by side (x moved by up to ±0.04) so that equal values and their whiskers stay visible."
   # panel 1: search-small-noarchive
@@ -9,8 +9,8 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.092
-  set rmargin at screen 0.472
+  set lmargin at screen 0.0730159
+  set rmargin at screen 0.311111
   set tmargin at screen 0.884184
   set bmargin at screen 0.572852
   set title "search-small-noarchive"
@@ -28,8 +28,8 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.592
-  set rmargin at screen 0.972
+  set lmargin at screen 0.406349
+  set rmargin at screen 0.644444
   set tmargin at screen 0.884184
   set bmargin at screen 0.572852
   set title "search-small-archive"
@@ -47,10 +47,10 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.092
-  set rmargin at screen 0.472
-  set tmargin at screen 0.452055
-  set bmargin at screen 0.140722
+  set lmargin at screen 0.739683
+  set rmargin at screen 0.977778
+  set tmargin at screen 0.884184
+  set bmargin at screen 0.572852
   set title "search-small-qd"
   set xlabel "iteration"
   set ylabel "validation contains_single"
@@ -66,8 +66,8 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.592
-  set rmargin at screen 0.972
+  set lmargin at screen 0.0730159
+  set rmargin at screen 0.311111
   set tmargin at screen 0.452055
   set bmargin at screen 0.140722
   set title "search-small-rewrite"
@@ -80,6 +80,25 @@ do for [fmt in "png svg"] {
   plot "validation-score-contains_single.dat" index 6 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
        "validation-score-contains_single.dat" index 6 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
        "validation-score-contains_single.dat" index 7 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # panel 5: search-small-implications
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.406349
+  set rmargin at screen 0.644444
+  set tmargin at screen 0.452055
+  set bmargin at screen 0.140722
+  set title "search-small-implications"
+  set xlabel "iteration"
+  set ylabel "validation contains_single"
+  set xrange [-0.4:1.4]
+  set yrange [-0.0063:0.1113]
+  set xtics 1
+  unset key
+  plot "validation-score-contains_single.dat" index 8 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 8 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-contains_single.dat" index 9 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
   # legend, below every panel and its x label
   reset
   unset border

@@ -1,7 +1,7 @@
 # validation gold_loglik per iteration, adapted and un-adapted, 95% bootstrap CI over passages
 # Regenerate: gnuplot validation-score-gold_loglik.gp   (reads validation-score-gold_loglik.dat, writes validation-score-gold_loglik.png and validation-score-gold_loglik.svg)
 do for [fmt in "png svg"] {
-  if (fmt eq "png") { set terminal pngcairo size 1000,803 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,803 dynamic noenhanced font "DejaVu Sans,11" }
+  if (fmt eq "png") { set terminal pngcairo size 1260,803 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1260,803 dynamic noenhanced font "DejaVu Sans,11" }
   set output "validation-score-gold_loglik." . fmt
   set multiplot title "validation gold_loglik per iteration, adapted and un-adapted, 95% bootstrap CI over passages\nSeries are drawn side by side (x moved by up to ±0.04) so that equal values and their whiskers stay visible."
   # panel 1: search-small-noarchive
@@ -9,15 +9,15 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.092
-  set rmargin at screen 0.472
+  set lmargin at screen 0.0730159
+  set rmargin at screen 0.311111
   set tmargin at screen 0.884184
   set bmargin at screen 0.572852
   set title "search-small-noarchive"
   set xlabel "iteration"
   set ylabel "validation gold_loglik"
   set xrange [-0.4:1.4]
-  set yrange [-8.52586:-5.02493]
+  set yrange [-8.87812:-5.00499]
   set xtics 1
   unset key
   plot "validation-score-gold_loglik.dat" index 0 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
@@ -28,15 +28,15 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.592
-  set rmargin at screen 0.972
+  set lmargin at screen 0.406349
+  set rmargin at screen 0.644444
   set tmargin at screen 0.884184
   set bmargin at screen 0.572852
   set title "search-small-archive"
   set xlabel "iteration"
   set ylabel "validation gold_loglik"
   set xrange [-0.4:1.4]
-  set yrange [-8.52586:-5.02493]
+  set yrange [-8.87812:-5.00499]
   set xtics 1
   unset key
   plot "validation-score-gold_loglik.dat" index 2 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
@@ -47,15 +47,15 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.092
-  set rmargin at screen 0.472
-  set tmargin at screen 0.452055
-  set bmargin at screen 0.140722
+  set lmargin at screen 0.739683
+  set rmargin at screen 0.977778
+  set tmargin at screen 0.884184
+  set bmargin at screen 0.572852
   set title "search-small-qd"
   set xlabel "iteration"
   set ylabel "validation gold_loglik"
   set xrange [-0.4:1.4]
-  set yrange [-8.52586:-5.02493]
+  set yrange [-8.87812:-5.00499]
   set xtics 1
   unset key
   plot "validation-score-gold_loglik.dat" index 4 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
@@ -66,20 +66,39 @@ do for [fmt in "png svg"] {
   set grid ytics lc rgb "#dddddd"
   set border 3
   set tics nomirror
-  set lmargin at screen 0.592
-  set rmargin at screen 0.972
+  set lmargin at screen 0.0730159
+  set rmargin at screen 0.311111
   set tmargin at screen 0.452055
   set bmargin at screen 0.140722
   set title "search-small-rewrite"
   set xlabel "iteration"
   set ylabel "validation gold_loglik"
   set xrange [-0.4:1.4]
-  set yrange [-8.52586:-5.02493]
+  set yrange [-8.87812:-5.00499]
   set xtics 1
   unset key
   plot "validation-score-gold_loglik.dat" index 6 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
        "validation-score-gold_loglik.dat" index 6 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
        "validation-score-gold_loglik.dat" index 7 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
+  # panel 5: search-small-implications
+  reset
+  set grid ytics lc rgb "#dddddd"
+  set border 3
+  set tics nomirror
+  set lmargin at screen 0.406349
+  set rmargin at screen 0.644444
+  set tmargin at screen 0.452055
+  set bmargin at screen 0.140722
+  set title "search-small-implications"
+  set xlabel "iteration"
+  set ylabel "validation gold_loglik"
+  set xrange [-0.4:1.4]
+  set yrange [-8.87812:-5.00499]
+  set xtics 1
+  unset key
+  plot "validation-score-gold_loglik.dat" index 8 using 5:2:3:4 with yerrorbars lw 1.5 dt 1 pt 5 ps 1.2 lc rgb "#1f77b4" notitle, \
+       "validation-score-gold_loglik.dat" index 8 using 5:2 with lines lw 2 dt 1 lc rgb "#1f77b4" notitle, \
+       "validation-score-gold_loglik.dat" index 9 using 5:2 with linespoints lw 2 dt 2 pt 6 ps 1.2 lc rgb "#d62728" notitle
   # legend, below every panel and its x label
   reset
   unset border
