@@ -3,6 +3,7 @@
 // groups the paper's collapse figures score), their scores, the training data's length, and the
 // validation result with intervals. Reads files only; never the runtime.
 import Foundation
+import Search
 
 public struct SearchRunIteration: Sendable {
   public var iteration: Int
@@ -43,37 +44,36 @@ public struct SearchRun: Sendable {
 
   /// Whether `dir` holds a search run (its config names a variant).
   public static func isSearchRun(_ dir: String) -> Bool {
-    guard let d = FileManager.default.contents(atPath: dir + "/config.json"), let v = try? JSONValue.parse(d, path: dir)
+    guard let d = FileManager.default.contents(atPath: SearchLayout(dir).config), let v = try? JSONValue.parse(d, path: dir)
     else { return false }
     return v["variant"] != nil
   }
 
   /// Reads every finished iteration (an iteration counts once its validation results exist).
   public static func load(_ dir: String) throws -> SearchRun {
-    let config = try JSONValue.load(dir + "/config.json")
+    let layout = SearchLayout(dir)
+    let config = try JSONValue.load(layout.config)
     guard case .string(let variant)? = config["variant"], case .string(let name)? = config["name"] else {
       throw AnalysisError.malformed(
-        path: dir + "/config.json", key: "variant", expected: "a search config", found: config.kind)
+        path: layout.config, key: "variant", expected: "a search config", found: config.kind)
     }
-    var reward = "gold_loglik"
+    var reward = SearchConfig().reward
     if case .string(let r)? = config["reward"] { reward = r }
     var its: [SearchRunIteration] = []
     var total = 0
     if case .number(let n)? = config["iterations"] { total = Int(n) }
     for i in 0..<max(total, 0) {
-      let d = dir + String(format: "/iter-%02d", i)
-      guard FileManager.default.fileExists(atPath: d + "/val-results.json") else { break }
-      its.append(try iteration(i, dir: d, reward: reward))
+      guard FileManager.default.fileExists(atPath: layout.file(.valResults, iteration: i)) else { break }
+      its.append(try iteration(i, layout: layout, reward: reward))
     }
     var run = SearchRun(
       dir: dir, name: name, variant: variant, reward: reward,
-      complete: FileManager.default.fileExists(atPath: dir + "/summary.json") && its.count == total, iterations: its)
+      complete: FileManager.default.fileExists(atPath: layout.summary) && its.count == total, iterations: its)
     run.config = config
-    let seedDir = dir + "/iter-00"
-    if FileManager.default.fileExists(atPath: seedDir + "/seed-results.json") {
-      let t = try templates(
-        try JSONValue.load(seedDir + "/seed-proposals.json"), path: seedDir + "/seed-proposals.json")
-      let s = scores(try JSONValue.load(seedDir + "/seed-results.json"), reward: reward)
+    let seedResults = layout.file(.seedResults, iteration: 0), seedProposals = layout.file(.seedProposals, iteration: 0)
+    if FileManager.default.fileExists(atPath: seedResults) {
+      let t = try templates(try JSONValue.load(seedProposals), path: seedProposals)
+      let s = scores(try JSONValue.load(seedResults), reward: reward)
       run.seeds = zip(t, s).map { ($0, $1.accuracy, $1.normalizedGain) }
     }
     return run
@@ -140,12 +140,13 @@ public struct SearchRun: Sendable {
       n: Int(number(v?["n"]) ?? 0))
   }
 
-  static func iteration(_ i: Int, dir d: String, reward: String) throws -> SearchRunIteration {
-    let proposals = try JSONValue.load(d + "/train-proposals.json")
-    let results = try JSONValue.load(d + "/train-results.json")
-    let completions = try JSONValue.load(d + "/train-completions.json")
-    let val = try JSONValue.load(d + "/val-results.json")
-    let templates = try templates(proposals, path: d + "/train-proposals.json")
+  static func iteration(_ i: Int, layout: SearchLayout, reward: String) throws -> SearchRunIteration {
+    let f = { (file: SearchLayout.File) in layout.file(file, iteration: i) }
+    let proposals = try JSONValue.load(f(.trainProposals))
+    let results = try JSONValue.load(f(.trainResults))
+    let completions = try JSONValue.load(f(.trainCompletions))
+    let val = try JSONValue.load(f(.valResults))
+    let templates = try templates(proposals, path: f(.trainProposals))
     let scores = scores(results, reward: reward)
     let comps = array(completions["completions"])
     let ok = comps.filter { $0["failure"] == nil || $0["failure"] == .null }
@@ -159,22 +160,22 @@ public struct SearchRun: Sendable {
       }
     }
     var valTemplate: Template?
-    if let p = try? JSONValue.load(d + "/val-proposals.json"), let t = array(p["templates"]).first,
+    if let p = try? JSONValue.load(f(.valProposals)), let t = array(p["templates"]).first,
       case .string(let s)? = t["instruction"]
     {
       var hp: [String: JSONValue] = [:]
-      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: d)
+      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: f(.valProposals))
       {
         hp = o
       }
       valTemplate = Template(instruction: s, hyperparameters: hp, clamped: clamped(t))
     }
     var coverage: Double?, qd: Double?, size: Int?
-    if let a = try? JSONValue.load(d + "/archive.json") {
+    if let a = try? JSONValue.load(f(.archive)) {
       coverage = number(a["coverage"]); qd = number(a["qdScore"]); size = array(a["entries"]).count
     }
     var rows: Int?
-    if let s = try? Data(contentsOf: URL(fileURLWithPath: d + "/sft-rows.jsonl")) {
+    if let s = try? Data(contentsOf: URL(fileURLWithPath: f(.sftRows))) {
       rows = s.split(separator: 0x0A).count
     }
     return SearchRunIteration(

@@ -10,12 +10,13 @@ public struct RunFiles: Sendable {
   public var records: [EvalRecord]
 
   public static func load(dir: String) throws -> RunFiles {
-    let config = try RunConfig.load(path: dir + "/config.json")
+    let layout = RunLayout(dir)
+    let config = try RunConfig.load(path: layout.config)
     let records = try recordFiles(in: dir).flatMap { try decodeLines(EvalRecord.self, path: $0) }
-    let sp = dir + "/summary.json"
+    let sp = layout.summary
     guard let d = FileManager.default.contents(atPath: sp) else {
       // A run in progress (or killed): summarise what is recorded; the summary says it is incomplete.
-      guard let m = try? JSONNode.load(dir + "/manifest.json"), let passages = try? m.field("passages").int(),
+      guard let m = try? JSONNode.load(layout.manifest), let passages = try? m.field("passages").int(),
         let questions = try? m.field("questions").int(), let sha = try? m.field("modelSHA256").string(),
         let cfgSHA = try? m.field("configSHA256").string()
       else {
@@ -25,7 +26,7 @@ public struct RunFiles: Sendable {
             "run summary (and no manifest.json to summarise the records with): finish the run, or `seb merge` its shards"
         )
       }
-      let judged = try judgeVerdicts(path: dir + "/judge.jsonl")
+      let judged = try judgeVerdicts(path: layout.judge)
       let summary = try Summarize.run(
         config: config, configSHA256: cfgSHA, modelSHA256: sha, passages: passages, questions: questions,
         records: records, judged: judged)
@@ -49,12 +50,7 @@ public struct RunFiles: Sendable {
   }
 
   /// Every records file of a directory (one unsharded file, or shard files), sorted by name.
-  public static func recordFiles(in dir: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
-      $0.hasPrefix("records") && $0.hasSuffix(".jsonl")
-    }
-    .sorted().map { dir + "/" + $0 }
-  }
+  public static func recordFiles(in dir: String) -> [String] { RunLayout.shardFiles(.records, in: dir) }
 
   /// The records of a JSON Lines file; a line that does not decode names the file and line.
   public static func decodeLines<T: Decodable>(_ type: T.Type, path: String) throws -> [T] {

@@ -143,7 +143,7 @@ public struct SearchJudge {
 }
 
 extension SearchRunner {
-  var judgePath: String { dir + "/judge-verdicts.jsonl" }
+  var judgePath: String { SearchLayout(dir).judgeVerdicts }
 
   /// The run's judge (its endpoint, verdict file and the variant's prompt), nil without one.
   func judge() throws -> SearchJudge? {
@@ -196,7 +196,7 @@ public struct StageJudgement: Sendable {
 extension SearchJudge {
   /// The judge's rule should be the run's (`config.variant.judgeRule`).
   public func judgeRun(dir: String, dataRoot: String) throws -> [StageJudgement] {
-    let config = try SearchConfig.load(path: dir + "/config.json")
+    let config = try SearchConfig.load(path: SearchLayout(dir).config)
     func passages(_ split: String, _ n: Int) throws -> [Passage] {
       Array(try SplitManifest.load(split).passages(dataRoot: dataRoot).prefix(n))
     }
@@ -204,7 +204,7 @@ extension SearchJudge {
     var out: [StageJudgement] = []
     for i in 0..<config.iterations {
       let train = try passages(config.trainSplit(iteration: i), config.trainPassages)
-      let d = dir + String(format: "/iter-%02d", i)
+      let d = SearchLayout(dir).iteration(i)
       for stage in ["seed", "train", "val"] {
         let recs = try SearchRunner.stageRecords(iterDir: d, stage: stage)
         guard !recs.isEmpty else { continue }

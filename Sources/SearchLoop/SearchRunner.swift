@@ -86,7 +86,7 @@ public final class SearchRunner {
     engines[0] = engine
   }
 
-  func iterDir(_ i: Int) -> String { dir + String(format: "/iter-%02d", i) }
+  var layout: SearchLayout { SearchLayout(dir) }
 
   // MARK: Files
 
@@ -111,14 +111,14 @@ public final class SearchRunner {
   /// Appends a stage's wall time to `timings.jsonl`.
   func time(_ stage: String, since t0: Date) throws {
     let s = (Date().timeIntervalSince(t0) * 1000).rounded() / 1000
-    try RecordLog(path: dir + "/timings\(options.shard.suffix).jsonl").append(
+    try RecordLog(path: layout.timings(shardSuffix: options.shard.suffix)).append(
       try CanonicalJSON.line(StageTiming(stage: stage, seconds: s)))
   }
 
   /// Every evaluation record of a stage, over all shard files (first record of a key wins), with
   /// the judge's accuracy among the scores when a judge is configured (`judged`).
   func records(_ i: Int, _ stage: String, judged: Bool = true) throws -> [String: SearchEvalRecord] {
-    var out = try Self.stageRecords(iterDir: iterDir(i), stage: stage)
+    var out = try Self.stageRecords(iterDir: layout.iteration(i), stage: stage)
     if judged { try addJudgeScores(&out, iteration: i, stage: stage) }
     return out
   }
@@ -126,7 +126,7 @@ public final class SearchRunner {
   /// A stage's evaluation records in one iteration directory, over all shard files.
   public static func stageRecords(iterDir d: String, stage: String) throws -> [String: SearchEvalRecord] {
     let files = ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? [])
-      .filter { $0.hasPrefix("\(stage)-evaluations") && $0.hasSuffix(".jsonl") }.sorted()
+      .filter { SearchLayout.isEvaluations($0, stage: stage) }.sorted()
     var out: [String: SearchEvalRecord] = [:]
     for f in files {
       for line in try RecordLog.read(path: d + "/" + f).lines {
@@ -148,7 +148,7 @@ public final class SearchRunner {
   @discardableResult
   public func run() throws -> SearchSummary? {
     let session = try RunSession(
-      dir: dir, config: try config.canonical(), manifestPath: dir + "/manifest.json", modelSHA256: modelSHA256,
+      dir: dir, config: try config.canonical(), manifestPath: layout.manifest, modelSHA256: modelSHA256,
       engine: baseEngine.identity
     ) {
       try makeManifest()
@@ -166,7 +166,7 @@ public final class SearchRunner {
     }
     var iterations: [SearchSummary.Iteration] = []
     for i in 0..<config.iterations {
-      try AtomicFile.ensureDirectory(iterDir(i))
+      try AtomicFile.ensureDirectory(layout.iteration(i))
       let train = try loadPassages(config.trainSplit(iteration: i), config.trainPassages)
       let engine = try proposer(i)
       if !rebuildNotes.isEmpty { try session.update { $0.notes = rebuildNotes } }
@@ -176,7 +176,7 @@ public final class SearchRunner {
       options.log("[\(config.name)] iteration \(i + 1)/\(config.iterations): proposer \(engine.identity.model)")
 
       // Train stage.
-      let proposals = try stage(iterDir(i) + "/train-proposals.json") {
+      let proposals = try stage(layout.file(.trainProposals, iteration: i)) {
         options.log("  proposing \(config.templatesPerIteration) template(s)")
         return config.variant.proposesTemplates
           ? try proposer.proposeTemplates(
@@ -184,7 +184,7 @@ public final class SearchRunner {
             seedName: "iter\(i)/train/propose")
           : try proposer.fixedTemplate(config.variant)
       }
-      let completions = try stage(iterDir(i) + "/train-completions.json") {
+      let completions = try stage(layout.file(.trainCompletions, iteration: i)) {
         options.log(
           "  completing \(proposals.templates.count) template(s) x \(train.count) passages x \(config.trainCompletions)"
         )
@@ -199,21 +199,21 @@ public final class SearchRunner {
       else {
         try finish("waiting for other shards (iteration \(i + 1) train evaluations)"); return nil
       }
-      let trainResults = try stage(iterDir(i) + "/train-results.json") {
+      let trainResults = try stage(layout.file(.trainResults, iteration: i)) {
         try results(
           i, "train", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
       }
       let archive = try updateArchive(i, proposals: proposals, completions: completions, results: trainResults)
 
       // Validation stage: one exploit template, one completion per validation passage.
-      let valProposals = try stage(iterDir(i) + "/val-proposals.json") {
+      let valProposals = try stage(layout.file(.valProposals, iteration: i)) {
         options.log("  validation: proposing 1 template")
         return config.variant.proposesTemplates
           ? try proposer.proposeTemplates(
             prompt: prompt, slots: 1, exploitFraction: 1, seedName: "iter\(i)/val/propose")
           : try proposer.fixedTemplate(config.variant)
       }
-      let valCompletions = try stage(iterDir(i) + "/val-completions.json") {
+      let valCompletions = try stage(layout.file(.valCompletions, iteration: i)) {
         options.log("  validation: completing on \(val.count) passages")
         return try proposer.complete(
           templates: valProposals.templates, passages: val, completions: 1, seedName: "iter\(i)/val/complete")
@@ -224,7 +224,7 @@ public final class SearchRunner {
       else {
         try finish("waiting for other shards (iteration \(i + 1) validation evaluations)"); return nil
       }
-      let valResults = try stage(iterDir(i) + "/val-results.json") {
+      let valResults = try stage(layout.file(.valResults, iteration: i)) {
         try results(i, "val", passages: val.count, proposals: valProposals, completions: valCompletions, c: 1)
       }
 
@@ -232,10 +232,10 @@ public final class SearchRunner {
       var sftLog: SFTLog?
       if i < config.iterations - 1 {
         let rows = try sftRows(i, train: train, prompt: prompt, proposals: proposals, completions: completions)
-        sftLog = try stage(iterDir(i) + "/sft-log.json") {
+        sftLog = try stage(layout.file(.sftLog, iteration: i)) {
           options.log("  proposer update: \(rows.count) SFT rows")
           return try engine.proposerUpdate(
-            rows: rows, spec: config.sft, out: iterDir(i) + "/proposer.gguf", log: options.log)
+            rows: rows, spec: config.sft, out: layout.file(.proposer, iteration: i), log: options.log)
         }
       }
       iterations.append(
@@ -253,7 +253,7 @@ public final class SearchRunner {
       failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
       failedEvaluations: all.reduce(0) { $0 + $1.failedEvaluations },
       clampedTemplates: all.reduce(0) { $0 + $1.clampedTemplates })
-    try AtomicFile.write(try CanonicalJSON.pretty(summary), to: dir + "/summary.json")
+    try AtomicFile.write(try CanonicalJSON.pretty(summary), to: layout.summary)
     try finish("finished")
     return summary
   }
@@ -272,7 +272,7 @@ public final class SearchRunner {
   /// wrote (rebuilt from the committed SFT rows when the file is missing, as in a fresh clone).
   func proposer(_ i: Int) throws -> Engine {
     if let e = engines[i] { return e }
-    let path = iterDir(i - 1) + "/proposer.gguf"
+    let path = layout.file(.proposer, iteration: i - 1)
     if !FileManager.default.fileExists(atPath: path) { try rebuildCheckpoint(i - 1) }
     let e = try baseEngine.loading(modelAt: path)
     engines = [0: baseEngine, i: e]  // the base stays: iteration 0 may be resumed in the same process
@@ -285,8 +285,8 @@ public final class SearchRunner {
   /// products differently; then the rebuilt file is used, the mismatch logged and kept in
   /// `rebuildNotes` for the manifest, so a reader knows later iterations ran on a near-copy.
   func rebuildCheckpoint(_ j: Int) throws {
-    let out = iterDir(j) + "/proposer.gguf", logPath = iterDir(j) + "/sft-log.json",
-      rowsPath = iterDir(j) + "/sft-rows.jsonl"
+    let out = layout.file(.proposer, iteration: j), logPath = layout.file(.sftLog, iteration: j),
+      rowsPath = layout.file(.sftRows, iteration: j)
     guard let log = try Self.readJSON(SFTLog.self, logPath), FileManager.default.fileExists(atPath: rowsPath) else {
       throw ExperimentError.missingFile(
         path: out,
@@ -355,14 +355,14 @@ public final class SearchRunner {
   func scoreSeeds(train: [Passage]) throws -> Bool {
     let file = try ArchiveEntry.load(try Datasets.file(Self.archiveSeedFile, dataRoot: options.dataRoot))
     guard config.variant.usesArchive, config.seedScores == .measured else { seeds = (file, nil); return true }
-    try AtomicFile.ensureDirectory(iterDir(0))
+    try AtomicFile.ensureDirectory(layout.iteration(0))
     let engine = try proposer(0)
     let proposer = try Proposer(engine: engine, config: config, prompts: options.prompts)
     proposer.log = options.log
-    let proposals = try stage(iterDir(0) + "/seed-proposals.json") {
+    let proposals = try stage(layout.file(.seedProposals, iteration: 0)) {
       proposer.seedTemplates(file, file: Self.archiveSeedFile)
     }
-    let completions = try stage(iterDir(0) + "/seed-completions.json") {
+    let completions = try stage(layout.file(.seedCompletions, iteration: 0)) {
       options.log(
         "[\(config.name)] seed archive: completing \(proposals.templates.count) seed template(s) x \(train.count) passages x \(config.trainCompletions)"
       )
@@ -375,7 +375,7 @@ public final class SearchRunner {
         0, "seed", engine: engine, passages: train, proposals: proposals, completions: completions,
         c: config.trainCompletions)
     else { return false }
-    let seedResults = try stage(iterDir(0) + "/seed-results.json") {
+    let seedResults = try stage(layout.file(.seedResults, iteration: 0)) {
       try self.results(
         0, "seed", passages: train.count, proposals: proposals, completions: completions, c: config.trainCompletions)
     }
@@ -407,7 +407,7 @@ public final class SearchRunner {
     if i == 0, let n = seedTokens, qd != nil {
       for (e, x) in zip(seed, n) { qd!.insert(e, meanTrainingTokens: x, learningRate: trainedLearningRate(e)) }
     }
-    if i > 0, let f = try Self.readJSON(ArchiveFile.self, iterDir(i - 1) + "/archive.json") {
+    if i > 0, let f = try Self.readJSON(ArchiveFile.self, layout.file(.archive, iteration: i - 1)) {
       let loaded = try f.entries.map {
         ArchiveEntry(
           template: SelfEditTemplate(
@@ -448,7 +448,7 @@ public final class SearchRunner {
     _ i: Int, proposals: ProposalStage, completions: CompletionStage, results: StageResults
   ) throws -> ArchiveFile? {
     guard config.variant.usesArchive else { return nil }
-    return try stage(iterDir(i) + "/archive.json") {
+    return try stage(layout.file(.archive, iteration: i)) {
       let (old, qd0) = try archiveEntries(i)
       var new: [ArchiveEntry] = [], tokens: [Double] = []
       for (t, r) in zip(proposals.templates, results.templates) {

@@ -37,7 +37,7 @@ extension SearchRunner {
           }
         }
     }
-    let log = try RecordLog(path: iterDir(i) + "/\(stage)-evaluations\(options.shard.suffix).jsonl")
+    let log = try RecordLog(path: layout.evaluations(stage: stage, iteration: i, shardSuffix: options.shard.suffix))
     var byKey: [String: CompletionRecord] = [:]
     for r in completions.completions { byKey["\(r.template)/\(r.passage)/\(r.completion)"] = r }
     let mine = passages.indices.filter { options.shard.owns(passage: $0, blockSize: options.blockSize) }
@@ -221,7 +221,7 @@ extension SearchRunner {
   func sftRows(
     _ i: Int, train: [Passage], prompt: String, proposals: ProposalStage, completions: CompletionStage
   ) throws -> [SFTRow] {
-    let path = iterDir(i) + "/sft-rows.jsonl"
+    let path = layout.file(.sftRows, iteration: i)
     if FileManager.default.fileExists(atPath: path) { return try Self.readSFTRows(path) }
     let recs = try records(i, "train")
     let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward

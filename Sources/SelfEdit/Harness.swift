@@ -164,11 +164,11 @@ public final class Harness {
   public static func summarize(
     dir: String, config: RunConfig, manifest: RunManifest, records: [EvalRecord]
   ) throws -> RunSummary {
-    let judged = try Judge.verdicts(path: dir + "/judge.jsonl")
+    let judged = try Judge.verdicts(path: RunLayout(dir).judge)
     let s = try Summarize.run(
       config: config, configSHA256: manifest.configSHA256, modelSHA256: manifest.modelSHA256,
       passages: manifest.passages, questions: manifest.questions, records: records, judged: judged)
-    try AtomicFile.write(try CanonicalJSON.pretty(s), to: dir + "/summary.json")
+    try AtomicFile.write(try CanonicalJSON.pretty(s), to: RunLayout(dir).summary)
     return s
   }
 
@@ -372,7 +372,7 @@ public final class Harness {
         // Recorded ones are answered again too (the batch fixes the gold scores' rounding).
         if options.keepAdapters && answering.contains(r.key) {
           let dir =
-            options.out + "/adapters/"
+            RunLayout(options.out).adapters + "/"
             + r.key.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "-")
           try engine.saveAdapter(t.adapter, to: dir)
         }

@@ -33,11 +33,11 @@ public enum Judge {
     dir: String, backend: JudgeBackend, dataRoot: String, prompts: PromptLibrary = PromptLibrary(),
     log: (String) -> Void = { _ in }
   ) throws -> (judged: Int, failed: Int) {
-    let config = try RunConfig.load(path: dir + "/config.json")
+    let config = try RunConfig.load(path: RunLayout(dir).config)
     let records = try RunFiles.recordFiles(in: dir).flatMap { try RunFiles.decodeLines(EvalRecord.self, path: $0) }
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let template = try prompts.text("judge-seal")
-    let path = dir + "/judge.jsonl"
+    let path = RunLayout(dir).judge
     // Verdicts of this judge already recorded (by prompt and judge model: other judges' verdicts do not count).
     var have: [String: JudgeRecord] = [:]
     for j in try RunFiles.decodeLines(JudgeRecord.self, path: path) where j.judge == backend.name { have[j.key] = j }

@@ -14,17 +14,15 @@ extension Harness {
     var byKey: [String: EvalRecord] = [:]
     var selfEdits: [String: SelfEditRecord] = [:]
     for dir in inputs {
-      let c = try RunConfig.load(path: dir + "/config.json")
+      let c = try RunConfig.load(path: RunLayout(dir).config)
       if let prev = config, prev != c {
         throw ExperimentError.runConflict(dir: dir, message: "its config differs from \(inputs[0])")
       }
       config = c
-      let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-      for f in files where f.hasPrefix("manifest") && f.hasSuffix(".json") {
-        let d = FileManager.default.contents(atPath: dir + "/" + f) ?? Data()
+      for path in RunLayout.shardFiles(.manifest, in: dir) {
+        let d = FileManager.default.contents(atPath: path) ?? Data()
         do { manifests.append(try JSONDecoder().decode(RunManifest.self, from: d)) } catch {
-          throw ExperimentError.malformed(
-            path: dir + "/" + f, key: "(file)", expected: "a run manifest", found: "\(error)")
+          throw ExperimentError.malformed(path: path, key: "(file)", expected: "a run manifest", found: "\(error)")
         }
       }
       for path in RunFiles.recordFiles(in: dir) {
@@ -35,8 +33,8 @@ extension Harness {
           byKey[r.key] = r
         }
       }
-      for f in files where f.hasPrefix("selfedits") && f.hasSuffix(".jsonl") {
-        for s in try RunFiles.decodeLines(SelfEditRecord.self, path: dir + "/" + f) { selfEdits[s.key] = s }
+      for path in RunLayout.shardFiles(.selfEdits, in: dir) {
+        for s in try RunFiles.decodeLines(SelfEditRecord.self, path: path) { selfEdits[s.key] = s }
       }
     }
     guard let config, let first = manifests.first else {
@@ -71,9 +69,7 @@ extension Harness {
       manifest.invocations = manifests.flatMap(\.invocations)
       try st.writeManifest(manifest)
       var judged = Data()
-      for dir in inputs where FileManager.default.fileExists(atPath: dir + "/judge.jsonl") {
-        judged += FileManager.default.contents(atPath: dir + "/judge.jsonl") ?? Data()
-      }
+      for dir in inputs { judged += FileManager.default.contents(atPath: RunLayout(dir).judge) ?? Data() }
       if !judged.isEmpty { try AtomicFile.write(judged, to: st.judgePath) }
       try AtomicFile.write(data, to: st.recordsPath)
       return try summarize(dir: stage, config: config, manifest: manifest, records: records)

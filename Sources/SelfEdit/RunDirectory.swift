@@ -88,19 +88,19 @@ public final class RunDirectory {
 
   public init(dir: String, shard: Shard) { self.dir = dir; self.shard = shard }
 
-  public var configPath: String { dir + "/config.json" }
-  public var manifestPath: String { dir + "/manifest\(shard.suffix).json" }
-  public var recordsPath: String { dir + "/records\(shard.suffix).jsonl" }
-  public var selfEditsPath: String { dir + "/selfedits\(shard.suffix).jsonl" }
-  public var timingsPath: String { dir + "/timings\(shard.suffix).jsonl" }
-  public var summaryPath: String { dir + "/summary.json" }
-  public var judgePath: String { dir + "/judge.jsonl" }
+  public var layout: RunLayout { RunLayout(dir, shardSuffix: shard.suffix) }
+  public var configPath: String { layout.config }
+  public var manifestPath: String { layout.manifest }
+  public var recordsPath: String { layout.records }
+  public var selfEditsPath: String { layout.selfEdits }
+  public var timingsPath: String { layout.timings }
+  public var summaryPath: String { layout.summary }
+  public var judgePath: String { layout.judge }
 
   /// Refuses a directory whose record files were written with another shard layout.
   public func checkShardLayout() throws {
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-    for f in files where f.hasPrefix("records") && f.hasSuffix(".jsonl") {
-      let s = String(f.dropFirst("records".count).dropLast(".jsonl".count))
+    for f in RunLayout.names(.records, in: dir) {
+      let s = RunLayout.suffix(of: f, .records)
       if s == "" && !shard.isWhole || s != "" && !s.hasSuffix("-of-\(shard.count)") {
         throw ExperimentError.runConflict(
           dir: dir, message: "it holds \(f), written with another shard layout than --shard \(shard.label)")
@@ -112,7 +112,7 @@ public final class RunDirectory {
   /// bytes (a different config is refused as a run conflict: exit 73 in seb, for every kind of
   /// run); then clears temporary files a killed writer left. Shared by the harness and the search.
   public static func claim(_ dir: String, config canonical: Data) throws {
-    let path = dir + "/config.json"
+    let path = RunLayout(dir).config
     if let existing = FileManager.default.contents(atPath: path) {
       guard existing == canonical else {
         throw ExperimentError.runConflict(

@@ -256,16 +256,16 @@ struct JudgeCommand: ParsableCommand {
       throw ValidationError("a search run is judged through an endpoint: give --url and --judge-model (e.g. seb serve)")
     }
     try spec.validate(path: "--url", key: "judge")
-    try AtomicFile.checkCreatable(file: dir + "/judge-verdicts.jsonl")
-    var judge = try SearchJudge(
-      spec: spec, path: dir + "/judge-verdicts.jsonl", prompts: PromptLibrary(), rule: config.variant.judgeRule)
+    let verdicts = SearchLayout(dir).judgeVerdicts
+    try AtomicFile.checkCreatable(file: verdicts)
+    var judge = try SearchJudge(spec: spec, path: verdicts, prompts: PromptLibrary(), rule: config.variant.judgeRule)
     judge.log = { eprint($0) }
     print("iteration  stage  answers  judge baseline  judge adapted")
     for s in try judge.judgeRun(dir: dir, dataRoot: Paths.dataRoot(explicit: data)) {
       print(
         String(format: "%9d  %-5@  %7d  %14.4f  %13.4f", s.iteration + 1, s.stage, s.answers, s.baseline, s.adapted))
     }
-    print("verdicts of \(judge.name) in \(dir)/judge-verdicts.jsonl")
+    print("verdicts of \(judge.name) in \(verdicts)")
   }
 }
 
