@@ -47,6 +47,29 @@ func loadEngineForRun(
   return (e, e.identity.modelSHA256, threads)
 }
 
+/// What every run verb (run, baseline, search) settles before its loop, in this order: the output
+/// directory is creatable, the data and prompts the config names are readable (a wrong split fails
+/// in a second), then the engine.
+struct PreparedRun {
+  let dataRoot: String
+  let shard: Shard
+  let engine: Engine
+  let modelSHA256: String
+  let threads: Int
+
+  init(
+    out: String, data: String?, shard: String?, configEngine: String?, model: ModelOptions, engine: EngineOptions,
+    checkInputs: (_ dataRoot: String) throws -> Void
+  ) throws {
+    self.shard = try shard.map(Shard.parse) ?? .whole
+    // Fail on an unwritable --out before loading anything (and create nothing until the run starts).
+    try AtomicFile.checkCreatable(directory: out)
+    dataRoot = Paths.dataRoot(explicit: data)
+    try checkInputs(dataRoot)
+    (self.engine, modelSHA256, threads) = try loadEngineForRun(model, engine, configEngine: configEngine)
+  }
+}
+
 struct RunOptions: ParsableArguments {
   @Option(help: "Run directory (created; the same directory again resumes).") var out: String
   @Option(help: "Data root (default: $SEB_DATA_ROOT, else ../shared/data beside the package).") var data: String?
@@ -81,17 +104,16 @@ func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: 
   if let l = run.limit { config.limit = l }
   if let s = run.seed { config.seed = s }
   try config.validate(path: "config")
-  let shard = try run.shard.map(Shard.parse) ?? .whole
-  // Fail on an unwritable --out before loading anything (and create nothing until the run starts).
-  try AtomicFile.checkCreatable(directory: run.out)
-  // The split, its data and the prompts before the model: a wrong name fails in a second.
-  let dataRoot = Paths.dataRoot(explicit: run.data)
-  _ = try Harness.passages(config: config, dataRoot: dataRoot)
-  for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
-  let (engine, sha, threads) = try loadEngineForRun(model, engineOptions, configEngine: config.engine)
-  var opts = HarnessOptions(dataRoot: dataRoot, out: run.out)
+  let p = try PreparedRun(
+    out: run.out, data: run.data, shard: run.shard, configEngine: config.engine, model: model, engine: engineOptions
+  ) { root in
+    _ = try Harness.passages(config: config, dataRoot: root)
+    for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
+  }
+  let (engine, shard) = (p.engine, p.shard)
+  var opts = HarnessOptions(dataRoot: p.dataRoot, out: run.out)
   opts.shard = shard
-  opts.threads = threads
+  opts.threads = p.threads
   opts.generationBatch = run.generationBatch
   opts.keepAdapters = run.keepAdapters
   opts.adaptersPerStep = run.adaptersPerStep
@@ -99,10 +121,10 @@ func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: 
   eprint(
     "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
   )
-  let h = try Harness(engine: engine, modelSHA256: sha, config: config, options: opts)
+  let h = try Harness(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts)
   if let s = try h.run() {
     print(SummaryText.table(s))
-    print("wrote \(run.out)/summary.json")
+    print("wrote \(RunLayout(run.out).summary)")
   } else {
     print("shard \(shard.label) finished; combine the shards with `seb merge \(run.out) --out DIR`")
   }
@@ -167,7 +189,7 @@ struct MergeCommand: ParsableCommand {
     try AtomicFile.checkCreatable(directory: out)
     let s = try Harness.merge(inputs: inputs, out: out)
     print(SummaryText.table(s))
-    print("wrote \(out)/summary.json (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)")
+    print("wrote \(RunLayout(out).summary) (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)")
   }
 }
 
@@ -180,7 +202,7 @@ struct CheckCommand: ParsableCommand {
   @Argument(help: "Run directory.") var dir: String
   @Option(help: "Expectation file.") var expect: String
   func run() throws {
-    let sp = dir + "/summary.json"
+    let sp = RunLayout(dir).summary
     guard let s = FileManager.default.contents(atPath: sp) else {
       throw ExperimentError.missingFile(path: sp, what: "run summary")
     }
@@ -212,11 +234,11 @@ struct JudgeCommand: ParsableCommand {
   @OptionGroup var model: ModelOptions
 
   func run() throws {
-    if let d = FileManager.default.contents(atPath: dir + "/config.json"), SearchConfig.isSearchConfig(d) {
+    if let d = FileManager.default.contents(atPath: RunLayout(dir).config), SearchConfig.isSearchConfig(d) {
       return try judgeSearch()
     }
     // The run directory first: a wrong path or one that cannot take judge.jsonl is named before any model is loaded.
-    _ = try RunConfig.load(path: dir + "/config.json")
+    _ = try RunConfig.load(path: RunLayout(dir).config)
     for f in ["judge.jsonl", "summary.json"] { try AtomicFile.checkCreatable(file: dir + "/" + f) }
     let backend: JudgeBackend
     if let url {
@@ -231,7 +253,7 @@ struct JudgeCommand: ParsableCommand {
     }
     let (n, failed) = try Judge.run(
       dir: dir, backend: backend, dataRoot: Paths.dataRoot(explicit: data), log: { eprint($0) })
-    let config = try RunConfig.load(path: dir + "/config.json")
+    let config = try RunConfig.load(path: RunLayout(dir).config)
     let rd = RunDirectory(dir: dir, shard: .whole)
     if let manifest = try rd.manifest() {
       let s = try Harness.summarize(dir: dir, config: config, manifest: manifest, records: try rd.records())
@@ -244,7 +266,7 @@ struct JudgeCommand: ParsableCommand {
   /// A search run: every stage's answers graded by the endpoint (the search repo's prompt; the
   /// config's judge when no --url), the judge's accuracy per iteration and stage printed.
   func judgeSearch() throws {
-    let config = try SearchConfig.load(path: dir + "/config.json")
+    let config = try SearchConfig.load(path: SearchLayout(dir).config)
     var spec: EndpointSpec
     if let url {
       guard let judgeModel else { throw ValidationError("--url needs --judge-model") }

@@ -69,13 +69,15 @@ func runSearch(
   var config = c
   if let s = seed { config.seed = s }
   try config.validate(path: "config")
-  try AtomicFile.checkCreatable(directory: out)
-  let dataRoot = Paths.dataRoot(explicit: data)
-  for s in config.splits { _ = try SplitManifest.load(s).passages(dataRoot: dataRoot) }
-  let (engine, sha, threads) = try loadEngineForRun(model, engineOptions, configEngine: config.engine)
-  var opts = SearchOptions(dataRoot: dataRoot, out: out)
-  opts.shard = try shard.map(Shard.parse) ?? .whole
-  opts.threads = threads
+  let p = try PreparedRun(
+    out: out, data: data, shard: shard, configEngine: config.engine, model: model, engine: engineOptions
+  ) { root in
+    for s in config.splits { _ = try SplitManifest.load(s).passages(dataRoot: root) }
+  }
+  let engine = p.engine
+  var opts = SearchOptions(dataRoot: p.dataRoot, out: out)
+  opts.shard = p.shard
+  opts.threads = p.threads
   opts.blockSize = blockSize
   opts.adaptersPerStep = adaptersPerStep
   opts.log = { eprint($0) }
@@ -84,7 +86,7 @@ func runSearch(
       + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
       + "reward \(config.reward), seed \(config.seed), \(engine.identity.device), \(adaptersPerStep) adapters per step, into \(out)"
   )
-  guard let s = try SearchRunner(engine: engine, modelSHA256: sha, config: config, options: opts).run() else {
+  guard let s = try SearchRunner(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts).run() else {
     print(
       "shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue"
     )
@@ -100,5 +102,5 @@ func runSearch(
         v?.gainInterval.upper ?? .nan,
         it.train.templates.count, it.train.failedProposals, it.train.failedCompletions))
   }
-  print("wrote \(out)/summary.json")
+  print("wrote \(SearchLayout(out).summary)")
 }
