@@ -48,7 +48,7 @@ public enum SearchReport {
           score: r.iterations.map { $0.validation[metric]?.score },
           gain: r.iterations.map { $0.validation[metric]?.gain },
           baseline: r.iterations.map { $0.validation[metric]?.baseline })
-      }
+      }.filter { $0.score.contains { $0 != nil } }  // a run without this metric (not judged) gets no empty panel
       charts.append(ExperimentCharts.validationScore(name: "validation-score-\(metric)", metric: metric, runs: v))
       charts.append(ExperimentCharts.validationGain(name: "validation-gain-\(metric)", metric: metric, runs: v))
     }
