@@ -21,7 +21,7 @@ extension SelfEditTemplate {
   }
 
   /// A proposed hyperparameter when it is a number (ints and floats; not booleans).
-  public func proposed(_ key: String) -> Double? { hyperparameters[key].flatMap(HyperparameterSimilarity.number) }
+  public func proposed(_ key: String) -> Double? { hyperparameters[key]?.number }
 }
 
 extension PyJSON {
@@ -66,7 +66,7 @@ public enum HyperparameterSimilarity {
   public static func keySimilarity(_ a: PyJSON?, _ b: PyJSON?, domain d: Domain) -> Double {
     guard let a, let b else { return 0 }
     // Booleans compare by equality, as before the template types merged (Python would count them as ints).
-    guard let x = number(a), let y = number(b) else { return a == b ? 1 : 0 }
+    guard let x = a.number, let y = b.number else { return a == b ? 1 : 0 }
     switch d.scale {
     case .linear:
       return clip01(1 - abs(x - y) / (d.hi - d.lo))
@@ -74,14 +74,6 @@ public enum HyperparameterSimilarity {
       guard x > 0, y > 0 else { return 0 }
       let f: (Double) -> Double = d.scale == .log2 ? { Foundation.log2($0) } : { Foundation.log10($0) }
       return clip01(1 - abs(f(x) - f(y)) / abs(f(d.hi) - f(d.lo)))
-    }
-  }
-
-  static func number(_ v: PyJSON) -> Double? {
-    switch v {
-    case .int(let i): return Double(i)
-    case .float(let d): return d
-    default: return nil
     }
   }
 

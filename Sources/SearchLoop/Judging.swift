@@ -143,12 +143,10 @@ public struct SearchJudge {
 }
 
 extension SearchRunner {
-  var judgePath: String { SearchLayout(dir).judgeVerdicts }
-
   /// The run's judge (its endpoint, verdict file and the variant's prompt), nil without one.
   func judge() throws -> SearchJudge? {
     guard let spec = config.judge else { return nil }
-    var j = try SearchJudge(spec: spec, path: judgePath, prompts: options.prompts, rule: config.variant.judgeRule)
+    var j = try SearchJudge(spec: spec, path: layout.judgeVerdicts, prompts: options.prompts, rule: config.variant.judgeRule)
     j.log = options.log
     return j
   }

@@ -26,36 +26,18 @@ struct EngineOptions: ParsableArguments {
   @Option(help: "Environment variable with the worker's bearer token.") var engineTokenEnv: String?
 }
 
-/// The run's engine: a worker when a URL is given (flag, else config), else the model loaded
-/// into the local engine. Returns it with its model's sha256 (the manifest and summary name it)
-/// and the local thread count (0 for a worker: its identity says what it runs on).
-func loadEngineForRun(
-  _ model: ModelOptions, _ options: EngineOptions, configEngine: String?
-) throws -> (
-  Engine, String, Int
-) {
-  if let url = options.url ?? configEngine {
-    if model.modelPath != nil || model.threads != nil {
-      throw ValidationError("--model and --threads are the worker's with --engine: give them to seb worker")
-    }
-    let e = try RemoteEngine(url: url, tokenEnv: options.engineTokenEnv)
-    eprint("engine \(e.url): \(e.identity.model) on \(e.identity.label)")
-    return (e, e.identity.modelSHA256, 0)
-  }
-  let threads = Runtime.setThreads(model.threads)
-  let e = try LocalEngine(path: model.path)
-  return (e, e.identity.modelSHA256, threads)
-}
-
 /// What every run verb (run, baseline, search) settles before its loop, in this order: the output
 /// directory is creatable, the data and prompts the config names are readable (a wrong split fails
-/// in a second), then the engine.
+/// in a second), then the engine: a worker when a URL is given (flag, else config), else the model
+/// loaded into the local engine.
 struct PreparedRun {
   let dataRoot: String
   let shard: Shard
   let engine: Engine
-  let modelSHA256: String
+  /// The local thread count (0 for a worker: its identity says what it runs on).
   let threads: Int
+  /// The model's sha256, which the manifest and summary name.
+  var modelSHA256: String { engine.identity.modelSHA256 }
 
   init(
     out: String, data: String?, shard: String?, configEngine: String?, model: ModelOptions, engine: EngineOptions,
@@ -66,7 +48,17 @@ struct PreparedRun {
     try AtomicFile.checkCreatable(directory: out)
     dataRoot = Paths.dataRoot(explicit: data)
     try checkInputs(dataRoot)
-    (self.engine, modelSHA256, threads) = try loadEngineForRun(model, engine, configEngine: configEngine)
+    if let url = engine.url ?? configEngine {
+      if model.modelPath != nil || model.threads != nil {
+        throw ValidationError("--model and --threads are the worker's with --engine: give them to seb worker")
+      }
+      let e = try RemoteEngine(url: url, tokenEnv: engine.engineTokenEnv)
+      eprint("engine \(e.url): \(e.identity.model) on \(e.identity.label)")
+      (self.engine, threads) = (e, 0)
+    } else {
+      threads = Runtime.setThreads(model.threads)
+      self.engine = try LocalEngine(path: model.path)
+    }
   }
 }
 
@@ -239,7 +231,7 @@ struct JudgeCommand: ParsableCommand {
     }
     // The run directory first: a wrong path or one that cannot take judge.jsonl is named before any model is loaded.
     _ = try RunConfig.load(path: RunLayout(dir).config)
-    for f in ["judge.jsonl", "summary.json"] { try AtomicFile.checkCreatable(file: dir + "/" + f) }
+    for f in [RunLayout(dir).judge, RunLayout(dir).summary] { try AtomicFile.checkCreatable(file: f) }
     let backend: JudgeBackend
     if let url {
       guard let judgeModel else { throw ValidationError("--url needs --judge-model") }
