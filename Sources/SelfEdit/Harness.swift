@@ -28,6 +28,14 @@ public struct HarnessOptions {
     let quarter = Double(ProcessInfo.processInfo.physicalMemory) / 4
     return max(1, min(8, Int(quarter / (2.5e9 / 8))))
   }()
+  /// Questions decoded together when answering (greedy, a different adapter per row). An execution
+  /// setting like `adaptersPerStep`: on a GPU a larger batch is faster and rounds differently.
+  public var answerBatch = HarnessOptions.defaultAnswerBatch
+  public static let defaultAnswerBatch = 16
+  /// Stop before a block that would end past this many seconds of the invocation (judged by the
+  /// longest block so far), so a job under a time limit (a Slurm allocation, a leased GPU) ends
+  /// cleanly between blocks instead of losing the block it is killed in. nil: run to the end.
+  public var stopAfter: Double?
   /// Save every trained adapter (PEFT format) under `<out>/adapters/<record key>/` (off: nothing
   /// is written per adapter). Does not change any record or the summary.
   public var keepAdapters = false
@@ -41,6 +49,8 @@ public final class Harness {
   public let modelSHA256: String
   public let config: RunConfig
   public let options: HarnessOptions
+  /// Set when `run()` stopped before the end under `options.stopAfter` (the run resumes).
+  public private(set) var stoppedEarly = false
   let loop: InnerLoop
   let runDir: RunDirectory
 
@@ -79,7 +89,8 @@ public final class Harness {
     try session.start(
       Invocation(
         started: isoNow(), finished: nil, host: ProcessInfo.processInfo.hostName, threads: options.threads,
-        adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running"))
+        adaptersPerStep: options.adaptersPerStep, recordsAtStart: done.count, recordsAtEnd: nil, status: "running",
+        answerBatch: options.answerBatch))
 
     let records = try RecordLog(path: runDir.recordsPath)
     let seLog = try RecordLog(path: runDir.selfEditsPath)
@@ -103,27 +114,45 @@ public final class Harness {
 
     // Blocks of the split (not of this shard), so a sharded run packs exactly what the whole run packs.
     let blocks = Dictionary(grouping: mine) { $0 / options.generationBatch }.sorted { $0.key < $1.key }.map(\.value)
+    let invocationStart = Date()
+    var longestBlock = 0.0
     for (b, block) in blocks.enumerated() {
-      progress.beginBlock(left: blocks.count - b)
-      var trainedHere = false
-      defer { progress.endBlock(trained: trainedHere) }
       // A block with a missing baseline answers all of them again: batched gold scoring rounds
       // differently with another batch, so a resumed block repeats the whole batch.
       let unanswered = block.contains { !done.contains(EvalRecord.baselineKey(passage: $0)) } ? block : []
-      let t0 = Date()
-      let baseAnswers = try loop.answerMany(unanswered.map { (passages[$0], nil) })
-      let baseSeconds = Date().timeIntervalSince(t0) / Double(max(1, unanswered.count))
-      for (p, answers) in zip(unanswered, baseAnswers) where !done.contains(EvalRecord.baselineKey(passage: p)) {
-        let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: answers)
-        baselines[p] = r
-        try append(r, seconds: ["answer": baseSeconds])
-      }
       let keys = config.methods.flatMap { m in
         block.flatMap { p in
           (0..<config.selfEdits(for: m)).flatMap { s in
             (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) }
           }
         }
+      }
+      let pending = !unanswered.isEmpty || keys.contains { !done.contains($0) }
+      if pending, let limit = options.stopAfter, longestBlock > 0,
+        Date().timeIntervalSince(invocationStart) + longestBlock > limit
+      {
+        options.log(
+          String(
+            format: "stopping before block %d of %d: %.0f s of --stop-after %.0f s used, the longest block took %.0f s; "
+              + "the same command resumes", b + 1, blocks.count, Date().timeIntervalSince(invocationStart), limit,
+            longestBlock))
+        stoppedEarly = true
+        break
+      }
+      progress.beginBlock(left: blocks.count - b)
+      var trainedHere = false
+      let blockStart = Date()
+      defer {
+        progress.endBlock(trained: trainedHere)
+        if pending { longestBlock = max(longestBlock, Date().timeIntervalSince(blockStart)) }
+      }
+      let t0 = Date()
+      let baseAnswers = try loop.answerMany(unanswered.map { (passages[$0], nil) }, batchSize: options.answerBatch)
+      let baseSeconds = Date().timeIntervalSince(t0) / Double(max(1, unanswered.count))
+      for (p, answers) in zip(unanswered, baseAnswers) where !done.contains(EvalRecord.baselineKey(passage: p)) {
+        let r = EvalRecord(kind: .baseline, method: "", passage: p, answers: answers)
+        baselines[p] = r
+        try append(r, seconds: ["answer": baseSeconds])
       }
       guard keys.contains(where: { !done.contains($0) }) else { continue }
       trainedHere = true
@@ -150,8 +179,8 @@ public final class Harness {
       try trainAndAnswer(&all, passages: passages, answering: Set(all.map(\.record.key)).subtracting(done))
       for e in all where !done.contains(e.record.key) { try append(e.record, seconds: e.seconds) }
     }
-    try session.finish(status: "finished", recordsAtEnd: done.count)
-    guard options.shard.isWhole else { return nil }
+    try session.finish(status: stoppedEarly ? "stopped" : "finished", recordsAtEnd: done.count)
+    guard options.shard.isWhole, !stoppedEarly else { return nil }
     let summary = try Harness.summarize(
       dir: options.out, config: config, manifest: session.manifest, records: try runDir.records())
     return summary
@@ -383,7 +412,7 @@ public final class Harness {
     // Every adapter's questions in one batched decode; on an error, each alone to name the failure.
     let t1 = Date()
     let batch = toAnswer.map { (passages[items[$0.item].record.passage], Optional($0.adapter)) }
-    if let all = try? loop.answerMany(batch) {
+    if let all = try? loop.answerMany(batch, batchSize: options.answerBatch) {
       let secs = Date().timeIntervalSince(t1) / Double(max(1, toAnswer.count))
       for (a, answers) in zip(toAnswer, all) {
         items[a.item].record.answers = answers; items[a.item].seconds["answer"] = secs

@@ -51,13 +51,16 @@ public struct Invocation: Codable, Equatable, Sendable {
   public var notes: [String]?
   /// The engine this invocation ran on (absent in runs before engines were recorded).
   public var engine: EngineIdentity?
+  /// Answers decoded together (absent: 16, the only size before it was an option). Like
+  /// `adaptersPerStep` it changes float rounding only.
+  public var answerBatch: Int?
   public init(
     started: String, finished: String?, host: String, threads: Int, adaptersPerStep: Int?, recordsAtStart: Int,
     recordsAtEnd: Int?,
-    status: String
+    status: String, answerBatch: Int? = nil
   ) {
     self.started = started; self.finished = finished; self.host = host; self.threads = threads;
-    self.adaptersPerStep = adaptersPerStep
+    self.adaptersPerStep = adaptersPerStep; self.answerBatch = answerBatch
     self.recordsAtStart = recordsAtStart; self.recordsAtEnd = recordsAtEnd; self.status = status
   }
 }

@@ -157,6 +157,24 @@ struct HarnessTests {
     }
   }
 
+  @Test("--stop-after ends the invocation between blocks (status stopped); the same command resumes to the same summary")
+  func stopAfterEndsBetweenBlocks() throws {
+    let fx = try Fixture()
+    try fx.run("full")
+    var o = fx.options("cut")
+    o.stopAfter = 1e-9  // past the limit once the first block has run: stop before the second
+    let h = try Harness(engine: LocalEngine(model: fx.model), modelSHA256: "tiny", config: fx.config, options: o)
+    #expect(try h.run() == nil)
+    #expect(h.stoppedEarly)
+    let dir = RunDirectory(dir: fx.root + "/cut", shard: .whole)
+    #expect(Set(try dir.records().map(\.passage)) == [0, 1, 2])  // block 0: passages 0-2 (generationBatch 3)
+    #expect(try dir.manifest()?.invocations.last?.status == "stopped")
+    #expect(FileManager.default.fileExists(atPath: fx.root + "/cut/summary.json") == false)
+    try fx.run("cut")
+    #expect(fx.file("cut", "summary.json") == fx.file("full", "summary.json"))
+    #expect(fx.file("cut", "records.jsonl") == fx.file("full", "records.jsonl"))
+  }
+
   @Test("shards 1/2 and 2/2 merged equal the unsharded run, records and summary")
   func shardsMerge() throws {
     let fx = try Fixture()

@@ -199,6 +199,24 @@ def _pick(row: _Row, logits: torch.Tensor) -> int:
     return row.sampler.sample(logits)
 
 
+def _pick_rows(rows: list, logits: torch.Tensor) -> list:
+    """_pick for every row of a batch ([n, V] logits): the finiteness check and the plain greedy
+    rows' argmax (first maximum, as the 1-D argmax of Sampler.sample) each in one kernel and one
+    device sync instead of one per row; sampled and constrained rows go through _pick."""
+    finite = torch.isfinite(logits).all(dim=1).tolist()
+    for row, ok in zip(rows, finite):
+        if not ok:
+            raise GenerateError(f"requests[{row.request}]", f"non-finite logits at generated token {len(row.tokens)}", "model")
+    plain = [j for j, r in enumerate(rows)
+             if r.state is None and r.req.sampling.temperature == 0 and r.req.sampling.presencePenalty == 0]
+    out = [None] * len(rows)
+    if plain:
+        sub = logits if len(plain) == len(rows) else logits.index_select(0, torch.tensor(plain, device=logits.device))
+        for j, tok in zip(plain, torch.argmax(sub.float(), dim=-1).tolist()):
+            out[j] = tok
+    return [tok if tok is not None else _pick(rows[j], logits[j]) for j, tok in enumerate(out)]
+
+
 def _cache_kw(model) -> str:
     # transformers 5.25 renamed past_key_values to cache (the old name warns until 5.40).
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
@@ -232,8 +250,8 @@ def _decode_batch(lm, batch: list, stacks: dict, scales, n_adapters: int, V: int
         last = pos[:, -1]
         live = list(range(B))  # batch rows still decoding, in cache order
         while True:
-            for j, b in enumerate(live):
-                _accept(lm, batch[b], _pick(batch[b], logits[j]))
+            for b, tok in zip(live, _pick_rows([batch[b] for b in live], logits)):
+                _accept(lm, batch[b], tok)
             keep = [j for j, b in enumerate(live) if batch[b].done is None]
             if not keep:
                 return
@@ -262,7 +280,7 @@ def _select_rows(cache, idx: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def score(lm, items: list, adapters: list, per_forward: int = 16) -> list:
+def score(lm, items: list, adapters: list, per_forward: int = 64) -> list:
     """items: (prompt ids, continuation ids, adapter index or None). Per-token log-probabilities
     of each continuation ([] for an empty continuation)."""
     for i, (p, c, a) in enumerate(items):
@@ -273,7 +291,8 @@ def score(lm, items: list, adapters: list, per_forward: int = 16) -> list:
         if a is not None and not 0 <= a < len(adapters):
             raise GenerateError(f"items[{i}].adapter", f"expected an adapter of this call, found {a}")
     out = [[] for _ in items]
-    todo = [i for i, (_, c, _) in enumerate(items) if c]
+    # Longest first, so each forward pads to a similar length (batching changes rounding only).
+    todo = sorted((i for i, (_, c, _) in enumerate(items) if c), key=lambda i: -(len(items[i][0]) + len(items[i][1])))
     stacks, scales = inference_stacks(lm.holder, adapters, lm.device) if adapters else ({}, None)
     dev = lm.device
     decoder, head = lm.model.get_decoder(), lm.model.get_output_embeddings()

@@ -22,7 +22,11 @@ import torch
 
 from . import lora
 
-VERSION = "1"
+# The engine version a run manifest records (resume refuses another). 2: the lockstep trainer
+# starts the longest jobs first and splits a step's rows into length groups, greedy rows pick in
+# one argmax per step, scoring runs 64 rows per forward sorted by length: float rounding differs
+# from 1, so a run started on 1 does not resume on 2.
+VERSION = "2"
 EOG_MARKERS = {"<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<|end|>", "<end_of_turn>"}
 _HF_FILES = (".safetensors", ".bin", ".json", ".model", ".txt", ".tiktoken", ".jinja")
 

@@ -111,12 +111,15 @@ def make_jobs():
     return [lockstep.TokenJob(ex, s, seed=100 + i, pad_id=PAD) for i, (s, ex) in enumerate(specs)]
 
 
-@pytest.mark.parametrize("slots", [3, 5])
-def test_lockstep_equals_peft_alone(tiny_state, slots):
+@pytest.mark.parametrize("slots,overhead", [(3, None), (5, None), (5, 0)])
+def test_lockstep_equals_peft_alone(tiny_state, slots, overhead):
+    """overhead 0: every step's rows split into a group per distinct length (length_groups)."""
     model = fresh_tiny(tiny_state)
     holder = install(model)
     jobs = make_jobs()
     trainer = lockstep.LockstepTrainer(model, holder)
+    if overhead is not None:
+        trainer.group_overhead = overhead
     results = trainer.train(jobs, slots=slots)
     assert trainer.last_bank.check_grads_in_place()
     worst_loss = worst_w = 0.0
@@ -235,3 +238,27 @@ def test_chunked_head_equals_whole(tiny_state):
         for k, (wa, wb) in a.adapter.weights.items():
             torch.testing.assert_close(b.adapter.weights[k][0], wa, atol=W_ATOL, rtol=W_RTOL)
             torch.testing.assert_close(b.adapter.weights[k][1], wb, atol=W_ATOL, rtol=W_RTOL)
+
+
+def test_length_groups_minimise_padded_work():
+    """The dynamic programme against every split of the sorted rows into runs (B <= 8)."""
+    import itertools
+    rnd = random.Random(3)
+    for trial in range(200):
+        B = rnd.randint(1, 8)
+        lengths = [rnd.choice([rnd.randint(1, 40), rnd.randint(100, 250)]) for _ in range(B)]
+        overhead = rnd.choice([0, 30, 500, 5000])
+        groups = lockstep.length_groups(lengths, overhead)
+        assert sorted(i for g in groups for i in g) == list(range(B))
+        assert all(g == sorted(g) for g in groups)
+        cost = sum(overhead + len(g) * max(lengths[i] for i in g) for g in groups)
+        order = sorted(range(B), key=lambda i: (lengths[i], i))
+        best = min(
+            sum(overhead + (b - a) * lengths[order[b - 1]] for a, b in zip((0,) + cuts, cuts + (B,)))
+            for n in range(B) for cuts in itertools.combinations(range(1, B), n))
+        assert cost == best, (lengths, overhead, groups)
+    # Uniform rows, or an overhead larger than any saving: one group in request order.
+    assert lockstep.length_groups([7, 7, 7], 0) == [[0, 1, 2]]
+    assert lockstep.length_groups([200, 30, 31], 10_000) == [[0, 1, 2]]
+    # One long row among short ones, cheap forwards: it goes alone.
+    assert lockstep.length_groups([30, 200, 31, 29], 50) == [[0, 2, 3], [1]]

@@ -78,6 +78,12 @@ struct RunOptions: ParsableArguments {
   @Option(
     help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
   var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  @Option(help: "Questions answered together (greedy decoding, an adapter per row; same answers up to float rounding).")
+  var answerBatch = HarnessOptions.defaultAnswerBatch
+  @Option(
+    help:
+      "Stop cleanly before a block that would end after this many seconds (judged by the longest block so far); exit 75, and the same command resumes. For jobs under a time limit."
+  ) var stopAfter: Double?
   @Flag(help: "Save every trained adapter (PEFT format) under <out>/adapters/ (default: none is written).")
   var keepAdapters = false
 
@@ -88,6 +94,8 @@ struct RunOptions: ParsableArguments {
     if adaptersPerStep < 1 || adaptersPerStep > 64 {
       throw ValidationError("--adapters-per-step must be in 1...64, found \(adaptersPerStep)")
     }
+    if answerBatch < 1 { throw ValidationError("--answer-batch must be >= 1, found \(answerBatch)") }
+    if let s = stopAfter, !(s > 0) { throw ValidationError("--stop-after must be > 0 seconds, found \(s)") }
   }
 }
 
@@ -109,6 +117,8 @@ func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: 
   opts.generationBatch = run.generationBatch
   opts.keepAdapters = run.keepAdapters
   opts.adaptersPerStep = run.adaptersPerStep
+  opts.answerBatch = run.answerBatch
+  opts.stopAfter = run.stopAfter
   opts.log = { eprint($0) }
   eprint(
     "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
@@ -117,6 +127,9 @@ func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: 
   if let s = try h.run() {
     print(SummaryText.table(s))
     print("wrote \(RunLayout(run.out).summary)")
+  } else if h.stoppedEarly {
+    print("stopped before the --stop-after limit; run the same command again to resume")
+    throw ExitCode(75)
   } else {
     print("shard \(shard.label) finished; combine the shards with `seb merge \(run.out) --out DIR`")
   }
@@ -137,6 +150,9 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     // A search config (it names a variant) runs the search with the same directory options.
     if let d = FileManager.default.contents(atPath: config), SearchConfig.isSearchConfig(d) {
+      if runOptions.stopAfter != nil || runOptions.answerBatch != HarnessOptions.defaultAnswerBatch {
+        throw ValidationError("--stop-after and --answer-batch apply to knowledge-incorporation runs, not to a search")
+      }
       return try runSearch(
         try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
         seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep,
