@@ -57,7 +57,7 @@ public struct SearchRun: Sendable {
       throw AnalysisError.malformed(
         path: layout.config, key: "variant", expected: "a search config", found: config.kind)
     }
-    var reward = SearchConfig().reward
+    var reward = SearchConfig().reward.rawValue
     if case .string(let r)? = config["reward"] { reward = r }
     var its: [SearchRunIteration] = []
     var total = 0

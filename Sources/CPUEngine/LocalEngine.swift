@@ -58,7 +58,7 @@ public final class LocalEngine: Engine {
       throw TrainingError.badHyperparameter(
         name: "training.rank", value: "\(t.rank)", expected: "<= \(minWidth) (the narrowest adapted projection)")
     }
-    if t.lossMask == "seal-padded" && t.padLength > c.contextLength {
+    if t.lossMask == .sealPadded && t.padLength > c.contextLength {
       throw TrainingError.badHyperparameter(
         name: "training.padLength", value: "\(t.padLength)", expected: "<= the model's context \(c.contextLength)")
     }
@@ -235,7 +235,7 @@ extension TrainingSpec {
     var tc = TrainingConfig(
       learningRate: learningRate, epochs: epochs, batchSize: batchSize,
       gradientAccumulation: gradientAccumulation, schedule: .linear, maxGradNorm: maxGradNorm, seed: seed)
-    if lossMask == "seal-padded" {
+    if lossMask == .sealPadded {
       // SEAL pads with pad = eos and trains on the pads (reference-pipeline 5, S1); our EOS is the model's.
       guard let eos else {
         throw TrainingError.badHyperparameter(

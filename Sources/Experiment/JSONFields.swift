@@ -132,6 +132,15 @@ public struct JSONNode {
   }
 }
 
+/// A config value that is one of a fixed set of strings (an enum with raw values): decoded
+/// strictly by `JSONNode.decode`, whose error then lists the choices.
+public protocol ConfigChoice: Codable, CaseIterable, Equatable, Sendable, RawRepresentable where RawValue == String {}
+
+extension ConfigChoice {
+  /// "a or b or c", as errors name what was expected.
+  public static var choices: String { allCases.map(\.rawValue).joined(separator: " or ") }
+}
+
 extension JSONNode {
   /// A config section read through its `Codable` type, strictly: the allowed keys are the ones
   /// `defaults` encodes (plus `optional`, properties that may be nil), a key the section leaves out
@@ -201,6 +210,7 @@ extension JSONNode {
       case is Double.Type, is Double?.Type: "a finite number"
       case is Bool.Type: "true or false"
       case is String.Type: "a string"
+      case let c as any ConfigChoice.Type: c.choices
       case let t? where "\(t)".hasPrefix("Array"): "an array"
       case let t? where "\(t)".hasPrefix("Dictionary"): "an object"
       default: "a valid value"

@@ -32,9 +32,7 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
   public var gradientAccumulation = 1
   /// nil: no clipping (HF default 1.0).
   public var maxGradNorm: Double? = 1.0
-  /// "unpadded": no padding, nothing masked (the search repo's behaviour: pads masked).
-  /// "seal-padded": SEAL's pad-to-`padLength` with EOS and loss on the pads (reference-pipeline 5, S1).
-  public var lossMask = "unpadded"
+  public var lossMask = LossMask.unpadded
   public var padLength = 2048
   /// Append the end-of-text token to every sequence (the search repo appends <|im_end|>).
   public var appendEOS = false
@@ -42,7 +40,13 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
   public var maxLength = 2048
   public init() {}
 
-  public static let lossMasks = ["unpadded", "seal-padded"]
+  /// Which tokens carry loss (the config spells the raw values).
+  public enum LossMask: String, ConfigChoice {
+    /// No padding, nothing masked (the search repo's behaviour: pads masked).
+    case unpadded
+    /// SEAL's pad-to-`padLength` with EOS and loss on the pads (reference-pipeline 5, S1).
+    case sealPadded = "seal-padded"
+  }
   public static let targetNames = ["q", "k", "v", "o", "gate", "up", "down"]
 }
 
@@ -50,14 +54,18 @@ public struct TrainingSpec: Codable, Equatable, Sendable {
 public struct EvaluationSpec: Codable, Equatable, Sendable {
   /// Evaluation runs per self-edit (a fresh adapter, its own seed, each time).
   public var runs = 1
-  /// "seal": SEAL's raw answer prompt; "chat": the search repo's system + user chat messages.
-  public var template = "seal"
+  public var template = AnswerTemplate.seal
   /// Prefix the question with "Topic: {title}\n" (SEAL yes, search repo no).
   public var topic = true
   /// Answer token cap (SEAL 64).
   public var maxTokens = 64
   public init() {}
-  public static let templates = ["seal", "chat"]
+  public enum AnswerTemplate: String, ConfigChoice {
+    /// SEAL's raw answer prompt.
+    case seal
+    /// The search repo's system + user chat messages.
+    case chat
+  }
 
   /// The `evaluation` object of a config; keys it leaves out keep `defaults`.
   public static func parse(_ s: JSONNode, defaults: EvaluationSpec = EvaluationSpec()) throws -> EvaluationSpec {
@@ -210,9 +218,6 @@ extension TrainingSpec {
     if let g = maxGradNorm {
       guard g.isFinite, g > 0 else { throw bad("maxGradNorm", "a finite value > 0, or null for no clipping", g) }
     }
-    guard TrainingSpec.lossMasks.contains(lossMask) else {
-      throw bad("lossMask", TrainingSpec.lossMasks.joined(separator: " or "), lossMask)
-    }
     guard (2...32768).contains(padLength) else { throw bad("padLength", "2...32768", padLength) }
     guard (2...32768).contains(maxLength) else { throw bad("maxLength", "2...32768", maxLength) }
   }
@@ -225,9 +230,6 @@ extension EvaluationSpec {
       .malformed(path: path, key: "\(k).\(key)", expected: expected, found: "\(found)")
     }
     guard (1...100).contains(runs) else { throw bad("runs", "1...100", runs) }
-    guard EvaluationSpec.templates.contains(template) else {
-      throw bad("template", EvaluationSpec.templates.joined(separator: " or "), template)
-    }
     guard (1...2048).contains(maxTokens) else { throw bad("maxTokens", "1...2048", maxTokens) }
   }
 }

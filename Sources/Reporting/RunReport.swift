@@ -168,7 +168,7 @@ public enum RunReport {
       "Settings: split `\(c.split)`\(c.limit.map { " (first \($0) passages)" } ?? ""), seed \(c.seed); self-edits k \(c.selfEdit.k), "
       + "≤ \(c.selfEdit.maxTokens) tokens at T \(c.selfEdit.temperature), top-p \(c.selfEdit.topP); LoRA r \(t.rank), alpha \(t.alpha), "
       + "\(t.targets.joined(separator: ",")), lr \(t.learningRate), \(t.epochs) epochs, batch \(t.batchSize), accumulation \(t.gradientAccumulation), "
-      + "loss mask `\(t.lossMask)`; answers: `\(c.evaluation.template)` template, Topic line \(c.evaluation.topic ? "on" : "off"), greedy ≤ "
+      + "loss mask `\(t.lossMask.rawValue)`; answers: `\(c.evaluation.template.rawValue)` template, Topic line \(c.evaluation.topic ? "on" : "off"), greedy ≤ "
       + "\(c.evaluation.maxTokens) tokens, \(c.evaluation.runs) evaluation run(s)."
   }
 

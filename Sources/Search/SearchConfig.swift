@@ -119,7 +119,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   public var validationPassages = 20
   /// What ranks templates and completions, and fills the archive: a Metric raw value (`judge`
   /// needs `judge`, the paper's reward).
-  public var reward = Metric.goldLogLikelihood.rawValue
+  public var reward = Metric.goldLogLikelihood
   /// The yes/no judge (OpenAI-compatible) of `reward: judge`, asked with the search repo's
   /// grading prompt (Data/prompts/judge-search.txt); when given, every stage is also judged.
   public var judge: EndpointSpec? = nil
@@ -149,7 +149,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// "Topic:" prefix; greedy, 64 tokens (SmolLM2 has no thinking mode, reference-pipeline 5 X2).
   public static var searchEvaluation: EvaluationSpec {
     var e = EvaluationSpec()
-    e.template = "chat"
+    e.template = .chat
     e.topic = false
     return e
   }
@@ -158,7 +158,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// appended; the other settings are the harness defaults, which are SEAL's.
   public static var sealTraining: TrainingSpec {
     var t = TrainingSpec()
-    t.lossMask = "seal-padded"
+    t.lossMask = .sealPadded
     return t
   }
 
@@ -175,7 +175,6 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     return out
   }
 
-  public var rewardMetric: Metric { Metric(rawValue: reward) ?? .goldLogLikelihood }
   public var seedScores: SeedScores { seedArchive ?? .measured }
   /// Templates per iteration as evaluated: M for the search, one fixed prompt otherwise.
   public var templatesPerIteration: Int { variant.proposesTemplates ? templates : 1 }
@@ -237,7 +236,12 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       c.trainSplit = first  // the canonical form names the first iteration's split in both keys
     }
     if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
-    if let v = try root.fieldIfPresent("reward") { c.reward = try v.string() }
+    if let v = try root.fieldIfPresent("reward") {
+      guard let m = Metric(rawValue: try v.string()) else {
+        throw v.fail((SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "))
+      }
+      c.reward = m
+    }
     if let v = try root.fieldIfPresent("judge") { c.judge = try EndpointSpec.parse(v) }
     if let v = try root.fieldIfPresent("validationPolicy") {
       let s = try v.string()
@@ -287,11 +291,11 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     guard (1...10_000).contains(validationPassages) else {
       throw bad("validationPassages", "1...10000", validationPassages)
     }
-    guard metrics.map(\.rawValue).contains(reward) else {
-      if reward == Metric.judge.rawValue {
+    guard metrics.contains(reward) else {
+      if reward == .judge {
         throw bad("judge", "an endpoint {url, model} for reward judge", "none")
       }
-      throw bad("reward", (SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "), reward)
+      throw bad("reward", (SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "), reward.rawValue)
     }
     if let j = judge { try j.validate(path: path, key: "judge") }
     guard (1...8192).contains(proposer.templateMaxTokens) else {

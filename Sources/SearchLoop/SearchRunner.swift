@@ -247,7 +247,7 @@ public final class SearchRunner {
     }
     let all = iterations.flatMap { [$0.train, $0.validation] }
     let summary = SearchSummary(
-      name: config.name, variant: config.variant.rawValue, reward: config.reward, complete: true,
+      name: config.name, variant: config.variant.rawValue, reward: config.reward.rawValue, complete: true,
       iterations: iterations,
       failedProposals: all.reduce(0) { $0 + $1.failedProposals },
       failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
@@ -381,12 +381,12 @@ public final class SearchRunner {
     }
     var scored: [(entry: ArchiveEntry, tokens: Double)] = []
     for (t, r) in zip(proposals.templates, seedResults.templates) {
-      let acc = r.accuracy[config.reward] ?? .nan
+      let acc = r.accuracy[config.reward.rawValue] ?? .nan
       guard !acc.isNaN else { continue }
       scored.append(
         (
           ArchiveEntry(
-            template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan),
+            template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward.rawValue] ?? .nan),
           r.meanDataTokens
         ))
     }
@@ -456,7 +456,7 @@ public final class SearchRunner {
         new.append(
           ArchiveEntry(
             template: SelfEditTemplate(instruction: tpl.instruction, hyperparameters: tpl.modelDump()),
-            accuracy: r.accuracy[config.reward] ?? .nan, normalizedGain: r.normalizedGain[config.reward] ?? .nan))
+            accuracy: r.accuracy[config.reward.rawValue] ?? .nan, normalizedGain: r.normalizedGain[config.reward.rawValue] ?? .nan))
         tokens.append(r.meanDataTokens)
       }
       func entry(_ e: ArchiveEntry, cell: [Int]? = nil, tokens: Double? = nil) -> ArchiveFile.Entry {

@@ -201,7 +201,7 @@ extension SearchRunner {
       }
     }
     return StageResults(
-      reward: config.reward, passages: nA, templates: templates, overall: overall, evaluations: evaluations,
+      reward: config.reward.rawValue, passages: nA, templates: templates, overall: overall, evaluations: evaluations,
       failedEvaluations: failedEvals, failedCompletions: completions.completions.filter { $0.failure != nil }.count,
       failedProposals: proposals.failedSlots, clampedTemplates: proposals.templates.filter { !$0.clamped.isEmpty }.count
     )
@@ -224,7 +224,7 @@ extension SearchRunner {
     let path = layout.file(.sftRows, iteration: i)
     if FileManager.default.fileExists(atPath: path) { return try Self.readSFTRows(path) }
     let recs = try records(i, "train")
-    let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward
+    let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward.rawValue
     var rows: [SFTRow] = []
     if nT > 0 {
       var base = [[[[Double]]]](), adapted = [[[[Double]]]]()

@@ -59,7 +59,7 @@ public final class InnerLoop {
 
   public func answerPrompt(_ q: Question, title: String) throws -> String {
     let question = questionText(q, title: title)
-    if config.evaluation.template == "chat" { return try engine.chatPrompt(system: chatSystem, user: question) }
+    if config.evaluation.template == .chat { return try engine.chatPrompt(system: chatSystem, user: question) }
     return PromptLibrary.fill(answerTemplate, ["question": question])
   }
 

@@ -76,7 +76,7 @@ struct JudgeRewardTests {
     FileManager.default.createFile(atPath: flag, contents: Data())
     let stub = try JudgeStub(flag: flag, log: log)
     fx.config.iterations = 1
-    fx.config.reward = "judge"
+    fx.config.reward = .judge
     fx.config.judge = EndpointSpec(
       url: "http://127.0.0.1:\(stub.port)/v1", model: "stub", maxTokens: 4, retries: 0, timeoutSeconds: 20)
     do {
@@ -116,17 +116,17 @@ struct ReSTEMSEALTests {
   @Test("restem-seal defaults to SEAL's inner loop; trainSplits needs one split per iteration and agrees with trainSplit")
   func configDefaults() throws {
     let c = try SearchConfig.parse(Data(#"{"variant": "restem-seal", "iterations": 2}"#.utf8), path: "c.json")
-    #expect(c.training.lossMask == "seal-padded" && c.training.padLength == 2048 && !c.training.appendEOS)
-    #expect(c.evaluation.template == "seal" && c.evaluation.topic)
+    #expect(c.training.lossMask == .sealPadded && c.training.padLength == 2048 && !c.training.appendEOS)
+    #expect(c.evaluation.template == .seal && c.evaluation.topic)
     #expect(c.variant.judgeRule == .seal && SearchVariant.restem.judgeRule == .search)
     // seb search --variant restem-seal on another variant's file: the defaults follow the variant run.
     let o = try SearchConfig.parse(
       Data(#"{"variant": "search-noarchive", "training": {"epochs": 2}}"#.utf8), path: "c.json", variant: .restemSEAL)
-    #expect(o.variant == .restemSEAL && o.training.lossMask == "seal-padded" && o.training.epochs == 2)
-    #expect(o.evaluation.template == "seal")
+    #expect(o.variant == .restemSEAL && o.training.lossMask == .sealPadded && o.training.epochs == 2)
+    #expect(o.evaluation.template == .seal)
     // Today's restem keeps the search repo's inner loop.
     let r = try SearchConfig.parse(Data(#"{"variant": "restem"}"#.utf8), path: "c.json")
-    #expect(r.training.appendEOS && r.training.lossMask == "unpadded" && r.evaluation.template == "chat")
+    #expect(r.training.appendEOS && r.training.lossMask == .unpadded && r.evaluation.template == .chat)
     let s = try SearchConfig.parse(
       Data(#"{"variant": "restem-seal", "iterations": 2, "trainSplits": ["a", "b"]}"#.utf8), path: "c.json")
     #expect(s.trainSplit == "a" && s.trainSplit(iteration: 1) == "b" && s.splits == ["a", "b", "val200"])
@@ -158,12 +158,12 @@ struct ReSTEMSEALTests {
     fx.config.validationSplit = fx.root + "/tiny-train.json"
     fx.config.baselineCompletions = 2
     fx.config.runs = 2
-    fx.config.training.lossMask = "seal-padded"
+    fx.config.training.lossMask = .sealPadded
     fx.config.training.padLength = 64
     fx.config.training.appendEOS = false
-    fx.config.evaluation.template = "seal"
+    fx.config.evaluation.template = .seal
     fx.config.evaluation.topic = true
-    fx.config.reward = "judge"
+    fx.config.reward = .judge
     fx.config.judge = EndpointSpec(
       url: "http://127.0.0.1:\(stub.port)/v1", model: "stub", maxTokens: 4, retries: 0, timeoutSeconds: 20)
     let s = try #require(try withExtendedLifetime(stub) { try fx.run("rs") })

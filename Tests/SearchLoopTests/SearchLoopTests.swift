@@ -314,7 +314,7 @@ struct SearchLoopTests {
   func archiveVariants() throws {
     let fx = try SearchFixture(variant: .archive)
     let s = try #require(try fx.run("a"))
-    let t = s.iterations[0].train.templates.filter { !($0.accuracy[fx.config.reward] ?? Double.nan).isNaN }.count
+    let t = s.iterations[0].train.templates.filter { !($0.accuracy[fx.config.reward.rawValue] ?? Double.nan).isNaN }.count
     #expect(s.iterations[0].archiveSize == 4 + t)
     let archive = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: fx.file("a", "iter-00/archive.json"))
     #expect(zip(archive.entries, archive.entries.dropFirst()).allSatisfy { $0.accuracy >= $1.accuracy })
@@ -440,7 +440,7 @@ struct SearchConfigTests {
       Data(#"{"variant": "rewrite", "templates": 5, "completions": 3}"#.utf8), path: "c.json")
     #expect(c.templatesPerIteration == 1 && c.trainCompletions == 15)
     #expect(c.training.appendEOS && c.training.targets == ["q", "v"] && c.training.rank == 32)
-    #expect(c.evaluation.template == "chat" && !c.evaluation.topic && c.reward == "gold_loglik")
+    #expect(c.evaluation.template == .chat && !c.evaluation.topic && c.reward == .goldLogLikelihood)
     let s = try SearchConfig.parse(Data(#"{"variant": "search-qd", "training": {"epochs": 3}}"#.utf8), path: "c.json")
     #expect(s.templatesPerIteration == 3 && s.trainCompletions == 1 && s.training.epochs == 3 && s.training.appendEOS)
     #expect(try SearchConfig.parse(try s.canonical(), path: "again") == s)

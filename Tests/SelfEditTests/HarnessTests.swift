@@ -230,7 +230,7 @@ struct HarnessTests {
     fx.config.training.rank = 200
     #expect(throws: TrainingError.self) { try fx.run("r") }
     fx.config.training.rank = 4
-    fx.config.training.lossMask = "seal-padded"
+    fx.config.training.lossMask = .sealPadded
     fx.config.training.padLength = 4096
     #expect(throws: TrainingError.self) { try fx.run("r2") }
     #expect(!FileManager.default.fileExists(atPath: fx.root + "/r/records.jsonl"))

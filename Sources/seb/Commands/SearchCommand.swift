@@ -84,7 +84,7 @@ func runSearch(
   eprint(
     "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
       + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
-      + "reward \(config.reward), seed \(config.seed), \(engine.identity.device), \(adaptersPerStep) adapters per step, into \(out)"
+      + "reward \(config.reward.rawValue), seed \(config.seed), \(engine.identity.device), \(adaptersPerStep) adapters per step, into \(out)"
   )
   guard let s = try SearchRunner(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts).run() else {
     print(

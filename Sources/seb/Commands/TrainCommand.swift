@@ -72,7 +72,7 @@ struct TrainCommand: ParsableCommand {
     s.targets = try parseTargets().map { String($0.rawValue.split(separator: "_")[0]) }
     s.learningRate = lr; s.epochs = epochs; s.batchSize = batchSize; s.gradientAccumulation = gradAccum
     s.maxGradNorm = maxGradNorm > 0 ? maxGradNorm : nil
-    s.lossMask = lossMask == .sealPadded ? "seal-padded" : "unpadded"
+    s.lossMask = lossMask == .sealPadded ? .sealPadded : .unpadded
     s.padLength = padLength
     return s
   }
