@@ -182,6 +182,11 @@ class LockstepTrainer:
         self.head_elements = 1 << 28
         # What one more forward and backward costs, in padded tokens (length_groups).
         self.group_overhead = GROUP_OVERHEAD_TOKENS
+        # Start the longest waiting job first (False: request order, as engine version 1).
+        self.longest_first = True
+        # Work counters (tools/bench_lockstep.py reports them): lockstep steps, forwards, real and
+        # padded tokens through the base.
+        self.stats = {"steps": 0, "forwards": 0, "tokens": 0, "padded_tokens": 0}
 
     # MARK: validation (before any work, per job)
 
@@ -241,7 +246,8 @@ class LockstepTrainer:
         # Longest first (rows = sequences x epochs; ties keep request order): the last jobs to
         # start then finish close together instead of leaving a long tail of nearly empty steps.
         # Which jobs share a step changes float rounding only, never a job's own arithmetic.
-        prepared.sort(key=lambda e: -len(e[1]) * jobs[e[0]].spec.epochs)
+        if self.longest_first:
+            prepared.sort(key=lambda e: -len(e[1]) * jobs[e[0]].spec.epochs)
         pending = deque(prepared)
         free = list(range(S))
         active: list[_Active] = []
@@ -278,6 +284,7 @@ class LockstepTrainer:
         Rows run in groups of similar length (`length_groups`), one forward and backward each:
         every row's gradient goes to its own slot, so grouping changes float rounding only."""
         sums = [0.0] * len(rows)
+        self.stats["steps"] += 1
         for group in length_groups([len(p.tokens) for _, p in rows], self.group_overhead):
             for i, v in zip(group, self._forward_backward_rows(bank, [rows[i] for i in group])):
                 sums[i] = v
@@ -287,6 +294,9 @@ class LockstepTrainer:
         dev = self.device
         B = len(rows)
         T = max(len(p.tokens) for _, p in rows)
+        self.stats["forwards"] += 1
+        self.stats["tokens"] += sum(len(p.tokens) for _, p in rows)
+        self.stats["padded_tokens"] += B * T
         ids = torch.zeros(B, T, dtype=torch.long)
         labels = torch.full((B, T), -100, dtype=torch.long)
         mask = torch.zeros(B, T, dtype=torch.long)

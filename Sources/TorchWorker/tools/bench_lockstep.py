@@ -7,6 +7,12 @@ per adapter. Reports, for each K, seconds per block of `--adapters` self-edits a
 per hour (train + answer + score), beside a one-adapter-at-a-time PEFT loop on the same device.
 
     python tools/bench_lockstep.py --device cuda --ks 1,8,16,32 --adapters 32
+
+With `--jobs FILE` (tools/block_jobs.py writes it: the token sequences of a run's adapters, e.g.
+one val200 block) it times training those jobs instead, K = the largest of --ks, once per
+schedule of `--schedules`: `v1` (request order, every step one padded batch: engine version 1)
+and `v2` (longest first, length groups), with the trainer's counts of steps, forwards, real and
+padded tokens.
 """
 import argparse
 import json
@@ -38,6 +44,8 @@ def main():
     ap.add_argument("--bf16", action="store_true")
     ap.add_argument("--peft", action="store_true", help="also time one-adapter-at-a-time PEFT (plain loop)")
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--jobs", help="a block_jobs.py file: time training these jobs instead")
+    ap.add_argument("--schedules", default="v1,v2")
     args = ap.parse_args()
 
     import torch
@@ -72,6 +80,26 @@ def main():
 
     rows = []
     trainer = lockstep.LockstepTrainer(model, holder, dev, bf16=args.bf16)
+    if args.jobs:
+        with open(args.jobs) as f:
+            spec_jobs = json.load(f)
+        k = max(int(x) for x in args.ks.split(","))
+        for schedule in args.schedules.split(","):
+            trainer.longest_first = schedule != "v1"
+            trainer.group_overhead = 1 << 60 if schedule == "v1" else lockstep.GROUP_OVERHEAD_TOKENS
+            trainer.stats = {key: 0 for key in trainer.stats}
+            jobs = [lockstep.TokenJob([[t % V for t in seq] for seq in j["tokens"]],
+                                      TrainingSpec(**spec_jobs["spec"]), seed=i, pad_id=2)
+                    for i, j in enumerate(spec_jobs["jobs"])]
+            sync()
+            t0 = time.perf_counter()
+            res = trainer.train(jobs, slots=k)
+            sync()
+            t1 = time.perf_counter()
+            print(json.dumps({"jobs": args.jobs.split("/")[-1], "schedule": schedule, "K": k, "adapters": len(jobs),
+                              "optimizer_steps": sum(len(r.steps) for r in res), "train_s": round(t1 - t0, 2),
+                              **trainer.stats, "dtype": "bf16-autocast" if args.bf16 else "float32"}), flush=True)
+        return
     for k in [int(x) for x in args.ks.split(",")]:
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
