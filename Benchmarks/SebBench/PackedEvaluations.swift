@@ -39,7 +39,7 @@ final class PackedEvaluationBench {
     self.model = model
     engine = LocalEngine(model: model)
     var config = RunConfig()
-    config.methods = ["released:gpt4_1_val.json"]
+    config.methods = [.released("gpt4_1_val.json")]
     spec = config.training
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let released = try Datasets.loadReleased(

@@ -36,7 +36,7 @@ final class SelfEditStageBench {
     self.model = model
     engine = LocalEngine(model: model)
     var config = RunConfig()
-    config.methods = ["implications"]
+    config.methods = [.prompt("implications")]
     let (_, passages) = try Harness.passages(config: config, dataRoot: dataRoot)
     let p = passages[0]
     let released = try Datasets.loadReleased(

@@ -103,7 +103,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   /// Only the first `limit` passages of the split (nil: all).
   public var limit: Int? = nil
   /// Methods, each run on every passage: base, passage, the SEAL prompts, released:<file>, teacher.
-  public var methods = ["base", "passage", "implications"]
+  public var methods: [Method] = [.base, .passage, .prompt("implications")]
+  /// The methods' names (records, summaries and reports are keyed by them).
+  public var methodNames: [String] { methods.map(\.name) }
   public var selfEdit = SelfEditSpec()
   public var sequences = TrainingSequences.SEALOptions()
   public var training = TrainingSpec()
@@ -125,7 +127,12 @@ public struct RunConfig: Codable, Equatable, Sendable {
     if let v = try root.fieldIfPresent("seed") { c.seed = try v.seed() }
     if let v = try root.fieldIfPresent("split") { c.split = try v.string() }
     if let v = try root.fieldIfPresent("limit") { c.limit = try v.int() }
-    if let v = try root.fieldIfPresent("methods") { c.methods = try v.array().map { try $0.string() } }
+    if let v = try root.fieldIfPresent("methods") {
+      c.methods = try v.array().map { n in
+        guard let m = Method(name: try n.string()) else { throw n.fail(Method.expected) }
+        return m
+      }
+    }
     if let s = try root.fieldIfPresent("selfEdit") { c.selfEdit = try s.decode(c.selfEdit) }
     if let s = try root.fieldIfPresent("sequences") { c.sequences = try s.decode(c.sequences) }
     if let t = try root.fieldIfPresent("training") { c.training = try TrainingSpec.parse(t) }
@@ -147,15 +154,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
     try ConfigFile.checkName(name, path: path)
     if let l = limit, l < 1 { throw bad("limit", "an integer >= 1", l) }
     guard !methods.isEmpty else { throw bad("methods", "at least one method", "[]") }
-    for (i, m) in methods.enumerated() {
-      guard Method(name: m) != nil else {
-        throw bad("methods[\(i)]", "one of " + Method.knownNames.joined(separator: ", ") + ", released:<file>", m)
-      }
-      if m == "teacher" && teacher == nil {
-        throw bad("teacher", "an endpoint {url, model} for method teacher", "none")
-      }
+    if methods.contains(.teacher) && teacher == nil {
+      throw bad("teacher", "an endpoint {url, model} for method teacher", "none")
     }
-    guard Set(methods).count == methods.count else { throw bad("methods", "no repeated method", methods) }
+    guard Set(methods).count == methods.count else { throw bad("methods", "no repeated method", methodNames) }
     guard (1...64).contains(selfEdit.k) else { throw bad("selfEdit.k", "1...64", selfEdit.k) }
     guard (1...8192).contains(selfEdit.maxTokens) else {
       throw bad("selfEdit.maxTokens", "1...8192", selfEdit.maxTokens)
@@ -170,9 +172,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   }
 
   /// Self-edits per passage of a method: `base` and `passage` have exactly one.
-  public func selfEdits(for method: String) -> Int { method == "base" || method == "passage" ? 1 : selfEdit.k }
+  public func selfEdits(for method: Method) -> Int { method == .base || method == .passage ? 1 : selfEdit.k }
   /// Evaluation runs per self-edit: `base` trains nothing, so one run says everything.
-  public func runs(for method: String) -> Int { method == "base" ? 1 : evaluation.runs }
+  public func runs(for method: Method) -> Int { method == .base ? 1 : evaluation.runs }
 
   /// Evaluation records per passage: the baseline plus every method's self-edits x runs.
   public var evaluationsPerPassage: Int { 1 + methods.reduce(0) { $0 + selfEdits(for: $1) * runs(for: $1) } }
@@ -266,7 +268,7 @@ extension EndpointSpec {
 }
 
 /// A method: where a passage's self-edits come from.
-public enum Method: Equatable, Sendable {
+public enum Method: Hashable, Sendable, Codable {
   /// No adapter: the un-adapted model (its gain is 0 by construction).
   case base
   /// Train on the passage alone (SEAL's "naive"/passage-only row: one sequence `title\ncontext`).
@@ -279,6 +281,33 @@ public enum Method: Equatable, Sendable {
   case teacher
 
   public static let knownNames = ["base", "passage"] + PromptLibrary.sealSelfEditPrompts + ["teacher"]
+  /// What a config's `methods` entry must be, as errors say it.
+  public static let expected = "one of " + knownNames.joined(separator: ", ") + ", released:<file>"
+
+  /// The name a config spells and records carry (the inverse of `init(name:)`).
+  public var name: String {
+    switch self {
+    case .base: "base"
+    case .passage: "passage"
+    case .prompt(let p): p
+    case .released(let f): "released:" + f
+    case .teacher: "teacher"
+    }
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    let s = try c.decode(String.self)
+    guard let m = Method(name: s) else {
+      throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected \(Method.expected), found \(s)")
+    }
+    self = m
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.singleValueContainer()
+    try c.encode(name)
+  }
 
   public init?(name: String) {
     switch name {

@@ -166,7 +166,7 @@ public enum Summarize {
   ) throws -> RunSummary {
     let metrics = Metric.allCases.filter { $0 != .judge || !judged.isEmpty }
     var methods: [String: MethodSummary] = [:]
-    for m in config.methods {
+    for m in config.methodNames {
       let rs = records.filter { $0.kind == .adapter && $0.method == m }
       let ok = rs.filter { $0.failure == nil }
       var reasons: [String: Int] = [:]
@@ -187,8 +187,8 @@ public enum Summarize {
         metrics: ms)
     }
     var paired: [PairedSummary] = []
-    for ref in ["base", "passage"] where config.methods.contains(ref) {
-      for m in config.methods where m != ref && !(ref == "passage" && m == "base") {
+    for ref in ["base", "passage"] where config.methodNames.contains(ref) {
+      for m in config.methodNames where m != ref && !(ref == "passage" && m == "base") {
         for metric in metrics {
           let a = perPassage(metric, method: m, records: records, judged: judged)
           let b = perPassage(metric, method: ref, records: records, judged: judged)

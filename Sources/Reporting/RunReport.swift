@@ -49,7 +49,7 @@ public enum RunReport {
     let names = labels(runs)
     for (ri, r) in runs.enumerated() {
       let s = r.summary
-      let methods = r.config.methods.filter { s.methods[$0] != nil }
+      let methods = r.config.methodNames.filter { s.methods[$0] != nil }
       md += "## \(names[ri])\n\n"
       md += settingsLine(r.config) + "\n\n"
       for metric in accuracyMetrics + [.goldLogLikelihood] {
@@ -190,7 +190,7 @@ public enum RunReport {
       for j in (i + 1)..<runs.count {
         let a = runs[i], b = runs[j]
         guard a.summary.split == b.summary.split else { continue }
-        for m in a.config.methods where b.config.methods.contains(m) && m != "base" {
+        for m in a.config.methodNames where b.config.methodNames.contains(m) && m != "base" {
           for metric in [Metric.containsAll, .f1All, .goldLogLikelihood] {
             let x = Summarize.perPassage(metric, method: m, records: a.records, judged: [:])
             let y = Summarize.perPassage(metric, method: m, records: b.records, judged: [:])
@@ -239,7 +239,7 @@ public enum RunReport {
           }
           byMethod[m] = c
         }
-        let order = ["(un-adapted)"] + runs[i].config.methods
+        let order = ["(un-adapted)"] + runs[i].config.methodNames
         for m in order {
           guard let c = byMethod[m] else { continue }
           rows.append([

@@ -123,7 +123,7 @@ public final class Harness {
       let keys = config.methods.flatMap { m in
         block.flatMap { p in
           (0..<config.selfEdits(for: m)).flatMap { s in
-            (0..<config.runs(for: m)).map { EvalRecord.key(method: m, passage: p, selfEdit: s, run: $0) }
+            (0..<config.runs(for: m)).map { EvalRecord.key(method: m.name, passage: p, selfEdit: s, run: $0) }
           }
         }
       }
@@ -157,17 +157,17 @@ public final class Harness {
       guard keys.contains(where: { !done.contains($0) }) else { continue }
       trainedHere = true
       var all: [Pending] = []
-      for m in config.methods {
-        guard let method = Method(name: m) else { continue }
+      for method in config.methods {
+        let m = method.name
         try ensureSelfEdits(
-          method: m, kind: method, block: block, passages: passages, released: released, known: &selfEdits, log: seLog,
+          method: method, block: block, passages: passages, released: released, known: &selfEdits, log: seLog,
           timings: timings)
         for p in block {
-          for s in 0..<config.selfEdits(for: m) {
-            for run in 0..<config.runs(for: m) {
+          for s in 0..<config.selfEdits(for: method) {
+            for run in 0..<config.runs(for: method) {
               all.append(
                 prepare(
-                  method: m, kind: method, passage: p, p: passages[p], selfEdit: s, run: run,
+                  method: method, passage: p, p: passages[p], selfEdit: s, run: run,
                   baseline: baselines[p]!,
                   selfEditRecord: selfEdits[SelfEditRecord.key(method: m, passage: p, selfEdit: s)]))
             }
@@ -206,20 +206,18 @@ public final class Harness {
     var data: [String: String] = [:]
     let src = try Datasets.file(split.source, dataRoot: options.dataRoot)
     data[split.source] = try SHA256.hashFile(at: URL(fileURLWithPath: src)).digest
-    for m in config.methods {
-      if case .released(let f) = Method(name: m) {
-        let rel = Datasets.releasedDir + "/" + f
-        data[rel] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(rel, dataRoot: options.dataRoot)))
-          .digest
-      }
+    for case .released(let f) in config.methods {
+      let rel = Datasets.releasedDir + "/" + f
+      data[rel] = try SHA256.hashFile(at: URL(fileURLWithPath: try Datasets.file(rel, dataRoot: options.dataRoot)))
+        .digest
     }
     if let ex = try? Datasets.file(Datasets.explorerDevFile, dataRoot: options.dataRoot) {
       data[Datasets.explorerDevFile] = try SHA256.hashFile(at: URL(fileURLWithPath: ex)).digest
     }
     var prompts: [String: String] = [:]
     for name in ["answer-seal", "answer-chat-system"]
-      + config.methods.filter({ PromptLibrary.sealSelfEditPrompts.contains($0) })
-      + (config.methods.contains("teacher") ? ["implications"] : [])
+      + config.methods.compactMap({ if case .prompt(let p) = $0 { p } else { nil } })
+      + (config.methods.contains(.teacher) ? ["implications"] : [])
     {
       prompts[name] = try options.prompts.sha256(name)
     }
@@ -236,23 +234,24 @@ public final class Harness {
   /// Released completions by context, for the released methods of the config.
   func loadReleased(_ passages: [Passage]) throws -> [String: [String: [String]]] {
     var out: [String: [String: [String]]] = [:]
-    for m in config.methods {
-      guard case .released(let f) = Method(name: m) else { continue }
+    for method in config.methods {
+      guard case .released(let f) = method else { continue }
       let entries = try Datasets.loadReleased(
         path: try Datasets.file(Datasets.releasedDir + "/" + f, dataRoot: options.dataRoot))
       var byContext: [String: [String]] = [:]
       for e in entries where byContext[e.context] == nil { byContext[e.context] = e.completions }
-      out[m] = byContext
+      out[method.name] = byContext
     }
     return out
   }
 
   /// Makes sure every self-edit of the block exists (generated, released or from the teacher).
   func ensureSelfEdits(
-    method m: String, kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
+    method kind: Method, block: [Int], passages: [Passage], released: [String: [String: [String]]],
     known: inout [String: SelfEditRecord], log: RecordLog, timings: RecordLog
   ) throws {
-    let k = config.selfEdits(for: m)
+    let m = kind.name
+    let k = config.selfEdits(for: kind)
     let missing = block.filter { p in
       (0..<k).contains { known[SelfEditRecord.key(method: m, passage: p, selfEdit: $0)] == nil }
     }
@@ -347,11 +346,11 @@ public final class Harness {
 
   /// The record of one evaluation before training: base answers, recorded failures, sequences.
   func prepare(
-    method m: String, kind: Method, passage: Int, p: Passage, selfEdit s: Int, run: Int, baseline: EvalRecord,
+    method kind: Method, passage: Int, p: Passage, selfEdit s: Int, run: Int, baseline: EvalRecord,
     selfEditRecord: SelfEditRecord?
   ) -> Pending {
     var r = EvalRecord(
-      kind: .adapter, method: m, passage: passage, selfEdit: s, run: run, selfEditText: selfEditRecord?.text)
+      kind: .adapter, method: kind.name, passage: passage, selfEdit: s, run: run, selfEditText: selfEditRecord?.text)
     if case .base = kind { r.answers = baseline.answers; return Pending(record: r, needsTraining: false) }
     if let f = selfEditRecord?.failure {
       r.failure = "self-edit: \(f)"; return Pending(record: r, needsTraining: false)

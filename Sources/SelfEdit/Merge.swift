@@ -54,7 +54,7 @@ extension Harness {
     return try AtomicFile.staged(directory: out) { stage in
       let st = RunDirectory(dir: stage, shard: .whole)
       try RunDirectory.claim(stage, config: try config.canonical())
-      let records = RunDirectory.sorted(Array(byKey.values), methods: config.methods)
+      let records = RunDirectory.sorted(Array(byKey.values), methods: config.methodNames)
       var data = Data()
       for r in records { data.append(try CanonicalJSON.line(r)); data.append(0x0A) }
       var seData = Data()

@@ -261,6 +261,9 @@ struct ConfigTests {
       (#"{"training": {"targets": ["q", 3]}}"#, "training.targets[1]", "a string", "the number 3"),
       (#"{"training": {"targets": "q"}}"#, "training.targets", "an array", "the string \"q\""),
       (#"{"training": {"alpha": true}}"#, "training.alpha", "a finite number", "true"),
+      (#"{"training": {"lossMask": "padded"}}"#, "training.lossMask", "unpadded or seal-padded", "the string \"padded\""),
+      (#"{"evaluation": {"template": "qwen"}}"#, "evaluation.template", "seal or chat", "the string \"qwen\""),
+      (#"{"methods": ["base", "implicatons"]}"#, "methods[1]", Method.expected, "the string \"implicatons\""),
       (#"{"sequences": {"titlePrefix": "yes"}}"#, "sequences.titlePrefix", "true or false", "the string \"yes\""),
       (
         #"{"selfEdit": {"kk": 1}}"#, "selfEdit.kk", "one of the keys chat, k, maxTokens, temperature, topP",
@@ -325,7 +328,7 @@ struct AggregationTests {
   @Test("macro adapter, baseline, gain, win rate and normalised gain with a baseline of 1 counted and left out")
   func handMade() throws {
     var c = RunConfig()
-    c.methods = ["passage"]
+    c.methods = [.passage]
     c.evaluation.runs = 2
     let recs: [EvalRecord] = [
       EvalRecord(kind: .baseline, method: "", passage: 0, answers: answers([false, false, true, true])),  // B 0.5
@@ -352,7 +355,7 @@ struct AggregationTests {
   @Test("the same records in another order give the same summary bytes")
   func orderFree() throws {
     var c = RunConfig()
-    c.methods = ["base", "passage"]
+    c.methods = [.base, .passage]
     var recs: [EvalRecord] = []
     for p in 0..<6 {
       let even: Bool = p % 2 == 0, third: Bool = p % 3 == 0
@@ -375,7 +378,7 @@ struct AggregationTests {
   @Test("judge verdicts: a failed verdict is counted and left out, never scored as wrong")
   func judgeMetric() throws {
     var c = RunConfig()
-    c.methods = ["passage"]
+    c.methods = [.passage]
     let recs = [
       EvalRecord(kind: .baseline, method: "", passage: 0, answers: answers([false, false])),
       EvalRecord(kind: .adapter, method: "passage", passage: 0, answers: answers([false, false])),

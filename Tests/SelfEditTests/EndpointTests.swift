@@ -69,7 +69,7 @@ struct EndpointTests {
     let server = try StubServer()
     setenv("SEB_TEST_KEY", "k", 1)
     let fx = try Fixture()
-    fx.config.methods = ["base", "teacher"]
+    fx.config.methods = [.base, .teacher]
     fx.config.limit = 2
     fx.config.teacher = EndpointSpec(
       url: server.url, model: "stub", apiKeyEnv: "SEB_TEST_KEY", retries: 2, timeoutSeconds: 10)

@@ -60,7 +60,7 @@ final class Fixture {
     config.seed = 3
     config.split = splitPath
     config.limit = 4
-    config.methods = ["base", "passage", "implications", "released:tiny_val.json"]
+    config.methods = [.base, .passage, .prompt("implications"), .released("tiny_val.json")]
     config.selfEdit.maxTokens = 12
     config.training.rank = 4
     config.training.alpha = 8
@@ -185,7 +185,7 @@ struct HarnessTests {
     #expect(fx.file("merged", "summary.json") == fx.file("whole", "summary.json"))
     let cfg = fx.config
     let sortedWhole = RunDirectory.sorted(
-      try RunDirectory(dir: fx.root + "/whole", shard: .whole).records(), methods: cfg.methods)
+      try RunDirectory(dir: fx.root + "/whole", shard: .whole).records(), methods: cfg.methodNames)
     #expect(try RunDirectory(dir: fx.root + "/merged", shard: .whole).records() == sortedWhole)
     #expect(throws: ExperimentError.self) { try Harness.merge(inputs: [fx.root + "/sh"], out: fx.root + "/merged") }
   }
@@ -211,7 +211,7 @@ struct HarnessTests {
   @Test("a self-edit with no training sequence and an unreachable teacher are recorded failures, counted")
   func recordedFailures() throws {
     let fx = try Fixture()
-    fx.config.methods = ["base", "released:tiny_val.json", "teacher"]
+    fx.config.methods = [.base, .released("tiny_val.json"), .teacher]
     fx.config.sequences.appendPassage = false
     fx.config.sequences.titlePrefix = false
     fx.config.teacher = EndpointSpec(url: "http://127.0.0.1:9/v1", model: "m", retries: 0, timeoutSeconds: 2)
@@ -239,7 +239,7 @@ struct HarnessTests {
   @Test("the judge stage: a local judge grades every answer once; a rerun asks nothing new")
   func judgeStage() throws {
     let fx = try Fixture()
-    fx.config.methods = ["base"]
+    fx.config.methods = [.base]
     fx.config.limit = 2
     try fx.run("j")
     let (n, failed) = try Judge.run(

@@ -121,7 +121,7 @@ func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: 
   opts.stopAfter = run.stopAfter
   opts.log = { eprint($0) }
   eprint(
-    "run \(config.name): methods \(config.methods.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
+    "run \(config.name): methods \(config.methodNames.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
   )
   let h = try Harness(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts)
   if let s = try h.run() {
@@ -180,7 +180,11 @@ struct BaselineCommand: ParsableCommand {
   func run() throws {
     var c = RunConfig()
     c.name = "baseline-" + method.replacingOccurrences(of: ":", with: "-")
-    c.methods = method == "base" ? ["base"] : ["base", method]
+    guard let m = Method(name: method) else {
+      // As the config's own check words it (the method is the config's second entry).
+      throw ExperimentError.malformed(path: "config", key: "methods[1]", expected: Method.expected, found: method)
+    }
+    c.methods = m == .base ? [.base] : [.base, m]
     c.split = split
     c.selfEdit.k = k
     c.evaluation.runs = runs
