@@ -86,10 +86,12 @@ class TrainResult:
         return sum(s.tokens for s in self.steps)
 
 
-# The fixed cost of one more forward and backward in padded-token units: on one H100 with
-# SmolLM2-135M a lockstep step costs about 0.05 s plus 17.5 us per padded token (fitted to the
-# session-15 benchmark and the val200 run), so about 2,900 tokens; rounded down to favour splitting.
-GROUP_OVERHEAD_TOKENS = 2048
+# The fixed cost of one more forward and backward, in padded tokens. On one H100 with a model of
+# SmolLM2-135M's shape (bench_lockstep.py K sweep, session 16) a lockstep step took 0.117 s with 16
+# or 32 rows (about 2,000 tokens) and 0.154 s with 64: about 18 us per token beyond a fixed
+# 0.117 s that also holds the optimizer step, which a group does not repeat. 4,096 tokens (0.073 s)
+# is the forward and backward's assumed share of it, not measured apart.
+GROUP_OVERHEAD_TOKENS = 4096
 
 
 def length_groups(lengths: list, overhead: int) -> list:
