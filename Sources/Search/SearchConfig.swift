@@ -135,6 +135,8 @@ public struct SearchConfig: Codable, Equatable, Sendable {
 
   /// The offline metrics, computed for every evaluation.
   public static let rewards: [Metric] = [.goldLogLikelihood, .containsSingle, .containsAll, .f1All, .emAll]
+  /// What `reward` may be, as errors say it.
+  static let rewardChoices = (rewards + [.judge]).map(\.rawValue).joined(separator: ", ")
   /// Every metric a stage's results report: the offline ones, and the judge's when one is configured.
   public var metrics: [Metric] { SearchConfig.rewards + (judge == nil ? [] : [.judge]) }
 
@@ -237,9 +239,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     }
     if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
     if let v = try root.fieldIfPresent("reward") {
-      guard let m = Metric(rawValue: try v.string()) else {
-        throw v.fail((SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "))
-      }
+      guard let m = Metric(rawValue: try v.string()) else { throw v.fail(SearchConfig.rewardChoices) }
       c.reward = m
     }
     if let v = try root.fieldIfPresent("judge") { c.judge = try EndpointSpec.parse(v) }
@@ -295,7 +295,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
       if reward == .judge {
         throw bad("judge", "an endpoint {url, model} for reward judge", "none")
       }
-      throw bad("reward", (SearchConfig.rewards + [.judge]).map(\.rawValue).joined(separator: ", "), reward.rawValue)
+      throw bad("reward", SearchConfig.rewardChoices, reward.rawValue)
     }
     if let j = judge { try j.validate(path: path, key: "judge") }
     guard (1...8192).contains(proposer.templateMaxTokens) else {

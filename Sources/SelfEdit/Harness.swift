@@ -128,14 +128,12 @@ public final class Harness {
         }
       }
       let pending = !unanswered.isEmpty || keys.contains { !done.contains($0) }
-      if pending, let limit = options.stopAfter, longestBlock > 0,
-        Date().timeIntervalSince(invocationStart) + longestBlock > limit
-      {
+      let elapsed = Date().timeIntervalSince(invocationStart)
+      if pending, let limit = options.stopAfter, longestBlock > 0, elapsed + longestBlock > limit {
         options.log(
           String(
             format: "stopping before block %d of %d: %.0f s of --stop-after %.0f s used, the longest block took %.0f s; "
-              + "the same command resumes", b + 1, blocks.count, Date().timeIntervalSince(invocationStart), limit,
-            longestBlock))
+              + "the same command resumes", b + 1, blocks.count, elapsed, limit, longestBlock))
         stoppedEarly = true
         break
       }

@@ -501,6 +501,18 @@ struct BadInputTests {
       args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--adapters-per-step", "0"], status: 64,
       message: "adapters-per-step"),
     BadInput(
+      name: "zero answer batch",
+      args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--answer-batch", "0"], status: 64,
+      message: "--answer-batch must be >= 1"),
+    BadInput(
+      name: "zero stop-after",
+      args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--stop-after", "0"], status: 64,
+      message: "--stop-after must be > 0"),
+    BadInput(
+      name: "stop-after on a search",
+      args: ["run", "$D/search-judge.json", "--out", "$D/out", "--stop-after", "60", "--model", "$M"], status: 64,
+      message: "not to a search"),
+    BadInput(
       name: "zero limit", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--limit", "0"], status: 64,
       message: "limit"),
     BadInput(

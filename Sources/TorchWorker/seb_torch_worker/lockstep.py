@@ -100,6 +100,9 @@ def length_groups(lengths: list, overhead: int) -> list:
     rows sorted by length (an optimal split is always such a run: dynamic programming, O(B^2));
     each group keeps its rows in request order. One group when splitting saves nothing."""
     B = len(lengths)
+    # Splitting saves at most B x (longest - shortest): no more than a forward costs, one group.
+    if B == 0 or B * (max(lengths) - min(lengths)) <= overhead:
+        return [list(range(B))] if B else []
     order = sorted(range(B), key=lambda i: (lengths[i], i))
     best = [0] + [None] * B  # best[j]: cost of the j shortest rows
     cut = [0] * (B + 1)
