@@ -1,9 +1,9 @@
-# val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): gold log-likelihood gain over the un-adapted model, 95% CI
+# val200-baselines (val200-baselines-gpu): gold log-likelihood gain over the un-adapted model, 95% CI
 # Regenerate: gnuplot gold-loglik-gain-2.gp   (reads gold-loglik-gain-2.dat, writes gold-loglik-gain-2.png and gold-loglik-gain-2.svg)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,543 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,543 dynamic noenhanced font "DejaVu Sans,11" }
   set output "gold-loglik-gain-2." . fmt
-  set multiplot title "val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): gold log-likelihood gain over the un-adapted model, 95% CI"
+  set multiplot title "val200-baselines (val200-baselines-gpu): gold log-likelihood gain over the un-adapted model, 95% CI"
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"
@@ -17,7 +17,7 @@ do for [fmt in "png svg"] {
   set xlabel "method" offset 0,-2
   set ylabel "gain in mean token log-likelihood"
   set xrange [-0.6:5.6]
-  set yrange [-1.39698:0.854647]
+  set yrange [-1.35489:0.774108]
   set xtics ("base (no\nadapter)" 0, "passage only" 1, "GPT-4.1\nself-edits\n(released)" 2, "Qwen2.5-7B base\nself-edits\n(released)" 3, "implications" 4, "rewrite" 5) scale 0
   set style fill solid 0.6 border -1
   set boxwidth 0.6

@@ -1,9 +1,9 @@
-# val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): per-passage gold log-likelihood gain (adapter minus un-adapted model)
+# val200-baselines (val200-baselines-gpu): per-passage gold log-likelihood gain (adapter minus un-adapted model)
 # Regenerate: gnuplot scatter-passage-vs-released-gpt4_1_val.json-2.gp   (reads scatter-passage-vs-released-gpt4_1_val.json-2.dat, writes scatter-passage-vs-released-gpt4_1_val.json-2.png and scatter-passage-vs-released-gpt4_1_val.json-2.svg)
 do for [fmt in "png svg"] {
   if (fmt eq "png") { set terminal pngcairo size 1000,578 noenhanced font "DejaVu Sans,11" } else { set terminal svg size 1000,578 dynamic noenhanced font "DejaVu Sans,11" }
   set output "scatter-passage-vs-released-gpt4_1_val.json-2." . fmt
-  set multiplot title "val200-baselines (val200-baselines-gpu), unfinished (600/1400 evaluations): per-passage gold log-likelihood gain (adapter minus un-adapted model)\n1 point beyond the view (drawn at its edge): (0.422, -9.89)"
+  set multiplot title "val200-baselines (val200-baselines-gpu): per-passage gold log-likelihood gain (adapter minus un-adapted model)\n1 point beyond the view (drawn at its edge): (0.422, -9.89)"
   # panel 1
   reset
   set grid ytics lc rgb "#dddddd"
@@ -16,8 +16,8 @@ do for [fmt in "png svg"] {
   unset title
   set xlabel "per-passage gain: passage only"
   set ylabel "per-passage gain: GPT-4.1 self-edits (released)"
-  set xrange [-0.955377:2.21525]
-  set yrange [-4.573:2.95142]
+  set xrange [-0.955374:2.21526]
+  set yrange [-5.70476:2.9361]
   set xzeroaxis lt 1 lc rgb "#888888"
   set yzeroaxis lt 1 lc rgb "#888888"
   set grid xtics ytics lc rgb "#dddddd"
