@@ -141,43 +141,117 @@ extension ConfigChoice {
   public static var choices: String { allCases.map(\.rawValue).joined(separator: " or ") }
 }
 
+/// A type whose decoding error should name what it accepts (a config's method names, say), as
+/// `ConfigChoice` types list their choices. Its `init(from:)` throws `typeMismatch(Self.self, ...)`.
+public protocol ConfigExpected { static var expected: String { get } }
+
 extension JSONNode {
-  /// A config section read through its `Codable` type, strictly: the allowed keys are the ones
-  /// `defaults` encodes (plus `optional`, properties that may be nil), a key the section leaves out
-  /// or sets to null keeps its default (null clears the properties in `optional`), and a decoding
-  /// error names the key, what was expected and what was found, in the words of the field readers
-  /// above. The keys are thus spelled once, by the type.
-  public func decode<T: Codable>(_ defaults: T, optional: Set<String> = []) throws -> T {
-    let base = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any]) ?? [:]
-    try onlyKeys(Set(base.keys).union(optional))
-    let given = try object()
-    func decoded(_ keys: [String]) throws -> T {
-      var merged = base
-      for k in keys {
-        if given[k] is NSNull {
-          if optional.contains(k) { merged[k] = nil }
-        } else {
-          merged[k] = given[k]
-        }
+  /// An object read through its `Codable` type, strictly and at every depth: the allowed keys are
+  /// the ones `defaults` encodes (plus the dotted paths in `optional`, properties that may be nil;
+  /// where such a property is an object, `shapes` gives a value whose keys it may hold), a nested
+  /// object merges into its default section key by key, a key left out or set to null keeps its
+  /// default (null clears the paths in `optional`), and a decoding error names the key path, what
+  /// was expected and what was found, in the words of the field readers above. The keys are thus
+  /// spelled once, by the types.
+  public func decode<T: Codable>(
+    _ defaults: T, optional: Set<String> = [], shapes: [String: any Encodable] = [:]
+  ) throws -> T {
+    let base = try JSONNode.encodedObject(defaults)
+    return try decode(T.self, keys: base, base: base, optional: optional, shapes: shapes, mirror: defaults)
+  }
+
+  /// An object decoded whole by `T`'s own `init(from:)` (which supplies its defaults), its keys
+  /// checked against the ones `shape` encodes; errors as `decode(_:optional:shapes:)`.
+  public func decode<T: Decodable>(_ type: T.Type, keysOf shape: any Encodable) throws -> T {
+    try decode(T.self, keys: try JSONNode.encodedObject(shape), base: [:], optional: [], shapes: [:], mirror: shape)
+  }
+
+  static func encodedObject(_ v: any Encodable) throws -> [String: Any] {
+    (try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) as? [String: Any]) ?? [:]
+  }
+
+  private func decode<T: Decodable>(
+    _: T.Type, keys: [String: Any], base: [String: Any], optional: Set<String>, shapes: [String: any Encodable],
+    mirror: Any
+  ) throws -> T {
+    let shapeObjects = try shapes.mapValues { try JSONNode.encodedObject($0) }
+    // The given leaves (values not merged into a default object), each key checked against the
+    // keys its level allows.
+    var leaves: [(path: [String], value: Any)] = []
+    func collect(_ given: [String: Any], allowedIn level: [String: Any], at path: [String], merging: Bool) throws {
+      let optionalHere = optional.compactMap { o -> String? in
+        let parts = o.split(separator: ".").map(String.init)
+        return parts.count == path.count + 1 && Array(parts.dropLast()) == path ? parts.last : nil
       }
+      let allowed = Set(level.keys).union(optionalHere)
+      for k in given.keys.sorted() {
+        let full = path + [k]
+        guard allowed.contains(k) else {
+          throw ExperimentError.malformed(
+            path: self.path, key: keyPath(full),
+            expected: "one of the keys " + allowed.sorted().joined(separator: ", "), found: "an unknown key")
+        }
+        let sub = given[k] as? [String: Any]
+        if merging, let sub, let b = level[k] as? [String: Any] {
+          try collect(sub, allowedIn: b, at: full, merging: true)
+          continue
+        }
+        // An object with no default to merge into is one leaf; its keys are still checked.
+        if let sub, let shape = shapeObjects[full.joined(separator: ".")] ?? (level[k] as? [String: Any]) {
+          try collect(sub, allowedIn: shape, at: full, merging: false)
+        }
+        if merging { leaves.append((full, given[k]!)) }
+      }
+    }
+    try collect(try object(), allowedIn: keys, at: [], merging: true)
+    func set(_ d: inout [String: Any], _ path: ArraySlice<String>, _ v: Any, _ full: String) {
+      let k = path.first!
+      if path.count == 1 {
+        if v is NSNull { if optional.contains(full) { d[k] = nil } } else { d[k] = v }
+        return
+      }
+      var inner = d[k] as? [String: Any] ?? [:]
+      set(&inner, path.dropFirst(), v, full)
+      d[k] = inner
+    }
+    func decoded(_ use: [(path: [String], value: Any)]) throws -> T {
+      var merged = base
+      for l in use { set(&merged, l.path[...], l.value, l.path.joined(separator: ".")) }
       return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
     }
     do {
-      return try decoded(Array(given.keys))
+      return try decoded(leaves)
     } catch let e as DecodingError {
       let (type, context): (Any.Type?, DecodingError.Context?) =
         switch e {
         case .typeMismatch(let t, let c), .valueNotFound(let t, let c): (t, c)
-        case .dataCorrupted(let c), .keyNotFound(_, let c): (nil, c)
+        case .dataCorrupted(let c): (nil, c)
+        case .keyNotFound(let k, let c):
+          // A required key of an object given whole (an endpoint's url, say).
+          throw ExperimentError.malformed(
+            path: path, key: keyPath(c.codingPath.map(\.stringValue) + [k.stringValue]), expected: "a value",
+            found: "no such key")
         @unknown default: (nil, nil)
         }
-      if let path = context?.codingPath, !path.isEmpty { throw failure(at: path, type: type, defaults: defaults) }
+      if let p = context?.codingPath, !p.isEmpty { throw failure(at: p, type: type, defaults: mirror, shapes: shapes) }
       // A number the property cannot hold (1.5 for an Int) may come back without its key: find it.
-      for k in given.keys.sorted() where (try? decoded([k])) == nil {
-        throw failure(at: [JSONKey(k)], type: nil, defaults: defaults)
+      for l in leaves where (try? decoded([l])) == nil {
+        // In an object decoded whole, the key without which it decodes.
+        for k in (l.value as? [String: Any])?.keys.sorted() ?? [] {
+          var less = l.value as! [String: Any]
+          less[k] = nil
+          if (try? decoded([(l.path, less)])) != nil {
+            throw failure(at: (l.path + [k]).map(JSONKey.init), type: nil, defaults: mirror, shapes: shapes)
+          }
+        }
+        throw failure(at: l.path.map(JSONKey.init), type: nil, defaults: mirror, shapes: shapes)
       }
-      throw failure(at: [], type: type, defaults: defaults)
+      throw failure(at: [], type: type, defaults: mirror)
     }
+  }
+
+  private func keyPath(_ parts: [String]) -> String {
+    parts.reduce(key) { $0.isEmpty ? $1 : "\($0).\($1)" }
   }
 
   private struct JSONKey: CodingKey {
@@ -190,31 +264,56 @@ extension JSONNode {
 
   /// The error for the value at `codingPath` below this node: its key, what the property's type
   /// expects (the type the decoder names, else the property's own), and the value found there.
-  func failure(at codingPath: [CodingKey], type: Any.Type?, defaults: Any) -> ExperimentError {
+  func failure(
+    at codingPath: [CodingKey], type: Any.Type?, defaults: Any, shapes: [String: any Encodable] = [:]
+  ) -> ExperimentError {
     var node = self
+    var property: Any? = defaults
+    var target: Any.Type? = nil
+    var names: [String] = []
     for k in codingPath {
       let key =
-        if let i = k.intValue { node.key + "[\(i)]" } else { node.key.isEmpty ? k.stringValue : "\(node.key).\(k.stringValue)" }
+        if let i = k.intValue { node.key + "[\(i)]" } else {
+          node.key.isEmpty ? k.stringValue : "\(node.key).\(k.stringValue)"
+        }
       let next: Any? =
-        if let i = k.intValue { (node.value as? [Any]).flatMap { i < $0.count ? $0[i] : nil } }
-        else { (node.value as? [String: Any])?[k.stringValue] }
+        if let i = k.intValue { (node.value as? [Any]).flatMap { i < $0.count ? $0[i] : nil } } else {
+          (node.value as? [String: Any])?[k.stringValue]
+        }
       node = JSONNode(value: next ?? NSNull(), path: path, key: key)
+      // The property's own type, from the defaults, while the path stays inside them.
+      if k.intValue == nil, let p = property {
+        names.append(k.stringValue)
+        var child = Mirror(reflecting: p).children.first { $0.label == k.stringValue }?.value
+        target = child.map { Swift.type(of: $0) }
+        // Below an optional property: its value, or where it is nil, its shape.
+        if let c = child, Mirror(reflecting: c).displayStyle == .optional {
+          child = Mirror(reflecting: c).children.first?.value ?? shapes[names.joined(separator: ".")]
+        }
+        property = child
+      } else {
+        property = nil
+        target = nil
+      }
     }
-    let property = codingPath.first?.stringValue
-    let target: Any.Type? =
-      type ?? Mirror(reflecting: defaults).children.first { $0.label == property }.map { Swift.type(of: $0.value) }
+    if let o = target as? any OptionalProperty.Type { target = o.wrapped }
     let expected: String =
-      switch target {
+      switch type ?? target {
       case is Int.Type, is Int?.Type: "an integer"
       case is UInt64.Type: "an integer >= 0"
       case is Double.Type, is Double?.Type: "a finite number"
       case is Bool.Type: "true or false"
-      case is String.Type: "a string"
+      case is String.Type, is String?.Type: "a string"
       case let c as any ConfigChoice.Type: c.choices
+      case let c as any ConfigExpected.Type: c.expected
       case let t? where "\(t)".hasPrefix("Array"): "an array"
       case let t? where "\(t)".hasPrefix("Dictionary"): "an object"
-      default: "a valid value"
+      default: property.map { Mirror(reflecting: $0).displayStyle == .struct } == true ? "an object" : "a valid value"
       }
     return node.fail(expected)
   }
 }
+
+/// An optional property's wrapped type, for error messages (`Int?` expects an integer).
+private protocol OptionalProperty { static var wrapped: Any.Type { get } }
+extension Optional: OptionalProperty { static var wrapped: Any.Type { Wrapped.self } }

@@ -42,7 +42,9 @@ public struct Grades: Codable, Equatable, Sendable {
 }
 
 /// The metrics a run reports. Accuracy-like ones lie in [0, 1] and get a normalised gain.
-public enum Metric: String, Codable, CaseIterable, Sendable {
+/// As a dictionary key it encodes as its raw value (CodingKeyRepresentable), so summaries keep
+/// their JSON objects and an unknown metric name fails to decode.
+public enum Metric: String, ConfigChoice, CodingKeyRepresentable {
   case containsAll = "contains_all"
   case containsSingle = "contains_single"
   case emAll = "em_all"

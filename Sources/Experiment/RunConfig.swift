@@ -116,28 +116,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
   /// Parses and validates a config file; `path` is used in error messages.
   public static func parse(_ data: Data, path: String) throws -> RunConfig {
-    let root = try JSONNode.parse(data, path: path)
-    try root.onlyKeys([
-      "name", "seed", "split", "limit", "methods", "selfEdit", "sequences", "training", "evaluation", "teacher",
-      "engine",
-    ])
-    var c = RunConfig()
-    if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
-    if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
-    if let v = try root.fieldIfPresent("seed") { c.seed = try v.seed() }
-    if let v = try root.fieldIfPresent("split") { c.split = try v.string() }
-    if let v = try root.fieldIfPresent("limit") { c.limit = try v.int() }
-    if let v = try root.fieldIfPresent("methods") {
-      c.methods = try v.array().map { n in
-        guard let m = Method(name: try n.string()) else { throw n.fail(Method.expected) }
-        return m
-      }
-    }
-    if let s = try root.fieldIfPresent("selfEdit") { c.selfEdit = try s.decode(c.selfEdit) }
-    if let s = try root.fieldIfPresent("sequences") { c.sequences = try s.decode(c.sequences) }
-    if let t = try root.fieldIfPresent("training") { c.training = try TrainingSpec.parse(t) }
-    if let s = try root.fieldIfPresent("evaluation") { c.evaluation = try EvaluationSpec.parse(s) }
-    if let t = try root.fieldIfPresent("teacher") { c.teacher = try EndpointSpec.parse(t) }
+    // Optional keys are named here (their default, nil, encodes no key); the rest by the types.
+    let c = try JSONNode.parse(data, path: path).decode(
+      RunConfig(), optional: ["engine", "limit", "teacher", "training.maxGradNorm"],
+      shapes: ["teacher": EndpointSpec.shape])
     try c.validate(path: path)
     return c
   }
@@ -237,15 +219,19 @@ extension EvaluationSpec {
 }
 
 extension EndpointSpec {
-  public static func parse(_ t: JSONNode) throws -> EndpointSpec {
-    try t.onlyKeys(["url", "model", "apiKeyEnv", "maxTokens", "retries", "timeoutSeconds"])
-    var e = EndpointSpec(url: try t.field("url").string(), model: try t.field("model").string())
-    if let v = try t.fieldIfPresent("apiKeyEnv") { e.apiKeyEnv = try v.string() }
-    if let v = try t.fieldIfPresent("maxTokens") { e.maxTokens = try v.int() }
-    if let v = try t.fieldIfPresent("retries") { e.retries = try v.int() }
-    if let v = try t.fieldIfPresent("timeoutSeconds") { e.timeoutSeconds = try v.double() }
-    return e
+  /// Every key a config may give (`url` and `model` are required, the rest keep `init`'s defaults).
+  public static let shape = EndpointSpec(url: "", model: "", apiKeyEnv: "")
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(url: try c.decode(String.self, forKey: .url), model: try c.decode(String.self, forKey: .model))
+    apiKeyEnv = try c.decodeIfPresent(String.self, forKey: .apiKeyEnv)
+    maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? maxTokens
+    retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? retries
+    timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
   }
+
+  public static func parse(_ t: JSONNode) throws -> EndpointSpec { try t.decode(EndpointSpec.self, keysOf: shape) }
 
   public func validate(path: String, key k: String) throws {
     guard let u = URL(string: url), let s = u.scheme, ["http", "https"].contains(s), u.host != nil else {
@@ -268,7 +254,7 @@ extension EndpointSpec {
 }
 
 /// A method: where a passage's self-edits come from.
-public enum Method: Hashable, Sendable, Codable {
+public enum Method: Hashable, Sendable, Codable, ConfigExpected {
   /// No adapter: the un-adapted model (its gain is 0 by construction).
   case base
   /// Train on the passage alone (SEAL's "naive"/passage-only row: one sequence `title\ncontext`).
@@ -299,7 +285,8 @@ public enum Method: Hashable, Sendable, Codable {
     let c = try decoder.singleValueContainer()
     let s = try c.decode(String.self)
     guard let m = Method(name: s) else {
-      throw DecodingError.dataCorruptedError(in: c, debugDescription: "expected \(Method.expected), found \(s)")
+      throw DecodingError.typeMismatch(
+        Method.self, .init(codingPath: decoder.codingPath, debugDescription: "expected \(Method.expected), found \(s)"))
     }
     self = m
   }

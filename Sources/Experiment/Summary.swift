@@ -36,13 +36,13 @@ public struct MethodSummary: Codable, Equatable, Sendable {
   public var meanSequences: Double?
   public var meanTrainingTokens: Double?
   public var meanFinalLoss: Double?
-  public var metrics: [String: MetricSummary]
+  public var metrics: [Metric: MetricSummary]
 }
 
 public struct PairedSummary: Codable, Equatable, Sendable {
   public var a: String
   public var b: String
-  public var metric: String
+  public var metric: Metric
   /// Per-passage difference a - b, bootstrap interval, wins/losses/ties and sign test.
   public var comparison: PairedDifference
 }
@@ -172,10 +172,10 @@ public enum Summarize {
       var reasons: [String: Int] = [:]
       for r in rs { if let f = r.failure { reasons[f, default: 0] += 1 } }
       let trained = ok.compactMap(\.training)
-      var ms: [String: MetricSummary] = [:]
+      var ms: [Metric: MetricSummary] = [:]
       for metric in metrics {
         if let s = try metricSummary(metric, method: m, records: records, judged: judged, seed: config.seed) {
-          ms[metric.rawValue] = s
+          ms[metric] = s
         }
       }
       methods[m] = MethodSummary(
@@ -197,7 +197,7 @@ public enum Summarize {
           let d = try PairedDifference(
             a: common.map { a[$0]!.adapter }, b: common.map { b[$0]!.adapter },
             seed: config.seed ^ fnv1a("paired/\(m)/\(ref)/\(metric.rawValue)"))
-          paired.append(PairedSummary(a: m, b: ref, metric: metric.rawValue, comparison: d))
+          paired.append(PairedSummary(a: m, b: ref, metric: metric, comparison: d))
         }
       }
     }

@@ -54,7 +54,7 @@ public enum RunReport {
       md += settingsLine(r.config) + "\n\n"
       for metric in accuracyMetrics + [.goldLogLikelihood] {
         let rows = methods.compactMap { m -> [String]? in
-          guard let x = s.methods[m]?.metrics[metric.rawValue] else { return nil }
+          guard let x = s.methods[m]?.metrics[metric] else { return nil }
           return [
             m, Markdown.estimate(x.adapter), Markdown.estimate(x.baseline), Markdown.estimate(x.gain),
             Markdown.f(x.winRate, 3),
@@ -73,8 +73,7 @@ public enum RunReport {
         md += "\n"
       }
       let paired = s.paired.filter {
-        [Metric.containsAll.rawValue, Metric.f1All.rawValue, Metric.goldLogLikelihood.rawValue, Metric.judge.rawValue]
-          .contains($0.metric)
+        [Metric.containsAll, .f1All, .goldLogLikelihood, .judge].contains($0.metric)
       }
       if !paired.isEmpty {
         md += "### Paired comparisons (per-passage difference a - b on the same passages)\n\n"
@@ -82,7 +81,7 @@ public enum RunReport {
           ["a", "b", "metric", "difference [95% CI]", "a wins / loses / ties", "sign test p"],
           paired.map { p in
             [
-              p.a, p.b, p.metric, Markdown.estimate(p.comparison.difference),
+              p.a, p.b, p.metric.rawValue, Markdown.estimate(p.comparison.difference),
               "\(p.comparison.wins) / \(p.comparison.losses) / \(p.comparison.ties)",
               Markdown.f(p.comparison.signTestP, 3),
             ]
@@ -122,7 +121,7 @@ public enum RunReport {
       let name =
         s.complete ? names[ri] : "\(names[ri]), unfinished (\(s.foundEvaluations)/\(s.expectedEvaluations) evaluations)"
       let bars1 = methods.compactMap { m in
-        s.methods[m]?.metrics[Metric.containsAll.rawValue].map { (method: m, estimate: $0.adapter) }
+        s.methods[m]?.metrics[.containsAll].map { (method: m, estimate: $0.adapter) }
       }
       if !bars1.isEmpty {
         let c = try writer.write(
@@ -132,7 +131,7 @@ public enum RunReport {
         charts.append(c); md += Markdown.chart(c, folder: "charts", alt: "contains accuracy per method") + "\n"
       }
       let bars2 = methods.compactMap { m in
-        s.methods[m]?.metrics[Metric.goldLogLikelihood.rawValue].map { (method: m, estimate: $0.gain) }
+        s.methods[m]?.metrics[.goldLogLikelihood].map { (method: m, estimate: $0.gain) }
       }
       if !bars2.isEmpty {
         let c = try writer.write(
@@ -251,7 +250,8 @@ public enum RunReport {
     }
     guard !rows.isEmpty else { return "" }
     return "Identical text in both runs (evaluations present in both; self-edits as trained):\n\n"
-      + Markdown.table(["runs", "method", "evaluations", "same answers", "same self-edit"], rows, rightAligned: [2, 3, 4])
+      + Markdown.table(
+        ["runs", "method", "evaluations", "same answers", "same self-edit"], rows, rightAligned: [2, 3, 4])
       + "\n"
   }
 }

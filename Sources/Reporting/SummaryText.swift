@@ -14,16 +14,17 @@ public enum SummaryText {
     lines.append(
       "method                       contains(all)        gain            EM(all)   F1(all)   gold-LL   fails")
     for (name, m) in s.methods.sorted(by: { $0.key < $1.key }) {
-      func f(_ k: String) -> String { m.metrics[k].map { String(format: "%.3f", $0.adapter.mean) } ?? "  -  " }
-      let c = m.metrics["contains_all"]
+      func f(_ k: Metric) -> String { m.metrics[k].map { String(format: "%.3f", $0.adapter.mean) } ?? "  -  " }
+      let c = m.metrics[.containsAll]
       let cell =
         c.map { String(format: "%.3f [%.3f,%.3f]", $0.adapter.mean, $0.adapter.lower, $0.adapter.upper) } ?? "-"
       let gain = c.map { String(format: "%+.3f", $0.gain.mean) } ?? "-"
       lines.append(
         name.padding(toLength: 29, withPad: " ", startingAt: 0)
           + cell.padding(toLength: 21, withPad: " ", startingAt: 0)
-          + gain.padding(toLength: 16, withPad: " ", startingAt: 0) + f("em_all") + "     " + f("f1_all") + "     "
-          + (m.metrics["gold_loglik"].map { String(format: "%.3f", $0.adapter.mean) } ?? "-") + "    \(m.failures)")
+          + gain.padding(toLength: 16, withPad: " ", startingAt: 0) + f(.emAll) + "     " + f(.f1All) + "     "
+          + (m.metrics[.goldLogLikelihood].map { String(format: "%.3f", $0.adapter.mean) } ?? "-") + "    \(m.failures)"
+      )
     }
     return lines.joined(separator: "\n")
   }

@@ -7,7 +7,7 @@ import Foundation
 import Workspace
 
 /// A named way of writing self-edits over iterations.
-public enum SearchVariant: String, Codable, CaseIterable, Sendable {
+public enum SearchVariant: String, ConfigChoice {
   /// The proposer writes templates from `meta_prompt.txt` (no archive).
   case noArchive = "search-noarchive"
   /// `meta_prompt_archive.txt` with the top-2 and bottom-2 of an append-only archive (3.8).
@@ -69,13 +69,13 @@ public enum JudgeRule: String, Codable, Sendable {
 }
 
 /// Where the seed archive's scores come from (archive variants).
-public enum SeedScores: String, Codable, CaseIterable, Sendable {
-  /// The seed file's accuracies, as the reference uses them: measured by the reference's model
-  /// and judge, so on another scale than any other reward (a log-likelihood is negative) or model.
-  case released
+public enum SeedScores: String, ConfigChoice {
   /// The seed templates completed and evaluated like proposals on the train passages by the
   /// iteration-0 proposer under the run's reward: seeds and new entries share one scale.
   case measured
+  /// The seed file's accuracies, as the reference uses them: measured by the reference's model
+  /// and judge, so on another scale than any other reward (a log-likelihood is negative) or model.
+  case released
 }
 
 /// How the proposer is sampled (reference-pipeline 3.3-3.4).
@@ -185,13 +185,6 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     variant.proposesTemplates ? completions : (baselineCompletions ?? templates * completions)
   }
 
-  public static let keys: Set<String> = [
-    "name", "seed", "variant", "iterations", "templates", "completions", "baselineCompletions", "runs", "trainSplit",
-    "trainSplits", "trainPassages",
-    "validationSplit", "validationPassages", "reward", "validationPolicy", "seedArchive", "proposer", "training",
-    "evaluation", "sft", "engine", "judge",
-  ]
-
   /// Whether a config file is a search config (it names a variant).
   public static func isSearchConfig(_ data: Data) -> Bool {
     ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["variant"] != nil
@@ -201,68 +194,38 @@ public struct SearchConfig: Codable, Equatable, Sendable {
   /// to every key the file leaves out, as if the file named it.
   public static func parse(_ data: Data, path: String, variant override: SearchVariant? = nil) throws -> SearchConfig {
     let root = try JSONNode.parse(data, path: path)
-    try root.onlyKeys(keys)
-    var c = SearchConfig()
-    func int(_ k: String, _ set: (Int) -> Void) throws { if let v = try root.fieldIfPresent(k) { set(try v.int()) } }
-    if let v = try root.fieldIfPresent("name") { c.name = try v.string() }
-    if let v = try root.fieldIfPresent("engine") { c.engine = try v.string() }
-    if let v = try root.fieldIfPresent("seed") { c.seed = try v.seed() }
-    if let v = try root.fieldIfPresent("variant") {
-      let s = try v.string()
-      guard let x = SearchVariant(rawValue: s) else {
-        throw v.fail("one of " + SearchVariant.allCases.map(\.rawValue).joined(separator: ", "))
-      }
-      c.variant = x
+    // Optional keys are named here (their default, nil, encodes no key); the rest by the types.
+    func decoded(_ defaults: SearchConfig) throws -> SearchConfig {
+      try root.decode(
+        defaults,
+        optional: ["engine", "baselineCompletions", "trainSplits", "judge", "seedArchive", "training.maxGradNorm"],
+        shapes: ["judge": EndpointSpec.shape])
     }
-    if let override { c.variant = override }
-    // The variant's inner loop, which the file's training and evaluation keys then amend.
-    if c.variant == .restemSEAL {
-      c.training = SearchConfig.sealTraining
-      c.evaluation = EvaluationSpec()
+    // The variant picks the inner loop that the file's training and evaluation keys then amend.
+    var defaults = SearchConfig()
+    defaults.variant = try override ?? decoded(defaults).variant
+    if defaults.variant == .restemSEAL {
+      defaults.training = SearchConfig.sealTraining
+      defaults.evaluation = EvaluationSpec()
     }
-    try int("iterations") { c.iterations = $0 }
-    try int("templates") { c.templates = $0 }
-    try int("completions") { c.completions = $0 }
-    try int("baselineCompletions") { c.baselineCompletions = $0 }
-    try int("runs") { c.runs = $0 }
-    try int("trainPassages") { c.trainPassages = $0 }
-    try int("validationPassages") { c.validationPassages = $0 }
-    if let v = try root.fieldIfPresent("trainSplit") { c.trainSplit = try v.string() }
-    if let v = try root.fieldIfPresent("trainSplits") {
-      let list = try v.array().map { try $0.string() }
-      guard let first = list.first else { throw v.fail("a non-empty list of split names") }
-      if let t = try root.fieldIfPresent("trainSplit"), try t.string() != first {
-        throw t.fail("trainSplits[0] (\(first)) when both are given")
+    var c = try decoded(defaults)
+    c.variant = defaults.variant
+    let given = try root.object()
+    func node(_ key: String, _ value: Any?) -> JSONNode { JSONNode(value: value ?? NSNull(), path: path, key: key) }
+    if let list = c.trainSplits {
+      guard let first = list.first else {
+        throw node("trainSplits", given["trainSplits"]).fail("a non-empty list of split names")
       }
-      c.trainSplits = list
+      if let t = given["trainSplit"] as? String, t != first {
+        throw node("trainSplit", t).fail("trainSplits[0] (\(first)) when both are given")
+      }
       c.trainSplit = first  // the canonical form names the first iteration's split in both keys
     }
-    if let v = try root.fieldIfPresent("validationSplit") { c.validationSplit = try v.string() }
-    if let v = try root.fieldIfPresent("reward") {
-      guard let m = Metric(rawValue: try v.string()) else { throw v.fail(SearchConfig.rewardChoices) }
-      c.reward = m
+    // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
+    if c.evaluation.runs != 1 {
+      throw node("evaluation.runs", (given["evaluation"] as? [String: Any])?["runs"])
+        .fail("1 (evaluation runs are the top-level 'runs')")
     }
-    if let v = try root.fieldIfPresent("judge") { c.judge = try EndpointSpec.parse(v) }
-    if let v = try root.fieldIfPresent("validationPolicy") {
-      let s = try v.string()
-      guard let p = ValidationPolicy(rawValue: s) else { throw v.fail("reference or clamped") }
-      c.validationPolicy = p
-    }
-    if let v = try root.fieldIfPresent("seedArchive") {
-      let s = try v.string()
-      guard let x = SeedScores(rawValue: s) else { throw v.fail("measured or released") }
-      c.seedArchive = x
-    }
-    if let p = try root.fieldIfPresent("proposer") { c.proposer = try p.decode(c.proposer) }
-    if let t = try root.fieldIfPresent("training") {
-      c.training = try TrainingSpec.parse(t, defaults: c.training)
-    }
-    if let s = try root.fieldIfPresent("evaluation") {
-      c.evaluation = try EvaluationSpec.parse(s, defaults: c.evaluation)
-      // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
-      if c.evaluation.runs != 1 { throw try s.field("runs").fail("1 (evaluation runs are the top-level 'runs')") }
-    }
-    if let s = try root.fieldIfPresent("sft") { c.sft = try s.decode(c.sft) }
     c.seedArchive = c.variant.usesArchive ? c.seedScores : nil  // the canonical form
     try c.validate(path: path)
     return c

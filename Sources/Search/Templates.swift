@@ -385,7 +385,7 @@ public enum ProposerSampling {
 }
 
 /// What to do with proposed hyperparameters before training (a recorded run option).
-public enum ValidationPolicy: String, Sendable, Codable, CaseIterable {
+public enum ValidationPolicy: String, ConfigChoice {
   /// The search repo: only max(1, .) on epochs and accumulation; everything else raw (a rank of 0
   /// then fails training and is recorded as a failure).
   case reference

@@ -146,7 +146,8 @@ extension SearchRunner {
   /// The run's judge (its endpoint, verdict file and the variant's prompt), nil without one.
   func judge() throws -> SearchJudge? {
     guard let spec = config.judge else { return nil }
-    var j = try SearchJudge(spec: spec, path: layout.judgeVerdicts, prompts: options.prompts, rule: config.variant.judgeRule)
+    var j = try SearchJudge(
+      spec: spec, path: layout.judgeVerdicts, prompts: options.prompts, rule: config.variant.judgeRule)
     j.log = options.log
     return j
   }
@@ -159,7 +160,7 @@ extension SearchRunner {
       ? try loadPassages(config.validationSplit, config.validationPassages)
       : try loadPassages(config.trainSplit(iteration: i), config.trainPassages)
     for (k, v) in try j.scores(recs, passages: passages, topic: config.evaluation.topic) {
-      recs[k]?.scores[Metric.judge.rawValue] = v
+      recs[k]?.scores[.judge] = v
     }
   }
 

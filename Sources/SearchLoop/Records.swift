@@ -95,8 +95,8 @@ public struct SearchEvalRecord: Codable, Equatable, Sendable {
   public var template: Int?
   public var completion: Int?
   public var run: Int?
-  /// Metric raw value -> mean over the passage's questions (empty on failure).
-  public var scores: [String: Double]
+  /// Mean over the passage's questions (empty on failure).
+  public var scores: [Metric: Double]
   public var answers: [String]
   public var training: TrainingBrief?
   public var failure: String?
@@ -108,11 +108,11 @@ public struct SearchEvalRecord: Codable, Equatable, Sendable {
 }
 
 /// Scores of one answered passage: every offline metric's mean over its questions.
-public func passageScores(_ answers: [AnswerRecord]) -> [String: Double] {
-  var out: [String: Double] = [:]
+public func passageScores(_ answers: [AnswerRecord]) -> [Metric: Double] {
+  var out: [Metric: Double] = [:]
   for m in SearchConfig.rewards {
     let v = answers.compactMap { $0.grades.value(m) }
-    if !v.isEmpty { out[m.rawValue] = v.reduce(0, +) / Double(v.count) }
+    if !v.isEmpty { out[m] = v.reduce(0, +) / Double(v.count) }
   }
   return out
 }
@@ -124,8 +124,8 @@ public struct StageResults: Codable, Equatable, Sendable {
     public var instruction: String
     public var hyperparameters: String
     /// Per metric: self_edit_template_mean_acc and the normalized gain (no epsilon).
-    public var accuracy: [String: Double]
-    public var normalizedGain: [String: Double]
+    public var accuracy: [Metric: Double]
+    public var normalizedGain: [Metric: Double]
     public var evaluated: Int
     public var failed: Int
     public var meanDataTokens: Double
@@ -140,11 +140,10 @@ public struct StageResults: Codable, Equatable, Sendable {
     public var accuracyInterval: Estimate
     public var gainInterval: Estimate
   }
-  public var reward: String
+  public var reward: Metric
   public var passages: Int
   public var templates: [Template]
-  /// Metric raw value -> overall numbers.
-  public var overall: [String: Overall]
+  public var overall: [Metric: Overall]
   public var evaluations: Int
   public var failedEvaluations: Int
   public var failedCompletions: Int

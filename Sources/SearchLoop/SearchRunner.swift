@@ -54,7 +54,7 @@ public struct SearchSummary: Codable, Equatable, Sendable {
   }
   public var name: String
   public var variant: String
-  public var reward: String
+  public var reward: Metric
   public var complete: Bool
   public var iterations: [Iteration]
   /// Proposals that never parsed, completions without training data, evaluations that failed,
@@ -63,6 +63,20 @@ public struct SearchSummary: Codable, Equatable, Sendable {
   public var failedCompletions: Int
   public var failedEvaluations: Int
   public var clampedTemplates: Int
+}
+
+extension SearchSummary {
+  /// What `seb search` prints at the end: one line per iteration, the reward on validation.
+  public var text: String {
+    iterations.map { it in
+      let v = it.validation.overall[reward]
+      return String(
+        format:
+          "iteration %d: validation %@ %.4f (gain %+.4f, 95%% [%.4f, %.4f]); train templates %d, failed proposals %d, failed completions %d",
+        it.iteration + 1, reward.rawValue, v?.accuracy ?? .nan, v?.gain ?? .nan, v?.gainInterval.lower ?? .nan,
+        v?.gainInterval.upper ?? .nan, it.train.templates.count, it.train.failedProposals, it.train.failedCompletions)
+    }.joined(separator: "\n")
+  }
 }
 
 public final class SearchRunner {
@@ -247,7 +261,7 @@ public final class SearchRunner {
     }
     let all = iterations.flatMap { [$0.train, $0.validation] }
     let summary = SearchSummary(
-      name: config.name, variant: config.variant.rawValue, reward: config.reward.rawValue, complete: true,
+      name: config.name, variant: config.variant.rawValue, reward: config.reward, complete: true,
       iterations: iterations,
       failedProposals: all.reduce(0) { $0 + $1.failedProposals },
       failedCompletions: all.reduce(0) { $0 + $1.failedCompletions },
@@ -381,12 +395,12 @@ public final class SearchRunner {
     }
     var scored: [(entry: ArchiveEntry, tokens: Double)] = []
     for (t, r) in zip(proposals.templates, seedResults.templates) {
-      let acc = r.accuracy[config.reward.rawValue] ?? .nan
+      let acc = r.accuracy[config.reward] ?? .nan
       guard !acc.isNaN else { continue }
       scored.append(
         (
           ArchiveEntry(
-            template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward.rawValue] ?? .nan),
+            template: file[t.index].template, accuracy: acc, normalizedGain: r.normalizedGain[config.reward] ?? .nan),
           r.meanDataTokens
         ))
     }
@@ -456,7 +470,7 @@ public final class SearchRunner {
         new.append(
           ArchiveEntry(
             template: SelfEditTemplate(instruction: tpl.instruction, hyperparameters: tpl.modelDump()),
-            accuracy: r.accuracy[config.reward.rawValue] ?? .nan, normalizedGain: r.normalizedGain[config.reward.rawValue] ?? .nan))
+            accuracy: r.accuracy[config.reward] ?? .nan, normalizedGain: r.normalizedGain[config.reward] ?? .nan))
         tokens.append(r.meanDataTokens)
       }
       func entry(_ e: ArchiveEntry, cell: [Int]? = nil, tokens: Double? = nil) -> ArchiveFile.Entry {

@@ -33,7 +33,9 @@ extension SearchRunner {
       [SearchEvalRecord.baselineKey(passage: a)]
         + templates.indices.flatMap { t in
           (0..<c).flatMap { k in
-            (0..<config.runs(stage: stage)).map { SearchEvalRecord.key(passage: a, template: t, completion: k, run: $0) }
+            (0..<config.runs(stage: stage)).map {
+              SearchEvalRecord.key(passage: a, template: t, completion: k, run: $0)
+            }
           }
         }
     }
@@ -146,7 +148,7 @@ extension SearchRunner {
       templates[t].meanDataTokens =
         comps.isEmpty ? 0 : Double(comps.reduce(0) { $0 + $1.dataTokens }) / Double(comps.count)
     }
-    var overall: [String: StageResults.Overall] = [:]
+    var overall: [Metric: StageResults.Overall] = [:]
     var evaluations = 0, failedEvals = 0
     for a in 0..<nA {
       for t in 0..<nT {
@@ -164,7 +166,7 @@ extension SearchRunner {
     }
     if nT > 0 {
       for m in config.metrics {
-        let metric = m.rawValue
+        let metric = m
         var base = [[[[Double]]]](), adapted = [[[[Double]]]]()
         for a in 0..<nA {
           let b = recs[SearchEvalRecord.baselineKey(passage: a)]?.scores[metric] ?? .nan
@@ -201,7 +203,7 @@ extension SearchRunner {
       }
     }
     return StageResults(
-      reward: config.reward.rawValue, passages: nA, templates: templates, overall: overall, evaluations: evaluations,
+      reward: config.reward, passages: nA, templates: templates, overall: overall, evaluations: evaluations,
       failedEvaluations: failedEvals, failedCompletions: completions.completions.filter { $0.failure != nil }.count,
       failedProposals: proposals.failedSlots, clampedTemplates: proposals.templates.filter { !$0.clamped.isEmpty }.count
     )
@@ -224,7 +226,7 @@ extension SearchRunner {
     let path = layout.file(.sftRows, iteration: i)
     if FileManager.default.fileExists(atPath: path) { return try Self.readSFTRows(path) }
     let recs = try records(i, "train")
-    let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward.rawValue
+    let nT = proposals.templates.count, c = config.trainCompletions, metric = config.reward
     var rows: [SFTRow] = []
     if nT > 0 {
       var base = [[[[Double]]]](), adapted = [[[[Double]]]]()

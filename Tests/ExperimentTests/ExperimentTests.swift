@@ -77,7 +77,9 @@ struct SplitTests {
     #expect(ps.prefix(2).map(\.title) == ["Crimean War", "Financial crisis of 2007%E2%80%9308"])
   }
 
-  @Test("seal-iter0 and seal-iter1 are the passages of SEAL's two ReST-EM rounds, in order; seal-iter1 is the shuffle's 50-99")
+  @Test(
+    "seal-iter0 and seal-iter1 are the passages of SEAL's two ReST-EM rounds, in order; seal-iter1 is the shuffle's 50-99"
+  )
   func sealRounds() throws {
     let train = try Datasets.loadSEAL(path: try Datasets.file("squad/squad_train.json.gz", dataRoot: dataRoot))
     for (name, file) in [("seal-iter0", "rank_iter0.json"), ("seal-iter1", "rank_iter1.json")] {
@@ -91,8 +93,9 @@ struct SplitTests {
     let shuffled = try SplitManifest.make(
       name: "x", source: "squad/squad_train.json.gz", passages: train, start: 50, count: 50)
     #expect(try SplitManifest.load("seal-iter1", splitsDir: splits).indices == shuffled.indices)
-    #expect(try SplitManifest.load("seal-iter0", splitsDir: splits).passages(dataRoot: dataRoot).first?.title
-      == "Estonian language")
+    #expect(
+      try SplitManifest.load("seal-iter0", splitsDir: splits).passages(dataRoot: dataRoot).first?.title
+        == "Estonian language")
     // A listed passage the source lacks is named.
     let missing = try JSONNode.parse(Data(#"[{"context": "nowhere to be found"}]"#.utf8), path: "m.json")
     do {
@@ -256,17 +259,43 @@ struct ConfigTests {
     let c = try parse(#"{"training": {"rank": 8, "epochs": null, "maxGradNorm": null}, "selfEdit": {"chat": true}}"#)
     #expect(c.training.rank == 8 && c.training.epochs == 10 && c.training.maxGradNorm == nil && c.selfEdit.chat)
     #expect(try parse(#"{"training": {"epochs": 3.0}}"#).training.epochs == 3)
+    // Top-level optional keys: null is their default; a teacher keeps init's defaults for what it leaves out.
+    let t = try parse(
+      #"{"limit": null, "engine": null, "methods": ["base", "teacher"], "teacher": {"url": "http://h:1/v1", "model": "m"}}"#
+    )
+    #expect(t.limit == nil && t.engine == nil && t.teacher == EndpointSpec(url: "http://h:1/v1", model: "m"))
     for (text, key, expected, found) in [
       (#"{"training": {"epochs": 1.5}}"#, "training.epochs", "an integer", "the number 1.5"),
       (#"{"training": {"targets": ["q", 3]}}"#, "training.targets[1]", "a string", "the number 3"),
       (#"{"training": {"targets": "q"}}"#, "training.targets", "an array", "the string \"q\""),
       (#"{"training": {"alpha": true}}"#, "training.alpha", "a finite number", "true"),
-      (#"{"training": {"lossMask": "padded"}}"#, "training.lossMask", "unpadded or seal-padded", "the string \"padded\""),
+      (
+        #"{"training": {"lossMask": "padded"}}"#, "training.lossMask", "unpadded or seal-padded",
+        "the string \"padded\""
+      ),
       (#"{"evaluation": {"template": "qwen"}}"#, "evaluation.template", "seal or chat", "the string \"qwen\""),
       (#"{"methods": ["base", "implicatons"]}"#, "methods[1]", Method.expected, "the string \"implicatons\""),
       (#"{"sequences": {"titlePrefix": "yes"}}"#, "sequences.titlePrefix", "true or false", "the string \"yes\""),
       (
         #"{"selfEdit": {"kk": 1}}"#, "selfEdit.kk", "one of the keys chat, k, maxTokens, temperature, topP",
+        "an unknown key"
+      ),
+      (#"{"seed": -1}"#, "seed", "an integer >= 0", "the number -1"),
+      (#"{"limit": "all"}"#, "limit", "an integer", "the string \"all\""),
+      (#"{"engine": 8765}"#, "engine", "a string", "the number 8765"),
+      (#"{"methods": "base"}"#, "methods", "an array", "the string \"base\""),
+      (#"{"teacher": {"model": "m"}}"#, "teacher.url", "a value", "no such key"),
+      (
+        #"{"teacher": {"url": "http://h", "model": "m", "maxTokens": 1.5}}"#, "teacher.maxTokens", "an integer",
+        "the number 1.5"
+      ),
+      (
+        #"{"teacher": {"url": "http://h", "model": "m", "key": "k"}}"#, "teacher.key",
+        "one of the keys apiKeyEnv, maxTokens, model, retries, timeoutSeconds, url", "an unknown key"
+      ),
+      (
+        #"{"nmae": "x"}"#, "nmae",
+        "one of the keys engine, evaluation, limit, methods, name, seed, selfEdit, sequences, split, teacher, training",
         "an unknown key"
       ),
     ] {
@@ -339,7 +368,7 @@ struct AggregationTests {
       EvalRecord(kind: .adapter, method: "passage", passage: 1, run: 1, failure: "training: nan"),
     ]
     let s = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 2, questions: 6, records: recs)
-    let m = try #require(s.methods["passage"]?.metrics["contains_single"])
+    let m = try #require(s.methods["passage"]?.metrics[.containsSingle])
     #expect(m.adapter.mean == 0.625)  // (0.75 + 0.5) / 2
     #expect(m.baseline.mean == 0.75)
     #expect(m.gain.mean == -0.125)  // (0.25 - 0.5) / 2
@@ -371,7 +400,7 @@ struct AggregationTests {
         config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs.reversed()))
     #expect(a == b)
     let s = try Summarize.run(config: c, configSHA256: "c", modelSHA256: "m", passages: 6, questions: 12, records: recs)
-    let pd = try #require(s.paired.first { $0.a == "passage" && $0.b == "base" && $0.metric == "contains_single" })
+    let pd = try #require(s.paired.first { $0.a == "passage" && $0.b == "base" && $0.metric == .containsSingle })
     #expect(pd.comparison.wins == 4 && pd.comparison.ties == 2 && pd.comparison.losses == 0)
   }
 
@@ -389,12 +418,12 @@ struct AggregationTests {
     ]
     let s = try Summarize.run(
       config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs, judged: judged)
-    let j = try #require(s.methods["passage"]?.metrics["judge"])
+    let j = try #require(s.methods["passage"]?.metrics[.judge])
     #expect(j.adapter.mean == 1 && j.baseline.mean == 0.5 && j.gradeFailures == 1 && j.answers == 1)
     // Without verdicts there is no judge metric at all (not a column of zeros).
     let none = try Summarize.run(
       config: c, configSHA256: "c", modelSHA256: "m", passages: 1, questions: 2, records: recs)
-    #expect(none.methods["passage"]?.metrics["judge"] == nil)
+    #expect(none.methods["passage"]?.metrics[.judge] == nil)
   }
 
   @Test("SEAL's judge verdict rule: yes and not no")

@@ -5,8 +5,8 @@ import Analysis
 import CPUEngine
 import Experiment
 import Foundation
-import Search
 import Reporting
+import Search
 import SearchLoop
 import Testing
 import Workspace
@@ -94,9 +94,9 @@ struct JudgeRewardTests {
 
     try FileManager.default.removeItem(atPath: flag)
     let s = try #require(try withExtendedLifetime(stub) { try fx.run("j") })
-    let overall = try #require(s.iterations[0].validation.overall["judge"])
+    let overall = try #require(s.iterations[0].validation.overall[.judge])
     #expect(overall.baseline >= 0 && overall.baseline <= 1)
-    #expect(s.iterations[0].train.overall["gold_loglik"] != nil)
+    #expect(s.iterations[0].train.overall[.goldLogLikelihood] != nil)
     // Each distinct (question, gold, answer) was asked once, with the search repo's prompt.
     let prompts = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
     #expect(Set(prompts).count == prompts.count)
@@ -113,7 +113,8 @@ struct JudgeRewardTests {
 
 @Suite("SEAL's ReST-EM", .serialized)
 struct ReSTEMSEALTests {
-  @Test("restem-seal defaults to SEAL's inner loop; trainSplits needs one split per iteration and agrees with trainSplit")
+  @Test(
+    "restem-seal defaults to SEAL's inner loop; trainSplits needs one split per iteration and agrees with trainSplit")
   func configDefaults() throws {
     let c = try SearchConfig.parse(Data(#"{"variant": "restem-seal", "iterations": 2}"#.utf8), path: "c.json")
     #expect(c.training.lossMask == .sealPadded && c.training.padLength == 2048 && !c.training.appendEOS)
@@ -146,7 +147,9 @@ struct ReSTEMSEALTests {
     #expect(throws: Never.self) { try SearchConfig.load(path: packageRoot + "/Data/configs/restem-seal-small.json") }
   }
 
-  @Test("restem-seal: new passages in round 2, empty completions dropped (never trained on), SEAL's judge name and empty answers unasked")
+  @Test(
+    "restem-seal: new passages in round 2, empty completions dropped (never trained on), SEAL's judge name and empty answers unasked"
+  )
   func runsAsSEAL() throws {
     guard JudgeStub.available else { return }
     let fx = try SearchFixture(variant: .restemSEAL)
@@ -167,7 +170,7 @@ struct ReSTEMSEALTests {
     fx.config.judge = EndpointSpec(
       url: "http://127.0.0.1:\(stub.port)/v1", model: "stub", maxTokens: 4, retries: 0, timeoutSeconds: 20)
     let s = try #require(try withExtendedLifetime(stub) { try fx.run("rs") })
-    #expect(s.iterations.count == 2 && s.iterations[1].train.overall["judge"] != nil)
+    #expect(s.iterations.count == 2 && s.iterations[1].train.overall[.judge] != nil)
     for (i, titles) in [(0, ["Zed 0", "Zed 1", "Zed 2"]), (1, ["Zed 3", "Zed 4", "Zed 5"])] {
       let comps = try CanonicalJSON.decoder().decode(
         CompletionStage.self, from: fx.file("rs", String(format: "iter-%02d/train-completions.json", i)))
@@ -192,7 +195,9 @@ struct ReSTEMSEALTests {
     #expect(verdicts.contains { $0.question == "Topic: Zed 3\nWhere is Zed 3?" })  // round 2's own passages
   }
 
-  @Test("SEAL's judge: SEAL's grading prompt filled with the Topic question, an empty answer is 'no' unasked, verdicts kept apart")
+  @Test(
+    "SEAL's judge: SEAL's grading prompt filled with the Topic question, an empty answer is 'no' unasked, verdicts kept apart"
+  )
   func sealJudgeRule() throws {
     guard JudgeStub.available else { return }
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("seb-sealjudge-\(UUID().uuidString)").path
@@ -221,7 +226,9 @@ struct ReSTEMSEALTests {
 }
 
 extension ReSTEMSEALTests {
-  @Test("the settings table: restem-seal's defaults at SEAL's counts match SEAL on every row; the small config names its departures")
+  @Test(
+    "the settings table: restem-seal's defaults at SEAL's counts match SEAL on every row; the small config names its departures"
+  )
   func settingsTable() throws {
     let seal = try SearchConfig.parse(
       Data(
@@ -243,7 +250,8 @@ extension ReSTEMSEALTests {
       Set(small.filter { $0.last != "yes" }.map { $0[0] })
         == [
           "ReST-EM rounds (ranking + SFT update)", "models validated", "train passages per round",
-          "self-edit token cap", "pads (EOS) in the loss, padded to", "reward", "validation: passages / runs per self-edit",
+          "self-edit token cap", "pads (EOS) in the loss, padded to", "reward",
+          "validation: passages / runs per self-edit",
         ])
   }
 }

@@ -235,10 +235,10 @@ struct SearchLoopTests {
     let seedProposals = try CanonicalJSON.decoder().decode(
       ProposalStage.self, from: fx.file("m", "iter-00/seed-proposals.json"))
     #expect(seedProposals.templates.map(\.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
-    #expect(seedResults.templates.count == 4 && seedResults.reward == "gold_loglik")
+    #expect(seedResults.templates.count == 4 && seedResults.reward == .goldLogLikelihood)
     // The iteration-0 meta prompt shows the seeds with their measured scores, best first.
     let measured = seedResults.templates.compactMap { t -> (String, Double)? in
-      guard let a = t.accuracy["gold_loglik"], !a.isNaN else { return nil }
+      guard let a = t.accuracy[.goldLogLikelihood], !a.isNaN else { return nil }
       return (seedProposals.templates[t.index].instruction, a)
     }.sorted { $0.1 > $1.1 }
     let p0 = try CanonicalJSON.decoder().decode(ProposalStage.self, from: fx.file("m", "iter-00/train-proposals.json"))
@@ -257,7 +257,7 @@ struct SearchLoopTests {
     #expect(run.seeds.map(\.template.instruction) == ["plan 0", "plan 1", "plan 2", "plan 3"])
     #expect(
       zip(run.seeds, seedResults.templates).allSatisfy { a, b in
-        a.accuracy.isNaN ? (b.accuracy["gold_loglik"] ?? .nan).isNaN : a.accuracy == b.accuracy["gold_loglik"]
+        a.accuracy.isNaN ? (b.accuracy[.goldLogLikelihood] ?? .nan).isNaN : a.accuracy == b.accuracy[.goldLogLikelihood]
       })
 
     fx.config.seedArchive = .released
@@ -314,7 +314,7 @@ struct SearchLoopTests {
   func archiveVariants() throws {
     let fx = try SearchFixture(variant: .archive)
     let s = try #require(try fx.run("a"))
-    let t = s.iterations[0].train.templates.filter { !($0.accuracy[fx.config.reward.rawValue] ?? Double.nan).isNaN }.count
+    let t = s.iterations[0].train.templates.filter { !($0.accuracy[fx.config.reward] ?? Double.nan).isNaN }.count
     #expect(s.iterations[0].archiveSize == 4 + t)
     let archive = try CanonicalJSON.decoder().decode(ArchiveFile.self, from: fx.file("a", "iter-00/archive.json"))
     #expect(zip(archive.entries, archive.entries.dropFirst()).allSatisfy { $0.accuracy >= $1.accuracy })
@@ -419,6 +419,39 @@ struct SearchLoopTests {
 
 @Suite("Search configs")
 struct SearchConfigTests {
+  @Test("the whole config decodes through its types: each bad value's error names its key, the choices and the value")
+  func messages() throws {
+    for (text, key, expected, found) in [
+      (#"{"variant": "search"}"#, "variant", SearchVariant.choices, "the string \"search\""),
+      (#"{"reward": "bleu"}"#, "reward", Metric.choices, "the string \"bleu\""),
+      (#"{"validationPolicy": "strict"}"#, "validationPolicy", "reference or clamped", "the string \"strict\""),
+      (#"{"iterations": "2"}"#, "iterations", "an integer", "the string \"2\""),
+      (#"{"baselineCompletions": 1.5}"#, "baselineCompletions", "an integer", "the number 1.5"),
+      (#"{"trainSplits": ["a", 1]}"#, "trainSplits[1]", "a string", "the number 1"),
+      (
+        #"{"evaluation": {"runs": 3}}"#, "evaluation.runs", "1 (evaluation runs are the top-level 'runs')",
+        "the number 3"
+      ),
+      (
+        #"{"trainSplit": "x", "trainSplits": ["a"]}"#, "trainSplit", "trainSplits[0] (a) when both are given",
+        "the string \"x\""
+      ),
+      (
+        #"{"judge": {"url": "http://h", "model": "m", "retries": "3"}}"#, "judge.retries", "an integer",
+        "the string \"3\""
+      ),
+      (
+        #"{"proposer": {"retires": 3}}"#, "proposer.retires",
+        "one of the keys completionMaxTokens, constrained, exploitFraction, retries, templateMaxTokens",
+        "an unknown key"
+      ),
+    ] {
+      #expect(throws: ExperimentError.malformed(path: "c.json", key: key, expected: expected, found: found)) {
+        try SearchConfig.parse(Data(text.utf8), path: "c.json")
+      }
+    }
+  }
+
   @Test("proposer and sft sections decode through their types; a negative or fractional seed names the key")
   func sections() throws {
     let c = try SearchConfig.parse(
@@ -498,7 +531,8 @@ struct SearchReportTests {
       #expect(
         it.templates.count == si.train.templates.count
           && it.templates.map(\.instruction) == si.train.templates.map(\.instruction))
-      #expect(it.validation["gold_loglik"]?.score.mean == si.validation.overall["gold_loglik"]?.accuracyInterval.mean)
+      #expect(
+        it.validation["gold_loglik"]?.score.mean == si.validation.overall[.goldLogLikelihood]?.accuracyInterval.mean)
       #expect(it.archiveSize == si.archiveSize && it.validationTemplate != nil)
     }
     let out = fx.root + "/report"

@@ -362,7 +362,9 @@ struct KillResumeTests {
     #expect(md.contains("## kill (cpu)\n") && md.contains("## kill (gpu)\n"))
     #expect(md.contains("| kill (gpu) - kill (cpu) | passage | f1_all | 4 | 0.0000 [0.0000, 0.0000] | 0 / 0 / 4 |"))
     #expect(md.contains("| kill (gpu) / kill (cpu) | (un-adapted) | 4 | 8 / 8 | — |"))
-    let implications = md.split(separator: "\n").first { $0.hasPrefix("| kill (gpu) / kill (cpu) | implications | 4 |") }
+    let implications = md.split(separator: "\n").first {
+      $0.hasPrefix("| kill (gpu) / kill (cpu) | implications | 4 |")
+    }
     #expect(implications?.hasSuffix("| 4 / 4 |") == true, "\(md)")
   }
 }
@@ -512,6 +514,10 @@ struct BadInputTests {
       name: "stop-after on a search",
       args: ["run", "$D/search-judge.json", "--out", "$D/out", "--stop-after", "60", "--model", "$M"], status: 64,
       message: "not to a search"),
+    BadInput(
+      name: "limit on a search",
+      args: ["run", "$D/search-judge.json", "--out", "$D/out", "--limit", "3", "--model", "$M"], status: 64,
+      message: "--limit, --stop-after, --answer-batch and --keep-adapters apply to knowledge-incorporation runs"),
     BadInput(
       name: "zero limit", args: ["run", "$D/wrongtype.json", "--out", "$D/out", "--limit", "0"], status: 64,
       message: "limit"),

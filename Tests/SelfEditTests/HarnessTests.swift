@@ -96,7 +96,7 @@ struct HarnessTests {
     let s = try #require(try fx.run("a"))
     #expect(s.complete && s.expectedEvaluations == 4 * (1 + 4))
     #expect(Set(s.methods.keys) == ["base", "passage", "implications", "released:tiny_val.json"])
-    #expect(s.methods["base"]?.metrics["contains_all"]?.gain.mean == 0)
+    #expect(s.methods["base"]?.metrics[.containsAll]?.gain.mean == 0)
     #expect(s.methods["released:tiny_val.json"]?.failures == 0)
     let records = try RunDirectory(dir: fx.root + "/a", shard: .whole).records()
     // released: first non-empty completion; SEAL sequences with the passage appended.
@@ -157,7 +157,8 @@ struct HarnessTests {
     }
   }
 
-  @Test("--stop-after ends the invocation between blocks (status stopped); the same command resumes to the same summary")
+  @Test(
+    "--stop-after ends the invocation between blocks (status stopped); the same command resumes to the same summary")
   func stopAfterEndsBetweenBlocks() throws {
     let fx = try Fixture()
     try fx.run("full")

@@ -99,39 +99,123 @@ struct RunOptions: ParsableArguments {
   }
 }
 
-func runHarness(config c: RunConfig, model: ModelOptions, engine engineOptions: EngineOptions, run: RunOptions) throws {
-  var config = c
-  if let l = run.limit { config.limit = l }
-  if let s = run.seed { config.seed = s }
-  try config.validate(path: "config")
-  let p = try PreparedRun(
-    out: run.out, data: run.data, shard: run.shard, configEngine: config.engine, model: model, engine: engineOptions
-  ) { root in
-    _ = try Harness.passages(config: config, dataRoot: root)
-    for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
+/// What a run verb runs: a knowledge-incorporation config (`seb run`, `seb baseline`) or a search
+/// config (`seb search`, and `seb run` on a file that names a variant).
+enum ExperimentConfig {
+  case harness(RunConfig)
+  case search(SearchConfig)
+
+  /// A config file of either kind (a search config names a variant); options a search does not
+  /// take are refused before its file is checked.
+  static func load(path: String, settings: RunSettings) throws -> ExperimentConfig {
+    let d = try ConfigFile.read(path, what: "config")
+    guard SearchConfig.isSearchConfig(d) else { return .harness(try RunConfig.parse(d, path: path)) }
+    try settings.checkForSearch()
+    return .search(try SearchConfig.parse(d, path: path))
   }
-  let (engine, shard) = (p.engine, p.shard)
-  var opts = HarnessOptions(dataRoot: p.dataRoot, out: run.out)
-  opts.shard = shard
-  opts.threads = p.threads
-  opts.generationBatch = run.generationBatch
-  opts.keepAdapters = run.keepAdapters
-  opts.adaptersPerStep = run.adaptersPerStep
-  opts.answerBatch = run.answerBatch
-  opts.stopAfter = run.stopAfter
-  opts.log = { eprint($0) }
-  eprint(
-    "run \(config.name): methods \(config.methodNames.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(engine.identity.device), \(run.adaptersPerStep) adapters per step, into \(run.out)"
-  )
-  let h = try Harness(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts)
-  if let s = try h.run() {
-    print(SummaryText.table(s))
-    print("wrote \(RunLayout(run.out).summary)")
-  } else if h.stoppedEarly {
-    print("stopped before the --stop-after limit; run the same command again to resume")
-    throw ExitCode(75)
-  } else {
-    print("shard \(shard.label) finished; combine the shards with `seb merge \(run.out) --out DIR`")
+}
+
+/// The run directory and execution settings every run verb takes (the harness-only ones at their
+/// defaults for a search, which refuses them otherwise).
+struct RunSettings {
+  var out: String
+  var data: String?
+  var shard: String?
+  var seed: UInt64?
+  var blockSize = 8
+  var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  var limit: Int?
+  var answerBatch = HarnessOptions.defaultAnswerBatch
+  var stopAfter: Double?
+  var keepAdapters = false
+
+  func checkForSearch() throws {
+    if limit != nil || stopAfter != nil || answerBatch != HarnessOptions.defaultAnswerBatch || keepAdapters {
+      throw ValidationError(
+        "--limit, --stop-after, --answer-batch and --keep-adapters apply to knowledge-incorporation runs, not to a search"
+      )
+    }
+  }
+}
+
+extension RunOptions {
+  var settings: RunSettings {
+    RunSettings(
+      out: out, data: data, shard: shard, seed: seed, blockSize: generationBatch, adaptersPerStep: adaptersPerStep,
+      limit: limit, answerBatch: answerBatch, stopAfter: stopAfter, keepAdapters: keepAdapters)
+  }
+}
+
+/// The one path of `seb run`, `seb baseline` and `seb search`: overrides, checks, the engine
+/// (`PreparedRun`), the loop, and what is printed.
+func runExperiment(
+  _ experiment: ExperimentConfig, _ s: RunSettings, model: ModelOptions, engine engineOptions: EngineOptions
+)
+  throws
+{
+  switch experiment {
+  case .harness(var config):
+    if let l = s.limit { config.limit = l }
+    if let x = s.seed { config.seed = x }
+    try config.validate(path: "config")
+    let p = try PreparedRun(
+      out: s.out, data: s.data, shard: s.shard, configEngine: config.engine, model: model, engine: engineOptions
+    ) { root in
+      _ = try Harness.passages(config: config, dataRoot: root)
+      for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
+    }
+    var opts = HarnessOptions(dataRoot: p.dataRoot, out: s.out)
+    opts.shard = p.shard
+    opts.threads = p.threads
+    opts.generationBatch = s.blockSize
+    opts.keepAdapters = s.keepAdapters
+    opts.adaptersPerStep = s.adaptersPerStep
+    opts.answerBatch = s.answerBatch
+    opts.stopAfter = s.stopAfter
+    opts.log = { eprint($0) }
+    eprint(
+      "run \(config.name): methods \(config.methodNames.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(p.engine.identity.device), \(s.adaptersPerStep) adapters per step, into \(s.out)"
+    )
+    let h = try Harness(engine: p.engine, modelSHA256: p.modelSHA256, config: config, options: opts)
+    if let summary = try h.run() {
+      print(SummaryText.table(summary))
+      print("wrote \(RunLayout(s.out).summary)")
+    } else if h.stoppedEarly {
+      print("stopped before the --stop-after limit; run the same command again to resume")
+      throw ExitCode(75)
+    } else {
+      print("shard \(p.shard.label) finished; combine the shards with `seb merge \(s.out) --out DIR`")
+    }
+  case .search(var config):
+    try s.checkForSearch()
+    if let x = s.seed { config.seed = x }
+    try config.validate(path: "config")
+    let p = try PreparedRun(
+      out: s.out, data: s.data, shard: s.shard, configEngine: config.engine, model: model, engine: engineOptions
+    ) { root in
+      for split in config.splits { _ = try SplitManifest.load(split).passages(dataRoot: root) }
+    }
+    var opts = SearchOptions(dataRoot: p.dataRoot, out: s.out)
+    opts.shard = p.shard
+    opts.threads = p.threads
+    opts.blockSize = s.blockSize
+    opts.adaptersPerStep = s.adaptersPerStep
+    opts.log = { eprint($0) }
+    eprint(
+      "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
+        + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
+        + "reward \(config.reward.rawValue), seed \(config.seed), \(p.engine.identity.device), \(s.adaptersPerStep) adapters per step, into \(s.out)"
+    )
+    guard
+      let summary = try SearchRunner(engine: p.engine, modelSHA256: p.modelSHA256, config: config, options: opts).run()
+    else {
+      print(
+        "shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue"
+      )
+      return
+    }
+    print(summary.text)
+    print("wrote \(SearchLayout(s.out).summary)")
   }
 }
 
@@ -149,16 +233,8 @@ struct RunCommand: ParsableCommand {
 
   func run() throws {
     // A search config (it names a variant) runs the search with the same directory options.
-    if let d = FileManager.default.contents(atPath: config), SearchConfig.isSearchConfig(d) {
-      if runOptions.stopAfter != nil || runOptions.answerBatch != HarnessOptions.defaultAnswerBatch {
-        throw ValidationError("--stop-after and --answer-batch apply to knowledge-incorporation runs, not to a search")
-      }
-      return try runSearch(
-        try SearchConfig.parse(d, path: config), out: runOptions.out, data: runOptions.data, shard: runOptions.shard,
-        seed: runOptions.seed, blockSize: runOptions.generationBatch, adaptersPerStep: runOptions.adaptersPerStep,
-        model: model, engine: engine)
-    }
-    try runHarness(config: try RunConfig.load(path: config), model: model, engine: engine, run: runOptions)
+    let s = runOptions.settings
+    try runExperiment(try ExperimentConfig.load(path: config, settings: s), s, model: model, engine: engine)
   }
 }
 
@@ -188,7 +264,7 @@ struct BaselineCommand: ParsableCommand {
     c.split = split
     c.selfEdit.k = k
     c.evaluation.runs = runs
-    try runHarness(config: c, model: model, engine: engine, run: runOptions)
+    try runExperiment(.harness(c), runOptions.settings, model: model, engine: engine)
   }
 }
 

@@ -56,51 +56,10 @@ struct SearchCommand: ParsableCommand {
     if let v = override {
       c.name += "-" + (v.rawValue.hasPrefix("search-") ? String(v.rawValue.dropFirst("search-".count)) : v.rawValue)
     }
-    try runSearch(
-      c, out: out, data: data, shard: shard, seed: seed, blockSize: blockSize, adaptersPerStep: adaptersPerStep,
+    try runExperiment(
+      .search(c),
+      RunSettings(
+        out: out, data: data, shard: shard, seed: seed, blockSize: blockSize, adaptersPerStep: adaptersPerStep),
       model: model, engine: engine)
   }
-}
-
-func runSearch(
-  _ c: SearchConfig, out: String, data: String?, shard: String?, seed: UInt64?, blockSize: Int, adaptersPerStep: Int,
-  model: ModelOptions, engine engineOptions: EngineOptions
-) throws {
-  var config = c
-  if let s = seed { config.seed = s }
-  try config.validate(path: "config")
-  let p = try PreparedRun(
-    out: out, data: data, shard: shard, configEngine: config.engine, model: model, engine: engineOptions
-  ) { root in
-    for s in config.splits { _ = try SplitManifest.load(s).passages(dataRoot: root) }
-  }
-  let engine = p.engine
-  var opts = SearchOptions(dataRoot: p.dataRoot, out: out)
-  opts.shard = p.shard
-  opts.threads = p.threads
-  opts.blockSize = blockSize
-  opts.adaptersPerStep = adaptersPerStep
-  opts.log = { eprint($0) }
-  eprint(
-    "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
-      + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
-      + "reward \(config.reward.rawValue), seed \(config.seed), \(engine.identity.device), \(adaptersPerStep) adapters per step, into \(out)"
-  )
-  guard let s = try SearchRunner(engine: engine, modelSHA256: p.modelSHA256, config: config, options: opts).run() else {
-    print(
-      "shard \(opts.shard.label): this shard's evaluations are recorded; run the other shards, then run again to continue"
-    )
-    return
-  }
-  for it in s.iterations {
-    let v = it.validation.overall[s.reward]
-    print(
-      String(
-        format:
-          "iteration %d: validation %@ %.4f (gain %+.4f, 95%% [%.4f, %.4f]); train templates %d, failed proposals %d, failed completions %d",
-        it.iteration + 1, s.reward, v?.accuracy ?? .nan, v?.gain ?? .nan, v?.gainInterval.lower ?? .nan,
-        v?.gainInterval.upper ?? .nan,
-        it.train.templates.count, it.train.failedProposals, it.train.failedCompletions))
-  }
-  print("wrote \(SearchLayout(out).summary)")
 }
