@@ -23,6 +23,16 @@ public struct SearchOptions {
   public var prompts = PromptLibrary()
   public var log: (String) -> Void = { _ in }
   public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
+  /// The settings every run verb gives (as `HarnessOptions`).
+  public init(
+    dataRoot: String, out: String, shard: Shard, threads: Int, blockSize: Int, adaptersPerStep: Int,
+    log: @escaping (String) -> Void
+  ) {
+    self.init(dataRoot: dataRoot, out: out)
+    (self.shard, self.threads, self.blockSize, self.adaptersPerStep, self.log) = (
+      shard, threads, blockSize, adaptersPerStep, log
+    )
+  }
 }
 
 /// The run directory's manifest: what produced it, and every invocation.

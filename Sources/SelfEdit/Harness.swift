@@ -42,6 +42,16 @@ public struct HarnessOptions {
   /// Progress lines (stderr in `seb`).
   public var log: (String) -> Void = { _ in }
   public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
+  /// The settings every run verb gives (a search's `SearchOptions` takes the same).
+  public init(
+    dataRoot: String, out: String, shard: Shard, threads: Int, blockSize: Int, adaptersPerStep: Int,
+    log: @escaping (String) -> Void
+  ) {
+    self.init(dataRoot: dataRoot, out: out)
+    (self.shard, self.threads, generationBatch, self.adaptersPerStep, self.log) = (
+      shard, threads, blockSize, adaptersPerStep, log
+    )
+  }
 }
 
 public final class Harness {

@@ -164,15 +164,10 @@ func runExperiment(
       _ = try Harness.passages(config: config, dataRoot: root)
       for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
     }
-    var opts = HarnessOptions(dataRoot: p.dataRoot, out: s.out)
-    opts.shard = p.shard
-    opts.threads = p.threads
-    opts.generationBatch = s.blockSize
-    opts.keepAdapters = s.keepAdapters
-    opts.adaptersPerStep = s.adaptersPerStep
-    opts.answerBatch = s.answerBatch
-    opts.stopAfter = s.stopAfter
-    opts.log = { eprint($0) }
+    var opts = HarnessOptions(
+      dataRoot: p.dataRoot, out: s.out, shard: p.shard, threads: p.threads, blockSize: s.blockSize,
+      adaptersPerStep: s.adaptersPerStep, log: { eprint($0) })
+    (opts.keepAdapters, opts.answerBatch, opts.stopAfter) = (s.keepAdapters, s.answerBatch, s.stopAfter)
     eprint(
       "run \(config.name): methods \(config.methodNames.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(p.engine.identity.device), \(s.adaptersPerStep) adapters per step, into \(s.out)"
     )
@@ -195,12 +190,9 @@ func runExperiment(
     ) { root in
       for split in config.splits { _ = try SplitManifest.load(split).passages(dataRoot: root) }
     }
-    var opts = SearchOptions(dataRoot: p.dataRoot, out: s.out)
-    opts.shard = p.shard
-    opts.threads = p.threads
-    opts.blockSize = s.blockSize
-    opts.adaptersPerStep = s.adaptersPerStep
-    opts.log = { eprint($0) }
+    let opts = SearchOptions(
+      dataRoot: p.dataRoot, out: s.out, shard: p.shard, threads: p.threads, blockSize: s.blockSize,
+      adaptersPerStep: s.adaptersPerStep, log: { eprint($0) })
     eprint(
       "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
         + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
