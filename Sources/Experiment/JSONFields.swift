@@ -237,8 +237,9 @@ extension JSONNode {
       // A number the property cannot hold (1.5 for an Int) may come back without its key: find it.
       for l in leaves where (try? decoded([l])) == nil {
         // In an object decoded whole, the key without which it decodes.
-        for k in (l.value as? [String: Any])?.keys.sorted() ?? [] {
-          var less = l.value as! [String: Any]
+        let whole = l.value as? [String: Any] ?? [:]
+        for k in whole.keys.sorted() {
+          var less = whole
           less[k] = nil
           if (try? decoded([(l.path, less)])) != nil {
             throw failure(at: (l.path + [k]).map(JSONKey.init), type: nil, defaults: mirror, shapes: shapes)
@@ -299,11 +300,11 @@ extension JSONNode {
     if let o = target as? any OptionalProperty.Type { target = o.wrapped }
     let expected: String =
       switch type ?? target {
-      case is Int.Type, is Int?.Type: "an integer"
+      case is Int.Type: "an integer"
       case is UInt64.Type: "an integer >= 0"
-      case is Double.Type, is Double?.Type: "a finite number"
+      case is Double.Type: "a finite number"
       case is Bool.Type: "true or false"
-      case is String.Type, is String?.Type: "a string"
+      case is String.Type: "a string"
       case let c as any ConfigChoice.Type: c.choices
       case let c as any ConfigExpected.Type: c.expected
       case let t? where "\(t)".hasPrefix("Array"): "an array"
