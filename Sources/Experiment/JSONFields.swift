@@ -114,13 +114,6 @@ public struct JSONNode {
     return Int(d)
   }
 
-  /// A seed: an integer >= 0.
-  public func seed() throws -> UInt64 {
-    let s = try int()
-    guard s >= 0 else { throw fail("an integer >= 0") }
-    return UInt64(s)
-  }
-
   public func double() throws -> Double {
     guard let n = number(), n.doubleValue.isFinite else { throw fail("a finite number") }
     return n.doubleValue
@@ -156,25 +149,11 @@ extension JSONNode {
   public func decode<T: Codable>(
     _ defaults: T, optional: Set<String> = [], shapes: [String: any Encodable] = [:]
   ) throws -> T {
-    let base = try JSONNode.encodedObject(defaults)
-    return try decode(T.self, keys: base, base: base, optional: optional, shapes: shapes, mirror: defaults)
-  }
-
-  /// An object decoded whole by `T`'s own `init(from:)` (which supplies its defaults), its keys
-  /// checked against the ones `shape` encodes; errors as `decode(_:optional:shapes:)`.
-  public func decode<T: Decodable>(_ type: T.Type, keysOf shape: any Encodable) throws -> T {
-    try decode(T.self, keys: try JSONNode.encodedObject(shape), base: [:], optional: [], shapes: [:], mirror: shape)
-  }
-
-  static func encodedObject(_ v: any Encodable) throws -> [String: Any] {
-    (try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) as? [String: Any]) ?? [:]
-  }
-
-  private func decode<T: Decodable>(
-    _: T.Type, keys: [String: Any], base: [String: Any], optional: Set<String>, shapes: [String: any Encodable],
-    mirror: Any
-  ) throws -> T {
-    let shapeObjects = try shapes.mapValues { try JSONNode.encodedObject($0) }
+    func encodedObject(_ v: any Encodable) throws -> [String: Any] {
+      (try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) as? [String: Any]) ?? [:]
+    }
+    let base = try encodedObject(defaults)
+    let shapeObjects = try shapes.mapValues { try encodedObject($0) }
     // The given leaves (values not merged into a default object), each key checked against the
     // keys its level allows.
     var leaves: [(path: [String], value: Any)] = []
@@ -203,7 +182,7 @@ extension JSONNode {
         if merging { leaves.append((full, given[k]!)) }
       }
     }
-    try collect(try object(), allowedIn: keys, at: [], merging: true)
+    try collect(try object(), allowedIn: base, at: [], merging: true)
     func set(_ d: inout [String: Any], _ path: ArraySlice<String>, _ v: Any, _ full: String) {
       let k = path.first!
       if path.count == 1 {
@@ -233,7 +212,7 @@ extension JSONNode {
             found: "no such key")
         @unknown default: (nil, nil)
         }
-      if let p = context?.codingPath, !p.isEmpty { throw failure(at: p, type: type, defaults: mirror, shapes: shapes) }
+      if let p = context?.codingPath, !p.isEmpty { throw failure(at: p, type: type, defaults: defaults, shapes: shapes) }
       // A number the property cannot hold (1.5 for an Int) may come back without its key: find it.
       for l in leaves where (try? decoded([l])) == nil {
         // In an object decoded whole, the key without which it decodes.
@@ -242,12 +221,12 @@ extension JSONNode {
           var less = whole
           less[k] = nil
           if (try? decoded([(l.path, less)])) != nil {
-            throw failure(at: (l.path + [k]).map(JSONKey.init), type: nil, defaults: mirror, shapes: shapes)
+            throw failure(at: (l.path + [k]).map(JSONKey.init), type: nil, defaults: defaults, shapes: shapes)
           }
         }
-        throw failure(at: l.path.map(JSONKey.init), type: nil, defaults: mirror, shapes: shapes)
+        throw failure(at: l.path.map(JSONKey.init), type: nil, defaults: defaults, shapes: shapes)
       }
-      throw failure(at: [], type: type, defaults: mirror)
+      throw failure(at: [], type: type, defaults: defaults)
     }
   }
 

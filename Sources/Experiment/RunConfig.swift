@@ -66,11 +66,6 @@ public struct EvaluationSpec: Codable, Equatable, Sendable {
     /// The search repo's system + user chat messages.
     case chat
   }
-
-  /// The `evaluation` object of a config; keys it leaves out keep `defaults`.
-  public static func parse(_ s: JSONNode, defaults: EvaluationSpec = EvaluationSpec()) throws -> EvaluationSpec {
-    try s.decode(defaults)
-  }
 }
 
 /// An OpenAI-compatible chat endpoint (judge or teacher).
@@ -230,8 +225,6 @@ extension EndpointSpec {
     retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? retries
     timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? timeoutSeconds
   }
-
-  public static func parse(_ t: JSONNode) throws -> EndpointSpec { try t.decode(EndpointSpec.self, keysOf: shape) }
 
   public func validate(path: String, key k: String) throws {
     guard let u = URL(string: url), let s = u.scheme, ["http", "https"].contains(s), u.host != nil else {

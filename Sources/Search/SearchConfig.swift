@@ -201,15 +201,15 @@ public struct SearchConfig: Codable, Equatable, Sendable {
         optional: ["engine", "baselineCompletions", "trainSplits", "judge", "seedArchive", "training.maxGradNorm"],
         shapes: ["judge": EndpointSpec.shape])
     }
-    // The variant picks the inner loop that the file's training and evaluation keys then amend.
-    var defaults = SearchConfig()
-    defaults.variant = try override ?? decoded(defaults).variant
-    if defaults.variant == .restemSEAL {
-      defaults.training = SearchConfig.sealTraining
-      defaults.evaluation = EvaluationSpec()
+    var c = try decoded(SearchConfig())
+    let variant = override ?? c.variant
+    // restem-seal's inner loop is SEAL's: the file's training and evaluation keys amend that instead.
+    if variant == .restemSEAL {
+      var defaults = SearchConfig()
+      (defaults.training, defaults.evaluation) = (SearchConfig.sealTraining, EvaluationSpec())
+      c = try decoded(defaults)
     }
-    var c = try decoded(defaults)
-    c.variant = defaults.variant
+    c.variant = variant
     let given = try root.object()
     func node(_ key: String, _ value: Any?) -> JSONNode { JSONNode(value: value ?? NSNull(), path: path, key: key) }
     if let list = c.trainSplits {

@@ -28,9 +28,8 @@ def main():
 
     with open(os.path.join(args.run, "config.json")) as f:
         config = json.load(f)
-    t = config["training"]
-    fields = TrainingSpec.__dataclass_fields__
-    spec = TrainingSpec(**{k: v for k, v in t.items() if k in fields})
+    settings = {k: v for k, v in config["training"].items() if k in TrainingSpec.__dataclass_fields__}
+    spec = TrainingSpec(**settings)
     if os.path.isdir(args.model):
         tok = AutoTokenizer.from_pretrained(args.model)
     else:
@@ -49,7 +48,7 @@ def main():
             for r in recs]
     with open(args.out, "w") as f:
         json.dump({"run": os.path.basename(os.path.normpath(args.run)), "first": args.first, "count": args.count,
-                   "spec": {k: v for k, v in t.items() if k in fields}, "jobs": jobs}, f)
+                   "spec": settings, "jobs": jobs}, f)
     n = sum(len(s) for j in jobs for s in j["tokens"])
     print(f"{len(jobs)} jobs, {sum(len(j['tokens']) for j in jobs)} sequences, {n} tokens -> {args.out}")
 
