@@ -37,9 +37,9 @@ public struct EndpointEmbedder: TextEmbedder {
   }
 
   func request(_ texts: [String]) throws -> [[Float]] {
-    let payload = try JSONSerialization.data(
-      withJSONObject: ["model": model, "input": texts, "encoding_format": "float"] as [String: Any],
-      options: [.sortedKeys])
+    let payload = try JSONValue.object(
+      ["model": .string(model), "input": .array(texts.map(JSONValue.string)), "encoding_format": "float"]
+    ).text()
     let data: Data
     do {
       data = try HTTPPost.json(

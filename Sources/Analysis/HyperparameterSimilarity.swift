@@ -33,7 +33,7 @@ extension PyJSON {
     switch v {
     case .null: self = .null
     case .bool(let b): self = .bool(b)
-    case .number(let d): self = .float(d)
+    case .integer, .number: self = .float(v.double!)  // as the released files' readers see them
     case .string(let s): self = .string(s)
     case .array(let a): self = .array(a.map(PyJSON.init))
     case .object(let o): self = PyJSON(o)

@@ -44,7 +44,8 @@ public struct SearchRun: Sendable {
 
   /// Whether `dir` holds a search run (its config names a variant).
   public static func isSearchRun(_ dir: String) -> Bool {
-    guard let d = FileManager.default.contents(atPath: SearchLayout(dir).config), let v = try? JSONValue.parse(d, path: dir)
+    guard let d = FileManager.default.contents(atPath: SearchLayout(dir).config),
+      let v = try? JSONValue.parse(d, path: dir)
     else { return false }
     return v["variant"] != nil
   }
@@ -61,7 +62,7 @@ public struct SearchRun: Sendable {
     if case .string(let r)? = config["reward"] { reward = r }
     var its: [SearchRunIteration] = []
     var total = 0
-    if case .number(let n)? = config["iterations"] { total = Int(n) }
+    if let n = config["iterations"]?.int { total = n }
     for i in 0..<max(total, 0) {
       guard FileManager.default.fileExists(atPath: layout.file(.valResults, iteration: i)) else { break }
       its.append(try iteration(i, layout: layout, reward: reward))
@@ -126,7 +127,7 @@ public struct SearchRun: Sendable {
 
   static func number(_ v: JSONValue?) -> Double? {
     switch v {
-    case .number(let x)?: return x
+    case .integer?, .number?: return v?.double
     case .string(let s)?: return s == "NaN" ? .nan : s == "Infinity" ? .infinity : s == "-Infinity" ? -.infinity : nil
     default: return nil
     }
@@ -164,7 +165,8 @@ public struct SearchRun: Sendable {
       case .string(let s)? = t["instruction"]
     {
       var hp: [String: JSONValue] = [:]
-      if case .string(let h)? = t["hyperparameters"], case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: f(.valProposals))
+      if case .string(let h)? = t["hyperparameters"],
+        case .object(let o)? = try? JSONValue.parse(Data(h.utf8), path: f(.valProposals))
       {
         hp = o
       }

@@ -5,29 +5,30 @@
 import Decoding
 import EngineAPI
 import Foundation
+import Workspace
 
 enum ChatCompletions {
   /// Status and body of the reply to one request body.
   static func reply(engine: Engine, name: String, body: Data, log: (String) -> Void) -> (Int, Data) {
     func refuse(_ status: Int, _ message: String) -> (Int, Data) {
-      (status, json(["error": ["message": message]]))
+      (status, json(["error": ["message": .string(message)]]))
     }
     do {
-      guard let obj = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-        let messages = obj["messages"] as? [[String: Any]], !messages.isEmpty
-      else {
+      let obj: JSONValue
+      do { obj = try JSONValue.parse(body) } catch { return refuse(400, "not JSON: \(error.reason)") }
+      guard let messages = obj["messages"]?.array, !messages.isEmpty else {
         return refuse(400, "expected {\"messages\": [{\"role\", \"content\"}, ...]}")
       }
       var system: String?
       var user = ""
       for m in messages {
-        let content = m["content"] as? String ?? ""
-        if m["role"] as? String == "system" { system = content } else { user = content }
+        let content = m["content"]?.string ?? ""
+        if m["role"]?.string == "system" { system = content } else { user = content }
       }
-      let temperature = (obj["temperature"] as? NSNumber)?.floatValue ?? 0
-      let topP = (obj["top_p"] as? NSNumber)?.floatValue ?? 1
-      let maxTokens = min((obj["max_tokens"] as? NSNumber)?.intValue ?? 512, engine.identity.contextLength / 2)
-      let seed = (obj["seed"] as? NSNumber)?.uint64Value ?? 0
+      let temperature = obj["temperature"]?.double.map(Float.init) ?? 0
+      let topP = obj["top_p"]?.double.map(Float.init) ?? 1
+      let maxTokens = min(obj["max_tokens"]?.int ?? 512, engine.identity.contextLength / 2)
+      let seed: UInt64 = if case .integer(let i)? = obj["seed"] { UInt64(truncatingIfNeeded: i) } else { 0 }
       let req = GenerateRequest(
         prompt: try engine.chatPrompt(system: system, user: user),
         sampling: SamplingOptions(temperature: temperature, topP: topP),
@@ -37,14 +38,16 @@ enum ChatCompletions {
       return (
         200,
         json([
-          "object": "chat.completion", "model": name,
+          "object": "chat.completion", "model": .string(name),
           "choices": [
             [
-              "index": 0, "message": ["role": "assistant", "content": r.text],
+              "index": 0, "message": ["role": "assistant", "content": .string(r.text)],
               "finish_reason": r.finish == "length" ? "length" : "stop",
             ]
           ],
-          "usage": ["prompt_tokens": r.promptTokens, "completion_tokens": r.tokens],
+          "usage": [
+            "prompt_tokens": .integer(Int128(r.promptTokens)), "completion_tokens": .integer(Int128(r.tokens)),
+          ],
         ])
       )
     } catch {
@@ -52,7 +55,5 @@ enum ChatCompletions {
     }
   }
 
-  static func json(_ obj: [String: Any]) -> Data {
-    (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
-  }
+  static func json(_ obj: JSONValue) -> Data { (try? obj.text()) ?? Data() }
 }

@@ -4,6 +4,7 @@
 //                "complete": {"equals": true}, "methods.base.failures": {"min": 0, "max": 0}}}
 // Every metric outside its band is reported by name, with the band and the value found.
 import Foundation
+import Workspace
 
 public struct ExpectationResult: Equatable, Sendable {
   public var metric: String
@@ -13,13 +14,11 @@ public struct ExpectationResult: Equatable, Sendable {
 
 public enum Expectations {
   /// Flattens JSON into dotted paths (arrays by index).
-  public static func flatten(_ v: Any, prefix: String = "", into out: inout [String: Any]) {
-    if let o = v as? [String: Any] {
-      for (k, x) in o { flatten(x, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out) }
-    } else if let a = v as? [Any] {
-      for (i, x) in a.enumerated() { flatten(x, prefix: "\(prefix).\(i)", into: &out) }
-    } else {
-      out[prefix] = v
+  public static func flatten(_ v: JSONValue, prefix: String = "", into out: inout [String: JSONValue]) {
+    switch v {
+    case .object(let o): for (k, x) in o { flatten(x, prefix: prefix.isEmpty ? k : "\(prefix).\(k)", into: &out) }
+    case .array(let a): for (i, x) in a.enumerated() { flatten(x, prefix: "\(prefix).\(i)", into: &out) }
+    default: out[prefix] = v
     }
   }
 
@@ -27,7 +26,7 @@ public enum Expectations {
     summary: Data, summaryPath: String, expectations: Data, expectationsPath: String
   ) throws -> [ExpectationResult] {
     let s = try JSONNode.parse(summary, path: summaryPath)
-    var flat: [String: Any] = [:]
+    var flat: [String: JSONValue] = [:]
     flatten(s.value, into: &flat)
     let e = try JSONNode.parse(expectations, path: expectationsPath)
     try e.onlyKeys(["metrics", "note"])
@@ -48,7 +47,7 @@ public enum Expectations {
             message: "\(name): expected \(JSONNode.describe(eq.value)), found \(JSONNode.describe(found))"))
         continue
       }
-      guard let x = (found as? NSNumber)?.doubleValue, x.isFinite else {
+      guard let x = found.double, x.isFinite else {
         out.append(
           ExpectationResult(
             metric: name, passed: false, message: "\(name): expected a number, found \(JSONNode.describe(found))"))

@@ -5,11 +5,11 @@ import Workspace
 
 /// A JSON value at a known path of a known file.
 public struct JSONNode {
-  public let value: Any
+  public let value: JSONValue
   public let path: String
   public let key: String
 
-  public init(value: Any, path: String, key: String = "") { self.value = value; self.path = path; self.key = key }
+  public init(value: JSONValue, path: String, key: String = "") { self.value = value; self.path = path; self.key = key }
 
   /// Parses a file (`.gz` through libarchive). Missing file and invalid JSON name the file.
   public static func load(_ file: String) throws -> JSONNode {
@@ -32,45 +32,37 @@ public struct JSONNode {
   }
 
   public static func parse(_ data: Data, path: String) throws -> JSONNode {
-    do {
-      return JSONNode(value: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]), path: path)
-    } catch {
-      let ns = error as NSError
-      let detail = (ns.userInfo["NSDebugDescription"] as? String) ?? "not valid JSON"
-      throw ExperimentError.malformed(path: path, key: "(file)", expected: "valid JSON", found: detail)
+    do { return JSONNode(value: try JSONValue.parse(data), path: path) } catch {
+      throw ExperimentError.malformed(path: path, key: "(file)", expected: "valid JSON", found: error.reason)
     }
   }
 
-  func child(_ v: Any, _ k: String) -> JSONNode { JSONNode(value: v, path: path, key: k) }
+  func child(_ v: JSONValue, _ k: String) -> JSONNode { JSONNode(value: v, path: path, key: k) }
   var here: String { key.isEmpty ? "(top level)" : key }
 
   public func fail(_ expected: String) -> ExperimentError {
     .malformed(path: path, key: here, expected: expected, found: JSONNode.describe(value))
   }
 
-  /// JSONSerialization gives true/false as a boolean NSNumber subclass (no CoreFoundation on Linux).
-  static func isBool(_ n: NSNumber) -> Bool { String(describing: type(of: n)).contains("Boolean") }
-
-  public static func describe(_ v: Any) -> String {
+  public static func describe(_ v: JSONValue) -> String {
     switch v {
-    case is NSNull: return "null"
-    case let s as String: return "the string \"\(s.count > 60 ? String(s.prefix(60)) + "..." : s)\""
-    case let n as NSNumber:
-      if isBool(n) { return n.boolValue ? "true" : "false" }
-      return "the number \(n)"
-    case let a as [Any]: return "an array of \(a.count)"
-    case is [String: Any]: return "an object"
-    default: return "\(type(of: v))"
+    case .null: return "null"
+    case .string(let s): return "the string \"\(s.count > 60 ? String(s.prefix(60)) + "..." : s)\""
+    case .bool(let b): return b ? "true" : "false"
+    case .integer(let i): return "the number \(i)"
+    case .number(let d): return "the number \(d)"
+    case .array(let a): return "an array of \(a.count)"
+    case .object: return "an object"
     }
   }
 
   public func array() throws -> [JSONNode] {
-    guard let a = value as? [Any] else { throw fail("an array") }
+    guard let a = value.array else { throw fail("an array") }
     return a.enumerated().map { child($0.element, "\(key)[\($0.offset)]") }
   }
 
-  public func object() throws -> [String: Any] {
-    guard let o = value as? [String: Any] else { throw fail("an object") }
+  public func object() throws -> [String: JSONValue] {
+    guard let o = value.object else { throw fail("an object") }
     return o
   }
 
@@ -86,7 +78,7 @@ public struct JSONNode {
 
   public func fieldIfPresent(_ name: String) throws -> JSONNode? {
     let o = try object()
-    guard let v = o[name], !(v is NSNull) else { return nil }
+    guard let v = o[name], v != .null else { return nil }
     return child(v, key.isEmpty ? name : "\(key).\(name)")
   }
 
@@ -100,28 +92,23 @@ public struct JSONNode {
   }
 
   public func string() throws -> String {
-    guard let s = value as? String else { throw fail("a string") }
+    guard let s = value.string else { throw fail("a string") }
     return s
   }
 
-  func number() -> NSNumber? {
-    guard let n = value as? NSNumber, !JSONNode.isBool(n) else { return nil }
-    return n
-  }
-
   public func int() throws -> Int {
-    guard let d = number()?.doubleValue, d.isFinite, d == d.rounded(), abs(d) < 1e15 else { throw fail("an integer") }
-    return Int(d)
+    guard case .integer(let i) = value, abs(i) < 1_000_000_000_000_000 else { throw fail("an integer") }
+    return Int(i)
   }
 
   public func double() throws -> Double {
-    guard let n = number(), n.doubleValue.isFinite else { throw fail("a finite number") }
-    return n.doubleValue
+    guard let d = value.double, d.isFinite else { throw fail("a finite number") }
+    return d
   }
 
   public func bool() throws -> Bool {
-    guard let n = value as? NSNumber, JSONNode.isBool(n) else { throw fail("true or false") }
-    return n.boolValue
+    guard let b = value.bool else { throw fail("true or false") }
+    return b
   }
 }
 
@@ -149,15 +136,15 @@ extension JSONNode {
   public func decode<T: Codable>(
     _ defaults: T, optional: Set<String> = [], shapes: [String: any Encodable] = [:]
   ) throws -> T {
-    func encodedObject(_ v: any Encodable) throws -> [String: Any] {
-      (try JSONSerialization.jsonObject(with: JSONEncoder().encode(v)) as? [String: Any]) ?? [:]
-    }
+    func encodedObject(_ v: any Encodable) throws -> [String: JSONValue] { try JSONValue(encoding: v).object ?? [:] }
     let base = try encodedObject(defaults)
     let shapeObjects = try shapes.mapValues { try encodedObject($0) }
     // The given leaves (values not merged into a default object), each key checked against the
     // keys its level allows.
-    var leaves: [(path: [String], value: Any)] = []
-    func collect(_ given: [String: Any], allowedIn level: [String: Any], at path: [String], merging: Bool) throws {
+    var leaves: [(path: [String], value: JSONValue)] = []
+    func collect(
+      _ given: [String: JSONValue], allowedIn level: [String: JSONValue], at path: [String], merging: Bool
+    ) throws {
       let optionalHere = optional.compactMap { o -> String? in
         let parts = o.split(separator: ".").map(String.init)
         return parts.count == path.count + 1 && Array(parts.dropLast()) == path ? parts.last : nil
@@ -170,33 +157,33 @@ extension JSONNode {
             path: self.path, key: keyPath(full),
             expected: "one of the keys " + allowed.sorted().joined(separator: ", "), found: "an unknown key")
         }
-        let sub = given[k] as? [String: Any]
-        if merging, let sub, let b = level[k] as? [String: Any] {
+        let sub = given[k]?.object
+        if merging, let sub, let b = level[k]?.object {
           try collect(sub, allowedIn: b, at: full, merging: true)
           continue
         }
         // An object with no default to merge into is one leaf; its keys are still checked.
-        if let sub, let shape = shapeObjects[full.joined(separator: ".")] ?? (level[k] as? [String: Any]) {
+        if let sub, let shape = shapeObjects[full.joined(separator: ".")] ?? level[k]?.object {
           try collect(sub, allowedIn: shape, at: full, merging: false)
         }
         if merging { leaves.append((full, given[k]!)) }
       }
     }
     try collect(try object(), allowedIn: base, at: [], merging: true)
-    func set(_ d: inout [String: Any], _ path: ArraySlice<String>, _ v: Any, _ full: String) {
+    func set(_ d: inout [String: JSONValue], _ path: ArraySlice<String>, _ v: JSONValue, _ full: String) {
       let k = path.first!
       if path.count == 1 {
-        if v is NSNull { if optional.contains(full) { d[k] = nil } } else { d[k] = v }
+        if v == .null { if optional.contains(full) { d[k] = nil } } else { d[k] = v }
         return
       }
-      var inner = d[k] as? [String: Any] ?? [:]
+      var inner = d[k]?.object ?? [:]
       set(&inner, path.dropFirst(), v, full)
-      d[k] = inner
+      d[k] = .object(inner)
     }
-    func decoded(_ use: [(path: [String], value: Any)]) throws -> T {
+    func decoded(_ use: [(path: [String], value: JSONValue)]) throws -> T {
       var merged = base
       for l in use { set(&merged, l.path[...], l.value, l.path.joined(separator: ".")) }
-      return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
+      return try JSONDecoder().decode(T.self, from: try JSONValue.object(merged).text())
     }
     do {
       return try decoded(leaves)
@@ -212,15 +199,17 @@ extension JSONNode {
             found: "no such key")
         @unknown default: (nil, nil)
         }
-      if let p = context?.codingPath, !p.isEmpty { throw failure(at: p, type: type, defaults: defaults, shapes: shapes) }
+      if let p = context?.codingPath, !p.isEmpty {
+        throw failure(at: p, type: type, defaults: defaults, shapes: shapes)
+      }
       // A number the property cannot hold (1.5 for an Int) may come back without its key: find it.
       for l in leaves where (try? decoded([l])) == nil {
         // In an object decoded whole, the key without which it decodes.
-        let whole = l.value as? [String: Any] ?? [:]
+        let whole = l.value.object ?? [:]
         for k in whole.keys.sorted() {
           var less = whole
           less[k] = nil
-          if (try? decoded([(l.path, less)])) != nil {
+          if (try? decoded([(l.path, .object(less))])) != nil {
             throw failure(at: (l.path + [k]).map(JSONKey.init), type: nil, defaults: defaults, shapes: shapes)
           }
         }
@@ -256,11 +245,11 @@ extension JSONNode {
         if let i = k.intValue { node.key + "[\(i)]" } else {
           node.key.isEmpty ? k.stringValue : "\(node.key).\(k.stringValue)"
         }
-      let next: Any? =
-        if let i = k.intValue { (node.value as? [Any]).flatMap { i < $0.count ? $0[i] : nil } } else {
-          (node.value as? [String: Any])?[k.stringValue]
+      let next: JSONValue? =
+        if let i = k.intValue { node.value.array.flatMap { i < $0.count ? $0[i] : nil } } else {
+          node.value[k.stringValue]
         }
-      node = JSONNode(value: next ?? NSNull(), path: path, key: key)
+      node = JSONNode(value: next ?? .null, path: path, key: key)
       // The property's own type, from the defaults, while the path stays inside them.
       if k.intValue == nil, let p = property {
         names.append(k.stringValue)

@@ -4,6 +4,7 @@
 // (3.5). Python string semantics are reproduced where they matter: `str.strip()` whitespace,
 // `str.splitlines()` line breaks, `re` lookahead splits.
 import Foundation
+import Workspace
 
 public enum TrainingSequences {
   /// Python `str.isspace()` characters (what `strip()` removes).
@@ -106,10 +107,8 @@ public enum TrainingSequences {
     var s = pyStrip(text.replacingOccurrences(of: "<think>[\\s\\S]*?</think>", with: "", options: .regularExpression))
     if !s.hasSuffix("}") { s += "\n}" }
     guard let a = s.firstIndex(of: "{"), let b = s.lastIndex(of: "}"), a < b else { return nil }
-    guard let obj = try? JSONSerialization.jsonObject(with: Data(s[a...b].utf8)) as? [String: Any],
-      let seqs = obj["training_sequences"] as? [Any]
-    else { return nil }
-    let strings = seqs.compactMap { $0 as? String }
+    guard let seqs = (try? JSONValue.parse(Data(s[a...b].utf8)))?["training_sequences"]?.array else { return nil }
+    let strings = seqs.compactMap(\.string)
     return strings.count == seqs.count ? strings : nil
   }
 

@@ -194,7 +194,8 @@ public enum SearchReport {
     func text(_ x: JSONValue?) -> String {
       switch x {
       case .string(let s)?: return s
-      case .number(let n)?: return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : "\(n)"
+      case .integer(let i)?: return abs(i) < 1_000_000_000_000_000 ? String(i) : "\(Double(i))"
+      case .number(let n)?: return "\(n)"
       case .bool(let b)?: return b ? "yes" : "no"
       case .array(let a)?: return a.map { text($0) }.joined(separator: ", ")
       case .null?, nil: return "—"
@@ -206,7 +207,7 @@ public enum SearchReport {
     let padded = text(v("training.lossMask")) == "seal-padded"
     // Iteration i validates M_i and (but the last) updates it: SEAL's 2 rounds are 3 iterations.
     var iterations: Int?
-    if case .number(let n)? = v("iterations") { iterations = Int(n) }
+    if let n = v("iterations")?.int { iterations = n }
     let rows: [(String, String, String)] = [
       ("ReST-EM rounds (ranking + SFT update)", "2", iterations.map { String($0 - 1) } ?? "—"),
       ("models validated", "M0, M1, M2", iterations.map { (0..<$0).map { "M\($0)" }.joined(separator: ", ") } ?? "—"),
@@ -217,21 +218,32 @@ public enum SearchReport {
       ("self-edit prompt, as raw text", "implications", "implications"),
       ("sampling: temperature, top-p", "1 / 0.95", "1 / 0.95"),
       ("self-edit token cap", "8192", t("proposer.completionMaxTokens")),
-      ("inner LoRA: rank / alpha / dropout / targets", "32 / 64 / 0 / q, v",
-        t("training.rank", "training.alpha", "training.dropout", "training.targets")),
-      ("inner optimiser: lr / epochs / batch / accumulation / clip", "0.001 / 10 / 1 / 1 / 1",
-        t("training.learningRate", "training.epochs", "training.batchSize", "training.gradientAccumulation",
-          "training.maxGradNorm")),
+      (
+        "inner LoRA: rank / alpha / dropout / targets", "32 / 64 / 0 / q, v",
+        t("training.rank", "training.alpha", "training.dropout", "training.targets")
+      ),
+      (
+        "inner optimiser: lr / epochs / batch / accumulation / clip", "0.001 / 10 / 1 / 1 / 1",
+        t(
+          "training.learningRate", "training.epochs", "training.batchSize", "training.gradientAccumulation",
+          "training.maxGradNorm")
+      ),
       ("pads (EOS) in the loss, padded to", "yes, 2048", padded ? "yes, " + t("training.padLength") : "no (masked)"),
       ("EOS appended to each sequence", "no", t("training.appendEOS")),
-      ("answers: template / Topic line / token cap", "seal / yes / 64",
-        t("evaluation.template", "evaluation.topic", "evaluation.maxTokens")),
-      ("reward", "judge (gpt-4.1, SEAL's prompt)",
-        text(v("reward")) + (v("judge.model").map { " (\(text($0)), SEAL's prompt)" } ?? "")),
+      (
+        "answers: template / Topic line / token cap", "seal / yes / 64",
+        t("evaluation.template", "evaluation.topic", "evaluation.maxTokens")
+      ),
+      (
+        "reward", "judge (gpt-4.1, SEAL's prompt)",
+        text(v("reward")) + (v("judge.model").map { " (\(text($0)), SEAL's prompt)" } ?? "")
+      ),
       ("selection", "top-1 per passage, no filter", "top-1 per passage, no filter"),
       ("SFT LoRA: rank / alpha (all 7 projections)", "64 / 128", t("sft.rank", "sft.alpha")),
-      ("SFT: lr / epochs / effective batch", "0.0003 / 2 / 10",
-        t("sft.learningRate", "sft.epochs", "sft.gradientAccumulation")),
+      (
+        "SFT: lr / epochs / effective batch", "0.0003 / 2 / 10",
+        t("sft.learningRate", "sft.epochs", "sft.gradientAccumulation")
+      ),
       ("validation: passages / runs per self-edit", "200 / 1", t("validationPassages") + " / 1"),
     ]
     return Markdown.table(

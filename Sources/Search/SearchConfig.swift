@@ -187,7 +187,7 @@ public struct SearchConfig: Codable, Equatable, Sendable {
 
   /// Whether a config file is a search config (it names a variant).
   public static func isSearchConfig(_ data: Data) -> Bool {
-    ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["variant"] != nil
+    (try? JSONValue.parse(data))?["variant"] != nil
   }
 
   /// `variant`: a variant to run instead of the file's (`seb search --variant`); its defaults apply
@@ -211,19 +211,19 @@ public struct SearchConfig: Codable, Equatable, Sendable {
     }
     c.variant = variant
     let given = try root.object()
-    func node(_ key: String, _ value: Any?) -> JSONNode { JSONNode(value: value ?? NSNull(), path: path, key: key) }
+    func node(_ key: String, _ value: JSONValue?) -> JSONNode { JSONNode(value: value ?? .null, path: path, key: key) }
     if let list = c.trainSplits {
       guard let first = list.first else {
         throw node("trainSplits", given["trainSplits"]).fail("a non-empty list of split names")
       }
-      if let t = given["trainSplit"] as? String, t != first {
+      if let t = given["trainSplit"], let s = t.string, s != first {
         throw node("trainSplit", t).fail("trainSplits[0] (\(first)) when both are given")
       }
       c.trainSplit = first  // the canonical form names the first iteration's split in both keys
     }
     // Evaluation runs are the top-level "runs"; the canonical form carries the unused default 1.
     if c.evaluation.runs != 1 {
-      throw node("evaluation.runs", (given["evaluation"] as? [String: Any])?["runs"])
+      throw node("evaluation.runs", given["evaluation"]?["runs"])
         .fail("1 (evaluation runs are the top-level 'runs')")
     }
     c.seedArchive = c.variant.usesArchive ? c.seedScores : nil  // the canonical form

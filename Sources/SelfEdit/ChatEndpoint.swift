@@ -17,12 +17,13 @@ public struct ChatEndpoint: Sendable {
 
   /// The assistant text for one user message.
   public func complete(_ user: String, temperature: Double? = nil, topP: Double? = nil) throws -> String {
-    var body: [String: Any] = [
-      "model": spec.model, "messages": [["role": "user", "content": user]], "max_tokens": spec.maxTokens,
+    var body: [String: JSONValue] = [
+      "model": .string(spec.model), "messages": [["role": "user", "content": .string(user)]],
+      "max_tokens": .integer(Int128(spec.maxTokens)),
     ]
-    if let temperature { body["temperature"] = temperature }
-    if let topP { body["top_p"] = topP }
-    let payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    if let temperature { body["temperature"] = .number(temperature) }
+    if let topP { body["top_p"] = .number(topP) }
+    let payload = try JSONValue.object(body).text()
     let data: Data
     do {
       data = try HTTPPost.json(
@@ -32,12 +33,10 @@ public struct ChatEndpoint: Sendable {
     } catch let f as HTTPPost.Failure {
       throw SelfEditError.endpoint(url: f.url, message: f.message)
     }
-    guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let choices = obj["choices"] as? [[String: Any]], let msg = choices.first?["message"] as? [String: Any]
-    else {
+    guard let msg = (try? JSONValue.parse(data))?["choices"]?.array?.first?["message"], msg.object != nil else {
       throw SelfEditError.endpoint(url: completionsURL, message: "reply has no choices[0].message")
     }
-    guard let content = msg["content"] as? String else {
+    guard let content = msg["content"]?.string else {
       throw SelfEditError.endpoint(url: completionsURL, message: "choices[0].message.content is null")
     }
     return content

@@ -131,18 +131,10 @@ public final class RunDirectory {
 
   /// The first top-level config key whose value differs (for the refusal message).
   static func firstDifference(_ a: Data, _ b: Data) -> String {
-    guard let x = try? JSONSerialization.jsonObject(with: a) as? [String: Any],
-      let y = try? JSONSerialization.jsonObject(with: b) as? [String: Any]
-    else { return "unreadable" }
-    for k in Set(x.keys).union(y.keys).sorted() {
-      let l = x[k].flatMap {
-        try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])
-      }
-      let r = y[k].flatMap {
-        try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed])
-      }
-      if l != r { return "key \(k)" }
+    guard let x = (try? JSONValue.parse(a))?.object, let y = (try? JSONValue.parse(b))?.object else {
+      return "unreadable"
     }
+    for k in Set(x.keys).union(y.keys).sorted() where x[k] != y[k] { return "key \(k)" }
     return "formatting"
   }
 

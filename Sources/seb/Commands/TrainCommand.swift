@@ -141,11 +141,12 @@ struct TrainCommand: ParsableCommand {
     }
     try adapter.saveAtomically(to: URL(fileURLWithPath: out), replace: force)
     if json {
-      let summary: [String: Any] = [
-        "tokens": log.tokens, "steps": log.steps.count, "seconds": log.seconds,
-        "tokens_per_second": log.tokensPerSecond, "final_loss": log.losses.last ?? 0, "adapter": out,
+      let summary: JSONValue = [
+        "tokens": .integer(Int128(log.tokens)), "steps": .integer(Int128(log.steps.count)),
+        "seconds": .number(log.seconds), "tokens_per_second": .number(log.tokensPerSecond),
+        "final_loss": .number(Double(log.losses.last ?? 0)), "adapter": .string(out),
       ]
-      let d = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
+      let d = try summary.text()
       print(String(decoding: d, as: UTF8.self))
     } else {
       print(

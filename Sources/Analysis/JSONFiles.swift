@@ -1,53 +1,14 @@
-// JSONValue: a decoded JSON document of unknown shape, for inputs that are walked rather than
-// mapped (ad-hoc analysis files, `training_sequences` anywhere in a tree). Booleans are decoded
-// before numbers so that `true` never becomes 1. Object key order is not kept (not needed here).
+// JSONFiles.swift: reading the analysis inputs (released files, run files, ad-hoc documents)
+// with errors that name the file and the key path. Documents walked rather than mapped are
+// Workspace's `JSONValue`.
 import Foundation
+import Workspace
 
-public indirect enum JSONValue: Equatable, Sendable, Decodable {
-  case null
-  case bool(Bool)
-  case number(Double)
-  case string(String)
-  case array([JSONValue])
-  case object([String: JSONValue])
-
-  public init(from decoder: Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if c.decodeNil() { self = .null; return }
-    if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-    if let d = try? c.decode(Double.self) { self = .number(d); return }
-    if let s = try? c.decode(String.self) { self = .string(s); return }
-    if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
-    self = .object(try c.decode([String: JSONValue].self))
-  }
-
-  public var kind: String {
-    switch self {
-    case .null: return "null"
-    case .bool: return "boolean"
-    case .number: return "number"
-    case .string: return "string"
-    case .array(let a): return "array of \(a.count)"
-    case .object: return "object"
-    }
-  }
-
-  public subscript(key: String) -> JSONValue? {
-    if case .object(let o) = self { return o[key] }
-    return nil
-  }
-
+extension JSONValue {
   public static func parse(_ data: Data, path: String) throws -> JSONValue {
-    do { return try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-      // The first line of the parser's reason, not a DecodingError dump.
-      let reason =
-        ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String)
-        ?? (error as? DecodingError).map { e -> String in
-          if case .dataCorrupted(let c) = e { return c.debugDescription } else { return "\(e)" }
-        }
-        ?? "\(error)"
+    do { return try parse(data) } catch {
       throw AnalysisError.malformed(
-        path: path, key: "(document)", expected: "JSON", found: "text that is not JSON (\(reason))")
+        path: path, key: "(document)", expected: "JSON", found: "text that is not JSON (\(error.reason))")
     }
   }
 
