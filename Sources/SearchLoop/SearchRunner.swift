@@ -12,29 +12,6 @@ import Search
 import SelfEdit
 import Workspace
 
-public struct SearchOptions {
-  public var dataRoot: String
-  public var out: String
-  public var shard: Shard = .whole
-  public var threads = 1
-  /// Passages whose adapters train together (with `adaptersPerStep`, fixes the float32 rounding).
-  public var blockSize = 8
-  public var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
-  public var prompts = PromptLibrary()
-  public var log: (String) -> Void = { _ in }
-  public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
-  /// The settings every run verb gives (as `HarnessOptions`).
-  public init(
-    dataRoot: String, out: String, shard: Shard, threads: Int, blockSize: Int, adaptersPerStep: Int,
-    log: @escaping (String) -> Void
-  ) {
-    self.init(dataRoot: dataRoot, out: out)
-    (self.shard, self.threads, self.blockSize, self.adaptersPerStep, self.log) = (
-      shard, threads, blockSize, adaptersPerStep, log
-    )
-  }
-}
-
 /// The run directory's manifest: what produced it, and every invocation.
 public struct SearchManifest: SessionManifest, Equatable, Sendable {
   public var config: SearchConfig
@@ -93,7 +70,7 @@ public final class SearchRunner {
   let baseEngine: Engine
   let modelSHA256: String
   public let config: SearchConfig
-  let options: SearchOptions
+  let options: RunOptions
   let dir: String
   var engines: [Int: Engine] = [:]
   /// Rebuilt checkpoints whose bytes differ from the recorded ones (see `rebuildCheckpoint`).
@@ -101,7 +78,7 @@ public final class SearchRunner {
   /// The seed archive as this run scores it, with each entry's mean training tokens when measured.
   var seeds: (entries: [ArchiveEntry], tokens: [Double]?)?
 
-  public init(engine: Engine, modelSHA256: String, config: SearchConfig, options: SearchOptions) {
+  public init(engine: Engine, modelSHA256: String, config: SearchConfig, options: RunOptions) {
     baseEngine = engine
     self.modelSHA256 = modelSHA256
     self.config = config

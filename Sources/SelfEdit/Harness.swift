@@ -9,7 +9,10 @@ import Experiment
 import Foundation
 import Workspace
 
-public struct HarnessOptions {
+/// How a run executes, for the harness and the search alike: where it reads and writes, which
+/// shard, and the settings that change speed or float32 rounding but not what is computed. The
+/// last four are the harness's; a search leaves them at their defaults (`seb search` refuses them).
+public struct RunOptions {
   public var dataRoot: String
   public var out: String
   public var shard: Shard = .whole
@@ -17,10 +20,10 @@ public struct HarnessOptions {
   public var prompts = PromptLibrary()
   /// Passages whose self-edits are generated together and whose adapters train together (a
   /// block; shards own whole blocks). Part of what fixes the bytes, like `adaptersPerStep`.
-  public var generationBatch = 8
+  public var blockSize = 8
   /// Adapters trained together through the frozen base (packed steps). Changes only float32
   /// summation order, so it is an execution setting like `threads`, recorded per invocation.
-  public var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  public var adaptersPerStep = RunOptions.defaultAdaptersPerStep
   /// The default for this machine: 8 (measured 1.4x the training speed of 1 on 2 cores; a
   /// 2,048-row step holds ~2.5 GB of activations on SmolLM2-135M), fewer when a quarter of the
   /// physical memory cannot hold that.
@@ -28,9 +31,11 @@ public struct HarnessOptions {
     let quarter = Double(ProcessInfo.processInfo.physicalMemory) / 4
     return max(1, min(8, Int(quarter / (2.5e9 / 8))))
   }()
+  /// Progress lines (stderr in `seb`).
+  public var log: (String) -> Void = { _ in }
   /// Questions decoded together when answering (greedy, a different adapter per row). An execution
   /// setting like `adaptersPerStep`: on a GPU a larger batch is faster and rounds differently.
-  public var answerBatch = HarnessOptions.defaultAnswerBatch
+  public var answerBatch = RunOptions.defaultAnswerBatch
   public static let defaultAnswerBatch = 16
   /// Stop before a block that would end past this many seconds of the invocation (judged by the
   /// longest block so far), so a job under a time limit (a Slurm allocation, a leased GPU) ends
@@ -39,18 +44,22 @@ public struct HarnessOptions {
   /// Save every trained adapter (PEFT format) under `<out>/adapters/<record key>/` (off: nothing
   /// is written per adapter). Does not change any record or the summary.
   public var keepAdapters = false
-  /// Progress lines (stderr in `seb`).
-  public var log: (String) -> Void = { _ in }
+
   public init(dataRoot: String, out: String) { self.dataRoot = dataRoot; self.out = out }
-  /// The settings every run verb gives (a search's `SearchOptions` takes the same).
+  /// The settings every run verb gives.
   public init(
     dataRoot: String, out: String, shard: Shard, threads: Int, blockSize: Int, adaptersPerStep: Int,
     log: @escaping (String) -> Void
   ) {
     self.init(dataRoot: dataRoot, out: out)
-    (self.shard, self.threads, generationBatch, self.adaptersPerStep, self.log) = (
+    (self.shard, self.threads, self.blockSize, self.adaptersPerStep, self.log) = (
       shard, threads, blockSize, adaptersPerStep, log
     )
+  }
+
+  /// Whether the harness-only settings are at their defaults (what a search requires).
+  public var harnessSettingsAreDefault: Bool {
+    stopAfter == nil && answerBatch == RunOptions.defaultAnswerBatch && !keepAdapters
   }
 }
 
@@ -58,13 +67,13 @@ public final class Harness {
   public let engine: Engine
   public let modelSHA256: String
   public let config: RunConfig
-  public let options: HarnessOptions
+  public let options: RunOptions
   /// Set when `run()` stopped before the end under `options.stopAfter` (the run resumes).
   public private(set) var stoppedEarly = false
   let loop: InnerLoop
   let runDir: RunDirectory
 
-  public init(engine: Engine, modelSHA256: String, config: RunConfig, options: HarnessOptions) throws {
+  public init(engine: Engine, modelSHA256: String, config: RunConfig, options: RunOptions) throws {
     self.engine = engine
     self.modelSHA256 = modelSHA256
     self.config = config
@@ -105,7 +114,7 @@ public final class Harness {
     let records = try RecordLog(path: runDir.recordsPath)
     let seLog = try RecordLog(path: runDir.selfEditsPath)
     let timings = try RecordLog(path: runDir.timingsPath)
-    let mine = passages.indices.filter { options.shard.owns(passage: $0, blockSize: options.generationBatch) }
+    let mine = passages.indices.filter { options.shard.owns(passage: $0, blockSize: options.blockSize) }
     let total = mine.count * config.evaluationsPerPassage
     var progress = ProgressMeter(
       total: total, done: done.count, log: options.log,
@@ -123,7 +132,7 @@ public final class Harness {
     }
 
     // Blocks of the split (not of this shard), so a sharded run packs exactly what the whole run packs.
-    let blocks = Dictionary(grouping: mine) { $0 / options.generationBatch }.sorted { $0.key < $1.key }.map(\.value)
+    let blocks = Dictionary(grouping: mine) { $0 / options.blockSize }.sorted { $0.key < $1.key }.map(\.value)
     let invocationStart = Date()
     var longestBlock = 0.0
     for (b, block) in blocks.enumerated() {
@@ -142,7 +151,8 @@ public final class Harness {
       if pending, let limit = options.stopAfter, longestBlock > 0, elapsed + longestBlock > limit {
         options.log(
           String(
-            format: "stopping before block %d of %d: %.0f s of --stop-after %.0f s used, the longest block took %.0f s; "
+            format:
+              "stopping before block %d of %d: %.0f s of --stop-after %.0f s used, the longest block took %.0f s; "
               + "the same command resumes", b + 1, blocks.count, elapsed, limit, longestBlock))
         stoppedEarly = true
         break
@@ -274,7 +284,7 @@ public final class Harness {
         PromptLibrary.fill(template, ["title": passages[$0].title, "context": passages[$0].context])
       }
       let seeds = missing.map { unitSeed(config.seed, "generate/\(m)/p\($0)") }
-      let results = try loop.generate(prompts: texts, seeds: seeds, k: k, batchSize: options.generationBatch)
+      let results = try loop.generate(prompts: texts, seeds: seeds, k: k, batchSize: options.blockSize)
       for (j, p) in missing.enumerated() {
         for r in results[j] {
           let text = loop.completionText(r)

@@ -56,8 +56,8 @@ final class SearchFixture {
     config.sft.maxLength = 128
   }
 
-  func options(_ out: String, shard: Shard = .whole) -> SearchOptions {
-    var o = SearchOptions(dataRoot: root + "/data", out: root + "/" + out)
+  func options(_ out: String, shard: Shard = .whole) -> RunOptions {
+    var o = RunOptions(dataRoot: root + "/data", out: root + "/" + out)
     o.shard = shard
     o.prompts = PromptLibrary(directory: packageRoot + "/Data/prompts")
     o.blockSize = 2

@@ -68,11 +68,11 @@ final class Fixture {
     config.evaluation.maxTokens = 4
   }
 
-  func options(_ out: String, shard: Shard = .whole) -> HarnessOptions {
-    var o = HarnessOptions(dataRoot: root + "/data", out: root + "/" + out)
+  func options(_ out: String, shard: Shard = .whole) -> RunOptions {
+    var o = RunOptions(dataRoot: root + "/data", out: root + "/" + out)
     o.shard = shard
     o.prompts = PromptLibrary(directory: packageRoot + "/Data/prompts")
-    o.generationBatch = 3
+    o.blockSize = 3
     return o
   }
 
@@ -168,7 +168,7 @@ struct HarnessTests {
     #expect(try h.run() == nil)
     #expect(h.stoppedEarly)
     let dir = RunDirectory(dir: fx.root + "/cut", shard: .whole)
-    #expect(Set(try dir.records().map(\.passage)) == [0, 1, 2])  // block 0: passages 0-2 (generationBatch 3)
+    #expect(Set(try dir.records().map(\.passage)) == [0, 1, 2])  // block 0: passages 0-2 (blockSize 3)
     #expect(try dir.manifest()?.invocations.last?.status == "stopped")
     #expect(FileManager.default.fileExists(atPath: fx.root + "/cut/summary.json") == false)
     try fx.run("cut")

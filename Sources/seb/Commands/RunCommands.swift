@@ -62,7 +62,7 @@ struct PreparedRun {
   }
 }
 
-struct RunOptions: ParsableArguments {
+struct RunArguments: ParsableArguments {
   @Option(help: "Run directory (created; the same directory again resumes).") var out: String
   @Option(help: "Data root (default: $SEB_DATA_ROOT, else ../shared/data beside the package).") var data: String?
   @Option(help: "Only the first N passages of the split (overrides the config's limit).") var limit: Int?
@@ -77,9 +77,9 @@ struct RunOptions: ParsableArguments {
   ) var generationBatch = 8
   @Option(
     help: "Adapters trained together through the frozen base (packed steps; same results up to float32 rounding).")
-  var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  var adaptersPerStep = RunOptions.defaultAdaptersPerStep
   @Option(help: "Questions answered together (greedy decoding, an adapter per row; same answers up to float rounding).")
-  var answerBatch = HarnessOptions.defaultAnswerBatch
+  var answerBatch = RunOptions.defaultAnswerBatch
   @Option(
     help:
       "Stop cleanly before a block that would end after this many seconds (judged by the longest block so far); exit 75, and the same command resumes. For jobs under a time limit."
@@ -123,14 +123,14 @@ struct RunSettings {
   var shard: String?
   var seed: UInt64?
   var blockSize = 8
-  var adaptersPerStep = HarnessOptions.defaultAdaptersPerStep
+  var adaptersPerStep = RunOptions.defaultAdaptersPerStep
   var limit: Int?
-  var answerBatch = HarnessOptions.defaultAnswerBatch
+  var answerBatch = RunOptions.defaultAnswerBatch
   var stopAfter: Double?
   var keepAdapters = false
 
   func checkForSearch() throws {
-    if limit != nil || stopAfter != nil || answerBatch != HarnessOptions.defaultAnswerBatch || keepAdapters {
+    if limit != nil || stopAfter != nil || answerBatch != RunOptions.defaultAnswerBatch || keepAdapters {
       throw ValidationError(
         "--limit, --stop-after, --answer-batch and --keep-adapters apply to knowledge-incorporation runs, not to a search"
       )
@@ -138,11 +138,23 @@ struct RunSettings {
   }
 }
 
-extension RunOptions {
+extension RunArguments {
   var settings: RunSettings {
     RunSettings(
       out: out, data: data, shard: shard, seed: seed, blockSize: generationBatch, adaptersPerStep: adaptersPerStep,
       limit: limit, answerBatch: answerBatch, stopAfter: stopAfter, keepAdapters: keepAdapters)
+  }
+}
+
+extension PreparedRun {
+  /// The execution options of a run verb (the harness-only ones at their defaults for a search,
+  /// which `checkForSearch` has made sure of).
+  func options(_ s: RunSettings) -> RunOptions {
+    var o = RunOptions(
+      dataRoot: dataRoot, out: s.out, shard: shard, threads: threads, blockSize: s.blockSize,
+      adaptersPerStep: s.adaptersPerStep, log: { eprint($0) })
+    (o.keepAdapters, o.answerBatch, o.stopAfter) = (s.keepAdapters, s.answerBatch, s.stopAfter)
+    return o
   }
 }
 
@@ -164,10 +176,7 @@ func runExperiment(
       _ = try Harness.passages(config: config, dataRoot: root)
       for name in ["answer-seal", "answer-chat-system"] { _ = try PromptLibrary().text(name) }
     }
-    var opts = HarnessOptions(
-      dataRoot: p.dataRoot, out: s.out, shard: p.shard, threads: p.threads, blockSize: s.blockSize,
-      adaptersPerStep: s.adaptersPerStep, log: { eprint($0) })
-    (opts.keepAdapters, opts.answerBatch, opts.stopAfter) = (s.keepAdapters, s.answerBatch, s.stopAfter)
+    let opts = p.options(s)
     eprint(
       "run \(config.name): methods \(config.methodNames.joined(separator: ", ")), split \(config.split), seed \(config.seed), \(p.engine.identity.device), \(s.adaptersPerStep) adapters per step, into \(s.out)"
     )
@@ -190,9 +199,7 @@ func runExperiment(
     ) { root in
       for split in config.splits { _ = try SplitManifest.load(split).passages(dataRoot: root) }
     }
-    let opts = SearchOptions(
-      dataRoot: p.dataRoot, out: s.out, shard: p.shard, threads: p.threads, blockSize: s.blockSize,
-      adaptersPerStep: s.adaptersPerStep, log: { eprint($0) })
+    let opts = p.options(s)
     eprint(
       "search \(config.name): variant \(config.variant.rawValue), \(config.iterations) iterations, M \(config.templatesPerIteration), "
         + "C \(config.trainCompletions), E \(config.runs), \(config.trainPassages) train / \(config.validationPassages) validation passages, "
@@ -219,7 +226,7 @@ struct RunCommand: ParsableCommand {
       Example: seb run Data/configs/smoke.json --out runs/smoke && seb report runs/smoke
       """)
   @Argument(help: "Config JSON (see Data/configs/).") var config: String
-  @OptionGroup var runOptions: RunOptions
+  @OptionGroup var runOptions: RunArguments
   @OptionGroup var model: ModelOptions
   @OptionGroup var engine: EngineOptions
 
@@ -241,7 +248,7 @@ struct BaselineCommand: ParsableCommand {
   @Option(help: "Split manifest name (Data/splits/).") var split = "val200"
   @Option(help: "Self-edits per passage.") var k = 1
   @Option(help: "Evaluation runs per self-edit.") var runs = 1
-  @OptionGroup var runOptions: RunOptions
+  @OptionGroup var runOptions: RunArguments
   @OptionGroup var model: ModelOptions
   @OptionGroup var engine: EngineOptions
 

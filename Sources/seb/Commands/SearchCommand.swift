@@ -32,7 +32,7 @@ struct SearchCommand: ParsableCommand {
       "Passages whose adapters train together (fixes the float32 rounding with --adapters-per-step: keep both across shards and resumes)."
   )
   var blockSize = 8
-  @Option(help: "Adapters trained together through the frozen base.") var adaptersPerStep = HarnessOptions
+  @Option(help: "Adapters trained together through the frozen base.") var adaptersPerStep = RunOptions
     .defaultAdaptersPerStep
   @OptionGroup var model: ModelOptions
   @OptionGroup var engine: EngineOptions
