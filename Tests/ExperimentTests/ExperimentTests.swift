@@ -259,6 +259,10 @@ struct ConfigTests {
     let c = try parse(#"{"training": {"rank": 8, "epochs": null, "maxGradNorm": null}, "selfEdit": {"chat": true}}"#)
     #expect(c.training.rank == 8 && c.training.epochs == 10 && c.training.maxGradNorm == nil && c.selfEdit.chat)
     #expect(try parse(#"{"training": {"epochs": 3.0}}"#).training.epochs == 3)
+    // Every digit of a 64-bit seed survives the merge with the defaults (a double would round it).
+    let big = try parse(#"{"seed": 18446744073709551615, "training": {"learningRate": 0.30000000000000004}}"#)
+    #expect(big.seed == UInt64.max && big.training.learningRate == 0.30000000000000004)
+    #expect(try parse(#"{"seed": 9007199254740993}"#).seed == 9_007_199_254_740_993)
     // Top-level optional keys: null is their default; a teacher keeps init's defaults for what it leaves out.
     let t = try parse(
       #"{"limit": null, "engine": null, "methods": ["base", "teacher"], "teacher": {"url": "http://h:1/v1", "model": "m"}}"#
