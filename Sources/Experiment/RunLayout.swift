@@ -22,6 +22,8 @@ public struct RunLayout: Sendable, Equatable {
   public var judge: String { dir + "/judge.jsonl" }
   /// Trained adapters, with `--keep-adapters` only.
   public var adapters: String { dir + "/adapters" }
+  /// `seb report`'s default output folder (for a search run directory too).
+  public var report: String { dir + "/report" }
   public func path(_ f: ShardFile) -> String { dir + "/" + f.rawValue + shardSuffix + f.fileExtension }
   public var manifest: String { path(.manifest) }
   public var records: String { path(.records) }

@@ -178,6 +178,16 @@ struct LengthTests {
     #expect(s.totalTokens == 2 + 2 + 2)
   }
 
+  @Test("seb analyze lengths: a row per group of a list of lists, then all; a file without lists is an error naming it")
+  func adHocTable() throws {
+    let doc: JSONValue = [[["training_sequences": ["abc", "de"]]], [["training_sequences": []]]]
+    let md = try AdHocReport.lengths(doc, file: "g.json", tokenCounter: nil)
+    #expect(md.hasPrefix("# Training-data length of g.json\n\n| scope | lists |"))
+    #expect(md.contains("| group 0 | 1 | 0 | 2 | 5.0 | not computed") && md.contains("| group 1 | 1 | 1 | 0 | 0.0 |"))
+    #expect(md.contains("| all | 2 | 1 | 2 | 2.5 |"))
+    #expect(throws: AnalysisError.self) { try AdHocReport.lengths(["x": 1], file: "none.json", tokenCounter: nil) }
+  }
+
   @Test("characters are Unicode scalars, as Python len")
   func scalars() {
     #expect(Lengths.characters("e\u{301}") == 2)  // one Character, two scalars

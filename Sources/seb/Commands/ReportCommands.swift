@@ -32,7 +32,7 @@ struct ReportCommand: ParsableCommand {
     func validate() throws { if runs.isEmpty { throw ValidationError("give at least one run directory") } }
 
     func run() throws {
-      let out = self.out ?? runs[0] + "/report"
+      let out = self.out ?? RunLayout(runs[0]).report
       try AtomicFile.checkCreatable(directory: out)
       var text: String?
       if let notes {
