@@ -30,8 +30,10 @@ public func decodeFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
   try decodeData(type, data: try readFile(path), path: path)
 }
 
-public func decodeData<T: Decodable>(_ type: T.Type, data: Data, path: String) throws -> T {
-  do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
+public func decodeData<T: Decodable>(
+  _ type: T.Type, data: Data, path: String, decoder: JSONDecoder = JSONDecoder()
+) throws -> T {
+  do { return try decoder.decode(type, from: data) } catch let DecodingError.keyNotFound(key, ctx) {
     throw AnalysisError.malformed(
       path: path, key: keyPath(ctx.codingPath + [key]), expected: "key \(key.stringValue)", found: "missing")
   } catch let DecodingError.typeMismatch(t, ctx) {

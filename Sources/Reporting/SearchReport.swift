@@ -49,8 +49,9 @@ public enum SearchReport {
           gain: r.iterations.map { $0.validation[metric]?.gain },
           baseline: r.iterations.map { $0.validation[metric]?.baseline })
       }.filter { $0.score.contains { $0 != nil } }  // a run without this metric (not judged) gets no empty panel
-      charts.append(ExperimentCharts.validationScore(name: "validation-score-\(metric)", metric: metric, runs: v))
-      charts.append(ExperimentCharts.validationGain(name: "validation-gain-\(metric)", metric: metric, runs: v))
+      let m = metric.rawValue
+      charts.append(ExperimentCharts.validationScore(name: "validation-score-\(m)", metric: m, runs: v))
+      charts.append(ExperimentCharts.validationGain(name: "validation-gain-\(m)", metric: m, runs: v))
     }
     // A run without a finished iteration (or without pairs of templates) has no value to draw yet.
     return charts.filter(\.hasPoints)
@@ -58,13 +59,13 @@ public enum SearchReport {
 
   /// The reward of each run first, then the judge's accuracy where a run was judged, then
   /// contains_single (the reference grader's fallback).
-  static func metrics(_ runs: [SearchRun]) -> [String] {
-    var m: [String] = []
+  static func metrics(_ runs: [SearchRun]) -> [Metric] {
+    var m: [Metric] = []
     for r in runs where !m.contains(r.reward) { m.append(r.reward) }
-    if !m.contains("judge") && runs.contains(where: { $0.iterations.contains { $0.validation["judge"] != nil } }) {
-      m.append("judge")
+    if !m.contains(.judge) && runs.contains(where: { $0.iterations.contains { $0.validation[.judge] != nil } }) {
+      m.append(.judge)
     }
-    if !m.contains("contains_single") { m.append("contains_single") }
+    if !m.contains(.containsSingle) { m.append(.containsSingle) }
     return m
   }
 
@@ -101,7 +102,7 @@ public enum SearchReport {
     md += Markdown.table(
       ["run", "variant", "reward", "directory", "iterations", "complete"],
       runs.map {
-        [$0.name, $0.variant, $0.reward, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"]
+        [$0.name, $0.variant, $0.reward.rawValue, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"]
       },
       rightAligned: [4])
     for r in runs where r.variant == "restem-seal" {
@@ -109,7 +110,7 @@ public enum SearchReport {
     }
     md += "\n## Validation per iteration\n\n"
     for metric in metrics(runs) {
-      md += "### \(metric)\n\n"
+      md += "### \(metric.rawValue)\n\n"
       var rows: [[String]] = []
       for r in runs {
         for it in r.iterations {
@@ -122,8 +123,9 @@ public enum SearchReport {
       md +=
         Markdown.table(
           ["run", "iter", "un-adapted", "adapted [95% CI]", "gain [95% CI]"], rows, rightAligned: [1, 2, 3, 4]) + "\n"
-      md += link("validation-score-\(metric)", "validation \(metric) per iteration") + "\n"
-      md += link("validation-gain-\(metric)", "validation \(metric) gain per iteration") + "\n"
+      let m = metric.rawValue
+      md += link("validation-score-\(m)", "validation \(m) per iteration") + "\n"
+      md += link("validation-gain-\(m)", "validation \(m) gain per iteration") + "\n"
     }
     md += "## Proposals, failures and clamps\n\n"
     md += Markdown.table(
@@ -175,7 +177,7 @@ public enum SearchReport {
       }
       md +=
         Markdown.table(
-          ["iter", "stage", "instruction", "hyperparameters", "accuracy (\(r.reward))", "norm. gain"], rows,
+          ["iter", "stage", "instruction", "hyperparameters", "accuracy (\(r.reward.rawValue))", "norm. gain"], rows,
           rightAligned: [0, 4, 5]) + "\n"
     }
     let path = (outDir as NSString).appendingPathComponent("README.md")

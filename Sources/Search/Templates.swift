@@ -414,12 +414,38 @@ public enum ValidationPolicy: String, ConfigChoice {
         if c != values[k]! || !values[k]!.isFinite { values[k] = c.isFinite ? c : r.lowerBound; changed.append(k) }
       }
     }
-    s.rank = Int(values["lora_rank"]!)
-    s.alpha = values["lora_alpha"]!
-    s.dropout = values["lora_dropout"]!
-    s.learningRate = values["learning_rate"]!
-    s.epochs = Int(values["num_epochs"]!)
-    s.gradientAccumulation = Int(values["gradient_accumulation_steps"]!)
+    for k in SelfEditTemplate.hyperparameterKeys { s[hyperparameter: k] = values[k]! }
     return (s, changed)
+  }
+}
+
+extension TrainingSpec {
+  /// A template hyperparameter (the search repo's name) as these settings hold it: the one map
+  /// between the two spellings, for the validation policy and for readers of proposals files.
+  /// Unknown names read nil and are not written.
+  public subscript(hyperparameter key: String) -> Double? {
+    get {
+      switch key {
+      case "lora_rank": Double(rank)
+      case "lora_alpha": alpha
+      case "lora_dropout": dropout
+      case "learning_rate": learningRate
+      case "num_epochs": Double(epochs)
+      case "gradient_accumulation_steps": Double(gradientAccumulation)
+      default: nil
+      }
+    }
+    set {
+      guard let v = newValue else { return }
+      switch key {
+      case "lora_rank": rank = Int(v)
+      case "lora_alpha": alpha = v
+      case "lora_dropout": dropout = v
+      case "learning_rate": learningRate = v
+      case "num_epochs": epochs = Int(v)
+      case "gradient_accumulation_steps": gradientAccumulation = Int(v)
+      default: break
+      }
+    }
   }
 }

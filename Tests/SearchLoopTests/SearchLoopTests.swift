@@ -526,13 +526,15 @@ struct SearchReportTests {
     let s = try #require(try fx.run("r"))
     #expect(SearchRun.isSearchRun(fx.root + "/r") && !SearchRun.isSearchRun(fx.root + "/data"))
     let run = try SearchRun.load(fx.root + "/r")
-    #expect(run.complete && run.iterations.count == 2 && run.variant == "search-archive" && run.reward == "gold_loglik")
+    #expect(
+      run.complete && run.iterations.count == 2 && run.variant == "search-archive" && run.reward == .goldLogLikelihood)
     for (it, si) in zip(run.iterations, s.iterations) {
       #expect(
         it.templates.count == si.train.templates.count
           && it.templates.map(\.instruction) == si.train.templates.map(\.instruction))
       #expect(
-        it.validation["gold_loglik"]?.score.mean == si.validation.overall[.goldLogLikelihood]?.accuracyInterval.mean)
+        it.validation[.goldLogLikelihood]?.score.mean
+          == si.validation.overall[.goldLogLikelihood]?.accuracyInterval.mean)
       #expect(it.archiveSize == si.archiveSize && it.validationTemplate != nil)
     }
     let out = fx.root + "/report"
@@ -555,13 +557,16 @@ struct SearchReportTests {
 
   @Test("a clamped hyperparameter reads back with the value trained and shows as proposed → trained")
   func clampedShown() throws {
-    let t: JSONValue = try JSONValue.parse(
-      Data(
-        #"""
-        {"templates": [{"instruction": "x", "clamped": ["learning_rate", "lora_dropout"],
-          "hyperparameters": "{\"lora_rank\": 32, \"lora_dropout\": 1.0, \"learning_rate\": 0.0, \"num_epochs\": 10}",
-          "training": {"rank": 32, "dropout": 0.9, "learningRate": 1e-05, "epochs": 10}}]}
-        """#.utf8), path: "p.json")
+    var training = TrainingSpec()
+    (training.rank, training.dropout, training.learningRate, training.epochs) = (32, 0.9, 1e-5, 10)
+    let t = ProposalStage(
+      prompt: "", slots: 1, attempts: [],
+      templates: [
+        ProposedTemplate(
+          index: 0, slot: 0, category: "explore", instruction: "x",
+          hyperparameters: #"{"lora_rank": 32, "lora_dropout": 1.0, "learning_rate": 0.0, "num_epochs": 10}"#,
+          training: training, clamped: ["learning_rate", "lora_dropout"])
+      ])
     let templates = try SearchRun.templates(t, path: "p.json")
     #expect(templates.first?.clamped == ["learning_rate": 1e-5, "lora_dropout": 0.9])
     #expect(SearchReport.hyperparameters(templates[0]) == "r 32, drop 1 → 0.9, lr 0 → 1e-05, ep 10")

@@ -1,10 +1,11 @@
-// Records.swift: what a search run stores per iteration and stage. Every file is canonical JSON
-// (same values, same bytes) so a resumed or sharded run can be compared byte for byte, and the
-// analysis reads these files alone (templates with the model's raw text, completions, per-passage
-// evaluations, results, archive, SFT rows, training logs).
+// SearchRecords.swift: what a search run stores per iteration and stage, the types its writer
+// (SearchLoop) and its readers (Analysis, Reporting) share. Every file is canonical JSON (same
+// values, same bytes) so a resumed or sharded run can be compared byte for byte, and the analysis
+// reads these files alone (templates with the model's raw text, completions, per-passage
+// evaluations, results, archive, SFT rows, training logs). Public memberwise initializers: the
+// writer lives in another module.
 import Experiment
 import Foundation
-import Search
 import Workspace
 
 /// One sampling of the proposer for one template slot (the model's raw text is kept).
@@ -19,6 +20,15 @@ public struct ProposalAttempt: Codable, Equatable, Sendable {
   public var finish: String
   /// Why the text is not a template (nil: it parsed).
   public var failure: String?
+
+  public init(
+    slot: Int, category: String, attempt: Int, seed: UInt64, text: String, tokens: Int, finish: String,
+    failure: String? = nil
+  ) {
+    (self.slot, self.category, self.attempt, self.seed, self.text, self.tokens, self.finish, self.failure) = (
+      slot, category, attempt, seed, text, tokens, finish, failure
+    )
+  }
 }
 
 /// A template the iteration evaluates: the parsed object and the training settings it gets.
@@ -35,11 +45,25 @@ public struct ProposedTemplate: Codable, Equatable, Sendable {
   /// Hyperparameters the policy changed.
   public var clamped: [String]
 
+  /// The keys the validation policy changed, with the values trained instead.
+  public var clampedValues: [String: Double] {
+    Dictionary(clamped.compactMap { k in training[hyperparameter: k].map { (k, $0) } }, uniquingKeysWith: { a, _ in a })
+  }
+
   /// The template as the Search module handles it.
   public func template() throws -> SelfEditTemplate {
     SelfEditTemplate(
       instruction: instruction,
       hyperparameters: try PyJSON.loads(hyperparameters, source: "template \(index) hyperparameters"))
+  }
+
+  public init(
+    index: Int, slot: Int, category: String, instruction: String, hyperparameters: String, training: TrainingSpec,
+    clamped: [String]
+  ) {
+    (self.index, self.slot, self.category, self.instruction, self.hyperparameters, self.training, self.clamped) = (
+      index, slot, category, instruction, hyperparameters, training, clamped
+    )
   }
 }
 
@@ -51,6 +75,10 @@ public struct ProposalStage: Codable, Equatable, Sendable {
   public var attempts: [ProposalAttempt]
   public var templates: [ProposedTemplate]
   public var failedSlots: Int { slots - templates.count }
+
+  public init(prompt: String, slots: Int, attempts: [ProposalAttempt], templates: [ProposedTemplate]) {
+    (self.prompt, self.slots, self.attempts, self.templates) = (prompt, slots, attempts, templates)
+  }
 }
 
 /// One completion of a template on a passage: the raw text and the sequences it gives.
@@ -69,10 +97,24 @@ public struct CompletionRecord: Codable, Equatable, Sendable {
   /// Tokens of the sequences (the training data's length; the QD descriptor).
   public var dataTokens: Int
   public var failure: String?
+
+  public init(
+    template: Int, passage: Int, completion: Int, category: String, seed: UInt64, attempts: Int, text: String,
+    tokens: Int, finish: String, sequences: [String], dataTokens: Int, failure: String? = nil
+  ) {
+    (
+      self.template, self.passage, self.completion, self.category, self.seed, self.attempts, self.text, self.tokens,
+      self.finish, self.sequences, self.dataTokens, self.failure
+    ) = (template, passage, completion, category, seed, attempts, text, tokens, finish, sequences, dataTokens, failure)
+  }
 }
 
 public struct CompletionStage: Codable, Equatable, Sendable {
   public var completions: [CompletionRecord]
+
+  public init(completions: [CompletionRecord]) {
+    self.completions = completions
+  }
 }
 
 /// The adapter's training as recorded (the whole loss trajectory stays in memory only).
@@ -105,6 +147,16 @@ public struct SearchEvalRecord: Codable, Equatable, Sendable {
   public static func key(passage: Int, template: Int, completion: Int, run: Int) -> String {
     String(format: "a%03d/t%03d/c%03d/e%03d", passage, template, completion, run)
   }
+
+  public init(
+    key: String, passage: Int, template: Int? = nil, completion: Int? = nil, run: Int? = nil, scores: [Metric: Double],
+    answers: [String], training: TrainingBrief? = nil, failure: String? = nil
+  ) {
+    (
+      self.key, self.passage, self.template, self.completion, self.run, self.scores, self.answers, self.training,
+      self.failure
+    ) = (key, passage, template, completion, run, scores, answers, training, failure)
+  }
 }
 
 /// Scores of one answered passage: every offline metric's mean over its questions.
@@ -129,6 +181,16 @@ public struct StageResults: Codable, Equatable, Sendable {
     public var evaluated: Int
     public var failed: Int
     public var meanDataTokens: Double
+
+    public init(
+      index: Int, instruction: String, hyperparameters: String, accuracy: [Metric: Double],
+      normalizedGain: [Metric: Double], evaluated: Int, failed: Int, meanDataTokens: Double
+    ) {
+      (
+        self.index, self.instruction, self.hyperparameters, self.accuracy, self.normalizedGain, self.evaluated,
+        self.failed, self.meanDataTokens
+      ) = (index, instruction, hyperparameters, accuracy, normalizedGain, evaluated, failed, meanDataTokens)
+    }
   }
   public struct Overall: Codable, Equatable, Sendable {
     public var baseline: Double
@@ -139,6 +201,16 @@ public struct StageResults: Codable, Equatable, Sendable {
     /// Over passages: the passage's adapted mean and its gain over its baseline (95% bootstrap).
     public var accuracyInterval: Estimate
     public var gainInterval: Estimate
+
+    public init(
+      baseline: Double, accuracy: Double, gain: Double, winRate: Double, normalizedGain: Double,
+      accuracyInterval: Estimate, gainInterval: Estimate
+    ) {
+      (
+        self.baseline, self.accuracy, self.gain, self.winRate, self.normalizedGain, self.accuracyInterval,
+        self.gainInterval
+      ) = (baseline, accuracy, gain, winRate, normalizedGain, accuracyInterval, gainInterval)
+    }
   }
   public var reward: Metric
   public var passages: Int
@@ -149,6 +221,19 @@ public struct StageResults: Codable, Equatable, Sendable {
   public var failedCompletions: Int
   public var failedProposals: Int
   public var clampedTemplates: Int
+
+  public init(
+    reward: Metric, passages: Int, templates: [Template], overall: [Metric: Overall], evaluations: Int,
+    failedEvaluations: Int, failedCompletions: Int, failedProposals: Int, clampedTemplates: Int
+  ) {
+    (
+      self.reward, self.passages, self.templates, self.overall, self.evaluations, self.failedEvaluations,
+      self.failedCompletions, self.failedProposals, self.clampedTemplates
+    ) = (
+      reward, passages, templates, overall, evaluations, failedEvaluations, failedCompletions, failedProposals,
+      clampedTemplates
+    )
+  }
 }
 
 /// The archive after an iteration (search-archive: every entry; search-qd: the elites by cell).
@@ -161,15 +246,32 @@ public struct ArchiveFile: Codable, Equatable, Sendable {
     /// search-qd: the grid cell (length bucket, learning-rate bucket) and the descriptor.
     public var cell: [Int]?
     public var meanDataTokens: Double?
+
+    public init(
+      instruction: String, hyperparameters: String, accuracy: Double, normalizedGain: Double, cell: [Int]? = nil,
+      meanDataTokens: Double? = nil
+    ) {
+      (self.instruction, self.hyperparameters, self.accuracy, self.normalizedGain, self.cell, self.meanDataTokens) = (
+        instruction, hyperparameters, accuracy, normalizedGain, cell, meanDataTokens
+      )
+    }
   }
   public var entries: [Entry]
   /// search-qd only.
   public var coverage: Double?
   public var qdScore: Double?
+
+  public init(entries: [Entry], coverage: Double? = nil, qdScore: Double? = nil) {
+    (self.entries, self.coverage, self.qdScore) = (entries, coverage, qdScore)
+  }
 }
 
 /// Wall time of one stage (`timings.jsonl`; kept apart so every other file is byte-reproducible).
 public struct StageTiming: Codable, Equatable, Sendable {
   public var stage: String
   public var seconds: Double
+
+  public init(stage: String, seconds: Double) {
+    (self.stage, self.seconds) = (stage, seconds)
+  }
 }
