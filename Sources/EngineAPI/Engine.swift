@@ -12,43 +12,6 @@ import Decoding
 import Experiment
 import Foundation
 
-/// What an engine serves. Run manifests record it; resume refuses another model (its sha256) and
-/// another engine (kind, version or dtype), since those change the numbers.
-public struct EngineIdentity: Codable, Equatable, Sendable {
-  /// The engine's kind ("local": the in-process CPU runtime).
-  public var engine: String
-  public var version: String
-  /// The model's name (its file name for a GGUF file).
-  public var model: String
-  /// Where the engine loaded it from (on the engine's machine).
-  public var modelPath: String
-  public var modelBytes: Int64
-  /// sha256 of the model file (of its weight files, for a model directory), hex.
-  public var modelSHA256: String
-  /// The arithmetic of the forward and backward passes ("float32").
-  public var dtype: String
-  public var device: String
-  /// Tokens the model takes at most (prompt + completion).
-  public var contextLength: Int
-  public init(
-    engine: String, version: String, model: String, modelPath: String, modelBytes: Int64, modelSHA256: String,
-    dtype: String, device: String, contextLength: Int
-  ) {
-    self.engine = engine; self.version = version; self.model = model; self.modelPath = modelPath;
-    self.modelBytes = modelBytes; self.modelSHA256 = modelSHA256
-    self.dtype = dtype; self.device = device; self.contextLength = contextLength
-  }
-
-  /// Engines whose numbers may differ: another kind, version or arithmetic (the device and the
-  /// path do not change them).
-  public func sameNumbers(as other: EngineIdentity) -> Bool {
-    engine == other.engine && version == other.version && dtype == other.dtype && modelSHA256 == other.modelSHA256
-  }
-
-  /// "local 1, float32, cpu (2 threads)".
-  public var label: String { "\(engine) \(version), \(dtype), \(device)" }
-}
-
 /// An output schema for constrained decoding: its JSON Schema (what a remote engine's
 /// constrained decoder takes) and the byte automaton the local engine runs. `name` keys the
 /// engine's cache of the automaton lifted to its vocabulary, so one name means one schema.

@@ -16,10 +16,7 @@ public struct RunFiles: Sendable {
     let sp = layout.summary
     guard let d = FileManager.default.contents(atPath: sp) else {
       // A run in progress (or killed): summarise what is recorded; the summary says it is incomplete.
-      guard let m = try? JSONNode.load(layout.manifest), let passages = try? m.field("passages").int(),
-        let questions = try? m.field("questions").int(), let sha = try? m.field("modelSHA256").string(),
-        let cfgSHA = try? m.field("configSHA256").string()
-      else {
+      guard let m = try readManifest(RunManifest.self, path: layout.manifest) else {
         throw ExperimentError.missingFile(
           path: sp,
           what:
@@ -28,7 +25,8 @@ public struct RunFiles: Sendable {
       }
       let judged = try judgeVerdicts(path: layout.judge)
       let summary = try Summarize.run(
-        config: config, configSHA256: cfgSHA, modelSHA256: sha, passages: passages, questions: questions,
+        config: config, configSHA256: m.configSHA256, modelSHA256: m.modelSHA256, passages: m.passages,
+        questions: m.questions,
         records: records, judged: judged)
       return RunFiles(dir: dir, config: config, summary: summary, records: records)
     }
@@ -47,6 +45,14 @@ public struct RunFiles: Sendable {
     var out: [String: Bool?] = [:]
     for j in all where j.judge == name { out[j.key] = j.verdict }
     return out
+  }
+
+  /// A run's manifest of either kind (harness or search); nil when the file does not exist.
+  public static func readManifest<M: Decodable>(_ type: M.Type, path: String) throws -> M? {
+    guard let d = FileManager.default.contents(atPath: path) else { return nil }
+    do { return try CanonicalJSON.decoder().decode(M.self, from: d) } catch {
+      throw ExperimentError.malformed(path: path, key: "(file)", expected: "a run manifest", found: "\(error)")
+    }
   }
 
   /// Every records file of a directory (one unsharded file, or shard files), sorted by name.

@@ -275,3 +275,26 @@ public struct StageTiming: Codable, Equatable, Sendable {
     (self.stage, self.seconds) = (stage, seconds)
   }
 }
+
+/// The run directory's manifest: what produced it, and every invocation.
+public struct SearchManifest: Codable, Equatable, Sendable {
+  public var config: SearchConfig
+  public var configSHA256: String
+  public var model: String
+  public var modelSHA256: String
+  public var dataFiles: [String: String]
+  public var promptSHA256: [String: String]
+  public var gitCommit: String
+  public var invocations: [Invocation]
+  public var engine: EngineIdentity?
+
+  public init(
+    config: SearchConfig, configSHA256: String, model: String, modelSHA256: String, dataFiles: [String: String],
+    promptSHA256: [String: String], gitCommit: String, invocations: [Invocation], engine: EngineIdentity? = nil
+  ) {
+    (
+      self.config, self.configSHA256, self.model, self.modelSHA256, self.dataFiles, self.promptSHA256, self.gitCommit,
+      self.invocations, self.engine
+    ) = (config, configSHA256, model, modelSHA256, dataFiles, promptSHA256, gitCommit, invocations, engine)
+  }
+}

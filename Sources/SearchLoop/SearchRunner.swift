@@ -12,18 +12,7 @@ import Search
 import SelfEdit
 import Workspace
 
-/// The run directory's manifest: what produced it, and every invocation.
-public struct SearchManifest: SessionManifest, Equatable, Sendable {
-  public var config: SearchConfig
-  public var configSHA256: String
-  public var model: String
-  public var modelSHA256: String
-  public var dataFiles: [String: String]
-  public var promptSHA256: [String: String]
-  public var gitCommit: String
-  public var invocations: [Invocation]
-  public var engine: EngineIdentity?
-}
+extension SearchManifest: SessionManifest {}
 
 /// What `seb check` and the reports read: per iteration, the validation result and the train
 /// stage's templates, failures and clamps.

@@ -33,7 +33,7 @@ public final class RunSession<Manifest: SessionManifest> {
     self.engine = engine
     try AtomicFile.checkWritable(directory: dir)
     try RunDirectory.claim(dir, config: canonical)
-    if let m = try RunDirectory.readManifest(Manifest.self, path: manifestPath) {
+    if let m = try RunFiles.readManifest(Manifest.self, path: manifestPath) {
       guard m.modelSHA256 == modelSHA256 else {
         throw SelfEditError.modelMismatch(dir: dir, expected: m.modelSHA256, found: modelSHA256)
       }

@@ -206,7 +206,9 @@ struct HarnessTests {
       ).run()
     }
     #expect(fx.file("a", "records.jsonl") == before)
-    #expect(throws: SelfEditError.badShard(found: "3/2")) { _ = try Shard.parse("3/2") }
+    #expect(throws: ExperimentError.invalidInput(what: "--shard", expected: "i/n with 1 <= i <= n", found: "3/2")) {
+      _ = try Shard.parse("3/2")
+    }
   }
 
   @Test("a self-edit with no training sequence and an unreachable teacher are recorded failures, counted")
