@@ -260,11 +260,8 @@ public enum SearchReport {
 
   /// "r 32, α 64, drop 0, lr 0.001, ep 10, GA 1" (clamped values as proposed → trained).
   public static func hyperparameters(_ t: Template) -> String {
-    let order = [
-      "lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_epochs", "gradient_accumulation_steps",
-    ]
-    let short = ["r", "α", "drop", "lr", "ep", "GA"]
-    return zip(order, short).compactMap { k, s in
+    let short = ["r", "α", "drop", "lr", "ep", "GA"]  // in the order of the template's keys
+    return zip(Template.hyperparameterKeys, short).compactMap { k, s in
       guard let x = t.proposed(k) else { return nil }
       // A clamped value shows what was proposed and what was trained.
       return "\(s) \(String(format: "%g", x))" + (t.clamped[k].map { " → " + String(format: "%g", $0) } ?? "")
