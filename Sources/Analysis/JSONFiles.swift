@@ -26,8 +26,8 @@ public func readFile(_ path: String) throws -> Data {
 }
 
 /// Decodes `T` from a file, turning DecodingError into a message with the key path.
-public func decodeFile<T: Decodable>(_ type: T.Type, path: String) throws -> T {
-  try decodeData(type, data: try readFile(path), path: path)
+public func decodeFile<T: Decodable>(_ type: T.Type, path: String, decoder: JSONDecoder = JSONDecoder()) throws -> T {
+  try decodeData(type, data: try readFile(path), path: path, decoder: decoder)
 }
 
 public func decodeData<T: Decodable>(

@@ -88,7 +88,7 @@ public struct SearchRun: Sendable {
 
   /// A stage file through its type (what the search wrote), errors naming the file and key.
   static func stageFile<T: Decodable>(_ type: T.Type, _ path: String) throws -> T {
-    try decodeData(type, data: try readFile(path), path: path, decoder: CanonicalJSON.decoder())
+    try decodeFile(type, path: path, decoder: CanonicalJSON.decoder())
   }
 
   /// The valid templates of a proposals file (instruction + proposed hyperparameters, read as

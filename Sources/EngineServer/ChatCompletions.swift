@@ -46,7 +46,7 @@ enum ChatCompletions {
             ]
           ],
           "usage": [
-            "prompt_tokens": .integer(Int128(r.promptTokens)), "completion_tokens": .integer(Int128(r.tokens)),
+            "prompt_tokens": JSONValue(r.promptTokens), "completion_tokens": JSONValue(r.tokens),
           ],
         ])
       )

@@ -102,7 +102,10 @@ public enum SearchReport {
     md += Markdown.table(
       ["run", "variant", "reward", "directory", "iterations", "complete"],
       runs.map {
-        [$0.name, $0.variant, $0.reward.rawValue, Paths.display($0.dir), "\($0.iterations.count)", $0.complete ? "yes" : "no"]
+        [
+          $0.name, $0.variant, $0.reward.rawValue, Paths.display($0.dir), "\($0.iterations.count)",
+          $0.complete ? "yes" : "no",
+        ]
       },
       rightAligned: [4])
     for r in runs where r.variant == "restem-seal" {

@@ -19,7 +19,7 @@ public struct ChatEndpoint: Sendable {
   public func complete(_ user: String, temperature: Double? = nil, topP: Double? = nil) throws -> String {
     var body: [String: JSONValue] = [
       "model": .string(spec.model), "messages": [["role": "user", "content": .string(user)]],
-      "max_tokens": .integer(Int128(spec.maxTokens)),
+      "max_tokens": JSONValue(spec.maxTokens),
     ]
     if let temperature { body["temperature"] = .number(temperature) }
     if let topP { body["top_p"] = .number(topP) }

@@ -56,11 +56,6 @@ public struct RunOptions {
       shard, threads, blockSize, adaptersPerStep, log
     )
   }
-
-  /// Whether the harness-only settings are at their defaults (what a search requires).
-  public var harnessSettingsAreDefault: Bool {
-    stopAfter == nil && answerBatch == RunOptions.defaultAnswerBatch && !keepAdapters
-  }
 }
 
 public final class Harness {

@@ -10,7 +10,6 @@
 //
 // The same --out resumes; a different config, model or shard layout is refused; nothing is ever
 // overwritten except manifest and summary, which are replaced atomically.
-import EngineAPI
 import Experiment
 import Foundation
 import Workspace

@@ -1,10 +1,9 @@
 // JSONValue.swift: the one JSON value of unknown shape, for documents that are walked rather than
 // mapped (configs before their types decode them, released files, replies of HTTP services).
 // Text is parsed by JSONSerialization (its errors say where), then turned into this enum so that
-// no module handles `Any`. Integers keep every digit (a config's 64-bit
-// seed survives a round trip); a number that is an exact integer a double can count to (1.0, 1e3)
-// is an integer too, and is written back as one, as JSONSerialization wrote it. Booleans are
-// never numbers.
+// no module handles `Any`. Integers keep every digit (a config's 64-bit seed survives a round
+// trip); a number that is an exact integer a double can count to (1.0, 1e3) is an integer too,
+// and is written back as one, as JSONSerialization wrote it. Booleans are never numbers.
 import Foundation
 
 public indirect enum JSONValue: Equatable, Sendable, Codable {
@@ -53,6 +52,9 @@ public indirect enum JSONValue: Equatable, Sendable, Codable {
     default: self = .null
     }
   }
+
+  /// A count or size (token counts, caps) as a JSON integer.
+  public init(_ i: Int) { self = .integer(Int128(i)) }
 
   /// A double that is an exact integer a double can count to is an integer.
   public init(double d: Double) {
@@ -104,7 +106,6 @@ public indirect enum JSONValue: Equatable, Sendable, Codable {
   public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
   public var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
   public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
-  public var isNull: Bool { self == .null }
   /// Any number, as a double.
   public var double: Double? {
     switch self {

@@ -142,7 +142,7 @@ struct TrainCommand: ParsableCommand {
     try adapter.saveAtomically(to: URL(fileURLWithPath: out), replace: force)
     if json {
       let summary: JSONValue = [
-        "tokens": .integer(Int128(log.tokens)), "steps": .integer(Int128(log.steps.count)),
+        "tokens": JSONValue(log.tokens), "steps": JSONValue(log.steps.count),
         "seconds": .number(log.seconds), "tokens_per_second": .number(log.tokensPerSecond),
         "final_loss": .number(Double(log.losses.last ?? 0)), "adapter": .string(out),
       ]
