@@ -553,6 +553,25 @@ struct SearchReportTests {
     try FileManager.default.removeItem(atPath: fx.path("r", "iter-01/val-results.json"))
     let cut = try SearchRun.load(fx.root + "/r")
     #expect(cut.iterations.count == 1 && !cut.complete)
+    // A stage file that is not what the search writes is an error naming the file and the key; so is an unknown reward.
+    let results = fx.path("r", "iter-00/train-results.json")
+    try Data(#"{"reward": "gold_loglik", "passages": "two"}"#.utf8).write(to: URL(fileURLWithPath: results))
+    do {
+      _ = try SearchRun.load(fx.root + "/r")
+      Issue.record("a malformed train-results.json was read")
+    } catch let AnalysisError.malformed(path, key, _, _) {
+      #expect(path == results && key == ".passages")
+    }
+    let config = fx.path("r", "config.json")
+    let text = String(decoding: FileManager.default.contents(atPath: config) ?? Data(), as: UTF8.self)
+    try Data(text.replacingOccurrences(of: "\"gold_loglik\"", with: "\"accuracy\"").utf8)
+      .write(to: URL(fileURLWithPath: config))
+    do {
+      _ = try SearchRun.load(fx.root + "/r")
+      Issue.record("an unknown reward was read")
+    } catch let AnalysisError.malformed(path, key, _, found) {
+      #expect(path == config && key == "reward" && found == "string")
+    }
   }
 
   @Test("a clamped hyperparameter reads back with the value trained and shows as proposed → trained")

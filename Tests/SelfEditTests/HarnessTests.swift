@@ -113,6 +113,17 @@ struct HarnessTests {
     let fromFile = try RunFiles.load(dir: fx.root + "/a").summary
     try FileManager.default.moveItem(atPath: fx.root + "/a/summary.json", toPath: fx.root + "/a/summary.bak")
     #expect(try RunFiles.load(dir: fx.root + "/a").summary == fromFile)
+    // Its manifest is then read through RunManifest: a broken one is an error naming the file.
+    let manifestPath = fx.root + "/a/manifest.json"
+    let manifestBytes = fx.file("a", "manifest.json")
+    try Data(#"{"passages": 4}"#.utf8).write(to: URL(fileURLWithPath: manifestPath))
+    do {
+      _ = try RunFiles.load(dir: fx.root + "/a")
+      Issue.record("a broken manifest was read")
+    } catch let ExperimentError.malformed(path, _, expected, _) {
+      #expect(path == manifestPath && expected == "a run manifest")
+    }
+    try manifestBytes.write(to: URL(fileURLWithPath: manifestPath))
     try FileManager.default.moveItem(atPath: fx.root + "/a/summary.bak", toPath: fx.root + "/a/summary.json")
     let summaryText = String(decoding: fx.file("a", "summary.json"), as: UTF8.self)
     #expect(!summaryText.contains(fx.root) && !summaryText.contains("seconds"))
